@@ -1,0 +1,239 @@
+"""The command line: argument parsing, help text and output only. Each command calls one stage function."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from forensics import __version__
+from forensics.errors import ForensicsError
+from forensics.progress import progress_for
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Forensic analysis of LLM API logs: find coordinated distillation campaigns and write a verifiable evidence bundle.",
+)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars and messages on stderr.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
+KeyFile = Annotated[
+    Optional[Path], typer.Option("--key-file", help="32-byte hex key file (see `forensics keygen`).", dir_okay=False)
+]
+
+
+def _say(message: str, quiet: bool) -> None:
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _print_json(result: dict) -> None:
+    typer.echo(json.dumps(result, sort_keys=True, indent=2))
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"forensics {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the new key file.", dir_okay=False)],
+    quiet: Quiet = False,
+) -> None:
+    """Create a random 32-byte pseudonymisation key, readable only by you (mode 0600).
+
+    Example: forensics keygen --out ~/cases/acme.key
+    """
+    from forensics.keys import generate_key_file, load_key
+
+    generate_key_file(out)
+    _say(f"wrote key {out} (fingerprint {load_key(out).fingerprint}); store it safely, it re-identifies accounts", quiet)
+
+
+@app.command()
+def ingest(
+    logs: Annotated[list[str], typer.Argument(help="Parquet files, directories or globs.")],
+    case: Annotated[Path, typer.Option("--case", help="Case directory to create or replace.", file_okay=False)],
+    accounts: Annotated[Optional[Path], typer.Option("--accounts", help="Account table (Parquet).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Window start, UTC ISO-8601 date or datetime, inclusive.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Window end, UTC ISO-8601 date or datetime, exclusive.")] = None,
+    key_file: KeyFile = None,
+    column_map: Annotated[
+        Optional[list[str]], typer.Option("--map", help="CANONICAL=SOURCE column mapping; repeatable.")
+    ] = None,
+    map_file: Annotated[
+        Optional[Path], typer.Option("--map-file", help="TOML file with a [columns] table of canonical = source.")
+    ] = None,
+    epoch_unit: Annotated[str, typer.Option(help="Unit of integer timestamps: s, ms or us.")] = "s",
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Validate, pseudonymise and account for every row of the logs; write a case directory.
+
+    Example: forensics ingest logs/ --accounts accounts.parquet --since 2026-04-22 --until 2026-06-06 \\
+    --key-file case.key --case cases/acme
+    """
+    from forensics.ingest import IngestOptions, run_ingest
+    from forensics.schema import parse_column_map
+
+    options = IngestOptions(
+        since=since,
+        until=until,
+        epoch_unit=epoch_unit,
+        column_map=parse_column_map(column_map or [], map_file),
+        accounts=accounts,
+        key_file=key_file,
+    )
+    with progress_for(quiet or as_json) as progress:
+        result = run_ingest(logs, case, options, progress=progress)
+    if result.generated_key is not None:
+        _say(
+            f"warning: no --key-file given; created {result.generated_key}. Store it safely: it re-identifies accounts.",
+            quiet and not as_json,
+        )
+    summary = result.summary
+    if as_json:
+        _print_json(summary)
+    else:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["quarantine_reasons"].items())) or "none"
+        _say(
+            f"read {summary['rows_read']:,} rows from {len(summary['inputs'])} files: "
+            f"{summary['rows_accepted']:,} accepted, {summary['rows_quarantined']:,} quarantined ({reasons}). "
+            f"Case: {case}",
+            quiet,
+        )
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write logs/, accounts.parquet and labels.parquet.")],
+    scale: Annotated[str, typer.Option(help="tiny, sample, small, medium, quarter, half or seed.")] = "tiny",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Generate a realistic incident: benign background, hard negatives and distillation campaigns.
+
+    Example: forensics synth --out /tmp/incident --scale small --seed 3
+    """
+    from forensics.synth import generate
+
+    with progress_for(quiet) as progress:
+        summary = generate(out, scale=scale, seed=seed, progress=progress)
+    _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
+
+
+@app.command()
+def cluster(
+    case: Annotated[Path, typer.Argument(help="Case directory written by `forensics ingest`.", file_okay=False)],
+    coaction_window: Annotated[
+        int, typer.Option("--coaction-window", help="Seconds within which two requests with the same prompt co-act.")
+    ] = 60,
+    min_coaction: Annotated[int, typer.Option("--min-coaction", help="Drop co-action pairs with a lower count.")] = 2,
+    coaction_max_accounts: Annotated[
+        int,
+        typer.Option("--coaction-max-accounts", help="Skip prompt fingerprints used by more accounts (0: no cap)."),
+    ] = 50,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Derive account features, build the similarity graph, cluster it and score each cluster.
+
+    Example: forensics cluster cases/acme --coaction-window 60 --min-coaction 2
+    """
+    from forensics.cluster import ClusterParams, run_cluster
+
+    params = ClusterParams(
+        coaction_window_s=coaction_window, min_coaction=min_coaction, coaction_max_accounts=coaction_max_accounts
+    )
+    with progress_for(quiet or as_json) as progress:
+        summary = run_cluster(case, params, progress=progress)
+    if as_json:
+        _print_json(summary)
+    else:
+        _say(f"{summary['clusters']} clusters, {summary['flagged']} flagged; outputs in {case}", quiet)
+
+
+@app.command()
+def report(
+    case: Annotated[Path, typer.Argument(help="Case directory after `forensics cluster`.", file_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to create.", file_okay=False)],
+    title: Annotated[str, typer.Option(help="Report title.")] = "Distillation campaign evidence report",
+    case_id: Annotated[Optional[str], typer.Option("--case-id", help="Case identifier recorded in bag-info.txt.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing bundle.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write the evidence bundle: a BagIt bag with the report, tables, timelines and figures.
+
+    Example: forensics report cases/acme --out bundles/acme --case-id ACME-2026-001
+    """
+    from forensics.report import build_bundle
+
+    with progress_for(quiet) as progress:
+        result = build_bundle(case, out, title=title, case_id=case_id, force=force, progress=progress)
+    _say(f"wrote evidence bundle {out} ({result['files']} files)", quiet)
+
+
+@app.command()
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="Evidence bundle directory.", file_okay=False)],
+    logs: Annotated[Optional[list[str]], typer.Option("--logs", help="Original logs, to re-run the pipeline.")] = None,
+    key_file: KeyFile = None,
+    accounts: Annotated[Optional[Path], typer.Option("--accounts", help="Original account table.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Check a bundle's integrity; with --logs and --key-file, re-run the pipeline and compare every file.
+
+    Example: forensics verify bundles/acme --logs logs/ --key-file case.key --accounts accounts.parquet
+    """
+    from forensics.verify import verify_bundle
+
+    result = verify_bundle(bundle, logs=logs, key_file=key_file, accounts=accounts)
+    for line in result["lines"]:
+        typer.echo(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place where errors become exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    warnings.simplefilter("default")
+    warnings.showwarning = lambda message, category, *rest: typer.echo(f"warning: {message}", err=True)
+    try:
+        app(args=args, prog_name="forensics", standalone_mode=False)
+    except ForensicsError as exc:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo("error: interrupted", err=True)
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback unless --debug
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"internal error: {type(exc).__name__} (re-run with --debug for details)", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

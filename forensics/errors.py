@@ -1,0 +1,77 @@
+"""Every failure the tool reports on purpose. The CLI maps these to exit codes in one place."""
+
+from __future__ import annotations
+
+
+class ForensicsError(Exception):
+    """A failure explained to the user in one line."""
+
+    exit_code = 2
+
+
+class BadInputError(ForensicsError):
+    """Input or usage that the tool refuses (exit 2)."""
+
+
+class NotParquetError(BadInputError):
+    """A log file that is not Parquet."""
+
+
+class CorruptInputError(BadInputError):
+    """A Parquet file that is truncated or damaged."""
+
+
+class MissingColumnError(BadInputError):
+    """A required column is absent after column mapping."""
+
+
+class UncoercibleTypeError(BadInputError):
+    """A column whose type cannot be read as the canonical type."""
+
+
+class ImplausibleTimestampError(BadInputError):
+    """Integer timestamps that decode to impossible dates in the chosen unit."""
+
+
+class NoInputError(BadInputError):
+    """No Parquet file was found under the given paths."""
+
+
+class ColumnMapError(BadInputError):
+    """A malformed --map option or mapping file."""
+
+
+class InvalidWindowError(BadInputError):
+    """A --since/--until value that is not an ISO-8601 date or an empty window."""
+
+
+class KeyFileError(BadInputError):
+    """A key file that is missing, malformed or readable by others."""
+
+
+class WrongKeyError(BadInputError):
+    """A key whose fingerprint differs from the one recorded in the case or bundle."""
+
+
+class CaseError(BadInputError):
+    """A case directory that is missing, incomplete or not a case."""
+
+
+class CaseLockedError(BadInputError):
+    """Another forensics process is writing the same case."""
+
+
+class OutputExistsError(BadInputError):
+    """The output path exists and --force was not given."""
+
+
+class BundleInvalidError(ForensicsError):
+    """A bundle that fails integrity or re-run verification (exit 3)."""
+
+    exit_code = 3
+
+
+class InternalError(ForensicsError):
+    """A bug: something the tool should never do (exit 1)."""
+
+    exit_code = 1

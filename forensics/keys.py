@@ -1,0 +1,101 @@
+"""Keyed pseudonyms: HMAC-SHA256 under a 32-byte case key that never leaves the key file.
+
+pseudonym(kind, value) = first 32 hex chars of HMAC-SHA256(key, f"{kind}:{value}")
+key fingerprint        = first 16 hex chars of HMAC-SHA256(key, "fingerprint")
+
+Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import stat
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+from forensics.errors import KeyFileError, OutputExistsError
+
+KEY_HEX_LEN = 64
+PSEUDONYM_HEX_LEN = 32
+FINGERPRINT_HEX_LEN = 16
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class PermissiveKeyFileWarning(UserWarning):
+    """The key file can be read by users other than its owner."""
+
+
+class CaseKey:
+    """A loaded key. Its repr never shows the key bytes."""
+
+    __slots__ = ("_inner", "_outer", "fingerprint")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise KeyFileError("key must be exactly 32 bytes")
+        base = hmac.new(key, digestmod=hashlib.sha256)
+        # HMAC's inner and outer states, kept so each pseudonym is two cheap hash copies.
+        self._inner = base._inner  # type: ignore[attr-defined]
+        self._outer = base._outer  # type: ignore[attr-defined]
+        self.fingerprint = self.digest("fingerprint")[:FINGERPRINT_HEX_LEN]
+
+    def __repr__(self) -> str:
+        return f"CaseKey(fingerprint={self.fingerprint})"
+
+    def digest(self, message: str) -> str:
+        inner = self._inner.copy()
+        inner.update(message.encode("utf-8", "surrogatepass"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        return self.digest(f"{kind}:{value}")[:PSEUDONYM_HEX_LEN]
+
+    def pseudonyms(self, kind: str, values: Iterable[str]) -> list[str]:
+        return [self.pseudonym(kind, v) for v in values]
+
+
+def generate_key_file(path: Path) -> Path:
+    """Write a fresh random key, readable only by its owner."""
+    if path.exists():
+        raise OutputExistsError(f"{path}: key file already exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def load_key(path: Path) -> CaseKey:
+    """Read a key file; errors describe the file, never its content."""
+    try:
+        mode = path.stat().st_mode
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise KeyFileError(f"{path}: key file not found") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{path}: key file is a directory") from None
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read key file ({exc.strerror})") from None
+    text = raw.strip()
+    if len(text) != KEY_HEX_LEN:
+        raise KeyFileError(f"{path}: key file must hold exactly {KEY_HEX_LEN} hex characters, found {len(text)}")
+    try:
+        decoded = text.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{path}: key file holds non-hex characters") from None
+    if not _HEX.fullmatch(decoded):
+        raise KeyFileError(f"{path}: key file holds non-hex characters")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.warn(
+            f"{path}: key file is accessible by group or others (mode {stat.S_IMODE(mode):o}); run chmod 600",
+            PermissiveKeyFileWarning,
+            stacklevel=2,
+        )
+    return CaseKey(bytes.fromhex(decoded))
