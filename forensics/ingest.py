@@ -1,0 +1,1053 @@
+"""Ingest: validate every log row, pseudonymise identities, and write a case directory.
+
+Three passes keep memory bounded by one record batch plus small indexes, not by the input size:
+1. each file is streamed in record batches; every row is either staged as a valid event (split by UTC day)
+   or quarantined with its raw values and a reason;
+2. duplicate request IDs are found across all staged rows (a 64-bit hash narrows the candidates, exact IDs
+   decide), and every copy but the first is quarantined. "First" means earliest timestamp, then smallest
+   input-file SHA-256, then row number in that file: independent of file order and thread count;
+3. each day's events are sorted by (timestamp, request_id) and written to events/YYYY-MM-DD.parquet.
+The case is built beside the target and renamed into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import os
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forensics import __version__, jsonio
+from forensics.errors import (
+    CaseError,
+    CorruptInputError,
+    ImplausibleTimestampError,
+    InvalidWindowError,
+    MissingColumnError,
+    NoInputError,
+    NotParquetError,
+    UncoercibleTypeError,
+)
+from forensics.fsio import case_lock, sha256_file, staged_dir
+from forensics.keys import CaseKey, generate_key_file, load_key
+from forensics.progress import Progress, SilentProgress
+from forensics.schema import (
+    ACCOUNT_COLUMNS,
+    DIGIT_RUN,
+    EPOCH_UNITS,
+    LOG_COLUMNS,
+    MINHASH_BANDS,
+    MINHASH_ROWS_PER_BAND,
+    OPTIONAL_COLUMNS,
+    PLAUSIBLE_FROM,
+    PLAUSIBLE_UNTIL,
+    QUARANTINE_REASONS,
+    REASONING_PATTERN,
+    REQUIRED_COLUMNS,
+    SHINGLE_WORDS,
+    WHITESPACE_RUN,
+    WORD,
+)
+
+UTC_US = pl.Datetime("us", "UTC")
+KEY_FILE_NAME = "key.hex"
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "request_id": pl.String(),
+    "timestamp": UTC_US,
+    "account_pseudonym": pl.String(),
+    "ip_pseudonym": pl.String(),
+    "net_pseudonym": pl.String(),
+    "asn": pl.Int64(),
+    "country": pl.String(),
+    "user_agent_fingerprint": pl.String(),
+    "model": pl.String(),
+    "input_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(),
+    "prompt_fingerprint": pl.String(),
+    "prompt_template_fingerprint": pl.String(),
+    "prompt_minhash": pl.List(pl.UInt64()),
+    "prompt_chars": pl.Int64(),
+    "prompt_reasoning": pl.Boolean(),
+    "system_prompt_fingerprint": pl.String(),
+}
+ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
+    "account_pseudonym": pl.String(),
+    "created_at": UTC_US,
+    "email_domain_fingerprint": pl.String(),
+    "payment_pseudonym": pl.String(),
+    "billing_country": pl.String(),
+    "org_pseudonym": pl.String(),
+    "signup_stem_fingerprint": pl.String(),
+}
+# Which optional log column each derived signal needs; reported when unavailable.
+PARQUET_WRITE = {"compression": "zstd", "compression_level": 3, "statistics": True, "row_group_size": 262_144}
+_INT64_MAX = 2**63 - 1
+_ID_HASH_SEED = 0x5EED
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    since: str | None = None
+    until: str | None = None
+    epoch_unit: str = "s"
+    column_map: dict[str, str] = field(default_factory=dict)
+    accounts: Path | None = None
+    key_file: Path | None = None
+    batch_rows: int = 250_000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    summary: dict
+    generated_key: Path | None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    rel: str
+    partitions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class FileStats:
+    rel: str
+    name: str
+    size: int
+    sha256: str
+    rows: int = 0
+    valid: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime | None
+    until: datetime | None
+
+    def as_json(self) -> dict:
+        return {"since": _iso(self.since), "until": _iso(self.until)}
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def resolve_inputs(logs: list[str]) -> tuple[list[InputFile], list[str]]:
+    """Expand files, directories and globs into Parquet files; return them with the non-Parquet files skipped."""
+    found: dict[Path, InputFile] = {}
+    skipped: list[str] = []
+    for arg in logs:
+        if glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise NoInputError(f"{arg}: no file matches this pattern")
+            root = Path(_glob_root(arg))
+            for match in matches:
+                path = Path(match)
+                if path.is_dir():
+                    _walk_dir(path, found, skipped, root)
+                elif path.is_file():
+                    _add(found, path, _relative(path, root))
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            _walk_dir(path, found, skipped, path)
+        elif path.is_file():
+            _add(found, path, path.name)
+        elif path.exists() or path.is_symlink():
+            raise NoInputError(f"{arg}: not a regular file or directory")
+        else:
+            raise NoInputError(f"{arg}: no such file or directory")
+    if not found:
+        raise NoInputError(f"no Parquet files found in {', '.join(logs)}")
+    files = sorted(found.values(), key=lambda f: (f.rel, str(f.path)))
+    return files, sorted(skipped)
+
+
+def _glob_root(pattern: str) -> str:
+    parts = Path(pattern).parts
+    fixed = [p for p in parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]]
+    return str(Path(*fixed)) if fixed else "."
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _walk_dir(directory: Path, found: dict[Path, InputFile], skipped: list[str], root: Path) -> None:
+    # os.walk without following links cannot loop on symlinked directories.
+    for current, dirs, names in os.walk(directory, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(current) / name
+            rel = _relative(path, root)
+            if name.startswith(".") or not path.is_file():
+                continue
+            if name.endswith(".parquet") or name.endswith(".parq"):
+                _add(found, path, rel)
+            else:
+                skipped.append(rel)
+
+
+def _add(found: dict[Path, InputFile], path: Path, rel: str) -> None:
+    resolved = path.resolve()
+    if resolved in found:
+        return
+    partitions = tuple(
+        tuple(part.split("=", 1)) for part in Path(rel).parts[:-1] if "=" in part and not part.startswith("=")
+    )
+    found[resolved] = InputFile(path=path, rel=rel, partitions=partitions)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------- window
+
+
+def parse_utc(value: str | None, option: str) -> datetime | None:
+    """An ISO-8601 date or datetime as an aware UTC datetime; naive means UTC."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidWindowError(f"{option} {value!r}: expected an ISO-8601 date or datetime") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_window(since: str | None, until: str | None) -> Window:
+    window = Window(parse_utc(since, "--since"), parse_utc(until, "--until"))
+    if window.since and window.until and window.since >= window.until:
+        raise InvalidWindowError(f"--since {since} is not before --until {until}: the window is empty")
+    return window
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ---------------------------------------------------------------------------------------------- file checks
+
+
+def _open_parquet(inp: InputFile, size: int) -> pq.ParquetFile:
+    with inp.path.open("rb") as handle:
+        head = handle.read(4)
+        if size >= 8:
+            handle.seek(-4, os.SEEK_END)
+        tail = handle.read(4)
+    if head != b"PAR1":
+        raise NotParquetError(f"{inp.rel}: not a Parquet file" + (" (empty file)" if size == 0 else ""))
+    if size < 12 or tail != b"PAR1":
+        raise CorruptInputError(f"{inp.rel}: truncated or corrupt Parquet file (no footer)")
+    try:
+        return pq.ParquetFile(inp.path)
+    except Exception as exc:  # pyarrow raises several types for a damaged footer
+        raise CorruptInputError(f"{inp.rel}: corrupt Parquet file ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _kind(dtype: pa.DataType) -> str:
+    """The coarse kind of an Arrow type, which decides how a canonical column is read."""
+    if pa.types.is_dictionary(dtype):
+        return _kind(dtype.value_type)
+    if pa.types.is_null(dtype):
+        return "null"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or getattr(pa.types, "is_string_view", None) and pa.types.is_string_view(dtype):
+        return "string"
+    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype) or pa.types.is_fixed_size_binary(dtype):
+        return "binary"
+    if pa.types.is_integer(dtype):
+        return "int"
+    if pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "float"
+    if pa.types.is_timestamp(dtype):
+        return "timestamp"
+    if pa.types.is_date(dtype):
+        return "date"
+    if pa.types.is_boolean(dtype):
+        return "bool"
+    return "other"
+
+
+# canonical column -> kinds it can be read from
+_ACCEPTED_KINDS = {
+    "request_id": {"string", "binary", "int", "null"},
+    "account_id": {"string", "binary", "int", "null"},
+    "timestamp": {"timestamp", "date", "string", "binary", "int", "null"},
+    "ip": {"string", "binary", "null"},
+    "asn": {"int", "string", "binary", "null"},
+    "country": {"string", "binary", "null"},
+    "user_agent": {"string", "binary", "null"},
+    "model": {"string", "binary", "null"},
+    "input_tokens": {"int", "float", "string", "binary", "null"},
+    "output_tokens": {"int", "float", "string", "binary", "null"},
+    "prompt": {"string", "binary", "null"},
+    "system_prompt": {"string", "binary", "null"},
+}
+_KIND_WORDS = {"float": "floating point", "bool": "boolean", "other": "nested or unsupported"}
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    sources: dict[str, str]  # canonical -> source column present in this file
+    kinds: dict[str, str]
+    ignored: list[str]
+
+
+def plan_file(inp: InputFile, schema: pa.Schema, column_map: dict[str, str]) -> FilePlan:
+    names = list(schema.names) + [k for k, _ in inp.partitions if k not in schema.names]
+    types = {n: schema.field(n).type for n in schema.names}
+    types.update({k: pa.string() for k, _ in inp.partitions if k not in types})
+    sources: dict[str, str] = {}
+    for canonical in LOG_COLUMNS:
+        source = column_map.get(canonical, canonical)
+        if source in types:
+            sources[canonical] = source
+        elif canonical in REQUIRED_COLUMNS:
+            mapped = f" (mapped from {source!r})" if source != canonical else ""
+            raise MissingColumnError(f"{inp.rel}: required column {canonical!r}{mapped} is missing")
+    kinds = {}
+    for canonical, source in sources.items():
+        kind = _kind(types[source])
+        if kind not in _ACCEPTED_KINDS[canonical]:
+            raise UncoercibleTypeError(
+                f"{inp.rel}: column {source!r} has type {types[source]} ({_KIND_WORDS.get(kind, kind)}), "
+                f"which cannot be read as {canonical}"
+            )
+        kinds[canonical] = kind
+    used = set(sources.values())
+    return FilePlan(sources=sources, kinds=kinds, ignored=sorted(n for n in names if n not in used))
+
+
+# ---------------------------------------------------------------------------------------------- row parsing
+
+
+def _as_text(column: str, kind: str) -> pl.Expr:
+    col = pl.col(column)
+    if kind == "binary":
+        # Not valid UTF-8 is kept visible as U+FFFD rather than dropped.
+        return col.map_batches(
+            lambda s: pl.Series(
+                [None if v is None else v.decode("utf-8", "replace") for v in s.to_list()], dtype=pl.String
+            ),
+            return_dtype=pl.String,
+        )
+    if kind == "null":
+        return pl.lit(None, dtype=pl.String)
+    return col.cast(pl.String)
+
+
+def _timestamp_expr(column: str, kind: str, dtype: pl.DataType, epoch_unit: str) -> pl.Expr:
+    col = pl.col(column)
+    if kind == "timestamp":
+        tz = getattr(dtype, "time_zone", None)
+        aware = col.dt.convert_time_zone("UTC") if tz else col.dt.replace_time_zone("UTC")
+        return aware.cast(UTC_US)
+    if kind == "date":
+        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if kind == "int":
+        lo, hi = _plausible_int_bounds(epoch_unit)
+        micros = pl.when(col.is_between(lo, hi - 1)).then(col.cast(pl.Int64) * EPOCH_UNITS[epoch_unit])
+        return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if kind == "null":
+        return pl.lit(None, dtype=UTC_US)
+    text = _as_text(column, kind).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt ]", "$1 ")
+    text = text.str.replace(r"[zZ]$", "+00:00")
+    attempts = [
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", strict=False, time_unit="us", time_zone="UTC"),
+        text.str.to_datetime("%Y-%m-%d %H:%M%z", strict=False, time_unit="us", time_zone="UTC"),
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+        text.str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+        text.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+    ]
+    return pl.coalesce(attempts)
+
+
+def _plausible_int_bounds(epoch_unit: str) -> tuple[int, int]:
+    scale = 1_000_000 // EPOCH_UNITS[epoch_unit]
+    return int(PLAUSIBLE_FROM.timestamp()) * scale, int(PLAUSIBLE_UNTIL.timestamp()) * scale
+
+
+def _check_epoch_unit(inp: InputFile, column: str, values: pl.Series, epoch_unit: str) -> None:
+    """Refuse a file whose integer timestamps only make sense in another unit (say ms read as s)."""
+    values = values.drop_nulls()
+    if values.is_empty():
+        return
+    lo, hi = _plausible_int_bounds(epoch_unit)
+    implausible = int(((values < lo) | (values >= hi)).sum())
+    if implausible * 2 <= len(values):
+        return
+    for other in EPOCH_UNITS:
+        olo, ohi = _plausible_int_bounds(other)
+        if other != epoch_unit and int(((values >= olo) & (values < ohi)).sum()) * 2 > len(values):
+            raise ImplausibleTimestampError(
+                f"{inp.rel}: integer timestamps in column {column!r} give dates outside 2000-2100 when read as "
+                f"epoch {epoch_unit}; they look like epoch {other}: pass --epoch-unit {other}"
+            )
+
+
+def _int_expr(column: str, kind: str, *, lo: int, hi: int) -> tuple[pl.Expr, pl.Expr]:
+    """(value as Int64 or null, invalid flag) for a count-like integer column."""
+    col = pl.col(column)
+    if kind == "null":
+        return pl.lit(None, dtype=pl.Int64), pl.lit(False)
+    if kind == "int":
+        ok = col.is_between(lo, hi)
+        return pl.when(ok).then(col).cast(pl.Int64), col.is_not_null() & ~ok
+    if kind == "float":
+        ok = col.is_finite() & (col == col.floor()) & col.is_between(lo, min(hi, 2**53))
+        return pl.when(ok).then(col).cast(pl.Int64), col.is_not_null() & ~ok.fill_null(False)
+    text = _as_text(column, kind).str.strip_chars().str.replace(r"^(?i:as)", "")
+    parsed = text.cast(pl.Int64, strict=False)
+    ok = parsed.is_between(lo, hi)
+    return pl.when(ok).then(parsed), text.is_not_null() & ~ok.fill_null(False)
+
+
+class _IpCache:
+    """Validates and pseudonymises each distinct IP once."""
+
+    def __init__(self, key: CaseKey) -> None:
+        self.key = key
+        self.known: dict[str, tuple[str, str] | None] = {}
+
+    def lookup(self, raw: str) -> tuple[str, str] | None:
+        if raw in self.known:
+            return self.known[raw]
+        try:
+            address = ipaddress.ip_address(raw)
+        except ValueError:
+            self.known[raw] = None
+            return None
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        bits = 24 if address.version == 4 else 48
+        network = ipaddress.ip_network(f"{address}/{bits}", strict=False)
+        result = (self.key.pseudonym("ip", str(address)), self.key.pseudonym("net", str(network)))
+        if len(self.known) > 2_000_000:
+            self.known.clear()
+        self.known[raw] = result
+        return result
+
+    def table(self, values: pl.Series) -> pl.DataFrame:
+        uniq = values.drop_nulls().unique().to_list()
+        found = [self.lookup(v) for v in uniq]
+        return pl.DataFrame(
+            {
+                "_ip_raw": uniq,
+                "ip_pseudonym": [f[0] if f else None for f in found],
+                "net_pseudonym": [f[1] if f else None for f in found],
+                "_ip_ok": [f is not None for f in found],
+            },
+            schema={"_ip_raw": pl.String, "ip_pseudonym": pl.String, "net_pseudonym": pl.String, "_ip_ok": pl.Boolean},
+        )
+
+
+def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, cache: dict[str, str] | None = None) -> pl.Series:
+    """Replace each distinct value by its keyed pseudonym, hashing each distinct value once."""
+    uniq = values.drop_nulls().unique()
+    if uniq.is_empty():
+        return pl.Series(values.name, [None] * len(values), dtype=pl.String)
+    texts = uniq.to_list()
+    if cache is None:
+        mapped = key.pseudonyms(kind, texts)
+    else:
+        mapped = []
+        for text in texts:
+            found = cache.get(text)
+            if found is None:
+                found = cache[text] = key.pseudonym(kind, text)
+            mapped.append(found)
+    return values.replace_strict(uniq, pl.Series(mapped, dtype=pl.String), default=None, return_dtype=pl.String)
+
+
+def normalise_text(expr: pl.Expr) -> pl.Expr:
+    """Fingerprint normalisation: lower case, whitespace runs to one space, trimmed."""
+    return expr.str.to_lowercase().str.replace_all(WHITESPACE_RUN, " ").str.strip_chars()
+
+
+@dataclass(frozen=True)
+class MinHasher:
+    """Keyed MinHash-LSH band keys over word shingles, computed in polars on distinct prompts."""
+
+    seeds: tuple[int, ...]
+    band_seeds: tuple[int, ...]
+
+    @classmethod
+    def from_key(cls, key: CaseKey) -> "MinHasher":
+        count = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
+        seeds = tuple(int(key.digest(f"minhash:{i}")[:15], 16) for i in range(count + 1))
+        bands = tuple(int(key.digest(f"minhash-band:{i}")[:15], 16) for i in range(MINHASH_BANDS))
+        return cls(seeds=seeds, band_seeds=bands)
+
+    def band_keys(self, normalised: pl.Series) -> pl.DataFrame:
+        prompts = pl.DataFrame({"_norm": normalised.drop_nulls().unique()})
+        words = (
+            prompts.with_row_index("_pid")
+            .select("_pid", pl.col("_norm").str.extract_all(WORD).alias("_w"))
+            .explode("_w")
+            .with_columns(pl.col("_w").fill_null("").hash(self.seeds[0]).alias("_h"))
+        )
+        shingle = pl.struct(
+            [pl.col("_h").shift(-i).over("_pid").alias(f"_h{i}") for i in range(SHINGLE_WORDS)]
+        ).hash(self.seeds[0])
+        words = words.with_columns(shingle.alias("_s"))
+        mins = words.group_by("_pid").agg(
+            [pl.col("_s").hash(seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds[1:])]
+        )
+        bands = [
+            pl.struct([pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)]).hash(seed)
+            for b, seed in enumerate(self.band_seeds)
+        ]
+        keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
+        return prompts.with_row_index("_pid").join(keyed, on="_pid", how="left").drop("_pid")
+
+
+@dataclass
+class _Context:
+    key: CaseKey
+    window: Window
+    epoch_unit: str
+    ip_cache: _IpCache
+    account_cache: dict[str, str]
+    small_cache: dict[str, str]
+    minhasher: MinHasher
+    work: Path
+
+
+def _reason_expr(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    expr: pl.Expr | None = None
+    chain = None
+    for reason, condition in flags:
+        chain = pl.when(condition).then(pl.lit(reason)) if chain is None else chain.when(condition).then(pl.lit(reason))
+    expr = chain.otherwise(pl.lit(None, dtype=pl.String)) if chain is not None else pl.lit(None, dtype=pl.String)
+    return expr
+
+
+def _raw_strings(df: pl.DataFrame) -> pl.DataFrame:
+    """Every raw column as text, so rows of differently typed files can share the quarantine file."""
+    columns = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Binary:
+            columns.append(_as_text(name, "binary").alias(name))
+        elif dtype.is_nested():
+            columns.append(pl.col(name).map_elements(repr, return_dtype=pl.String).alias(name))
+        else:
+            columns.append(pl.col(name).cast(pl.String).alias(name))
+    return df.select(columns)
+
+
+def process_batch(
+    batch: pl.DataFrame, inp: InputFile, stats: FileStats, plan: FilePlan, offset: int, ctx: _Context, batch_no: int
+) -> None:
+    """Split one record batch into staged valid events and quarantined raw rows."""
+    src = plan.sources
+    kinds = plan.kinds
+    for key, value in inp.partitions:
+        if key not in batch.columns:
+            batch = batch.with_columns(pl.lit(value).alias(key))
+    if kinds["timestamp"] == "int":
+        _check_epoch_unit(inp, src["timestamp"], batch[src["timestamp"]], ctx.epoch_unit)
+
+    def text(canonical: str) -> pl.Expr:
+        if canonical not in src:
+            return pl.lit(None, dtype=pl.String)
+        return _as_text(src[canonical], kinds[canonical])
+
+    ts_dtype = batch.schema[src["timestamp"]]
+    ts = _timestamp_expr(src["timestamp"], kinds["timestamp"], ts_dtype, ctx.epoch_unit)
+    asn, asn_bad = _int_expr(src["asn"], kinds["asn"], lo=0, hi=2**32 - 1) if "asn" in src else (pl.lit(None, dtype=pl.Int64), pl.lit(False))
+    tokens = {}
+    token_bad = pl.lit(False)
+    for column in ("input_tokens", "output_tokens"):
+        if column in src:
+            value, bad = _int_expr(src[column], kinds[column], lo=0, hi=_INT64_MAX)
+            tokens[column] = value
+            token_bad = token_bad | bad
+        else:
+            tokens[column] = pl.lit(None, dtype=pl.Int64)
+
+    frame = batch.with_row_index("_idx").select(
+        pl.col("_idx"),
+        text("request_id").alias("request_id"),
+        text("account_id").alias("_account"),
+        ts.alias("timestamp"),
+        (pl.col(src["timestamp"]).is_null() if kinds["timestamp"] != "null" else pl.lit(True)).alias("_ts_null"),
+        text("ip").alias("_ip_raw"),
+        asn.alias("asn"),
+        asn_bad.alias("_asn_bad"),
+        tokens["input_tokens"].alias("input_tokens"),
+        tokens["output_tokens"].alias("output_tokens"),
+        token_bad.alias("_tok_bad"),
+        text("country").str.strip_chars().str.to_uppercase().alias("country"),
+        text("user_agent").alias("_ua"),
+        text("model").alias("model"),
+        text("prompt").alias("_prompt"),
+        text("system_prompt").alias("_system"),
+    )
+    frame = frame.join(ctx.ip_cache.table(frame["_ip_raw"]), on="_ip_raw", how="left")
+
+    missing = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
+    window = ctx.window
+    outside = pl.lit(False)
+    if window.since is not None:
+        outside = outside | (pl.col("timestamp") < pl.lit(window.since).cast(UTC_US))
+    if window.until is not None:
+        outside = outside | (pl.col("timestamp") >= pl.lit(window.until).cast(UTC_US))
+    implausible = (pl.col("timestamp") < pl.lit(PLAUSIBLE_FROM).cast(UTC_US)) | (
+        pl.col("timestamp") >= pl.lit(PLAUSIBLE_UNTIL).cast(UTC_US)
+    )
+    reason = _reason_expr(
+        [
+            ("missing_request_id", missing("request_id")),
+            ("missing_account_id", missing("_account")),
+            ("missing_timestamp", pl.col("_ts_null")),
+            ("unparseable_timestamp", pl.col("timestamp").is_null()),
+            ("implausible_timestamp", implausible),
+            ("outside_window", outside),
+            ("invalid_ip", pl.col("_ip_raw").is_not_null() & ~pl.col("_ip_ok").fill_null(False)),
+            ("invalid_asn", pl.col("_asn_bad")),
+            ("invalid_token_count", pl.col("_tok_bad")),
+        ]
+    )
+    frame = frame.with_columns(reason.alias("_reason"))
+    stats.rows += batch.height
+
+    rejected = frame.filter(pl.col("_reason").is_not_null()).select("_idx", "_reason")
+    if rejected.height:
+        stats.reasons.update(dict(rejected["_reason"].value_counts().iter_rows()))
+        raw = _raw_strings(batch.with_row_index("_idx").join(rejected, on="_idx", how="semi").drop("_idx"))
+        quarantined = pl.concat(
+            [
+                rejected.select(
+                    pl.lit(inp.rel).alias("source_file"),
+                    pl.lit(stats.sha256).alias("source_sha256"),
+                    (pl.col("_idx").cast(pl.Int64) + offset).alias("source_row"),
+                    pl.col("_reason").alias("quarantine_reason"),
+                ),
+                _prefix_clashes(raw),
+            ],
+            how="horizontal",
+        )
+        quarantined.write_parquet(ctx.work / "quarantine" / f"{stats.sha256[:16]}-{batch_no:06d}.parquet")
+
+    valid = frame.filter(pl.col("_reason").is_null())
+    stats.valid += valid.height
+    if valid.is_empty():
+        return
+    valid = _derive_event_columns(valid, ctx)
+    valid = valid.with_columns(
+        pl.lit(stats.sha256).alias("_sha"),
+        (pl.col("_idx").cast(pl.Int64) + offset).alias("_row"),
+        pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"),
+    )
+    for (day,), part in valid.partition_by("_day", as_dict=True, include_key=False).items():
+        target = ctx.work / "valid" / day
+        target.mkdir(parents=True, exist_ok=True)
+        part.select([*EVENT_SCHEMA, "_sha", "_row"]).write_parquet(
+            target / f"{stats.sha256[:16]}-{batch_no:06d}.parquet"
+        )
+
+
+_QUARANTINE_META = ("source_file", "source_sha256", "source_row", "quarantine_reason")
+
+
+def _prefix_clashes(raw: pl.DataFrame) -> pl.DataFrame:
+    return raw.rename({c: f"raw.{c}" for c in raw.columns if c in _QUARANTINE_META})
+
+
+def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    key = ctx.key
+    normalised = valid.select(
+        normalise_text(pl.col("_prompt")).alias("_norm"),
+        normalise_text(pl.col("_system")).alias("_sys_norm"),
+    )
+    norm = normalised["_norm"]
+    template = norm.str.replace_all(DIGIT_RUN, "0")
+    minhash = ctx.minhasher.band_keys(norm) if norm.null_count() < len(norm) else None
+    out = valid.with_columns(
+        _pseudonymise(valid["_account"], key, "account", ctx.account_cache).alias("account_pseudonym"),
+        _pseudonymise(valid["_ua"], key, "ua", ctx.small_cache).alias("user_agent_fingerprint"),
+        _pseudonymise(norm, key, "prompt").alias("prompt_fingerprint"),
+        _pseudonymise(template, key, "template").alias("prompt_template_fingerprint"),
+        _pseudonymise(normalised["_sys_norm"], key, "system", ctx.small_cache).alias("system_prompt_fingerprint"),
+        pl.col("_prompt").str.len_chars().cast(pl.Int64).alias("prompt_chars"),
+        norm.str.contains(REASONING_PATTERN).alias("prompt_reasoning"),
+        norm.alias("_norm"),
+    )
+    if minhash is not None:
+        out = out.join(minhash, on="_norm", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.List(pl.UInt64)).alias("prompt_minhash"))
+    return out.with_columns([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])
+
+
+# ---------------------------------------------------------------------------------------------- passes
+
+
+def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: IngestOptions, task) -> FilePlan:
+    parquet = _open_parquet(inp, stats.size)
+    plan = plan_file(inp, parquet.schema_arrow, options.column_map)
+    offset = 0
+    try:
+        for batch_no, record_batch in enumerate(parquet.iter_batches(batch_size=options.batch_rows, use_threads=False)):
+            batch = pl.from_arrow(record_batch)
+            assert isinstance(batch, pl.DataFrame)
+            process_batch(batch, inp, stats, plan, offset, ctx, batch_no)
+            offset += batch.height
+            task.advance(batch.height)
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptInputError(f"{inp.rel}: corrupt Parquet data ({_short(exc)})") from None
+    except pl.exceptions.ComputeError as exc:
+        raise CorruptInputError(f"{inp.rel}: unreadable Parquet data ({_short(exc)})") from None
+    if offset != parquet.metadata.num_rows:
+        raise CorruptInputError(f"{inp.rel}: read {offset} rows but the footer declares {parquet.metadata.num_rows}")
+    return plan
+
+
+def _find_duplicates(work: Path) -> pl.DataFrame:
+    """(_sha, _row) of every staged row that repeats an earlier request_id under the documented rule."""
+    files = sorted((work / "valid").glob("*/*.parquet"))
+    empty = pl.DataFrame(schema={"_sha": pl.String, "_row": pl.Int64})
+    if not files:
+        return empty
+    staged = pl.scan_parquet(files)
+    hashed = pl.col("request_id").hash(_ID_HASH_SEED).alias("_h")
+    candidates = (
+        staged.select(hashed).group_by("_h").agg(pl.len()).filter(pl.col("len") > 1).select("_h")
+        .collect(engine="streaming")
+    )
+    if candidates.is_empty():
+        return empty
+    rows = (
+        staged.select("request_id", "timestamp", "_sha", "_row", hashed)
+        .filter(pl.col("_h").is_in(candidates["_h"].implode()))
+        .collect(engine="streaming")
+        .sort(["request_id", "timestamp", "_sha", "_row"])
+    )
+    losers = rows.filter(pl.col("request_id").cum_count().over("request_id") > 1)
+    return losers.select("_sha", "_row").sort(["_sha", "_row"])
+
+
+def _quarantine_duplicates(
+    losers: pl.DataFrame, inputs: list[InputFile], stats: dict[str, FileStats], ctx: _Context, options: IngestOptions
+) -> None:
+    """Copy the raw values of duplicate rows from their source files into the quarantine."""
+    by_sha = {sha: group["_row"] for (sha,), group in losers.partition_by("_sha", as_dict=True).items()}
+    for inp in inputs:
+        st = stats[inp.rel]
+        rows = by_sha.get(st.sha256)
+        if rows is None:
+            continue
+        wanted = pl.DataFrame({"source_row": rows})
+        st.valid -= len(rows)
+        st.reasons["duplicate_request_id"] += len(rows)
+        by_sha.pop(st.sha256)  # identical files are read once; their copies carry the duplicates
+        offset = 0
+        for batch_no, record_batch in enumerate(pq.ParquetFile(inp.path).iter_batches(batch_size=options.batch_rows)):
+            batch = pl.from_arrow(record_batch)
+            assert isinstance(batch, pl.DataFrame)
+            for key, value in inp.partitions:
+                if key not in batch.columns:
+                    batch = batch.with_columns(pl.lit(value).alias(key))
+            indexed = batch.with_row_index("source_row", offset=offset).with_columns(pl.col("source_row").cast(pl.Int64))
+            picked = indexed.join(wanted, on="source_row", how="semi")
+            offset += batch.height
+            if picked.is_empty():
+                continue
+            meta = picked.select(
+                pl.lit(inp.rel).alias("source_file"),
+                pl.lit(st.sha256).alias("source_sha256"),
+                pl.col("source_row"),
+                pl.lit("duplicate_request_id").alias("quarantine_reason"),
+            )
+            raw = _prefix_clashes(_raw_strings(picked.drop("source_row")))
+            pl.concat([meta, raw], how="horizontal").write_parquet(
+                ctx.work / "quarantine" / f"{st.sha256[:16]}-dup-{batch_no:06d}.parquet"
+            )
+
+
+def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
+    events_dir = case / "events"
+    events_dir.mkdir()
+    for day_dir in sorted((work / "valid").iterdir()):
+        day = pl.scan_parquet(sorted(day_dir.glob("*.parquet")))
+        if not losers.is_empty():
+            day = day.join(losers.lazy(), on=["_sha", "_row"], how="anti")
+        frame = day.sort(["timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
+        if frame.height:
+            frame.write_parquet(events_dir / f"{day_dir.name}.parquet", **PARQUET_WRITE)
+
+
+def _write_quarantine(work: Path, case: Path) -> None:
+    parts = sorted((work / "quarantine").glob("*.parquet"))
+    meta = {"source_file": pl.String, "source_sha256": pl.String, "source_row": pl.Int64, "quarantine_reason": pl.String}
+    if not parts:
+        pl.DataFrame(schema=meta).write_parquet(case / "quarantine.parquet", **PARQUET_WRITE)
+        return
+    frame = pl.concat([pl.read_parquet(p) for p in parts], how="diagonal_relaxed")
+    raw_columns = sorted(c for c in frame.columns if c not in meta)
+    frame = frame.select([*meta, *raw_columns]).sort(["source_file", "source_sha256", "source_row"])
+    frame.write_parquet(case / "quarantine.parquet", **PARQUET_WRITE)
+
+
+# ---------------------------------------------------------------------------------------------- accounts
+
+
+def ingest_accounts(path: Path, key: CaseKey, case: Path) -> dict:
+    """Pseudonymise the account table; the first row of a repeated account_id wins, in file order."""
+    inp = InputFile(path=Path(path), rel=Path(path).name)
+    if not inp.path.is_file():
+        raise NoInputError(f"{path}: account table not found")
+    size = inp.path.stat().st_size
+    parquet = _open_parquet(inp, size)
+    schema = parquet.schema_arrow
+    if "account_id" not in schema.names:
+        raise MissingColumnError(f"{inp.rel}: required column 'account_id' is missing from the account table")
+    for column in ACCOUNT_COLUMNS:
+        if column in schema.names:
+            kind = _kind(schema.field(column).type)
+            allowed = {"timestamp", "date", "string", "binary", "int", "null"} if column == "created_at" else {
+                "string", "binary", "int", "null"}
+            if kind not in allowed:
+                raise UncoercibleTypeError(
+                    f"{inp.rel}: column {column!r} has type {schema.field(column).type}, which cannot be read as {column}"
+                )
+    try:
+        table = pl.from_arrow(parquet.read())
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptInputError(f"{inp.rel}: corrupt Parquet data ({_short(exc)})") from None
+    assert isinstance(table, pl.DataFrame)
+    kinds = {c: _kind(schema.field(c).type) for c in schema.names}
+
+    def text(column: str) -> pl.Expr:
+        return _as_text(column, kinds[column]) if column in kinds else pl.lit(None, dtype=pl.String)
+
+    created = (
+        _timestamp_expr("created_at", kinds["created_at"], table.schema["created_at"], "s")
+        if "created_at" in kinds
+        else pl.lit(None, dtype=UTC_US)
+    )
+    frame = table.select(
+        text("account_id").alias("_account"),
+        created.alias("created_at"),
+        text("email_domain").str.strip_chars().str.to_lowercase().alias("_email"),
+        text("payment_fingerprint").alias("_payment"),
+        text("billing_country").str.strip_chars().str.to_uppercase().alias("billing_country"),
+        text("org_id").alias("_org"),
+    )
+    missing = frame["_account"].is_null() | (frame["_account"].str.strip_chars() == "")
+    frame = frame.filter(~missing)
+    deduped = frame.unique(subset="_account", keep="first", maintain_order=True)
+    stem = deduped["_account"].str.to_lowercase().str.replace_all(r"\d+", "")
+    out = deduped.select(
+        _pseudonymise(deduped["_account"], key, "account").alias("account_pseudonym"),
+        pl.col("created_at"),
+        _pseudonymise(deduped["_email"], key, "email_domain").alias("email_domain_fingerprint"),
+        _pseudonymise(deduped["_payment"], key, "payment").alias("payment_pseudonym"),
+        pl.col("billing_country"),
+        _pseudonymise(deduped["_org"], key, "org").alias("org_pseudonym"),
+        _pseudonymise(stem, key, "stem").alias("signup_stem_fingerprint"),
+    ).sort("account_pseudonym")
+    out.select([pl.col(c).cast(t) for c, t in ACCOUNT_SCHEMA.items()]).write_parquet(
+        case / "accounts.parquet", **PARQUET_WRITE
+    )
+    return {
+        "name": inp.rel,
+        "size": size,
+        "sha256": sha256_file(inp.path),
+        "rows": table.height,
+        "accounts": out.height,
+        "duplicate_rows": frame.height - deduped.height,
+        "missing_account_id": int(missing.sum()),
+        "columns_present": sorted(c for c in ACCOUNT_COLUMNS if c in kinds),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+
+
+def _resolve_key(options: IngestOptions, case: Path, stage: Path) -> tuple[CaseKey, Path | None]:
+    if options.key_file is not None:
+        return load_key(options.key_file), None
+    existing = case / KEY_FILE_NAME
+    if existing.is_file():
+        key = load_key(existing)
+        shutil.copy2(existing, stage / KEY_FILE_NAME)
+        return key, None
+    generated = generate_key_file(stage / KEY_FILE_NAME)
+    return load_key(generated), case / KEY_FILE_NAME
+
+
+def _check_case_target(case: Path) -> None:
+    if case.exists() and not case.is_dir():
+        raise CaseError(f"{case}: exists and is not a directory")
+    if case.is_dir() and any(case.iterdir()) and not (case / "ingest.json").is_file():
+        raise CaseError(f"{case}: directory is not empty and is not a forensics case; choose another --case")
+
+
+def run_ingest(
+    logs: list[str], case: Path, options: IngestOptions, progress: Progress = SilentProgress()
+) -> IngestResult:
+    """Validate and pseudonymise the logs into the case directory; nothing changes there unless all succeeds."""
+    if options.epoch_unit not in EPOCH_UNITS:
+        raise InvalidWindowError(f"--epoch-unit {options.epoch_unit!r}: expected one of s, ms, us")
+    window = parse_window(options.since, options.until)
+    inputs, skipped = resolve_inputs(logs)
+    case = Path(case)
+    _check_case_target(case)
+    with case_lock(case), staged_dir(case, replace=True) as stage:
+        key, generated = _resolve_key(options, case, stage)
+        work = stage / "_work"
+        (work / "quarantine").mkdir(parents=True)
+        (work / "valid").mkdir()
+        ctx = _Context(
+            key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
+            small_cache={}, minhasher=MinHasher.from_key(key), work=work,
+        )
+        stats: dict[str, FileStats] = {}
+        plans: list[FilePlan] = []
+        total_rows = 0
+        task = progress.task("ingest", total=None)
+        for inp in inputs:
+            size = inp.path.stat().st_size
+            st = FileStats(rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
+            stats[inp.rel] = st
+            plans.append(_stream_file(inp, st, ctx, options, task))
+            total_rows += st.rows
+        losers = _find_duplicates(work)
+        if not losers.is_empty():
+            _quarantine_duplicates(losers, inputs, stats, ctx, options)
+        _write_events(work, losers, stage)
+        _write_quarantine(work, stage)
+        accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
+        shutil.rmtree(work)
+        summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
+        jsonio.write(stage / "ingest.json", summary)
+    return IngestResult(summary=summary, generated_key=generated)
+
+
+def _summary(
+    case: Path,
+    inputs: list[InputFile],
+    stats: dict[str, FileStats],
+    plans: list[FilePlan],
+    skipped: list[str],
+    window: Window,
+    options: IngestOptions,
+    key: CaseKey,
+    accounts_input: dict | None,
+) -> dict:
+    reasons: Counter = Counter()
+    records = []
+    for inp in inputs:
+        st = stats[inp.rel]
+        reasons.update(st.reasons)
+        quarantined = sum(st.reasons.values())
+        if st.rows != st.valid + quarantined:
+            raise AssertionError(f"row accounting broke for {inp.rel}")  # a bug, never bad input
+        records.append(
+            {
+                "path": st.rel, "name": st.name, "size": st.size, "sha256": st.sha256, "rows": st.rows,
+                "rows_accepted": st.valid, "rows_quarantined": quarantined,
+                "quarantine_reasons": {r: st.reasons[r] for r in QUARANTINE_REASONS if st.reasons[r]},
+            }
+        )
+    events = sorted((case / "events").glob("*.parquet"))
+    totals = {"accounts": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "first": None, "last": None}
+    if events:
+        row = (
+            pl.scan_parquet(events)
+            .select(
+                pl.col("account_pseudonym").n_unique().alias("accounts"),
+                pl.len().alias("requests"),
+                pl.col("input_tokens").sum().alias("input_tokens"),
+                pl.col("output_tokens").sum().alias("output_tokens"),
+                pl.col("timestamp").min().alias("first"),
+                pl.col("timestamp").max().alias("last"),
+            )
+            .collect(engine="streaming")
+            .row(0, named=True)
+        )
+        totals.update(row)
+    present = sorted({c for plan in plans for c in plan.sources})
+    columns_with_values = _columns_with_values(events)
+    unavailable = sorted(c for c in OPTIONAL_COLUMNS if c not in present or c not in columns_with_values)
+    if accounts_input is None:
+        unavailable.append("accounts_table")
+    else:
+        unavailable += sorted(f"accounts.{c}" for c in ACCOUNT_COLUMNS[1:] if c not in accounts_input["columns_present"])
+    rows_read = sum(s.rows for s in stats.values())
+    rows_accepted = sum(s.valid for s in stats.values())
+    return {
+        "tool_version": __version__,
+        "key_fingerprint": key.fingerprint,
+        "parameters": {
+            "since": _iso(window.since),
+            "until": _iso(window.until),
+            "epoch_unit": options.epoch_unit,
+            "column_map": dict(sorted(options.column_map.items())),
+            "accounts_file": Path(options.accounts).name if options.accounts else None,
+        },
+        "window": {**window.as_json(), "first_seen": _iso(totals["first"]), "last_seen": _iso(totals["last"])},
+        "rows_read": rows_read,
+        "rows_accepted": rows_accepted,
+        "rows_quarantined": rows_read - rows_accepted,
+        "quarantine_reasons": {r: reasons[r] for r in QUARANTINE_REASONS if reasons[r]},
+        "inputs": sorted(records, key=lambda r: (r["path"], r["sha256"])),
+        "skipped_files": skipped,
+        "accounts_input": accounts_input,
+        "columns_present": present,
+        "ignored_columns": sorted({c for plan in plans for c in plan.ignored}),
+        "signals_unavailable": unavailable,
+        "accounts": totals["accounts"],
+        "requests": totals["requests"],
+        "input_tokens": totals["input_tokens"] or 0,
+        "output_tokens": totals["output_tokens"] or 0,
+    }
+
+
+_SIGNAL_SOURCES = {
+    "ip": "ip_pseudonym",
+    "asn": "asn",
+    "country": "country",
+    "user_agent": "user_agent_fingerprint",
+    "model": "model",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "prompt": "prompt_fingerprint",
+    "system_prompt": "system_prompt_fingerprint",
+}
+
+
+def _columns_with_values(events: list[Path]) -> set[str]:
+    if not events:
+        return set()
+    counts = (
+        pl.scan_parquet(events)
+        .select([pl.col(c).is_not_null().any().alias(name) for name, c in _SIGNAL_SOURCES.items()])
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
+    return {name for name, has in counts.items() if has}
