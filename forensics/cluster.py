@@ -1,0 +1,257 @@
+"""`forensics cluster`: features, evidence edges, the account graph, HDBSCAN clusters and their scores.
+
+Reads the case files written by ingest (events/*.parquet, accounts.parquet, ingest.json) and writes
+features.parquet, edges.parquet, graph.graphml, clusters.parquet and, last, clusters.json.
+The row-level work (features, blocking joins) is polars lazy queries; what crosses into the in-memory
+graph work is the per-account features and the edge table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+
+from forensics import __version__, jsonio
+from forensics.coaction import coaction_edges
+from forensics.edges import (
+    EDGE_SCHEMA,
+    EdgeSet,
+    KindStats,
+    empty_edges,
+    ip_day_facts,
+    net_facts,
+    payment_facts,
+    shared_key_edges,
+    signup_facts,
+    sync_edges,
+    template_facts,
+)
+from forensics.errors import BadInputError, CaseError
+from forensics.features import account_features, scan_accounts, scan_events
+from forensics.fsio import case_lock, replace_file_atomic
+from forensics.graph import GraphParams, cluster_graph, pair_similarity, sparsify, to_networkx
+from forensics.progress import Progress, SilentProgress
+from forensics.score import ScoreParams, high_volume_accounts, score_clusters
+
+OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """Every option of `forensics cluster`; all are recorded in clusters.json.
+
+    coaction_max_accounts defaults to 50: a prompt sent by more than 50 distinct accounts is a public or
+    popular prompt, not a campaign's private work list, and would cost O(accounts^2) pairs.
+    """
+
+    coaction_window_s: int = 60
+    min_coaction: int = 2
+    coaction_max_accounts: int = 50
+    # Shared-key kinds (IP-day, /24, payment, signup burst, templates): keys held by more accounts are skipped.
+    key_max_accounts: int = 50
+    signup_burst_s: int = 24 * 3600
+    sync_bucket_s: int = 600
+    sync_max_accounts: int = 50
+    sync_min_shared: int = 3
+    sync_min_jaccard: float = 0.05
+    template_min_shared: int = 2
+    min_similarity: float = 0.3
+    top_k: int = 15
+    min_cluster_size: int = 5
+    min_samples: int = 3
+    flag_threshold: float = 0.5
+    min_flag_accounts: int = 5
+
+    def graph_params(self) -> GraphParams:
+        return GraphParams(
+            min_similarity=self.min_similarity,
+            top_k=self.top_k,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+        )
+
+    def score_params(self) -> ScoreParams:
+        return ScoreParams(flag_threshold=self.flag_threshold, min_flag_accounts=self.min_flag_accounts)
+
+    def validate(self) -> None:
+        if self.coaction_window_s < 0:
+            raise BadInputError(f"--coaction-window must be >= 0, got {self.coaction_window_s}")
+        if self.min_coaction < 1:
+            raise BadInputError(f"--min-coaction must be >= 1, got {self.min_coaction}")
+        if self.coaction_max_accounts < 0:
+            raise BadInputError(f"--coaction-max-accounts must be >= 0 (0 = no cap), got {self.coaction_max_accounts}")
+        if self.min_cluster_size < 2:
+            raise BadInputError(f"--min-cluster-size must be >= 2, got {self.min_cluster_size}")
+        if not 0.0 <= self.flag_threshold <= 1.0:
+            raise BadInputError(f"--flag-threshold must be within [0, 1], got {self.flag_threshold}")
+
+
+class _Steps:
+    """Wall and CPU time per sub-step, for the benchmark (never written to the case)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, dict] = {}
+
+    def run(self, name: str, fn, *args, **kwargs):
+        w0, c0 = time.perf_counter(), time.process_time()
+        result = fn(*args, **kwargs)
+        self.steps[name] = {
+            "wall_s": round(time.perf_counter() - w0, 3),
+            "cpu_s": round(time.process_time() - c0, 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        return result
+
+
+def _check_case(case: Path) -> dict:
+    if not (case / "ingest.json").is_file() or not (case / "events").is_dir():
+        raise CaseError(f"{case}: not a case directory (run `forensics ingest` first)")
+    if not any((case / "events").glob("*.parquet")):
+        raise CaseError(f"{case}: the case holds no events")
+    return jsonio.read(case / "ingest.json")
+
+
+def _write_parquet(df: pl.DataFrame, path: Path) -> None:
+    with replace_file_atomic(path) as tmp:
+        df.write_parquet(tmp, compression="zstd", statistics=False)
+
+
+def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: ClusterParams, steps: _Steps) -> tuple[EdgeSet, int]:
+    """Every edge kind; returns the edge set and the number of co-action fingerprints skipped."""
+    co = steps.run(
+        "edges.coaction",
+        coaction_edges,
+        events,
+        window_s=params.coaction_window_s,
+        min_count=params.min_coaction,
+        max_accounts=params.coaction_max_accounts,
+    )
+    co_edges = co.edges.select(
+        "src", "dst", pl.lit("coaction").alias("kind"), pl.col("count").cast(pl.Int64), pl.col("count").cast(pl.Float64).alias("weight")
+    )
+    sets: list[EdgeSet] = [
+        EdgeSet(
+            co_edges,
+            {"coaction": KindStats(co_edges.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)},
+        )
+    ]
+    cap = params.key_max_accounts
+    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap))
+    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap))
+    if accounts is not None:
+        sets.append(steps.run("edges.payment", shared_key_edges, payment_facts(accounts), kind="payment", max_accounts=cap))
+        sets.append(
+            steps.run(
+                "edges.signup", shared_key_edges, signup_facts(accounts, burst_s=params.signup_burst_s), kind="signup", max_accounts=cap
+            )
+        )
+    sets.append(
+        steps.run(
+            "edges.template",
+            shared_key_edges,
+            template_facts(events),
+            kind="template",
+            max_accounts=cap,
+            min_count=params.template_min_shared,
+        )
+    )
+    sets.append(
+        steps.run(
+            "edges.sync",
+            sync_edges,
+            events,
+            bucket_s=params.sync_bucket_s,
+            key_col="net_pseudonym",
+            max_accounts=params.sync_max_accounts,
+            min_shared=params.sync_min_shared,
+            min_jaccard=params.sync_min_jaccard,
+        )
+    )
+    stats: dict[str, KindStats] = {}
+    for s in sets:
+        stats.update(s.stats)
+    frames = [s.edges.cast(EDGE_SCHEMA) for s in sets if s.edges.height]
+    edges = pl.concat(frames) if frames else empty_edges()
+    edges = edges.sort("kind", "src", "dst")
+    return EdgeSet(edges, stats), co.fingerprints_skipped
+
+
+def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentProgress()) -> dict:
+    """Run the whole cluster stage on a case directory and return a summary."""
+    case = Path(case)
+    params.validate()
+    ingest = _check_case(case)
+    steps = _Steps()
+    task = progress.task("cluster", total=6)
+    with case_lock(case):
+        stale = case / "clusters.json"
+        if stale.exists():
+            stale.unlink()
+        events = scan_events(case)
+        accounts = scan_accounts(case)
+
+        features = steps.run("features", lambda: account_features(events, accounts).collect(engine="streaming"))
+        _write_parquet(features, case / "features.parquet")
+        task.advance()
+
+        edge_set, co_skipped = build_edges(events, accounts, params, steps)
+        _write_parquet(edge_set.edges, case / "edges.parquet")
+        task.advance()
+
+        gp = params.graph_params()
+        graph_edges = steps.run("graph", lambda: sparsify(pair_similarity(edge_set.edges, gp), gp))
+        task.advance()
+        clustering = steps.run("hdbscan", cluster_graph, graph_edges, gp)
+        cl_frame = clustering.frame()
+        _write_parquet(cl_frame, case / "clusters.parquet")
+        task.advance()
+
+        sp = params.score_params()
+        scored = steps.run(
+            "scoring",
+            score_clusters,
+            events,
+            features,
+            cl_frame,
+            edge_set.edges,
+            sp,
+            coaction_window_s=params.coaction_window_s,
+        )
+        flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
+        task.advance()
+
+        g = steps.run("graphml", to_networkx, graph_edges, clustering, flagged_ids)
+        with replace_file_atomic(case / "graph.graphml") as tmp:
+            nx.write_graphml(g, tmp, named_key_ids=True)
+
+        doc = {
+            "tool_version": __version__,
+            "key_fingerprint": ingest.get("key_fingerprint"),
+            "parameters": dataclasses.asdict(params),
+            "signals_unavailable": ingest.get("signals_unavailable", []),
+            "edge_kinds": {k: v.as_dict() for k, v in sorted(edge_set.stats.items())},
+            "coaction_fingerprints_skipped": co_skipped,
+            "accounts_total": features.height,
+            "accounts_in_graph": len(clustering.nodes),
+            "clusters": scored,
+            "high_volume_accounts": high_volume_accounts(features, sp),
+        }
+        jsonio.write(case / "clusters.json", doc)
+        task.advance()
+    return {
+        "clusters": len(scored),
+        "flagged": len(flagged_ids),
+        "flagged_accounts": int(sum(c["accounts"] for c in scored if c["flagged"])),
+        "accounts_total": features.height,
+        "accounts_in_graph": len(clustering.nodes),
+        "edges": edge_set.edges.height,
+        "coaction_fingerprints_skipped": co_skipped,
+        "steps": steps.steps,
+    }

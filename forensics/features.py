@@ -1,0 +1,158 @@
+"""Per-account features: one polars lazy query over the events (row-level work), one row per account out.
+
+Everything here is a plain polars lazy query over `events/*.parquet` and `accounts.parquet`, so the same
+logic can later run on a distributed engine; only the per-account result is collected.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+
+ACCOUNT = "account_pseudonym"
+HOURS = list(range(24))
+# A model first seen this long after the case starts counts as "newly released" within the case.
+NEW_MODEL_MIN_DELAY = pl.duration(days=1)
+# An account that starts using a new model within this many hours of its release "switched fast".
+FAST_SWITCH_HOURS = 48.0
+
+
+def scan_events(case: Path) -> pl.LazyFrame:
+    """All accepted events of a case, lazily."""
+    return pl.scan_parquet(Path(case) / "events" / "*.parquet")
+
+
+def scan_accounts(case: Path) -> pl.LazyFrame | None:
+    path = Path(case) / "accounts.parquet"
+    return pl.scan_parquet(path) if path.exists() else None
+
+
+def _entropy_bits(counts: list[pl.Expr], total: pl.Expr) -> pl.Expr:
+    terms = [pl.when(c > 0).then(-(c / total) * (c / total).log(2)).otherwise(0.0) for c in counts]
+    return pl.sum_horizontal(terms)
+
+
+def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """A lazy query giving one row per account, sorted by pseudonym.
+
+    Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
+    `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
+    shares and `hour_entropy` (bits, 0..4.58), tokens, prompt diversity, `reasoning_share`, model mix and
+    `new_model_lag_h` (hours from a model's first appearance in the case to this account's first use of it,
+    for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
+    an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
+    """
+    ts = pl.col("timestamp")
+    ev = events.with_columns(
+        ts.dt.hour().alias("_hour"),
+        ts.dt.date().alias("_day"),
+    )
+    hour_counts = [(pl.col("_hour") == h).sum().cast(pl.Float64).alias(f"hour_{h:02d}") for h in HOURS]
+    base = ev.group_by(ACCOUNT).agg(
+        pl.len().alias("requests"),
+        pl.col("_day").n_unique().alias("active_days"),
+        ts.min().alias("first_seen"),
+        ts.max().alias("last_seen"),
+        ts.sort().diff().dt.total_milliseconds().drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
+        (
+            ts.sort().diff().dt.total_milliseconds().drop_nulls().std()
+            / ts.sort().diff().dt.total_milliseconds().drop_nulls().mean()
+        ).alias("interarrival_cv"),
+        *hour_counts,
+        pl.col("input_tokens").mean().alias("input_tokens_mean"),
+        pl.col("input_tokens").std().alias("input_tokens_std"),
+        pl.col("input_tokens").sum().alias("input_tokens"),
+        pl.col("output_tokens").mean().alias("output_tokens_mean"),
+        pl.col("output_tokens").std().alias("output_tokens_std"),
+        pl.col("output_tokens").sum().alias("output_tokens"),
+        pl.col("prompt_fingerprint").drop_nulls().n_unique().alias("distinct_prompts"),
+        pl.col("prompt_template_fingerprint").drop_nulls().n_unique().alias("distinct_templates"),
+        pl.col("prompt_chars").mean().alias("prompt_chars_mean"),
+        pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
+        pl.col("system_prompt_fingerprint").drop_nulls().n_unique().alias("distinct_system_prompts"),
+        pl.col("model").drop_nulls().n_unique().alias("distinct_models"),
+        pl.col("model").drop_nulls().mode().first().alias("top_model"),
+        pl.col("ip_pseudonym").drop_nulls().n_unique().alias("distinct_ips"),
+        pl.col("net_pseudonym").drop_nulls().n_unique().alias("distinct_nets"),
+        pl.col("asn").drop_nulls().n_unique().alias("distinct_asns"),
+        pl.col("country").drop_nulls().n_unique().alias("distinct_countries"),
+        pl.col("user_agent_fingerprint").drop_nulls().n_unique().alias("distinct_user_agents"),
+    )
+    total = pl.col("requests").cast(pl.Float64)
+    base = base.with_columns(
+        *[(pl.col(f"hour_{h:02d}") / total).alias(f"hour_{h:02d}") for h in HOURS],
+        (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
+        (pl.col("distinct_templates") / total).alias("template_diversity"),
+    ).with_columns(_entropy_bits([pl.col(f"hour_{h:02d}") for h in HOURS], pl.lit(1.0)).alias("hour_entropy"))
+
+    # Models: top-model share and the lag to newly released models.
+    model_use = (
+        events.filter(pl.col("model").is_not_null())
+        .group_by(ACCOUNT, "model")
+        .agg(pl.len().alias("_n"), ts.min().alias("_first_use"))
+    )
+    release = events.filter(pl.col("model").is_not_null()).group_by("model").agg(ts.min().alias("_release"))
+    case_start = events.select(ts.min().alias("_case_start"))
+    new_models = release.join(case_start, how="cross").filter(
+        pl.col("_release") >= pl.col("_case_start") + NEW_MODEL_MIN_DELAY
+    )
+    lag = (
+        model_use.join(new_models, on="model", how="inner")
+        .with_columns(((pl.col("_first_use") - pl.col("_release")).dt.total_seconds() / 3600.0).alias("_lag"))
+        .group_by(ACCOUNT)
+        .agg(pl.col("_lag").min().alias("new_model_lag_h"))
+    )
+    top_share = model_use.group_by(ACCOUNT).agg(
+        (pl.col("_n").max() / pl.col("_n").sum()).cast(pl.Float64).alias("top_model_share")
+    )
+    out = base.join(top_share, on=ACCOUNT, how="left").join(lag, on=ACCOUNT, how="left")
+    out = out.with_columns(
+        (pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch")
+    )
+
+    if accounts is not None:
+        acc = accounts.select(
+            ACCOUNT,
+            pl.col("created_at"),
+            pl.col("billing_country"),
+            pl.col("payment_pseudonym"),
+            pl.col("org_pseudonym"),
+        ).unique(subset=[ACCOUNT], keep="first")
+        mismatch = (
+            events.select(ACCOUNT, "country")
+            .join(acc.select(ACCOUNT, "billing_country"), on=ACCOUNT, how="inner")
+            .filter(pl.col("country").is_not_null() & pl.col("billing_country").is_not_null())
+            .group_by(ACCOUNT)
+            .agg((pl.col("country") != pl.col("billing_country")).cast(pl.Float64).mean().alias("country_mismatch_share"))
+        )
+        out = (
+            out.join(acc, on=ACCOUNT, how="left")
+            .join(mismatch, on=ACCOUNT, how="left")
+            .with_columns(
+                pl.col("created_at").dt.hour().alias("signup_hour"),
+                ((pl.col("first_seen") - pl.col("created_at")).dt.total_seconds() / 3600.0).alias(
+                    "account_age_at_first_request_h"
+                ),
+            )
+        )
+    else:
+        out = out.with_columns(
+            pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("created_at"),
+            pl.lit(None, dtype=pl.String).alias("billing_country"),
+            pl.lit(None, dtype=pl.String).alias("payment_pseudonym"),
+            pl.lit(None, dtype=pl.String).alias("org_pseudonym"),
+            pl.lit(None, dtype=pl.Float64).alias("country_mismatch_share"),
+            pl.lit(None, dtype=pl.Int8).alias("signup_hour"),
+            pl.lit(None, dtype=pl.Float64).alias("account_age_at_first_request_h"),
+        )
+    return out.sort(ACCOUNT)
+
+
+def compute_features(case: Path) -> pl.DataFrame:
+    """Collect the per-account features of a case (streaming engine where polars supports it)."""
+    return account_features(scan_events(case), scan_accounts(case)).collect(engine="streaming")
+
+
+MAX_HOUR_ENTROPY = math.log2(24)

@@ -1,0 +1,250 @@
+"""Suspicion scores, flags and human-readable evidence per cluster.
+
+A distillation campaign shows up as a group that (1) acts together on the same prompts, (2) extracts
+(reasoning-heavy prompts, many distinct prompts, round-the-clock or machine-regular pacing), and (3) shares
+cheap infrastructure (signup bursts, shared payment fingerprints, shared proxies). A cluster's score is
+
+    score = 0.40 * coordination + 0.25 * extraction + 0.20 * automation + 0.15 * infrastructure
+
+each part in [0, 1] (defined in `_components`). Default flag: score >= 0.5 and at least 5 accounts, and no
+benign explanation. Groups with a benign explanation (one organisation on one payment method; a shared
+network of diverse, human-paced users; an app's shared system prompt with diverse prompts) stay in the output
+with their score and the explanation, and are not flagged. A singleton is never a cluster, so never flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+ACCOUNT = "account_pseudonym"
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    flag_threshold: float = 0.5
+    min_flag_accounts: int = 5
+    signup_burst_h: float = 72.0
+    # Accounts singled out for review: at least this many requests and >= `high_volume_factor` x the median.
+    high_volume_min_requests: int = 5000
+    high_volume_factor: float = 20.0
+    high_volume_max_listed: int = 100
+
+
+def _pct(x: float) -> str:
+    return f"{round(100 * x):d}%"
+
+
+def _max_window_share(times: list, window_us: int) -> float:
+    """Largest share of `times` (epoch microseconds) inside any window of `window_us`."""
+    ts = np.sort(np.asarray([t for t in times if t is not None], dtype=np.int64))
+    if len(ts) == 0:
+        return 0.0
+    ends = np.searchsorted(ts, ts + window_us, side="right")
+    return float((ends - np.arange(len(ts))).max() / len(ts))
+
+
+def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Row-level: per cluster and key column, how many keys its members share and what share of requests use them."""
+    ev = events.join(members.lazy().select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
+    frames = []
+    for col, name in (
+        ("net_pseudonym", "net"),
+        ("ip_pseudonym", "ip"),
+        ("prompt_template_fingerprint", "template"),
+        ("prompt_fingerprint", "prompt"),
+        ("system_prompt_fingerprint", "system_prompt"),
+        ("user_agent_fingerprint", "user_agent"),
+    ):
+        per_key = (
+            ev.filter(pl.col(col).is_not_null())
+            .group_by("cluster_id", col)
+            .agg(pl.col(ACCOUNT).n_unique().alias("_m"), pl.len().alias("_r"))
+        )
+        frames.append(
+            per_key.group_by("cluster_id").agg(
+                (pl.col("_m") >= 2).sum().alias(f"{name}_shared_keys"),
+                (pl.col("_m") >= 20).sum().alias(f"{name}_keys_ge20"),
+                (pl.col("_r").filter(pl.col("_m") >= 2).sum() / pl.col("_r").sum()).alias(f"{name}_shared_request_share"),
+                (pl.col("_r").max() / pl.col("_r").sum()).alias(f"{name}_top_request_share"),
+                pl.len().alias(f"{name}_distinct"),
+            )
+        )
+    totals = ev.group_by("cluster_id").agg(
+        pl.len().alias("requests"),
+        pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
+        pl.col("timestamp").min().alias("first_seen"),
+        pl.col("timestamp").max().alias("last_seen"),
+        pl.col("input_tokens").sum().alias("input_tokens"),
+        pl.col("output_tokens").sum().alias("output_tokens"),
+    )
+    out = totals
+    for f in frames:
+        out = out.join(f, on="cluster_id", how="left")
+    return out.sort("cluster_id").collect(engine="streaming")
+
+
+def _components(c: dict, base_reasoning: float) -> dict[str, float]:
+    n = c["accounts"]
+    coordination = max(
+        c["coaction_member_share"],
+        c["template_shared_request_share"] * c["prompt_overlap"],
+        c["sync_member_share"],
+    )
+    lift = (c["reasoning_share"] - base_reasoning) / max(1e-9, 1.0 - base_reasoning)
+    extraction = 0.6 * float(np.clip(lift * 2.0, 0, 1)) + 0.4 * c["reasoning_share"]
+    automation = max(c["round_the_clock_share"], c["regular_share"])
+    infrastructure = max(c["signup_burst_share"] if c["has_signup"] else 0.0, c["payment_shared_member_share"], c["fast_new_model_share"])
+    return {
+        "coordination": float(np.clip(coordination, 0, 1)),
+        "extraction": float(np.clip(extraction, 0, 1)),
+        "automation": float(np.clip(automation, 0, 1)),
+        "infrastructure": float(np.clip(infrastructure, 0, 1)),
+        "size": float(min(1.0, n / 10.0)),
+    }
+
+
+def score_clusters(
+    events: pl.LazyFrame,
+    features: pl.DataFrame,
+    clusters: pl.DataFrame,
+    edges: pl.DataFrame,
+    params: ScoreParams,
+    *,
+    coaction_window_s: int,
+) -> list[dict]:
+    """One dict per cluster (sorted by cluster_id) with score, flag, evidence and benign explanation."""
+    members = clusters.filter(pl.col("cluster_id") >= 0)
+    if members.height == 0:
+        return []
+    keys = {r["cluster_id"]: r for r in cluster_key_stats(events, members).iter_rows(named=True)}
+    feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
+    base_reasoning = float(
+        (features["reasoning_share"].fill_null(0) * features["requests"]).sum() / max(1, features["requests"].sum())
+    )
+    cid_of = dict(zip(members[ACCOUNT].to_list(), members["cluster_id"].to_list()))
+    # Members with at least one edge of a kind to another member of the same cluster.
+    inner = edges.with_columns(
+        pl.col("src").replace_strict(cid_of, default=-1, return_dtype=pl.Int64).alias("_cs"),
+        pl.col("dst").replace_strict(cid_of, default=-1, return_dtype=pl.Int64).alias("_cd"),
+    ).filter((pl.col("_cs") == pl.col("_cd")) & (pl.col("_cs") >= 0))
+    linked = pl.concat(
+        [inner.select(pl.col("_cs").alias("cluster_id"), "kind", pl.col("src").alias("a")),
+         inner.select(pl.col("_cs").alias("cluster_id"), "kind", pl.col("dst").alias("a"))]
+    ).group_by("cluster_id", "kind").agg(pl.col("a").n_unique().alias("linked"))
+    linked_map = {(r["cluster_id"], r["kind"]): r["linked"] for r in linked.iter_rows(named=True)}
+
+    burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
+    out = []
+    for cid, grp in feats.sort("cluster_id", ACCOUNT).group_by("cluster_id", maintain_order=True):
+        cid = int(cid[0])
+        n = grp.height
+        k = keys[cid]
+        created = grp["created_at"].dt.epoch("us").to_list()
+        has_signup = any(t is not None for t in created)
+        payments = grp["payment_pseudonym"].drop_nulls().value_counts()
+        shared_payments = payments.filter(pl.col("count") >= 2)
+        orgs = grp["org_pseudonym"].drop_nulls()
+        top_org_share = float(orgs.value_counts()["count"].max() / n) if orgs.len() else 0.0
+        c = {
+            "accounts": n,
+            "coaction_member_share": linked_map.get((cid, "coaction"), 0) / n,
+            "sync_member_share": linked_map.get((cid, "sync"), 0) / n,
+            "template_member_share": linked_map.get((cid, "template"), 0) / n,
+            "template_shared_request_share": float(k["template_shared_request_share"] or 0.0),
+            "prompt_overlap": float(k["prompt_shared_request_share"] or 0.0),
+            "reasoning_share": float(k["reasoning_share"] or 0.0),
+            "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= 4.2).mean()),
+            "regular_share": float((grp["interarrival_cv"].fill_null(9.9) < 0.5).mean()),
+            "human_paced_share": float((grp["interarrival_cv"].fill_null(0) >= 1.0).mean()),
+            "signup_burst_share": _max_window_share(created, burst_us) if has_signup else 0.0,
+            "has_signup": has_signup,
+            "payment_shared_member_share": float(shared_payments["count"].sum() / n) if shared_payments.height else 0.0,
+            "payments_shared": shared_payments.height,
+            "payments_shared_ge20": int((payments["count"] >= 20).sum()) if payments.height else 0,
+            "distinct_payments": payments.height,
+            "top_org_share": top_org_share,
+            "fast_new_model_share": float(grp["fast_new_model_switch"].mean()),
+            "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
+            "prompt_diversity_median": float(grp["prompt_diversity"].median() or 0.0),
+            "system_prompt_top_share": float(k["system_prompt_top_request_share"] or 0.0),
+        }
+        comp = _components(c, base_reasoning)
+        score = (0.40 * comp["coordination"] + 0.25 * comp["extraction"] + 0.20 * comp["automation"]
+                 + 0.15 * comp["infrastructure"]) * comp["size"]
+        benign = _benign_explanation(c)
+        flagged = bool(score >= params.flag_threshold and n >= params.min_flag_accounts and benign is None)
+        evidence = _evidence(c, k, comp, coaction_window_s, params)
+        out.append(
+            {
+                "cluster_id": cid,
+                "accounts": n,
+                "requests": int(k["requests"]),
+                "input_tokens": int(k["input_tokens"] or 0),
+                "output_tokens": int(k["output_tokens"] or 0),
+                "first_seen": k["first_seen"].isoformat().replace("+00:00", "Z"),
+                "last_seen": k["last_seen"].isoformat().replace("+00:00", "Z"),
+                "suspicion_score": round(float(score), 4),
+                "score_components": {kk: round(v, 4) for kk, v in comp.items()},
+                "flagged": flagged,
+                "evidence": evidence,
+                "benign_explanation": benign,
+            }
+        )
+    return out
+
+
+def _benign_explanation(c: dict) -> str | None:
+    if c["top_org_share"] >= 0.9 and c["distinct_payments"] <= 1:
+        return f"{_pct(c['top_org_share'])} of accounts belong to one organisation on one payment method"
+    if c["coaction_member_share"] < 0.2 and c["human_paced_share"] >= 0.6 and c["prompt_overlap"] < 0.2:
+        return "shared network of diverse, human-paced users (no shared prompts, irregular timing)"
+    if c["system_prompt_top_share"] >= 0.8 and c["prompt_overlap"] < 0.2 and c["coaction_member_share"] < 0.2:
+        return "one app's shared system prompt, with diverse prompts and no co-action"
+    return None
+
+
+def _evidence(c: dict, k: dict, comp: dict, window_s: int, params: ScoreParams) -> list[dict]:
+    ev = [{"signal": "accounts", "text": f"{c['accounts']:,} accounts", "value": c["accounts"]}]
+
+    def add(signal: str, text: str, value) -> None:
+        ev.append({"signal": signal, "text": text, "value": value})
+
+    add("coaction", f"{_pct(c['coaction_member_share'])} of accounts sent the same prompt as another member within {window_s} s",
+        round(c["coaction_member_share"], 4))
+    add("shared_templates", f"{_pct(c['template_shared_request_share'])} of requests use a prompt template shared with another member",
+        round(c["template_shared_request_share"], 4))
+    add("sync", f"{_pct(c['sync_member_share'])} of accounts active in lockstep with another member", round(c["sync_member_share"], 4))
+    add("reasoning", f"{_pct(c['reasoning_share'])} of prompts ask for step-by-step reasoning", round(c["reasoning_share"], 4))
+    add("shared_nets", f"{int(k['net_shared_keys'] or 0):,} shared /24 prefixes", int(k["net_shared_keys"] or 0))
+    add("shared_ips", f"{int(k['ip_shared_keys'] or 0):,} shared IP addresses", int(k["ip_shared_keys"] or 0))
+    if c["has_signup"]:
+        add("signup_burst", f"{_pct(c['signup_burst_share'])} created within {params.signup_burst_h:g} h",
+            round(c["signup_burst_share"], 4))
+    add("shared_payment",
+        f"{c['payments_shared']:,} payment fingerprints shared by >= 2 accounts ({c['payments_shared_ge20']:,} by >= 20 accounts each)",
+        c["payments_shared"])
+    add("round_the_clock", f"{_pct(c['round_the_clock_share'])} of accounts active around the clock (hour entropy >= 4.2 bits)",
+        round(c["round_the_clock_share"], 4))
+    add("regular_timing", f"{_pct(c['regular_share'])} of accounts send at machine-regular intervals (CV < 0.5)",
+        round(c["regular_share"], 4))
+    add("new_model", f"{_pct(c['fast_new_model_share'])} started using a newly released model within 48 h",
+        round(c["fast_new_model_share"], 4))
+    add("country_mismatch", f"{_pct(c['country_mismatch_share'])} of requests come from outside the billing country",
+        round(c["country_mismatch_share"], 4))
+    return ev
+
+
+def high_volume_accounts(features: pl.DataFrame, params: ScoreParams) -> list[dict]:
+    """Single accounts whose volume alone merits review, largest first."""
+    if features.height == 0:
+        return []
+    median = float(features["requests"].median() or 0)
+    floor = max(params.high_volume_min_requests, params.high_volume_factor * median)
+    hv = features.filter(pl.col("requests") >= floor).sort(["requests", ACCOUNT], descending=[True, False])
+    return [
+        {"account_pseudonym": a, "requests": int(r)}
+        for a, r in hv.select(ACCOUNT, "requests").head(params.high_volume_max_listed).iter_rows()
+    ]
