@@ -66,6 +66,7 @@ class ClusterParams:
     top_k: int = 15
     min_cluster_size: int = 5
     min_samples: int = 3
+    cluster_epsilon: float = 0.5
     flag_threshold: float = 0.5
     min_flag_accounts: int = 5
 
@@ -75,6 +76,7 @@ class ClusterParams:
             top_k=self.top_k,
             min_cluster_size=self.min_cluster_size,
             min_samples=self.min_samples,
+            cluster_epsilon=self.cluster_epsilon,
         )
 
     def score_params(self) -> ScoreParams:

@@ -125,7 +125,7 @@ def template_facts(events: pl.LazyFrame) -> pl.LazyFrame:
         events.select(ACCOUNT, pl.col("prompt_minhash"))
         .filter(pl.col("prompt_minhash").is_not_null())
         .with_columns(pl.int_ranges(0, pl.col("prompt_minhash").list.len()).alias("_band"))
-        .explode("prompt_minhash", "_band")
+        .explode("prompt_minhash", "_band", empty_as_null=True)
         .select(
             ACCOUNT,
             pl.concat_str(pl.lit("b"), pl.col("_band").cast(pl.String), pl.lit("|"), pl.col("prompt_minhash").cast(pl.String)).alias(

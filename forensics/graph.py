@@ -49,6 +49,10 @@ class GraphParams:
     top_k: int = 15
     min_cluster_size: int = 5
     min_samples: int = 3
+    # HDBSCAN's cluster_selection_epsilon on the distance 1 - s: members joined at a distance up to this stay
+    # in their cluster (without it, allow_single_cluster keeps only the densest core of a uniform campaign),
+    # and sub-groups closer than this are not split.
+    cluster_epsilon: float = 0.5
     kind_strength: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_KIND_STRENGTH))
 
 
@@ -80,8 +84,13 @@ def sparsify(pairs: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
             strong.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "similarity"),
         ]
     )
-    ranked = both.sort(["u", "similarity", "v"], descending=[False, True, False]).with_columns(
-        pl.int_range(pl.len()).over("u").alias("_rank")
+    # Ties broken by a per-pair pseudo-random key (XOR of the pseudonyms' hex prefixes), not by one global
+    # order: with a global order every account of a uniform clique would pick the same few hubs.
+    prefix = lambda c: pl.col(c).str.slice(0, 15).str.to_integer(base=16)  # noqa: E731
+    ranked = (
+        both.with_columns(prefix("u").xor(prefix("v")).alias("_tie"))
+        .sort(["u", "similarity", "_tie", "v"], descending=[False, True, False, False])
+        .with_columns(pl.int_range(pl.len()).over("u").alias("_rank"))
     )
     kept = ranked.filter(pl.col("_rank") < params.top_k).select(
         pl.min_horizontal("u", "v").alias("a"), pl.max_horizontal("u", "v").alias("b")
@@ -118,6 +127,7 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams) -> tuple[np.ndarra
         min_samples=min(params.min_samples, n - 1),
         allow_single_cluster=True,
         max_dist=1.0,
+        cluster_selection_epsilon=params.cluster_epsilon,
         core_dist_n_jobs=1,
     )
     model.fit(dist)
