@@ -13,7 +13,7 @@ import click
 import typer
 
 from forensics import __version__
-from forensics.errors import ForensicsError
+from forensics.errors import ForensicsError, ForensicsWarning
 from forensics.progress import progress_for
 
 app = typer.Typer(
@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    warnings.simplefilter("default")
+    warnings.simplefilter("ignore")  # library deprecation chatter is not for users
+    warnings.simplefilter("default", ForensicsWarning)
     warnings.showwarning = lambda message, category, *rest: typer.echo(f"warning: {message}", err=True)
     try:
         app(args=args, prog_name="forensics", standalone_mode=False)

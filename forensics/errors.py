@@ -75,3 +75,7 @@ class InternalError(ForensicsError):
     """A bug: something the tool should never do (exit 1)."""
 
     exit_code = 1
+
+
+class ForensicsWarning(UserWarning):
+    """A condition worth telling the user about that does not stop the run."""

@@ -5,7 +5,8 @@ Three passes keep memory bounded by one record batch plus small indexes, not by 
    or quarantined with its raw values and a reason;
 2. duplicate request IDs are found across all staged rows (a 64-bit hash narrows the candidates, exact IDs
    decide), and every copy but the first is quarantined. "First" means earliest timestamp, then smallest
-   input-file SHA-256, then row number in that file: independent of file order and thread count;
+   input-file SHA-256, then input path, then row number in that file: independent of the order the files
+   are given in and of thread count;
 3. each day's events are sorted by (timestamp, request_id) and written to events/YYYY-MM-DD.parquet.
 The case is built beside the target and renamed into place only when everything succeeded.
 """
@@ -120,6 +121,7 @@ class InputFile:
 
 @dataclass
 class FileStats:
+    index: int  # position among inputs sorted by path: the last tie-break between byte-identical files
     rel: str
     name: str
     size: int
@@ -506,7 +508,7 @@ class MinHasher:
         words = (
             prompts.with_row_index("_pid")
             .select("_pid", pl.col("_norm").str.extract_all(WORD).alias("_w"))
-            .explode("_w")
+            .explode("_w", empty_as_null=True)
             .with_columns(pl.col("_w").fill_null("").hash(self.seeds[0]).alias("_h"))
         )
         shingle = pl.struct(
@@ -638,19 +640,15 @@ def process_batch(
     if rejected.height:
         stats.reasons.update(dict(rejected["_reason"].value_counts().iter_rows()))
         raw = _raw_strings(batch.with_row_index("_idx").join(rejected, on="_idx", how="semi").drop("_idx"))
-        quarantined = pl.concat(
-            [
+        quarantined = (
                 rejected.select(
                     pl.lit(inp.rel).alias("source_file"),
                     pl.lit(stats.sha256).alias("source_sha256"),
                     (pl.col("_idx").cast(pl.Int64) + offset).alias("source_row"),
                     pl.col("_reason").alias("quarantine_reason"),
-                ),
-                _prefix_clashes(raw),
-            ],
-            how="horizontal",
+                ).hstack(_prefix_clashes(raw))
         )
-        quarantined.write_parquet(ctx.work / "quarantine" / f"{stats.sha256[:16]}-{batch_no:06d}.parquet")
+        quarantined.write_parquet(ctx.work / "quarantine" / f"{stats.index:06d}-{batch_no:06d}.parquet")
 
     valid = frame.filter(pl.col("_reason").is_null())
     stats.valid += valid.height
@@ -659,14 +657,15 @@ def process_batch(
     valid = _derive_event_columns(valid, ctx)
     valid = valid.with_columns(
         pl.lit(stats.sha256).alias("_sha"),
+        pl.lit(stats.index, dtype=pl.Int32).alias("_file"),
         (pl.col("_idx").cast(pl.Int64) + offset).alias("_row"),
         pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"),
     )
     for (day,), part in valid.partition_by("_day", as_dict=True, include_key=False).items():
         target = ctx.work / "valid" / day
         target.mkdir(parents=True, exist_ok=True)
-        part.select([*EVENT_SCHEMA, "_sha", "_row"]).write_parquet(
-            target / f"{stats.sha256[:16]}-{batch_no:06d}.parquet"
+        part.select([*EVENT_SCHEMA, "_sha", "_file", "_row"]).write_parquet(
+            target / f"{stats.index:06d}-{batch_no:06d}.parquet"
         )
 
 
@@ -727,9 +726,9 @@ def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: Inges
 
 
 def _find_duplicates(work: Path) -> pl.DataFrame:
-    """(_sha, _row) of every staged row that repeats an earlier request_id under the documented rule."""
+    """(_file, _row) of every staged row that repeats an earlier request_id under the documented rule."""
     files = sorted((work / "valid").glob("*/*.parquet"))
-    empty = pl.DataFrame(schema={"_sha": pl.String, "_row": pl.Int64})
+    empty = pl.DataFrame(schema={"_file": pl.Int32, "_row": pl.Int64})
     if not files:
         return empty
     staged = pl.scan_parquet(files)
@@ -741,29 +740,28 @@ def _find_duplicates(work: Path) -> pl.DataFrame:
     if candidates.is_empty():
         return empty
     rows = (
-        staged.select("request_id", "timestamp", "_sha", "_row", hashed)
+        staged.select("request_id", "timestamp", "_sha", "_file", "_row", hashed)
         .filter(pl.col("_h").is_in(candidates["_h"].implode()))
         .collect(engine="streaming")
-        .sort(["request_id", "timestamp", "_sha", "_row"])
+        .sort(["request_id", "timestamp", "_sha", "_file", "_row"])
     )
     losers = rows.filter(pl.col("request_id").cum_count().over("request_id") > 1)
-    return losers.select("_sha", "_row").sort(["_sha", "_row"])
+    return losers.select("_file", "_row").sort(["_file", "_row"])
 
 
 def _quarantine_duplicates(
     losers: pl.DataFrame, inputs: list[InputFile], stats: dict[str, FileStats], ctx: _Context, options: IngestOptions
 ) -> None:
     """Copy the raw values of duplicate rows from their source files into the quarantine."""
-    by_sha = {sha: group["_row"] for (sha,), group in losers.partition_by("_sha", as_dict=True).items()}
+    by_file = {index: group["_row"] for (index,), group in losers.partition_by("_file", as_dict=True).items()}
     for inp in inputs:
         st = stats[inp.rel]
-        rows = by_sha.get(st.sha256)
+        rows = by_file.get(st.index)
         if rows is None:
             continue
         wanted = pl.DataFrame({"source_row": rows})
         st.valid -= len(rows)
         st.reasons["duplicate_request_id"] += len(rows)
-        by_sha.pop(st.sha256)  # identical files are read once; their copies carry the duplicates
         offset = 0
         for batch_no, record_batch in enumerate(pq.ParquetFile(inp.path).iter_batches(batch_size=options.batch_rows)):
             batch = pl.from_arrow(record_batch)
@@ -783,8 +781,8 @@ def _quarantine_duplicates(
                 pl.lit("duplicate_request_id").alias("quarantine_reason"),
             )
             raw = _prefix_clashes(_raw_strings(picked.drop("source_row")))
-            pl.concat([meta, raw], how="horizontal").write_parquet(
-                ctx.work / "quarantine" / f"{st.sha256[:16]}-dup-{batch_no:06d}.parquet"
+            meta.hstack(raw).write_parquet(
+                ctx.work / "quarantine" / f"{st.index:06d}-dup-{batch_no:06d}.parquet"
             )
 
 
@@ -794,7 +792,7 @@ def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
     for day_dir in sorted((work / "valid").iterdir()):
         day = pl.scan_parquet(sorted(day_dir.glob("*.parquet")))
         if not losers.is_empty():
-            day = day.join(losers.lazy(), on=["_sha", "_row"], how="anti")
+            day = day.join(losers.lazy(), on=["_file", "_row"], how="anti")
         frame = day.sort(["timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
         if frame.height:
             frame.write_parquet(events_dir / f"{day_dir.name}.parquet", **PARQUET_WRITE)
@@ -930,9 +928,9 @@ def run_ingest(
         plans: list[FilePlan] = []
         total_rows = 0
         task = progress.task("ingest", total=None)
-        for inp in inputs:
+        for index, inp in enumerate(inputs):
             size = inp.path.stat().st_size
-            st = FileStats(rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
+            st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
             stats[inp.rel] = st
             plans.append(_stream_file(inp, st, ctx, options, task))
             total_rows += st.rows

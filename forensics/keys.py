@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from forensics.errors import KeyFileError, OutputExistsError
+from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
 
 KEY_HEX_LEN = 64
 PSEUDONYM_HEX_LEN = 32
@@ -25,7 +25,7 @@ FINGERPRINT_HEX_LEN = 16
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class PermissiveKeyFileWarning(UserWarning):
+class PermissiveKeyFileWarning(ForensicsWarning):
     """The key file can be read by users other than its owner."""
 
 

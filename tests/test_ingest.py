@@ -1,0 +1,470 @@
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forensics.errors import (
+    CaseError,
+    ColumnMapError,
+    CorruptInputError,
+    ImplausibleTimestampError,
+    MissingColumnError,
+    NotParquetError,
+    UncoercibleTypeError,
+)
+from forensics.ingest import IngestOptions, run_ingest
+from forensics.keys import load_key
+from forensics.schema import parse_column_map
+from tests.conftest import TEST_KEY_HEX, run_cli, tree_bytes
+
+T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+def write(path: Path, columns: dict, schema: pa.Schema | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns, schema=schema), path)
+    return path
+
+
+def simple_logs(directory: Path, n: int = 50, prefix: str = "r", start: datetime = T0) -> Path:
+    return write(
+        directory / f"{prefix}.parquet",
+        {
+            "request_id": [f"{prefix}{i}" for i in range(n)],
+            "timestamp": pa.array([start + timedelta(minutes=17 * i) for i in range(n)], pa.timestamp("us", "UTC")),
+            "account_id": [f"acct_{i % 7}" for i in range(n)],
+            "ip": [f"203.0.113.{i % 11}" for i in range(n)],
+            "prompt": [f"Question {i}: think step by step" for i in range(n)],
+            "input_tokens": [10 + i for i in range(n)],
+        },
+    )
+
+
+def ingest(tmp_path: Path, logs: list, key_file: Path, **options) -> dict:
+    case = tmp_path / "case"
+    result = run_ingest([str(p) for p in logs], case, IngestOptions(key_file=key_file, **options))
+    return result.summary
+
+
+def events(tmp_path: Path) -> pl.DataFrame:
+    return pl.read_parquet(tmp_path / "case" / "events" / "*.parquet")
+
+
+def quarantine(tmp_path: Path) -> pl.DataFrame:
+    return pl.read_parquet(tmp_path / "case" / "quarantine.parquet")
+
+
+# ------------------------------------------------------------------------------------------ accounting
+
+
+def test_clean_logs_accept_every_row(tmp_path, key_file):
+    summary = ingest(tmp_path, [simple_logs(tmp_path / "logs")], key_file)
+    assert (summary["rows_read"], summary["rows_accepted"], summary["rows_quarantined"]) == (50, 50, 0)
+    assert summary["accounts"] == 7 and summary["requests"] == 50
+    assert summary["input_tokens"] == sum(10 + i for i in range(50))
+    frame = events(tmp_path)
+    assert frame.height == 50
+    assert frame["timestamp"].is_sorted()
+    key = load_key(key_file)
+    assert set(frame["account_pseudonym"]) == {key.pseudonym("account", f"acct_{i}") for i in range(7)}
+    assert set(frame["ip_pseudonym"]) == {key.pseudonym("ip", f"203.0.113.{i}") for i in range(11)}
+    assert set(frame["net_pseudonym"]) == {key.pseudonym("net", "203.0.113.0/24")}
+    assert frame["prompt_reasoning"].all()
+
+
+def test_every_reason_is_counted_per_file_and_in_total(tmp_path, key_file):
+    good = simple_logs(tmp_path / "logs", n=10, prefix="g")
+    dirty = write(
+        tmp_path / "logs" / "dirty.parquet",
+        {
+            "request_id": ["d1", None, "d3", "d4", "d5", "d6", "d7", "d8", "g1", "d10"],
+            "timestamp": ["2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z", None, "yesterday",
+                          "1970-01-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-05-01T10:00:00Z",
+                          "2026-05-02T10:00:00+02:00", "2026-05-01 11:00"],
+            "account_id": ["a", "a", "  ", "a", "a", "a", "a", "a", "a", "a"],
+            "ip": ["198.51.100.1", "x", "x", "x", "x", "x", "x", "not-an-ip", "::ffff:198.51.100.1", None],
+            "input_tokens": [1, 1, 1, 1, 1, 1, 1, 1, 1, -5],
+        },
+    )
+    summary = ingest(tmp_path, [good, dirty], key_file, since="2026-04-22", until="2026-06-06")
+    assert summary["rows_read"] == 20
+    assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_quarantined"]
+    assert summary["quarantine_reasons"] == {
+        "missing_request_id": 1,
+        "missing_account_id": 1,
+        "missing_timestamp": 1,
+        "unparseable_timestamp": 1,
+        "implausible_timestamp": 1,
+        "outside_window": 1,
+        "invalid_ip": 1,
+        "invalid_token_count": 1,
+        "duplicate_request_id": 1,
+    }
+    per_file = {f["path"]: f for f in summary["inputs"]}
+    assert per_file["dirty.parquet"]["rows_accepted"] == 1  # only d1
+    # g1 in dirty.parquet is later (2026-05-02 08:00 UTC) than g1 in g.parquet, so the dirty copy is the duplicate.
+    assert per_file["g.parquet"]["rows_accepted"] == 10
+    for record in summary["inputs"]:
+        assert record["rows"] == record["rows_accepted"] + record["rows_quarantined"]
+    q = quarantine(tmp_path)
+    assert q.height == 9
+    dup = q.filter(pl.col("quarantine_reason") == "duplicate_request_id")
+    assert dup["source_file"].to_list() == ["dirty.parquet"] and dup["source_row"].to_list() == [8]
+    assert dup["timestamp"].to_list() == ["2026-05-02T10:00:00+02:00"]  # raw value kept as given
+    assert dup["ip"].to_list() == ["::ffff:198.51.100.1"]
+
+
+def test_duplicate_winner_is_earliest_then_by_file_hash_not_file_order(tmp_path, key_file):
+    stamp = pa.array([T0], pa.timestamp("us", "UTC"))
+    a = write(tmp_path / "logs" / "a.parquet", {"request_id": ["x"], "timestamp": stamp, "account_id": ["one"]})
+    b = write(tmp_path / "logs" / "b.parquet", {"request_id": ["x"], "timestamp": stamp, "account_id": ["two"]})
+    from forensics.fsio import sha256_file
+
+    winner = "one" if sha256_file(a) < sha256_file(b) else "two"
+    for order in ([a, b], [b, a]):
+        ingest(tmp_path, order, key_file)
+        assert events(tmp_path)["account_pseudonym"].to_list() == [load_key(key_file).pseudonym("account", winner)]
+
+
+def test_window_since_inclusive_until_exclusive(tmp_path, key_file):
+    logs = write(
+        tmp_path / "logs" / "w.parquet",
+        {
+            "request_id": ["a", "b", "c", "d"],
+            "timestamp": pa.array(
+                [datetime(2026, 4, 21, 23, 59, 59), datetime(2026, 4, 22), datetime(2026, 6, 5, 23, 59, 59),
+                 datetime(2026, 6, 6)],
+                pa.timestamp("s"),
+            ),
+            "account_id": ["u"] * 4,
+        },
+    )
+    summary = ingest(tmp_path, [logs], key_file, since="2026-04-22", until="2026-06-06")
+    assert sorted(events(tmp_path)["request_id"]) == ["b", "c"]
+    assert summary["quarantine_reasons"] == {"outside_window": 2}
+
+
+# ------------------------------------------------------------------------------------------ timestamps
+
+
+@pytest.mark.parametrize(
+    "column, unit, expected",
+    [
+        (pa.array([datetime(2026, 5, 1, 12)], pa.timestamp("ns")), "s", datetime(2026, 5, 1, 12)),
+        (pa.array([datetime(2026, 5, 1, 12, tzinfo=timezone.utc)], pa.timestamp("ms", "Europe/Berlin")), "s",
+         datetime(2026, 5, 1, 12)),
+        (pa.array(["2026-05-01T14:00:00+02:00"]), "s", datetime(2026, 5, 1, 12)),
+        (pa.array(["2026-05-01 12:00:00.250"]), "s", datetime(2026, 5, 1, 12, 0, 0, 250000)),
+        (pa.array([1777636800], pa.int64()), "s", datetime(2026, 5, 1, 12)),
+        (pa.array([1777636800000], pa.int64()), "ms", datetime(2026, 5, 1, 12)),
+        (pa.array([1777636800000000], pa.int64()), "us", datetime(2026, 5, 1, 12)),
+    ],
+)
+def test_timestamp_forms(tmp_path, key_file, column, unit, expected):
+    logs = write(tmp_path / "logs" / "t.parquet", {"request_id": ["a"], "timestamp": column, "account_id": ["u"]})
+    ingest(tmp_path, [logs], key_file, epoch_unit=unit)
+    assert events(tmp_path)["timestamp"].to_list() == [expected.replace(tzinfo=timezone.utc)]
+
+
+def test_milliseconds_read_as_seconds_is_refused_with_a_hint(tmp_path, key_file):
+    logs = write(
+        tmp_path / "logs" / "ms.parquet",
+        {"request_id": ["a", "b"], "timestamp": [1777636800000, 1777636801000], "account_id": ["u", "u"]},
+    )
+    with pytest.raises(ImplausibleTimestampError, match="--epoch-unit ms"):
+        ingest(tmp_path, [logs], key_file)
+
+
+# ------------------------------------------------------------------------------------------ file faults
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, type, str]]:
+    good = simple_logs(tmp_path / "src", n=2000)
+    data = good.read_bytes()
+    truncated = tmp_path / "bad" / "truncated.parquet"
+    truncated.parent.mkdir(parents=True, exist_ok=True)
+    truncated.write_bytes(data[: len(data) // 2])
+    empty = tmp_path / "bad" / "empty.parquet"
+    empty.write_bytes(b"")
+    text = tmp_path / "bad" / "text.parquet"
+    text.write_text("request_id,timestamp\n1,2\n")
+    missing = write(tmp_path / "bad" / "missing.parquet", {"request_id": ["a"], "timestamp": ["2026-05-01"]})
+    floats = write(
+        tmp_path / "bad" / "floats.parquet", {"request_id": ["a"], "timestamp": [1.7e9], "account_id": ["u"]}
+    )
+    return {
+        "truncated": (truncated, CorruptInputError, "truncated.parquet: truncated or corrupt"),
+        "empty": (empty, NotParquetError, "empty.parquet: not a Parquet file (empty file)"),
+        "text": (text, NotParquetError, "text.parquet: not a Parquet file"),
+        "missing": (missing, MissingColumnError, "missing.parquet: required column 'account_id' is missing"),
+        "floats": (floats, UncoercibleTypeError, "floats.parquet: column 'timestamp' has type double"),
+    }
+
+
+@pytest.mark.parametrize("fault", ["truncated", "empty", "text", "missing", "floats"])
+def test_file_faults_exit_2_one_line_and_leave_case_untouched(tmp_path, key_file, fault):
+    path, error, message = _bad_files(tmp_path)[fault]
+    good = simple_logs(tmp_path / "logs", n=20)
+    case = tmp_path / "case"
+    assert run_cli("ingest", good, "--case", case, "--key-file", key_file, "-q").returncode == 0
+    before = tree_bytes(case)
+    with pytest.raises(error, match=re.escape(message)):
+        run_ingest([str(good), str(path)], case, IngestOptions(key_file=key_file))
+    result = run_cli("ingest", good, path, "--case", case, "--key-file", key_file)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_bytes(case) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".case")) == [".case.lock"]
+
+
+def test_corrupt_page_inside_file_is_a_clean_error(tmp_path, key_file):
+    good = simple_logs(tmp_path / "src", n=3000)
+    data = bytearray(good.read_bytes())
+    for i in range(200, 1200):  # scribble over column data, keep header and footer intact
+        data[i] = 0xFF
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(CorruptInputError, match="bad.parquet"):
+        ingest(tmp_path, [bad], key_file)
+    assert not (tmp_path / "case").exists()
+
+
+def test_missing_column_names_the_mapping(tmp_path, key_file):
+    logs = simple_logs(tmp_path / "logs")
+    with pytest.raises(MissingColumnError, match="'prompt' \\(mapped from 'object_id'\\)|'timestamp' \\(mapped"):
+        ingest(tmp_path, [logs], key_file, column_map={"timestamp": "timestamp_share"})
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_case(tmp_path, key_file):
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "notes.txt").write_text("mine")
+    with pytest.raises(CaseError, match="not a forensics case"):
+        ingest(tmp_path, [simple_logs(tmp_path / "logs")], key_file)
+    assert (tmp_path / "case" / "notes.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------------------------------------ mapping
+
+
+def test_column_map_options_and_toml(tmp_path, key_file):
+    logs = write(
+        tmp_path / "logs" / "m.parquet",
+        {"content_id": ["a", "b"], "timestamp_share": [1777636800, 1777636900], "account_id": ["u", "v"],
+         "object_id": ["o1", "o1"], "other": [1, 2]},
+    )
+    mapping_file = tmp_path / "map.toml"
+    mapping_file.write_text('[columns]\nrequest_id = "content_id"\ntimestamp = "wrong"\n')
+    mapping = parse_column_map(["timestamp=timestamp_share", "prompt=object_id"], mapping_file)
+    assert mapping == {"prompt": "object_id", "request_id": "content_id", "timestamp": "timestamp_share"}
+    summary = ingest(tmp_path, [logs], key_file, column_map=mapping)
+    assert summary["rows_accepted"] == 2 and summary["ignored_columns"] == ["other"]
+    frame = events(tmp_path)
+    assert frame["prompt_fingerprint"].n_unique() == 1
+    assert frame["prompt_fingerprint"][0] == load_key(key_file).pseudonym("prompt", "o1")
+
+
+@pytest.mark.parametrize("item", ["nocolon", "=x", "bogus=x"])
+def test_bad_map_options(item):
+    with pytest.raises(ColumnMapError):
+        parse_column_map([item])
+
+
+# ------------------------------------------------------------------------------------------ outputs
+
+
+def test_json_output_is_one_object_on_stdout(tmp_path, key_file):
+    logs = simple_logs(tmp_path / "logs")
+    result = run_cli("ingest", logs, "--case", tmp_path / "case", "--key-file", key_file, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    for key in ("rows_read", "rows_accepted", "rows_quarantined", "quarantine_reasons", "inputs", "key_fingerprint"):
+        assert key in payload
+    assert payload["inputs"][0].keys() >= {"path", "sha256", "rows"}
+    assert payload["key_fingerprint"] == load_key(key_file).fingerprint
+
+
+def test_without_key_file_a_key_is_created_in_the_case_and_reused(tmp_path):
+    logs = simple_logs(tmp_path / "logs")
+    case = tmp_path / "case"
+    first = run_cli("ingest", logs, "--case", case)
+    assert first.returncode == 0 and "warning" in first.stderr and "key.hex" in first.stderr
+    assert oct((case / "key.hex").stat().st_mode & 0o777) == "0o600"
+    key_before = (case / "key.hex").read_text()
+    events_before = tree_bytes(case / "events")
+    second = run_cli("ingest", logs, "--case", case)
+    assert second.returncode == 0 and "warning" not in second.stderr
+    assert (case / "key.hex").read_text() == key_before
+    assert tree_bytes(case / "events") == events_before
+
+
+def test_no_raw_values_outside_quarantine(tmp_path, key_file):
+    raw_accounts = [f"victim-{i}@example.org" for i in range(5)]
+    raw_ips = ["192.0.2.77", "2001:db8::dead:beef"]
+    prompts = ["Tell me the secret recipe please", "Please reason step by step about cats"]
+    logs = write(
+        tmp_path / "logs" / "raw.parquet",
+        {
+            "request_id": [f"q{i}" for i in range(6)],
+            "timestamp": pa.array([T0 + timedelta(seconds=i) for i in range(6)], pa.timestamp("us", "UTC")),
+            "account_id": raw_accounts + [None],
+            "ip": [raw_ips[i % 2] for i in range(6)],
+            "prompt": [prompts[i % 2] for i in range(6)],
+            "system_prompt": ["You are SecretBot"] * 6,
+            "user_agent": ["RawAgent/1.0"] * 6,
+        },
+    )
+    ingest(tmp_path, [logs], key_file)
+    needles = raw_accounts + raw_ips + prompts + ["You are SecretBot", "RawAgent/1.0", TEST_KEY_HEX]
+    needles += [p.lower() for p in prompts]
+    for path in (tmp_path / "case").rglob("*"):
+        if path.is_file() and path.name != "quarantine.parquet":
+            content = path.read_bytes()
+            for needle in needles:
+                assert needle.encode() not in content, (path.name, needle)
+    assert "victim" not in (tmp_path / "case" / "ingest.json").read_text()
+
+
+def test_determinism_across_threads_and_input_order(tmp_path, key_file):
+    a = simple_logs(tmp_path / "logs", n=400, prefix="a")
+    b = simple_logs(tmp_path / "logs", n=300, prefix="b", start=T0 + timedelta(hours=5))
+    dup = write(
+        tmp_path / "logs" / "c.parquet",
+        {"request_id": ["a1", "b2"], "timestamp": ["2026-05-01T00:00:00Z", "2026-05-09"], "account_id": ["z", "z"]},
+    )
+    outputs = []
+    for threads, order in (("1", [a, b, dup]), ("2", [dup, b, a])):
+        case = tmp_path / f"case{threads}"
+        result = run_cli(
+            "ingest", *order, "--case", case, "--key-file", key_file, "-q",
+            env={"POLARS_MAX_THREADS": threads, "PYTHONHASHSEED": threads},
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(tree_bytes(case))
+    assert outputs[0] == outputs[1]
+    assert any(name.startswith("events/") for name in outputs[0])
+
+
+def test_accounts_table(tmp_path, key_file):
+    logs = simple_logs(tmp_path / "logs")
+    accounts = write(
+        tmp_path / "accounts.parquet",
+        {
+            "account_id": ["acct_0", "acct_1", "acct_1", None, "acct_9"],
+            "created_at": pa.array([T0 - timedelta(days=d) for d in range(5)], pa.timestamp("us", "UTC")),
+            "email_domain": ["Mail.Example", "x.org", "y.org", "z.org", "x.org"],
+            "payment_fingerprint": ["card1", "card1", "card2", "card3", "card1"],
+            "billing_country": ["us", "US", "DE", "FR", "cn"],
+        },
+    )
+    summary = ingest(tmp_path, [logs], key_file, accounts=accounts)
+    table = pl.read_parquet(tmp_path / "case" / "accounts.parquet")
+    key = load_key(key_file)
+    assert table.height == 3
+    assert summary["accounts_input"]["duplicate_rows"] == 1 and summary["accounts_input"]["missing_account_id"] == 1
+    row = table.filter(pl.col("account_pseudonym") == key.pseudonym("account", "acct_1")).row(0, named=True)
+    assert row["payment_pseudonym"] == key.pseudonym("payment", "card1")  # first row of acct_1 wins
+    assert row["billing_country"] == "US"
+    assert row["email_domain_fingerprint"] == key.pseudonym("email_domain", "x.org")
+    assert "accounts.org_id" in summary["signals_unavailable"]
+
+
+# ------------------------------------------------------------------------------------------ property
+
+
+REASONS_IN_ORDER = ["missing_request_id", "missing_account_id", "missing_timestamp", "unparseable_timestamp",
+                    "outside_window"]
+SINCE, UNTIL = datetime(2026, 5, 1, tzinfo=timezone.utc), datetime(2026, 5, 3, tzinfo=timezone.utc)
+
+row_strategy = st.fixed_dictionaries(
+    {
+        "request_id": st.one_of(st.none(), st.just(""), st.sampled_from([f"id{i}" for i in range(12)])),
+        "account_id": st.one_of(st.none(), st.just(" "), st.sampled_from(["a", "b", "c"])),
+        "offset_h": st.one_of(st.none(), st.integers(-30, 80)),
+        "garbage": st.booleans(),
+        "tz": st.sampled_from(["Z", "+02:00", "-07:30", ""]),
+    }
+)
+
+
+def _stamp(row: dict) -> str | None:
+    if row["offset_h"] is None:
+        return None
+    if row["garbage"]:
+        return "not a time"
+    moment = SINCE + timedelta(hours=row["offset_h"], minutes=7)
+    if row["tz"] in ("", "Z"):
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + row["tz"]
+    sign = 1 if row["tz"][0] == "+" else -1
+    hours, minutes = map(int, row["tz"][1:].split(":"))
+    local = moment + sign * timedelta(hours=hours, minutes=minutes)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + row["tz"]
+
+
+def _expected(files: list[list[dict]]) -> dict[str, int]:
+    """An independent model of the rules: precedence of reasons, then earliest-copy-wins duplicates."""
+    counts: dict[str, int] = {}
+    survivors: dict[str, list[datetime]] = {}
+    for rows in files:
+        for row in rows:
+            reason = None
+            moment = SINCE + timedelta(hours=row["offset_h"], minutes=7) if row["offset_h"] is not None else None
+            if not (row["request_id"] or "").strip():
+                reason = "missing_request_id"
+            elif not (row["account_id"] or "").strip():
+                reason = "missing_account_id"
+            elif row["offset_h"] is None:
+                reason = "missing_timestamp"
+            elif row["garbage"]:
+                reason = "unparseable_timestamp"
+            elif not (SINCE <= moment < UNTIL):
+                reason = "outside_window"
+            if reason:
+                counts[reason] = counts.get(reason, 0) + 1
+            else:
+                survivors.setdefault(row["request_id"], []).append(moment)
+    duplicates = sum(len(v) - 1 for v in survivors.values())
+    if duplicates:
+        counts["duplicate_request_id"] = duplicates
+    return counts
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.lists(row_strategy, min_size=0, max_size=25), min_size=1, max_size=3))
+def test_accounting_invariant_property(tmp_path_factory, files):
+    tmp_path = tmp_path_factory.mktemp("prop")
+    key_file = tmp_path / "k"
+    key_file.write_text(TEST_KEY_HEX)
+    key_file.chmod(0o600)
+    paths = []
+    for i, rows in enumerate(files):
+        paths.append(
+            write(
+                tmp_path / "logs" / f"f{i}.parquet",
+                {
+                    "request_id": [r["request_id"] for r in rows],
+                    "timestamp": [_stamp(r) for r in rows],
+                    "account_id": [r["account_id"] for r in rows],
+                },
+                schema=pa.schema([("request_id", pa.string()), ("timestamp", pa.string()), ("account_id", pa.string())]),
+            )
+        )
+    summary = ingest(tmp_path, paths, key_file, since=SINCE.isoformat(), until=UNTIL.isoformat())
+    total = sum(len(rows) for rows in files)
+    assert summary["rows_read"] == total
+    assert summary["rows_accepted"] + summary["rows_quarantined"] == total
+    assert summary["quarantine_reasons"] == _expected(files)
+    for record, rows in zip(summary["inputs"], files):
+        assert record["rows"] == len(rows) == record["rows_accepted"] + record["rows_quarantined"]
+    accepted = events(tmp_path).height if summary["rows_accepted"] else 0
+    assert accepted == summary["rows_accepted"]
+    assert quarantine(tmp_path).height == summary["rows_quarantined"]
