@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from forensics import __version__
@@ -39,13 +38,19 @@ def _print_json(result: dict) -> None:
     typer.echo(json.dumps(result, sort_keys=True, indent=2))
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(f"forensics {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Forensic analysis of LLM API logs."""
 
 
 @app.command()
@@ -220,14 +225,18 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
         return 130
+    except typer.TyperException as exc:  # usage errors from the parser
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        return 2
     except Exception as exc:  # the last line of defence: never a traceback unless --debug
         if debug:
             traceback.print_exc()
