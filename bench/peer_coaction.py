@@ -1,0 +1,185 @@
+"""Time QUT's coordination-network-toolkit co-retweet computation against our co-action edge step.
+
+Both run on the same generated share data; the directed edges (self-loops excluded) must be identical.
+The peer runs in a subprocess under a time limit, so a slow peer is reported, not waited for.
+
+    .venv/bin/python bench/peer_coaction.py                      # quick: 100k and 300k rows
+    .venv/bin/python bench/peer_coaction.py --sizes 1000000 5000000 --peer-timeout 3600
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from forensics.coaction import coaction_edges  # noqa: E402
+
+SPAN_S = 7 * 86_400
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def generate(rows: int, seed: int) -> pl.DataFrame:
+    """Share events: a Zipf-popular prompt catalogue over bursty accounts, plus coordinated bursts."""
+    rng = np.random.default_rng(seed)
+    n_accounts = max(100, rows // 50)
+    n_keys = max(100, rows // 4)
+    n_campaign = rows // 10
+    n_organic = rows - n_campaign
+
+    # Organic traffic: account activity is heavy-tailed, prompt popularity is Zipf-like.
+    activity = rng.lognormal(0.0, 1.2, n_accounts)
+    accounts = rng.choice(n_accounts, size=n_organic, p=activity / activity.sum())
+    popularity = 1.0 / np.power(np.arange(n_keys) + 10.0, 1.1)
+    keys = rng.choice(n_keys, size=n_organic, p=popularity / popularity.sum())
+    times = rng.integers(0, SPAN_S, size=n_organic)
+
+    # Campaigns: groups of 5-40 accounts send the same fresh prompt within 30 s, one request each.
+    c_accounts, c_keys, c_times = [], [], []
+    produced, wave = 0, 0
+    while produced < n_campaign:
+        size = int(min(rng.integers(5, 41), n_campaign - produced))
+        c_accounts.append(rng.choice(n_accounts, size=size, replace=False))
+        c_keys.append(np.full(size, n_keys + wave))
+        c_times.append(rng.integers(0, SPAN_S - 30) + rng.integers(0, 31, size=size))
+        produced += size
+        wave += 1
+    accounts = np.concatenate([accounts, *c_accounts])
+    keys = np.concatenate([keys, *c_keys])
+    times = np.concatenate([times, *c_times])
+    return pl.DataFrame(
+        {
+            "content_id": pl.int_range(rows, eager=True).cast(pl.String),
+            "account_id": pl.Series(accounts).cast(pl.String).str.pad_start(8, "0"),
+            "object_id": pl.Series(keys).cast(pl.String),
+            "timestamp_share": pl.Series(times + T0, dtype=pl.Int64),
+        }
+    )
+
+
+def ours(parquet: Path, window_s: int, min_count: int) -> tuple[float, pl.DataFrame]:
+    """Our co-action step from the Parquet file, reading included."""
+    started = time.perf_counter()
+    events = pl.scan_parquet(parquet).select(
+        pl.col("content_id").alias("request_id"),
+        pl.col("account_id").alias("account_pseudonym"),
+        pl.col("object_id").alias("prompt_fingerprint"),
+        pl.from_epoch("timestamp_share", time_unit="s").dt.replace_time_zone("UTC").alias("timestamp"),
+    )
+    result = coaction_edges(events, window_s=window_s, min_count=min_count, max_accounts=0)
+    return time.perf_counter() - started, result.edges
+
+
+_PEER_LOAD = """
+import sys, polars as pl
+from coordination_network_toolkit.preprocess import preprocess_data
+df = pl.read_parquet(sys.argv[1])
+preprocess_data(sys.argv[2], (
+    (m, u, u, r, None, "", t, None)
+    for m, u, r, t in df.select("content_id", "account_id", "object_id", "timestamp_share").iter_rows()
+))
+"""
+
+_PEER_COMPUTE = """
+import sys
+from coordination_network_toolkit.compute_networks import compute_co_retweet_parallel
+compute_co_retweet_parallel(sys.argv[1], int(sys.argv[2]), n_threads=int(sys.argv[4]),
+                            min_edge_weight=int(sys.argv[3]))
+"""
+
+
+def _run_limited(code: str, args: list[str], limit_s: float) -> float | None:
+    """Run Python code in a child process; its wall time, or None when it exceeded the limit."""
+    started = time.perf_counter()
+    try:
+        subprocess.run(
+            [sys.executable, "-c", code, *args],
+            check=True,
+            timeout=limit_s,
+            stdout=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return time.perf_counter() - started
+
+
+def peer_edges(db: Path) -> pl.DataFrame:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select user_1, user_2, weight from co_retweet_network where user_1 != user_2").fetchall()
+    return pl.DataFrame(rows, schema={"src": pl.String, "dst": pl.String, "count": pl.Int64}, orient="row").sort(
+        ["src", "dst"]
+    )
+
+
+def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict:
+    data = generate(rows, args.seed)
+    parquet = work / f"shares-{rows}.parquet"
+    data.write_parquet(parquet)
+    our_s, our_edges = ours(parquet, args.window, args.min_count)
+    row: dict = {"rows": rows, "ours_s": our_s, "edges": our_edges.height}
+
+    db = work / f"peer-{rows}.db"
+    load_s = _run_limited(_PEER_LOAD, [str(parquet), str(db)], args.peer_timeout)
+    row["peer_load_s"] = load_s
+    if load_s is None:
+        row["peer_s"], row["identical"] = None, None
+        return row
+    peer_s = _run_limited(
+        _PEER_COMPUTE, [str(db), str(args.window), str(args.min_count), str(args.peer_threads)], args.peer_timeout
+    )
+    row["peer_s"] = peer_s
+    row["identical"] = None if peer_s is None else peer_edges(db).equals(our_edges)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000], help="row counts to run")
+    parser.add_argument("--window", type=int, default=60, help="co-action window in seconds")
+    parser.add_argument("--min-count", type=int, default=1, help="minimum edge count")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--peer-timeout", type=float, default=1800.0, help="seconds allowed per peer phase")
+    parser.add_argument("--peer-threads", type=int, default=2, help="toolkit worker processes")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    args = parser.parse_args(argv)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="peer-coaction-") as tmp:
+        for rows in args.sizes:
+            results.append(bench_size(rows, args, Path(tmp)))
+            if args.json:
+                print(json.dumps(results[-1], sort_keys=True), flush=True)
+
+    def fmt(seconds: float | None) -> str:
+        return f">{args.peer_timeout:.0f}" if seconds is None else f"{seconds:.2f}"
+
+    print(f"co-action vs coordination-network-toolkit co_retweet (window {args.window} s, min count {args.min_count})")
+    print(f"{'rows':>10} {'edges':>10} {'ours s':>8} {'peer load s':>12} {'peer co_retweet s':>18} {'ratio':>8}  identical")
+    failed = False
+    for r in results:
+        if r["peer_s"] is None:
+            ratio = f">{args.peer_timeout / r['ours_s']:.0f}x" if r["peer_load_s"] is not None else "n/a"
+        else:
+            ratio = f"{r['peer_s'] / r['ours_s']:.1f}x"
+        identical = "n/a (peer timed out)" if r["identical"] is None else str(r["identical"])
+        failed |= r["identical"] is False
+        print(
+            f"{r['rows']:>10,} {r['edges']:>10,} {r['ours_s']:>8.2f} {fmt(r['peer_load_s']):>12} "
+            f"{fmt(r['peer_s']):>18} {ratio:>8}  {identical}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""Co-action edges: accounts that send the same prompt fingerprint within a time window of each other.
+
+Definition (QUT coordination-network-toolkit's `co_retweet`, see ../shared/peer-data/README.md): for the
+directed pair (A, B), `count` is the number of distinct requests of A that have a *different* request of B
+with the same key at most `window_s` seconds apart, inclusive. Pairs below `min_count` are dropped; both
+directions are written.
+
+How it stays near-linear (no loop over account pairs, no self-join on the key):
+
+1. Keep candidate rows only: keys used by at least two accounts (or two requests, for self-loops) and by at
+   most `max_accounts` accounts.
+2. Sort by (key, time) and lay every key on one integer axis `c`: within a key, consecutive gaps are
+   capped at window+1 and consecutive keys are window+1 apart. Two rows are within the window of each
+   other on `c` exactly when they share the key and are within the window in time, so each row's window is
+   the index range [lo, hi] found by a binary search on `c`.
+3. For row s, let p be the previous row of the same (key, account). s is the *first* row of its account
+   inside the window of row r exactly when lo[r] <= s <= hi[r] and p < lo[r]. Since lo and hi are
+   non-decreasing, those r form one contiguous range, found by three more binary searches. Expanding these
+   ranges yields every (request r, account B with a request in r's window) fact exactly once, so the work
+   is proportional to the evidence itself, not to the rows of the busiest account in a window.
+4. Count facts per (account of r, B) in bounded chunks of facts, on 64-bit integer edge keys.
+
+All of this is polars column work over the rows (the row-level side of the design); only the edge table is
+account-level. The result does not depend on row order or thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from forensics.errors import BadInputError, MissingColumnError
+
+# Facts expanded at once; bounds peak memory of step 4 to a few hundred MB.
+_FACTS_PER_CHUNK = 1 << 24
+_SHIFT = 1 << 32  # packs two account codes into one UInt64 group key
+_UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
+
+
+@dataclass(frozen=True)
+class CoactionResult:
+    """Directed co-action edges and the accounting the report quotes."""
+
+    edges: pl.DataFrame
+    fingerprints_total: int
+    fingerprints_skipped: int
+    rows_considered: int
+
+
+def coaction_edges(
+    events: pl.LazyFrame,
+    *,
+    window_s: int,
+    min_count: int,
+    max_accounts: int,
+    account_col: str = "account_pseudonym",
+    key_col: str = "prompt_fingerprint",
+    time_col: str = "timestamp",
+    id_col: str = "request_id",
+    include_self_loops: bool = False,
+) -> CoactionResult:
+    """Co-action edges between accounts.
+
+    `edges` has String `src`, `dst` and Int64 `count`, sorted by (src, dst), with both directions and,
+    unless `include_self_loops`, no src == dst rows. `rows_considered` counts rows with an account, a key
+    and a time; `fingerprints_total` the distinct keys among them; `fingerprints_skipped` the keys used by
+    more than `max_accounts` distinct accounts (0 = no cap), which contribute no edges. Exact duplicate
+    rows (same id, account, key and time) count once.
+    """
+    if window_s < 0:
+        raise BadInputError(f"co-action window must be >= 0 seconds, got {window_s}")
+    if min_count < 1:
+        raise BadInputError(f"minimum co-action count must be >= 1, got {min_count}")
+    if max_accounts < 0:
+        raise BadInputError(f"co-action max accounts must be >= 0 (0 = no cap), got {max_accounts}")
+
+    schema = events.collect_schema()
+    missing = [c for c in (account_col, key_col, time_col, id_col) if c not in schema]
+    if missing:
+        raise MissingColumnError(f"co-action needs column(s) {', '.join(missing)}")
+    time_type = schema[time_col]
+    if not isinstance(time_type, pl.Datetime):
+        raise BadInputError(f"co-action time column {time_col!r} must be a Datetime, found {time_type}")
+    window = window_s * _UNITS_PER_SECOND[time_type.time_unit or "us"]
+
+    rows = events.select(
+        pl.col(key_col).cast(pl.String).alias("key"),
+        pl.col(account_col).cast(pl.String).alias("account"),
+        pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
+        pl.col(id_col).cast(pl.String).alias("id"),
+    ).drop_nulls(["key", "account", "t"])
+
+    per_key = (
+        rows.group_by("key")
+        .agg(accounts=pl.col("account").n_unique(), requests=pl.len())
+        .collect()
+    )
+    rows_considered = int(per_key["requests"].sum() or 0)
+    fingerprints_total = per_key.height
+    capped = pl.col("accounts") > max_accounts if max_accounts > 0 else pl.lit(False)
+    fingerprints_skipped = int(per_key.select(capped.sum()).item() or 0) if per_key.height else 0
+    useful = pl.col("accounts") >= 2
+    if include_self_loops:
+        useful = useful | (pl.col("requests") >= 2)
+    keep_keys = per_key.lazy().filter(useful & ~capped).select("key").with_row_index("k")
+
+    candidates = rows.join(keep_keys, on="key", how="inner").select("k", "account", "t", "id").collect()
+    if candidates.select(pl.col("id").is_duplicated().any()).item():
+        # Request IDs are unique in a case; elsewhere, identical rows must not count twice.
+        candidates = candidates.unique(["k", "account", "t", "id"])
+    accounts = candidates.select(pl.col("account").unique().sort())["account"]
+    counts = _count_facts(candidates, accounts, window, include_self_loops)
+    # Account codes follow the sorted account names, so sorting codes sorts names.
+    kept = counts.filter(pl.col("count") >= min_count).sort("pair")
+    edges = pl.DataFrame(
+        {
+            "src": accounts.gather(kept["pair"] // _SHIFT),
+            "dst": accounts.gather(kept["pair"] % _SHIFT),
+            "count": kept["count"].cast(pl.Int64),
+        }
+    )
+    return CoactionResult(
+        edges=edges,
+        fingerprints_total=fingerprints_total,
+        fingerprints_skipped=fingerprints_skipped,
+        rows_considered=rows_considered,
+    )
+
+
+def _count_facts(candidates: pl.DataFrame, accounts: pl.Series, window: int, include_self_loops: bool) -> pl.DataFrame:
+    """Per packed (A, B) code pair: requests of A with a different request of B on the key within `window`."""
+    n = candidates.height
+    if n == 0:
+        return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
+    # The shared axis `c` grows by at most window + 1 per row; refuse what would overflow Int64.
+    if n * (window + 1) >= 1 << 62:
+        raise BadInputError(f"co-action window of {window} time units is too large for {n:,} rows")
+
+    codes = accounts.to_frame().with_row_index("code")
+    gap = window + 1
+    new_key = (pl.col("k") != pl.col("k").shift(1)).fill_null(True)
+    axis = (
+        candidates.lazy()
+        .join(codes.lazy(), on="account", how="left")
+        .select(pl.col("k"), pl.col("code").cast(pl.UInt64).alias("a"), pl.col("t"))
+        .sort("k", "t")
+        .select(
+            "a",
+            # One integer per (key, account), for finding each row's previous and next own request.
+            owner=pl.col("k").cast(pl.UInt64) * _SHIFT + pl.col("a"),
+            c=pl.when(new_key)
+            .then(gap)
+            .otherwise(pl.min_horizontal(pl.col("t").diff(), pl.lit(gap)))
+            .cum_sum(),
+        )
+        .with_row_index("s")
+        .with_columns(pl.col("s").cast(pl.Int64))
+        .collect()
+    )
+    same_owner = pl.col("owner") == pl.col("owner").shift(1)
+    next_same_owner = pl.col("owner") == pl.col("owner").shift(-1)
+    neighbours = (
+        axis.lazy()
+        .select("s", "owner", "c")
+        .sort("owner", "s")
+        .select(
+            "s",
+            prev=pl.when(same_owner).then(pl.col("s").shift(1)).otherwise(-1),
+            prev_c=pl.when(same_owner).then(pl.col("c").shift(1)),
+            next_c=pl.when(next_same_owner).then(pl.col("c").shift(-1)),
+        )
+        .sort("s")
+        .drop("s")
+        .collect()
+    )
+    axis = (
+        axis.drop("owner")
+        .hstack(neighbours)
+        .lazy()
+        .with_columns(
+            lo=pl.col("c").search_sorted(pl.col("c") - window, side="left").cast(pl.Int64),
+            hi=pl.col("c").search_sorted(pl.col("c") + window, side="right").cast(pl.Int64) - 1,
+        )
+        .with_columns(
+            first=pl.max_horizontal(
+                pl.col("lo").search_sorted(pl.col("prev") + 1, side="left"),
+                pl.col("hi").search_sorted(pl.col("s"), side="left"),
+            ).cast(pl.Int64),
+            last=pl.col("lo").search_sorted(pl.col("s"), side="right").cast(pl.Int64) - 1,
+        )
+        .collect()
+    )
+
+    pieces: list[pl.DataFrame] = []
+    if include_self_loops:
+        near_own = ((pl.col("c") - pl.col("prev_c")) <= window) | ((pl.col("next_c") - pl.col("c")) <= window)
+        pieces.append(
+            axis.lazy()
+            .filter(near_own.fill_null(False))
+            .group_by(pair=pl.col("a") * _SHIFT + pl.col("a"))
+            .agg(count=pl.len().cast(pl.UInt64))
+            .collect()
+        )
+
+    # Row s stands for its account in the windows of rows first..last; expand in bounded chunks.
+    spans = axis.select("a", "first", "last").filter(pl.col("last") >= pl.col("first"))
+    width = spans["last"] - spans["first"] + 1
+    chunk_of = (width.cum_sum() - width) // _FACTS_PER_CHUNK
+    account_of_row = axis["a"]
+    for _, chunk in spans.with_columns(chunk=chunk_of).group_by("chunk", maintain_order=True):
+        expanded = chunk.select(
+            pl.col("a").alias("sa"), pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int64).alias("r")
+        ).explode("r", empty_as_null=False)
+        ra = account_of_row.gather(expanded["r"])
+        pieces.append(
+            expanded.lazy()
+            .select(ra=ra, sa=pl.col("sa"))
+            .filter(pl.col("ra") != pl.col("sa"))
+            .group_by(pair=pl.col("ra") * _SHIFT + pl.col("sa"))
+            .agg(count=pl.len().cast(pl.UInt64))
+            .collect()
+        )
+
+    if not pieces:
+        return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
+    if len(pieces) == 1:
+        return pieces[0]
+    return pl.concat(pieces).group_by("pair").agg(pl.col("count").sum())
