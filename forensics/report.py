@@ -1,0 +1,555 @@
+"""The evidence bundle: a BagIt bag holding the plain-language report, tables, timelines and figures.
+
+Everything in the bundle is computed from the case files only (never quarantine.parquet, the one file with
+raw values), sorted before it is written, and formatted with fixed rules, so the same case gives the same
+bytes whatever the directory, thread count or hash seed. The bag is built in a staging directory beside the
+target and renamed into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import platform
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from forensics import __version__, figures, jsonio
+from forensics import render as r
+from forensics.bag import write_bag
+from forensics.errors import BadInputError, CaseError, InternalError
+from forensics.fsio import staged_dir
+from forensics.progress import Progress, SilentProgress
+
+ACCOUNT = "account_pseudonym"
+BACKGROUND = "background"
+DEFAULT_TITLE = "Distillation campaign evidence report"
+DEPENDENCIES = ("polars", "pyarrow", "networkx", "hdbscan", "numpy", "scipy", "matplotlib", "typer")
+_PSEUDONYM = re.compile(r"[0-9a-f]{32}")
+_CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,99}")
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class CaseData:
+    ingest: dict
+    clusters_meta: dict
+    events: pl.LazyFrame | None
+    assignment: pl.DataFrame  # account_pseudonym, cluster_id, membership, outlier_score
+    accounts: pl.DataFrame | None
+    graph: nx.Graph
+    graph_bytes: bytes
+
+    @property
+    def flagged_ids(self) -> list[int]:
+        return sorted(c["cluster_id"] for c in self.clusters_meta["clusters"] if c["flagged"])
+
+
+def load_case(case: Path) -> CaseData:
+    """Read exactly the files the case format promises to `report`; quarantine.parquet is never opened."""
+    case = Path(case)
+    if not (case / "ingest.json").is_file():
+        raise CaseError(f"{case}: not a case directory (no ingest.json); run `forensics ingest` first")
+    if not (case / "clusters.json").is_file():
+        raise CaseError(f"{case}: no clusters.json; run `forensics cluster {case.name}` before `report`")
+    ingest = jsonio.read(case / "ingest.json")
+    meta = jsonio.read(case / "clusters.json")
+    if meta.get("key_fingerprint") != ingest.get("key_fingerprint"):
+        raise CaseError(f"{case}: clusters.json was made with a different key than ingest.json; re-run cluster")
+    for name in ("clusters.parquet", "graph.graphml"):
+        if not (case / name).is_file():
+            raise CaseError(f"{case}: {name} is missing; re-run `forensics cluster`")
+    event_files = sorted((case / "events").glob("*.parquet"))
+    events = pl.scan_parquet(event_files) if event_files else None
+    assignment = pl.read_parquet(case / "clusters.parquet").select(ACCOUNT, "cluster_id", "membership", "outlier_score")
+    assignment = assignment.sort(ACCOUNT)
+    accounts = None
+    if (case / "accounts.parquet").is_file():
+        accounts = pl.read_parquet(case / "accounts.parquet").sort(ACCOUNT)
+    graph_bytes = (case / "graph.graphml").read_bytes()
+    graph = nx.read_graphml(io.BytesIO(graph_bytes))
+    for node in graph.nodes:
+        if not _PSEUDONYM.fullmatch(str(node)):
+            raise InternalError("graph.graphml holds a node that is not a pseudonym; refusing to copy it")
+    return CaseData(ingest, meta, events, assignment, accounts, graph, graph_bytes)
+
+
+# ------------------------------------------------------------------------------------------ formatting
+
+
+def iso(value: datetime | None) -> str:
+    """UTC timestamps as ISO-8601 with Z, seconds unless sub-second detail exists."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=spec) + "Z"
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: integers plain, floats with 6 decimals, booleans true/false, null empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:.6f}"
+        return "0.000000" if text == "-0.000000" else text
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_bytes(headers: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def jsonl_bytes(records: list[dict]) -> bytes:
+    import json
+
+    return "".join(
+        json.dumps(jsonio._canonical(rec), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        for rec in records
+    ).encode("utf-8")
+
+
+label = r.label
+
+
+# ------------------------------------------------------------------------------------------ computation
+
+
+@dataclass
+class Tables:
+    days: list[date]
+    account_rows: list[list[Any]]
+    daily: dict[str, dict[date, tuple[int, int, int, int]]]  # series -> day -> (requests, accounts, in, out)
+    hourly: dict[str, list[int]]
+    creation: tuple[list[date], list[int], list[int]] | None
+    creation_reason: str
+
+
+def _series_of(data: CaseData) -> pl.DataFrame:
+    flagged = data.flagged_ids
+    return (
+        data.assignment.filter(pl.col("cluster_id").is_in(flagged))
+        .select(ACCOUNT, pl.format("cluster-{}", pl.col("cluster_id")).alias("series"))
+        .sort(ACCOUNT)
+    )
+
+
+def _window_days(data: CaseData) -> list[date]:
+    window = data.ingest.get("window") or {}
+    start = window.get("since") or window.get("first_seen")
+    end = window.get("until")
+    last = window.get("last_seen")
+    if not start or not (end or last):
+        return []
+    first_day = datetime.fromisoformat(start.replace("Z", "+00:00")).date()
+    if end:
+        last_day = (datetime.fromisoformat(end.replace("Z", "+00:00")) - timedelta(microseconds=1)).date()
+    else:
+        last_day = datetime.fromisoformat(last.replace("Z", "+00:00")).date()
+    if last:  # never cut off observed data
+        last_day = max(last_day, datetime.fromisoformat(last.replace("Z", "+00:00")).date())
+    first = window.get("first_seen")
+    if first:
+        first_day = min(first_day, datetime.fromisoformat(first.replace("Z", "+00:00")).date())
+    return [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+
+
+def compute_tables(data: CaseData) -> Tables:
+    """Row-level aggregation over the events (polars lazy, streaming), then sorted small tables."""
+    days = _window_days(data)
+    members = data.assignment.filter(pl.col("cluster_id") >= 0)
+    flagged = set(data.flagged_ids)
+    series = _series_of(data)
+    daily: dict[str, dict[date, tuple[int, int, int, int]]] = {}
+    hourly: dict[str, list[int]] = {}
+    per_account: dict[str, dict] = {}
+    if data.events is not None:
+        ev = data.events.select("timestamp", ACCOUNT, "input_tokens", "output_tokens")
+        stats = (
+            ev.join(members.lazy().select(ACCOUNT), on=ACCOUNT, how="inner")
+            .group_by(ACCOUNT)
+            .agg(
+                pl.len().alias("requests"),
+                pl.col("input_tokens").sum().alias("input_tokens"),
+                pl.col("output_tokens").sum().alias("output_tokens"),
+                pl.col("timestamp").min().alias("first_seen"),
+                pl.col("timestamp").max().alias("last_seen"),
+                pl.col("timestamp").dt.date().n_unique().alias("active_days"),
+            )
+            .collect(engine="streaming")
+            .sort(ACCOUNT)
+        )
+        per_account = {row[ACCOUNT]: row for row in stats.iter_rows(named=True)}
+        tagged = ev.join(series.lazy(), on=ACCOUNT, how="left").with_columns(pl.col("series").fill_null(BACKGROUND))
+        day_rows = (
+            tagged.group_by(pl.col("timestamp").dt.date().alias("day"), "series")
+            .agg(
+                pl.len().alias("requests"),
+                pl.col(ACCOUNT).n_unique().alias("accounts"),
+                pl.col("input_tokens").sum().alias("input_tokens"),
+                pl.col("output_tokens").sum().alias("output_tokens"),
+            )
+            .collect(engine="streaming")
+            .sort("series", "day")
+        )
+        for row in day_rows.iter_rows(named=True):
+            daily.setdefault(row["series"], {})[row["day"]] = (
+                int(row["requests"]), int(row["accounts"]), int(row["input_tokens"] or 0), int(row["output_tokens"] or 0)
+            )
+        hour_rows = (
+            tagged.group_by("series", pl.col("timestamp").dt.hour().alias("hour"))
+            .agg(pl.len().alias("requests"))
+            .collect(engine="streaming")
+            .sort("series", "hour")
+        )
+        for row in hour_rows.iter_rows(named=True):
+            hourly.setdefault(row["series"], [0] * 24)[int(row["hour"])] = int(row["requests"])
+        observed = sorted({d for per_day in daily.values() for d in per_day})
+        if observed and (not days or observed[0] < days[0] or observed[-1] > days[-1]):
+            start = min(observed[0], days[0]) if days else observed[0]
+            end = max(observed[-1], days[-1]) if days else observed[-1]
+            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    created = {}
+    if data.accounts is not None and "created_at" in data.accounts.columns:
+        created = {
+            row[ACCOUNT]: row["created_at"]
+            for row in data.accounts.select(ACCOUNT, "created_at").iter_rows(named=True)
+        }
+    account_rows = []
+    for row in members.iter_rows(named=True):
+        stats_row = per_account.get(row[ACCOUNT], {})
+        account_rows.append(
+            [
+                row[ACCOUNT], int(row["cluster_id"]), float(row["membership"]),
+                bool(row["cluster_id"] in flagged), int(stats_row.get("requests") or 0),
+                int(stats_row.get("input_tokens") or 0), int(stats_row.get("output_tokens") or 0),
+                stats_row.get("first_seen"), stats_row.get("last_seen"), int(stats_row.get("active_days") or 0),
+                created.get(row[ACCOUNT]),
+            ]
+        )
+    account_rows.sort(key=lambda a: (a[1], a[0]))
+    creation = None
+    reason = ""
+    if data.accounts is None:
+        reason = "No account table (--accounts) was supplied, so sign-up times are unknown."
+    elif not any(v is not None for v in created.values()):
+        reason = "The account table has no sign-up times (created_at)."
+    else:
+        flagged_members = set(series[ACCOUNT].to_list())
+        per_day_flagged: dict[date, int] = {}
+        per_day_other: dict[date, int] = {}
+        for account, when in created.items():
+            if when is None:
+                continue
+            target = per_day_flagged if account in flagged_members else per_day_other
+            target[when.date()] = target.get(when.date(), 0) + 1
+        all_days = sorted(set(per_day_flagged) | set(per_day_other))
+        span = [all_days[0] + timedelta(days=i) for i in range((all_days[-1] - all_days[0]).days + 1)]
+        creation = (span, [per_day_flagged.get(d, 0) for d in span], [per_day_other.get(d, 0) for d in span])
+    return Tables(days, account_rows, daily, hourly, creation, reason)
+
+
+# ------------------------------------------------------------------------------------------- the files
+
+
+ACCOUNT_HEADERS = [
+    "account_pseudonym", "cluster_id", "membership", "flagged", "requests", "input_tokens", "output_tokens",
+    "first_seen", "last_seen", "active_days", "created_at",
+]
+CLUSTER_HEADERS = [
+    "cluster_id", "flagged", "suspicion_score", "accounts", "requests", "input_tokens", "output_tokens",
+    "first_seen", "last_seen", "coordination", "extraction", "automation", "infrastructure", "strong_signals",
+    "benign_explanation",
+]
+TIMELINE_HEADERS = ["day", "series", "cluster_id", "flagged", "requests", "accounts", "input_tokens", "output_tokens"]
+
+
+def _component(cluster: dict, name: str) -> float | None:
+    value = (cluster.get("score_components") or {}).get(name)
+    return None if value is None else float(value)
+
+
+def timeline_rows(tables: Tables, flagged: list[int]) -> list[list[Any]]:
+    """Days with at least one request, per flagged cluster and for the background (everyone else)."""
+    order = [f"cluster-{cid}" for cid in flagged] + [BACKGROUND]
+    rows = []
+    for day in tables.days:
+        for name in order:
+            counts = tables.daily.get(name, {}).get(day)
+            if counts is None or counts[0] == 0:
+                continue
+            cid = int(name.split("-")[1]) if name != BACKGROUND else None
+            rows.append([day, name, cid, cid is not None, *counts])
+    return rows
+
+
+def timesketch_records(rows: list[list[Any]]) -> list[dict]:
+    """Timesketch JSONL: one event per series and day, at 00:00 UTC of that day."""
+    records = []
+    for day, name, cid, is_flagged, requests, accounts, tokens_in, tokens_out in rows:
+        moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        who = f"{label(cid)} (flagged)" if is_flagged else "Background (all accounts outside flagged clusters)"
+        records.append(
+            {
+                "message": f"{who}: {requests} requests from {accounts} accounts on {day.isoformat()} (UTC day)",
+                "datetime": moment.isoformat(),
+                "timestamp": int(moment.timestamp()) * 1_000_000,
+                "timestamp_desc": "Requests per UTC day",
+                "series": name,
+                "cluster_id": cid,
+                "flagged": is_flagged,
+                "requests": requests,
+                "accounts": accounts,
+                "input_tokens": tokens_in,
+                "output_tokens": tokens_out,
+                "data_type": "forensics:timeline:daily",
+            }
+        )
+    return records
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "forensics": __version__}
+    for name in DEPENDENCIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def bagging_date(data: CaseData, override: str | None = None) -> tuple[str, str]:
+    """(YYYY-MM-DD, source): SOURCE_DATE_EPOCH if set, else the last day of the incident window."""
+    if override:
+        return override, "recorded"
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            moment = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise BadInputError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds") from None
+        return moment.date().isoformat(), "SOURCE_DATE_EPOCH"
+    window = data.ingest.get("window") or {}
+    if window.get("until"):
+        end = datetime.fromisoformat(window["until"].replace("Z", "+00:00")) - timedelta(microseconds=1)
+        return end.date().isoformat(), "window_until"
+    if window.get("last_seen"):
+        return datetime.fromisoformat(window["last_seen"].replace("Z", "+00:00")).date().isoformat(), "last_seen"
+    return "1970-01-01", "no_events"
+
+
+def default_case_id(ingest: dict) -> str:
+    """A stable case ID from the input files' hashes when none is given."""
+    digest = hashlib.sha256("".join(f"{i['sha256']}\n" for i in ingest.get("inputs", [])).encode()).hexdigest()
+    return f"case-{digest[:12]}"
+
+
+def build_summary(data: CaseData, title: str, case_id: str, date_text: str, date_source: str) -> dict:
+    ingest, meta = data.ingest, data.clusters_meta
+    unavailable = sorted(set(ingest.get("signals_unavailable", [])) | set(meta.get("signals_unavailable", [])))
+    return {
+        "bundle_format": "forensics-evidence-bundle/1",
+        "title": title,
+        "case_id": case_id,
+        "bagging_date": date_text,
+        "bagging_date_source": date_source,
+        "tool_version": __version__,
+        "versions": _versions(),
+        "key_fingerprint": ingest.get("key_fingerprint"),
+        "window": ingest.get("window"),
+        "rows_read": ingest.get("rows_read"),
+        "rows_accepted": ingest.get("rows_accepted"),
+        "rows_quarantined": ingest.get("rows_quarantined"),
+        "quarantine_reasons": ingest.get("quarantine_reasons", {}),
+        "accounts": ingest.get("accounts"),
+        "requests": ingest.get("requests"),
+        "input_tokens": ingest.get("input_tokens"),
+        "output_tokens": ingest.get("output_tokens"),
+        "inputs": ingest.get("inputs", []),
+        "accounts_input": ingest.get("accounts_input"),
+        "skipped_files": ingest.get("skipped_files", []),
+        "columns_present": ingest.get("columns_present", []),
+        "ignored_columns": ingest.get("ignored_columns", []),
+        "signals_unavailable": unavailable,
+        "parameters": {
+            "ingest": ingest.get("parameters", {}),
+            "cluster": meta.get("parameters", {}),
+            "report": {"title": title, "case_id": case_id},
+        },
+        "graph": {
+            "accounts_total": meta.get("accounts_total"),
+            "accounts_in_graph": meta.get("accounts_in_graph"),
+            "edge_kinds": meta.get("edge_kinds", {}),
+            "coaction_fingerprints_skipped": meta.get("coaction_fingerprints_skipped"),
+        },
+        "clusters": meta.get("clusters", []),
+        "flagged_clusters": data.flagged_ids,
+        "high_volume_accounts": meta.get("high_volume_accounts", []),
+    }
+
+
+def build_payload(
+    data: CaseData, *, title: str, case_id: str, date_text: str, date_source: str, progress: Progress
+) -> tuple[dict[str, bytes], dict]:
+    """Every file under data/, as bytes, keyed by its path relative to data/."""
+    task = progress.task("report", total=5)
+    tables = compute_tables(data)
+    task.advance()
+    flagged = data.flagged_ids
+    clusters = {c["cluster_id"]: c for c in data.clusters_meta["clusters"]}
+    summary = build_summary(data, title, case_id, date_text, date_source)
+    payload: dict[str, bytes] = {}
+    payload["summary.json"] = jsonio.dumps(summary).encode("utf-8")
+    payload["accounts.csv"] = csv_bytes(ACCOUNT_HEADERS, tables.account_rows)
+    payload["clusters.csv"] = csv_bytes(
+        CLUSTER_HEADERS,
+        [
+            [
+                c["cluster_id"], c["flagged"], float(c["suspicion_score"]), c["accounts"], c["requests"],
+                c["input_tokens"], c["output_tokens"], c["first_seen"], c["last_seen"],
+                *[_component(c, k) for k in ("coordination", "extraction", "automation", "infrastructure")],
+                ";".join(r.strong_signals(c)), c.get("benign_explanation"),
+            ]
+            for c in sorted(clusters.values(), key=lambda c: c["cluster_id"])
+        ],
+    )
+    rows = timeline_rows(tables, flagged)
+    payload["timeline.csv"] = csv_bytes(TIMELINE_HEADERS, rows)
+    payload["timeline.jsonl"] = jsonl_bytes(timesketch_records(rows))
+    payload["graph.graphml"] = data.graph_bytes
+    task.advance()
+
+    figs: dict[str, bytes] = {}
+    series_names = {f"cluster-{cid}": label(cid) for cid in flagged}
+    daily_counts = {
+        series_names[s]: [tables.daily.get(s, {}).get(d, (0,))[0] for d in tables.days] for s in series_names
+    }
+    background = [tables.daily.get(BACKGROUND, {}).get(d, (0,))[0] for d in tables.days]
+    figs["figures/daily-requests.svg"] = figures.daily_requests(tables.days, daily_counts, background)
+    if tables.creation is not None:
+        figs["figures/account-creation.svg"] = figures.account_creation(*tables.creation)
+    else:
+        figs["figures/account-creation.svg"] = figures.account_creation(None, None, None, tables.creation_reason)
+    figs["figures/hour-of-day.svg"] = figures.hour_of_day(
+        {series_names[s]: tables.hourly.get(s, [0] * 24) for s in series_names},
+        tables.hourly.get(BACKGROUND, [0] * 24),
+    )
+    for cid in flagged:
+        members = sorted(data.assignment.filter(pl.col("cluster_id") == cid)[ACCOUNT].to_list())
+        sub = data.graph.subgraph(members)
+        edges = sorted(
+            (min(u, v), max(u, v), float(attrs.get("weight", 1.0))) for u, v, attrs in sub.edges(data=True)
+        )
+        figs[f"figures/cluster-{cid}-graph.svg"] = figures.cluster_graph(
+            f"cluster-{cid}", members, edges, {m: m[:8] for m in members},
+            f"{label(cid)}: {len(members)} accounts and the links between them",
+        )
+    task.advance()
+    payload.update(figs)
+
+    doc = r.report_document(summary, tables, figs, payload_names=sorted(set(payload) | {"report.html", "report.md", "VERIFY.md"}))
+    payload["report.html"] = r.to_html(doc)
+    payload["report.md"] = r.to_markdown(doc)
+    payload["VERIFY.md"] = r.verify_document(summary, tables)
+    task.advance()
+    return payload, summary
+
+
+def _check_title(title: str, case_id: str) -> None:
+    if not title.strip() or len(title) > 200 or any(ch in title for ch in "\r\n\t"):
+        raise BadInputError("--title must be one line of at most 200 characters")
+    if not _CASE_ID.fullmatch(case_id):
+        raise BadInputError(
+            "--case-id must be 1-100 characters of letters, digits and . _ : / + - , starting with a letter or digit"
+        )
+
+
+def _check_no_local_strings(payload: dict[str, bytes], paths: list[Path]) -> None:
+    """Belt and braces: no absolute path of this machine may appear in any bundle file."""
+    needles = set()
+    for path in paths:
+        resolved = str(path.resolve())
+        if len(resolved) > 4:
+            needles.add(resolved.encode())
+    home = os.path.expanduser("~")
+    if home not in ("/", "/root") and len(home) > 4:
+        needles.add(home.encode())
+    for name, blob in payload.items():
+        for needle in needles:
+            if needle in blob:
+                raise InternalError(f"bundle file {name} would contain a local path; refusing to write it")
+
+
+def build_bundle(
+    case: Path,
+    out: Path,
+    *,
+    title: str = DEFAULT_TITLE,
+    case_id: str | None,
+    force: bool,
+    progress: Progress = SilentProgress(),
+    recorded_bagging_date: str | None = None,
+) -> dict:
+    """Write the evidence bundle for a clustered case; return {files, bytes, flagged, case_id, bagging_date}.
+
+    `recorded_bagging_date` is for `verify`, which re-runs with the date recorded in the original bundle.
+    """
+    case, out = Path(case), Path(out)
+    if out.resolve() == case.resolve() or case.resolve().is_relative_to(out.resolve()):
+        raise BadInputError(f"{out}: the bundle cannot replace or contain the case directory")
+    if out.resolve().is_relative_to(case.resolve()):
+        raise BadInputError(f"{out}: write the bundle outside the case directory")
+    if out.exists() and not force:
+        from forensics.errors import OutputExistsError
+
+        raise OutputExistsError(f"{out}: already exists; pass --force to replace it")
+    data = load_case(case)
+    case_id = case_id or default_case_id(data.ingest)
+    _check_title(title, case_id)
+    date_text, source = bagging_date(data, recorded_bagging_date)
+    payload, summary = build_payload(
+        data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress
+    )
+    _check_no_local_strings(payload, [case, out, Path.cwd()])
+    info = [
+        ("Bag-Software-Agent", f"forensics {__version__}"),
+        ("Bagging-Date", date_text),
+        ("External-Identifier", case_id),
+        ("External-Description", title),
+        ("Internal-Sender-Description", f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
+    ]
+    with staged_dir(out, replace=force) as stage:
+        files = write_bag(stage, payload, info)
+    return {
+        "files": len(files),
+        "bytes": sum(len(b) for b in files.values()),
+        "flagged": len(data.flagged_ids),
+        "case_id": case_id,
+        "bagging_date": date_text,
+    }
