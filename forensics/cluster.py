@@ -21,6 +21,7 @@ import polars as pl
 from forensics import __version__, jsonio
 from forensics.coaction import coaction_edges
 from forensics.edges import (
+    account_codes,
     EDGE_SCHEMA,
     EdgeSet,
     KindStats,
@@ -145,13 +146,14 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
         )
     ]
     cap = params.key_max_accounts
-    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap))
-    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap))
+    codes = steps.run("edges.codes", account_codes, events, accounts)
+    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes))
+    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes))
     if accounts is not None:
-        sets.append(steps.run("edges.payment", shared_key_edges, payment_facts(accounts), kind="payment", max_accounts=cap))
+        sets.append(steps.run("edges.payment", shared_key_edges, payment_facts(accounts), kind="payment", max_accounts=cap, codes=codes))
         sets.append(
             steps.run(
-                "edges.signup", shared_key_edges, signup_facts(accounts, burst_s=params.signup_burst_s), kind="signup", max_accounts=cap
+                "edges.signup", shared_key_edges, signup_facts(accounts, burst_s=params.signup_burst_s), kind="signup", max_accounts=cap, codes=codes
             )
         )
     sets.append(
@@ -162,6 +164,7 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
             kind="template",
             max_accounts=cap,
             min_count=params.template_min_shared,
+            codes=codes,
         )
     )
     sets.append(
@@ -174,6 +177,7 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
             max_accounts=params.sync_max_accounts,
             min_shared=params.sync_min_shared,
             min_jaccard=params.sync_min_jaccard,
+            codes=codes,
         )
     )
     stats: dict[str, KindStats] = {}

@@ -43,14 +43,38 @@ def empty_edges() -> pl.DataFrame:
     return pl.DataFrame(schema=EDGE_SCHEMA)
 
 
-def shared_key_edges(facts: pl.LazyFrame, *, kind: str, max_accounts: int, min_count: int = 1) -> EdgeSet:
-    """Pairs of accounts sharing keys. `facts` has columns account_pseudonym, key (duplicates allowed).
+def account_codes(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """Every account pseudonym with a UInt32 code in pseudonym order (so code order is pseudonym order).
 
-    count = number of distinct shared keys; weight = sum over them of 1/log(degree + IDF_C).
-    `max_accounts` 0 means no cap.
+    Joins and pair counting run on these codes and on 64-bit key hashes, not on 32-character strings.
     """
-    facts = facts.select(ACCOUNT, pl.col("key").cast(pl.String)).drop_nulls().unique()
-    degree = facts.group_by("key").agg(pl.len().alias("_deg"))
+    names = events.select(ACCOUNT)
+    if accounts is not None:
+        names = pl.concat([names, accounts.select(ACCOUNT)])
+    return (
+        names.unique()
+        .drop_nulls()
+        .sort(ACCOUNT)
+        .with_row_index("code")
+        .collect(engine="streaming")
+    )
+
+
+def _hash_key(expr: pl.Expr) -> pl.Expr:
+    # Only used to join equal keys inside one run; collisions at 64 bits are negligible.
+    return expr.hash(seed=0)
+
+
+def _pairs_from_facts(
+    facts: pl.LazyFrame, codes: pl.DataFrame, max_accounts: int, group_cols: tuple[str, ...] = ()
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(pairs, key_stats): pairs has src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum."""
+    held = (
+        facts.join(codes.lazy(), on=ACCOUNT, how="inner")
+        .select(pl.col("code"), *group_cols, _hash_key(pl.col("key")).alias("_k"))
+        .unique()
+    )
+    degree = held.group_by(*group_cols, "_k").agg(pl.len().alias("_deg"))
     key_stats = degree.select(
         ((pl.col("_deg") >= 2) & ((pl.col("_deg") <= max_accounts) | (max_accounts == 0))).sum().alias("used"),
         ((pl.col("_deg") > max_accounts) & (max_accounts > 0)).sum().alias("skipped"),
@@ -58,21 +82,47 @@ def shared_key_edges(facts: pl.LazyFrame, *, kind: str, max_accounts: int, min_c
     keep = degree.filter(pl.col("_deg") >= 2)
     if max_accounts > 0:
         keep = keep.filter(pl.col("_deg") <= max_accounts)
-    held = facts.join(keep, on="key", how="inner")
+    held = held.join(keep, on=[*group_cols, "_k"], how="inner")
     pairs = (
-        held.join(held.select(pl.col(ACCOUNT).alias("dst"), "key"), on="key", how="inner")
-        .rename({ACCOUNT: "src"})
+        held.join(held.select(pl.col("code").alias("dst"), *group_cols, "_k"), on=[*group_cols, "_k"], how="inner")
+        .rename({"code": "src"})
         .filter(pl.col("src") < pl.col("dst"))
-        .group_by("src", "dst")
+        .group_by("src", "dst", *group_cols)
         .agg(
-            pl.len().cast(pl.Int64).alias("count"),
-            (1.0 / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).sum().alias("weight"),
+            pl.len().cast(pl.Int64).alias("_n"),
+            (1.0 / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).sum().alias("_w"),
         )
-        .filter(pl.col("count") >= min_count)
-        .select("src", "dst", pl.lit(kind).alias("kind"), "count", "weight")
-        .sort("src", "dst")
     )
-    edges, ks = pl.collect_all([pairs, key_stats])
+    return pairs, key_stats
+
+
+def _decode(pairs: pl.LazyFrame, codes: pl.DataFrame) -> pl.LazyFrame:
+    names = codes.lazy()
+    return (
+        pairs.sort("src", "dst")
+        .join(names.rename({"code": "src", ACCOUNT: "_s"}), on="src", how="left", maintain_order="left")
+        .join(names.rename({"code": "dst", ACCOUNT: "_d"}), on="dst", how="left", maintain_order="left")
+        .drop("src", "dst")
+        .rename({"_s": "src", "_d": "dst"})
+    )
+
+
+def shared_key_edges(
+    facts: pl.LazyFrame, *, kind: str, max_accounts: int, min_count: int = 1, codes: pl.DataFrame | None = None
+) -> EdgeSet:
+    """Pairs of accounts sharing keys. `facts` has columns account_pseudonym, key (duplicates allowed).
+
+    count = number of distinct shared keys; weight = sum over them of 1/log(degree + IDF_C).
+    `max_accounts` 0 means no cap.
+    """
+    facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
+    if codes is None:
+        codes = facts.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
+    pairs, key_stats = _pairs_from_facts(facts, codes, max_accounts)
+    edges = _decode(pairs.filter(pl.col("_n") >= min_count), codes).select(
+        "src", "dst", pl.lit(kind).alias("kind"), pl.col("_n").alias("count"), pl.col("_w").alias("weight")
+    )
+    edges, ks = pl.collect_all([edges, key_stats], engine="streaming")
     stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
     return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
 
@@ -80,7 +130,7 @@ def shared_key_edges(facts: pl.LazyFrame, *, kind: str, max_accounts: int, min_c
 def ip_day_facts(events: pl.LazyFrame) -> pl.LazyFrame:
     """Same IP address on the same UTC day."""
     return events.filter(pl.col("ip_pseudonym").is_not_null()).select(
-        ACCOUNT, pl.concat_str(pl.col("ip_pseudonym"), pl.col("timestamp").dt.date().cast(pl.String), separator="|").alias("key")
+        ACCOUNT, pl.struct(pl.col("ip_pseudonym"), pl.col("timestamp").dt.date()).alias("key")
     )
 
 
@@ -101,37 +151,36 @@ def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
         & pl.col("email_domain_fingerprint").is_not_null()
         & pl.col("created_at").is_not_null()
     )
-    grids = []
-    for grid, offset in (("a", 0), ("b", burst_s // 2)):
-        grids.append(
+    return pl.concat(
+        [
             base.select(
                 ACCOUNT,
-                pl.concat_str(
+                pl.struct(
                     pl.col("signup_stem_fingerprint"),
                     pl.col("email_domain_fingerprint"),
-                    pl.lit(grid),
-                    ((created + offset) // burst_s).cast(pl.String),
-                    separator="|",
+                    pl.lit(grid, dtype=pl.Int64).alias("_grid"),
+                    ((created + offset) // burst_s).alias("_burst"),
                 ).alias("key"),
             )
-        )
-    return pl.concat(grids)
+            for grid, offset in ((0, 0), (1, burst_s // 2))
+        ]
+    )
 
 
 def template_facts(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Near-duplicate prompts: the masked template fingerprint and each MinHash-LSH band key are blocking keys."""
-    tmpl = events.select(ACCOUNT, pl.concat_str(pl.lit("t|"), pl.col("prompt_template_fingerprint")).alias("key"))
+    """Near-duplicate prompts: the masked template fingerprint and each MinHash-LSH band key are blocking keys.
+
+    A band key matches only at the same band position; keys are hashed to UInt64 to share one column.
+    """
+    tmpl = events.filter(pl.col("prompt_template_fingerprint").is_not_null()).select(
+        ACCOUNT, _hash_key(pl.col("prompt_template_fingerprint")).alias("key")
+    )
     bands = (
         events.select(ACCOUNT, pl.col("prompt_minhash"))
         .filter(pl.col("prompt_minhash").is_not_null())
         .with_columns(pl.int_ranges(0, pl.col("prompt_minhash").list.len()).alias("_band"))
         .explode("prompt_minhash", "_band", empty_as_null=True)
-        .select(
-            ACCOUNT,
-            pl.concat_str(pl.lit("b"), pl.col("_band").cast(pl.String), pl.lit("|"), pl.col("prompt_minhash").cast(pl.String)).alias(
-                "key"
-            ),
-        )
+        .select(ACCOUNT, _hash_key(pl.struct("_band", "prompt_minhash")).alias("key"))
     )
     return pl.concat([tmpl, bands])
 
@@ -145,53 +194,47 @@ def sync_edges(
     min_shared: int,
     min_jaccard: float,
     kind: str = "sync",
+    codes: pl.DataFrame | None = None,
 ) -> EdgeSet:
     """SynchroTrap-style synchronised activity: Jaccard over (time bucket, key) tokens.
 
     Tokens are built on two grids offset by half a bucket so a wave that straddles a bucket edge still
-    matches on one of them; a pair's similarity is the larger of its two Jaccard values. Tokens held by
-    more than `max_accounts` accounts are skipped (a busy NAT in a busy minute is no evidence).
+    matches on one of them; a pair's similarity is the larger of its two Jaccard values (count = the shared
+    tokens on that grid). Tokens held by more than `max_accounts` accounts are skipped (a busy NAT in a busy
+    minute is no evidence) but still count in each account's token total.
     """
     secs = pl.col("timestamp").dt.epoch("s")
     base = events.filter(pl.col(key_col).is_not_null())
+    if codes is None:
+        codes = base.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
     tokens = pl.concat(
         [
             base.select(
                 ACCOUNT,
-                pl.lit(grid).alias("_grid"),
-                pl.concat_str(((secs + offset) // bucket_s).cast(pl.String), pl.col(key_col).cast(pl.String), separator="|").alias(
-                    "key"
-                ),
+                pl.lit(grid, dtype=pl.UInt8).alias("_grid"),
+                pl.struct(((secs + offset) // bucket_s).alias("_b"), pl.col(key_col)).alias("key"),
             )
-            for grid, offset in (("a", 0), ("b", bucket_s // 2))
+            for grid, offset in ((0, 0), (1, bucket_s // 2))
         ]
-    ).unique()
-    sizes = tokens.group_by(ACCOUNT, "_grid").agg(pl.len().alias("_n"))
-    degree = tokens.group_by("_grid", "key").agg(pl.len().alias("_deg"))
-    key_stats = degree.select(
-        ((pl.col("_deg") >= 2) & ((pl.col("_deg") <= max_accounts) | (max_accounts == 0))).sum().alias("used"),
-        ((pl.col("_deg") > max_accounts) & (max_accounts > 0)).sum().alias("skipped"),
     )
-    keep = degree.filter(pl.col("_deg") >= 2)
-    if max_accounts > 0:
-        keep = keep.filter(pl.col("_deg") <= max_accounts)
-    held = tokens.join(keep.select("_grid", "key"), on=["_grid", "key"], how="inner")
+    pairs, key_stats = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
+    sizes = (
+        tokens.join(codes.lazy(), on=ACCOUNT, how="inner")
+        .select("code", "_grid", _hash_key(pl.col("key")).alias("_k"))
+        .unique()
+        .group_by("code", "_grid")
+        .agg(pl.len().alias("_size"))
+    )
     shared = (
-        held.join(held.select(pl.col(ACCOUNT).alias("dst"), "_grid", "key"), on=["_grid", "key"], how="inner")
-        .rename({ACCOUNT: "src"})
-        .filter(pl.col("src") < pl.col("dst"))
-        .group_by("src", "dst", "_grid")
-        .agg(pl.len().alias("_shared"))
-        .join(sizes.rename({ACCOUNT: "src", "_n": "_ns"}), on=["src", "_grid"])
-        .join(sizes.rename({ACCOUNT: "dst", "_n": "_nd"}), on=["dst", "_grid"])
-        .with_columns((pl.col("_shared") / (pl.col("_ns") + pl.col("_nd") - pl.col("_shared"))).alias("_jac"))
-        .sort("src", "dst", "_jac", "_shared", descending=[False, False, True, True])
+        pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on=["src", "_grid"])
+        .join(sizes.rename({"code": "dst", "_size": "_nd"}), on=["dst", "_grid"])
+        .with_columns((pl.col("_n") / (pl.col("_ns") + pl.col("_nd") - pl.col("_n"))).alias("_jac"))
+        .sort("src", "dst", "_jac", "_n", descending=[False, False, True, True])
         .group_by("src", "dst", maintain_order=True)
-        .agg(pl.col("_shared").first().cast(pl.Int64).alias("count"), pl.col("_jac").first().alias("weight"))
+        .agg(pl.col("_n").first().alias("count"), pl.col("_jac").first().alias("weight"))
         .filter((pl.col("count") >= min_shared) & (pl.col("weight") >= min_jaccard))
-        .select("src", "dst", pl.lit(kind).alias("kind"), "count", "weight")
-        .sort("src", "dst")
     )
-    edges, ks = pl.collect_all([shared, key_stats])
+    edges = _decode(shared, codes).select("src", "dst", pl.lit(kind).alias("kind"), "count", "weight")
+    edges, ks = pl.collect_all([edges, key_stats], engine="streaming")
     stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
     return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
