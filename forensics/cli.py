@@ -127,16 +127,20 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="Directory to write logs/, accounts.parquet and labels.parquet.")],
     scale: Annotated[str, typer.Option(help="tiny, sample, small, medium, quarter, half or seed.")] = "tiny",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    stealth: Annotated[float, typer.Option(help="Campaign tradecraft from 0 (blatant) to 1 (very stealthy).")] = 0.5,
+    scenario: Annotated[
+        str, typer.Option(help="default, many-hard-negatives, few-hard-negatives or shared-proxy.")
+    ] = "default",
     quiet: Quiet = False,
 ) -> None:
     """Generate a realistic incident: benign background, hard negatives and distillation campaigns.
 
-    Example: forensics synth --out /tmp/incident --scale small --seed 3
+    Example: forensics synth --out /tmp/incident --scale small --seed 3 --stealth 0.7 --scenario shared-proxy
     """
     from forensics.synth import generate
 
     with progress_for(quiet) as progress:
-        summary = generate(out, scale=scale, seed=seed, progress=progress)
+        summary = generate(out, scale=scale, seed=seed, progress=progress, stealth=stealth, scenario=scenario)
     _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
 
 
