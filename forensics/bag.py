@@ -47,15 +47,14 @@ def manifest_text(digests: Mapping[str, str]) -> str:
     return "".join(f"{digests[path]}  {path}\n" for path in sorted(digests))
 
 
-def bag_info_text(info: Sequence[tuple[str, str]], payload: Mapping[str, bytes]) -> str:
-    """bag-info.txt in the given label order, with Payload-Oxum computed from the payload."""
+def bag_info_text(info: Sequence[tuple[str, str]], octets: int, count: int) -> str:
+    """bag-info.txt in the given label order, ending with Payload-Oxum (payload bytes.payload files)."""
     lines = []
     for label, value in info:
         if not _LABEL.fullmatch(label) or "\n" in value or "\r" in value:
             raise InternalError(f"bag-info label or value not writable as one line: {label!r}")
         lines.append(f"{label}: {value}\n")
-    octets = sum(len(data) for data in payload.values())
-    lines.append(f"Payload-Oxum: {octets}.{len(payload)}\n")
+    lines.append(f"Payload-Oxum: {octets}.{count}\n")
     return "".join(lines)
 
 
@@ -67,7 +66,7 @@ def bag_files(payload: Mapping[str, bytes], info: Sequence[tuple[str, str]]) -> 
     files = {f"data/{path}": data for path, data in payload.items()}
     files[MANIFEST] = manifest_text({p: sha256_bytes(d) for p, d in files.items()}).encode("utf-8")
     files[BAGIT] = BAGIT_TXT.encode("utf-8")
-    files[BAG_INFO] = bag_info_text(info, payload).encode("utf-8")
+    files[BAG_INFO] = bag_info_text(info, sum(len(d) for d in payload.values()), len(payload)).encode("utf-8")
     files[TAGMANIFEST] = manifest_text({p: sha256_bytes(files[p]) for p in TAG_FILES}).encode("utf-8")
     return files
 
@@ -241,9 +240,10 @@ def check_bag(bag_dir: Path, *, expected_tags: Mapping[str, bytes] | None = None
         problems.append(BagProblem(BAG_INFO, "modified", "not in `Label: value` form"))
     report.info = info or {}
     oxum = f"{report.payload_bytes}.{report.payload_files}"
-    info_consistent = info is not None and info.get("Payload-Oxum") == oxum
-    if BAG_INFO in expected_tags:
-        info_consistent = info_consistent and info_bytes == expected_tags[BAG_INFO]
+    # Without the expected bytes, a mismatching bag-info.txt is taken to be the changed file.
+    info_consistent = (
+        info is not None and info.get("Payload-Oxum") == oxum and info_bytes == expected_tags.get(BAG_INFO)
+    )
     self_consistent = {
         BAGIT: read(BAGIT) == expected_tags[BAGIT],
         BAG_INFO: info_consistent,

@@ -207,11 +207,15 @@ def verify(
 
     Example: forensics verify bundles/acme --logs logs/ --key-file case.key --accounts accounts.parquet
     """
+    from forensics.errors import BundleInvalidError
     from forensics.verify import verify_bundle
 
-    result = verify_bundle(bundle, logs=logs, key_file=key_file, accounts=accounts)
+    with progress_for(quiet) as progress:
+        result = verify_bundle(bundle, logs=logs, key_file=key_file, accounts=accounts, progress=progress)
     for line in result["lines"]:
         typer.echo(line)
+    if not result["ok"]:
+        raise BundleInvalidError(f"{bundle}: the re-run did not reproduce every file (see the lines above)")
 
 
 def main(argv: list[str] | None = None) -> int:

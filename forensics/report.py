@@ -344,10 +344,10 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def bagging_date(data: CaseData, override: str | None = None) -> tuple[str, str]:
+def bagging_date(data: CaseData, override: tuple[str, str] | None = None) -> tuple[str, str]:
     """(YYYY-MM-DD, source): SOURCE_DATE_EPOCH if set, else the last day of the incident window."""
     if override:
-        return override, "recorded"
+        return override
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
@@ -481,6 +481,18 @@ def build_payload(
     return payload, summary
 
 
+def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
+    """bag-info.txt labels, all derived from summary.json so `verify` can re-derive the file exactly."""
+    return [
+        ("Bag-Software-Agent", f"forensics {summary['tool_version']}"),
+        ("Bagging-Date", summary["bagging_date"]),
+        ("External-Identifier", summary["case_id"]),
+        ("External-Description", summary["title"]),
+        ("Internal-Sender-Description",
+         f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
+    ]
+
+
 def _check_title(title: str, case_id: str) -> None:
     if not title.strip() or len(title) > 200 or any(ch in title for ch in "\r\n\t"):
         raise BadInputError("--title must be one line of at most 200 characters")
@@ -514,11 +526,11 @@ def build_bundle(
     case_id: str | None,
     force: bool,
     progress: Progress = SilentProgress(),
-    recorded_bagging_date: str | None = None,
+    recorded_bagging_date: tuple[str, str] | None = None,
 ) -> dict:
     """Write the evidence bundle for a clustered case; return {files, bytes, flagged, case_id, bagging_date}.
 
-    `recorded_bagging_date` is for `verify`, which re-runs with the date recorded in the original bundle.
+    `recorded_bagging_date` (date, source) is for `verify`, which re-runs with the original bundle's date.
     """
     case, out = Path(case), Path(out)
     if out.resolve() == case.resolve() or case.resolve().is_relative_to(out.resolve()):
@@ -537,15 +549,8 @@ def build_bundle(
         data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress
     )
     _check_no_local_strings(payload, [case, out, Path.cwd()])
-    info = [
-        ("Bag-Software-Agent", f"forensics {__version__}"),
-        ("Bagging-Date", date_text),
-        ("External-Identifier", case_id),
-        ("External-Description", title),
-        ("Internal-Sender-Description", f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
-    ]
     with staged_dir(out, replace=force) as stage:
-        files = write_bag(stage, payload, info)
+        files = write_bag(stage, payload, bag_info_fields(summary))
     return {
         "files": len(files),
         "bytes": sum(len(b) for b in files.values()),

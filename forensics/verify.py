@@ -1,0 +1,162 @@
+"""`forensics verify`: check a bundle's integrity, and optionally re-run the pipeline and compare every file.
+
+Integrity uses the BagIt manifests (bag.check_bag). The re-run mode checks the key fingerprint before doing
+anything else, then runs ingest, cluster and report into a temporary directory with the parameters recorded
+in the bundle's summary.json and compares the two bundles byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from forensics.bag import BAG_INFO, TAGMANIFEST, bag_info_text, check_bag
+from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
+from forensics.progress import Progress, SilentProgress
+
+SUMMARY = "data/summary.json"
+
+
+def _read_summary(bundle: Path) -> dict | None:
+    try:
+        value = json.loads((bundle / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _expected_bag_info(bundle: Path, summary: dict | None) -> bytes | None:
+    """bag-info.txt as `report` would write it for this summary and this payload, or None if underivable."""
+    from forensics.report import bag_info_fields
+
+    if summary is None:
+        return None
+    try:
+        fields = bag_info_fields(summary)
+    except (KeyError, TypeError):
+        return None
+    sizes = [p.stat().st_size for p in (bundle / "data").rglob("*") if p.is_file() and not p.is_symlink()]
+    try:
+        return bag_info_text(fields, sum(sizes), len(sizes)).encode("utf-8")
+    except Exception:  # a label or value that report would never have written
+        return None
+
+
+def check_integrity(bundle: Path) -> list[str]:
+    """Raise BundleInvalidError naming every modified, missing or extra file; return report lines if intact."""
+    bundle = Path(bundle)
+    if not bundle.is_dir():
+        raise BadInputError(f"{bundle}: bundle directory not found")
+    summary = _read_summary(bundle)
+    expected = _expected_bag_info(bundle, summary) if (bundle / "data").is_dir() else None
+    report = check_bag(bundle, expected_tags={BAG_INFO: expected} if expected is not None else None)
+    if report.problems:
+        details = "; ".join(p.line() for p in report.problems)
+        raise BundleInvalidError(f"{bundle}: integrity check failed ({len(report.problems)} problems): {details}")
+    tag_digest = hashlib.sha256((bundle / TAGMANIFEST).read_bytes()).hexdigest()
+    info = report.info
+    return [
+        f"bundle: BagIt 1.0 bag, case {info.get('External-Identifier', '?')}, dated {info.get('Bagging-Date', '?')}, "
+        f"made by {info.get('Bag-Software-Agent', '?')}",
+        f"integrity: OK, {report.payload_files} payload files ({report.payload_bytes:,} bytes) and "
+        f"{report.tag_files} tag files match manifest-sha256.txt and tagmanifest-sha256.txt; nothing missing or extra",
+        f"tagmanifest-sha256.txt SHA-256: {tag_digest} (compare with a copy received separately)",
+    ]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def rerun(
+    bundle: Path, summary: dict, logs: list[str], key_file: Path, accounts: Path | None, progress: Progress
+) -> tuple[list[str], bool]:
+    """Re-create the bundle from the logs in a temporary directory; one line per file, ok if all identical."""
+    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.ingest import IngestOptions, run_ingest
+    from forensics.report import build_bundle
+
+    params = summary.get("parameters") or {}
+    ingest = params.get("ingest") or {}
+    report = params.get("report") or {}
+    if ingest.get("accounts_file") and accounts is None:
+        raise BadInputError(
+            f"the bundle was made with an account table ({ingest['accounts_file']}); pass it with --accounts"
+        )
+    if accounts is not None and not ingest.get("accounts_file"):
+        raise BadInputError("the bundle was made without an account table; drop --accounts")
+    options = IngestOptions(
+        since=ingest.get("since"),
+        until=ingest.get("until"),
+        epoch_unit=ingest.get("epoch_unit") or "s",
+        column_map=dict(ingest.get("column_map") or {}),
+        accounts=Path(accounts) if accounts else None,
+        key_file=Path(key_file),
+    )
+    with tempfile.TemporaryDirectory(prefix="forensics-verify-") as tmp:
+        case, again = Path(tmp) / "case", Path(tmp) / "bundle"
+        run_ingest(list(logs), case, options, progress=progress)
+        run_cluster(case, ClusterParams(**(params.get("cluster") or {})), progress=progress)
+        build_bundle(
+            case, again, title=report.get("title") or summary.get("title"), case_id=report.get("case_id"),
+            force=False, progress=progress, recorded_bagging_date=(summary.get("bagging_date"), summary.get("bagging_date_source")),
+        )
+        original, rebuilt = _tree(bundle), _tree(again)
+    lines = []
+    for name in sorted(set(original) | set(rebuilt)):
+        if name not in rebuilt:
+            lines.append(f"re-run: MISSING   {name} (in the bundle, not produced by the re-run)")
+        elif name not in original:
+            lines.append(f"re-run: EXTRA     {name} (produced by the re-run, not in the bundle)")
+        elif original[name] == rebuilt[name]:
+            lines.append(f"re-run: identical {name}")
+        else:
+            lines.append(f"re-run: DIFFERS   {name}")
+    different = sum(1 for line in lines if not line.startswith("re-run: identical"))
+    ok = different == 0
+    lines.append(
+        f"re-run: all {len(lines)} files identical" if ok else f"re-run: {different} of {len(lines)} files differ"
+    )
+    return lines, ok
+
+
+def verify_bundle(
+    bundle: Path,
+    *,
+    logs: list[str] | None = None,
+    key_file: Path | None = None,
+    accounts: Path | None = None,
+    progress: Progress = SilentProgress(),
+) -> dict:
+    """Integrity always; with logs and key, a full re-run. Returns {ok, lines}; broken integrity raises."""
+    from forensics.keys import load_key
+
+    bundle = Path(bundle)
+    if bool(logs) != (key_file is not None):
+        raise BadInputError("--logs and --key-file must be given together to re-run the analysis")
+    if accounts is not None and not logs:
+        raise BadInputError("--accounts is only used with --logs and --key-file")
+    if not bundle.is_dir():
+        raise BadInputError(f"{bundle}: bundle directory not found")
+    lines: list[str] = []
+    if key_file is not None:
+        key = load_key(Path(key_file))
+        summary = _read_summary(bundle)
+        if summary is None:
+            check_integrity(bundle)  # names the damaged summary
+            raise BundleInvalidError(f"{bundle}: {SUMMARY} is unreadable")
+        if key.fingerprint != summary.get("key_fingerprint"):
+            raise WrongKeyError(
+                f"{key_file}: wrong key for this bundle (key fingerprint {key.fingerprint}, bundle was made with "
+                f"{summary.get('key_fingerprint')}); nothing was re-run"
+            )
+        lines.append(f"key: fingerprint {key.fingerprint} matches the bundle")
+    lines += check_integrity(bundle)
+    ok = True
+    if logs:
+        summary = _read_summary(bundle) or {}
+        rerun_lines, ok = rerun(bundle, summary, list(logs), Path(key_file), accounts, progress)
+        lines += rerun_lines
+    return {"ok": ok, "lines": lines}
