@@ -503,19 +503,20 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{i}")[:15], 16) for i in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def band_keys(self, normalised: pl.Series) -> pl.DataFrame:
-        prompts = pl.DataFrame({"_norm": normalised.drop_nulls().unique()})
+    def band_keys(self, texts: pl.Series) -> pl.DataFrame:
+        """Band keys for each distinct text; rows of one text stay contiguous after explode, so a plain
+        shift masked by text id builds the shingles without a window function."""
+        prompts = pl.DataFrame({"_text": texts.drop_nulls().unique()}).with_row_index("_pid")
         words = (
-            prompts.with_row_index("_pid")
-            .select("_pid", pl.col("_norm").str.extract_all(WORD).alias("_w"))
+            prompts.select("_pid", pl.col("_text").str.extract_all(WORD).alias("_w"))
             .explode("_w", empty_as_null=True)
             .with_columns(pl.col("_w").fill_null("").hash(self.seeds[0]).alias("_h"))
         )
+        same = lambda i: pl.col("_pid").shift(-i) == pl.col("_pid")  # noqa: E731
         shingle = pl.struct(
-            [pl.col("_h").shift(-i).over("_pid").alias(f"_h{i}") for i in range(SHINGLE_WORDS)]
+            [pl.when(same(i)).then(pl.col("_h").shift(-i)).alias(f"_h{i}") for i in range(SHINGLE_WORDS)]
         ).hash(self.seeds[0])
-        words = words.with_columns(shingle.alias("_s"))
-        mins = words.group_by("_pid").agg(
+        mins = words.select("_pid", shingle.alias("_s")).group_by("_pid").agg(
             [pl.col("_s").hash(seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds[1:])]
         )
         bands = [
@@ -523,7 +524,7 @@ class MinHasher:
             for b, seed in enumerate(self.band_seeds)
         ]
         keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
-        return prompts.with_row_index("_pid").join(keyed, on="_pid", how="left").drop("_pid")
+        return prompts.join(keyed, on="_pid", how="left").drop("_pid")
 
 
 @dataclass
@@ -648,7 +649,9 @@ def process_batch(
                     pl.col("_reason").alias("quarantine_reason"),
                 ).hstack(_prefix_clashes(raw))
         )
-        quarantined.write_parquet(ctx.work / "quarantine" / f"{stats.index:06d}-{batch_no:06d}.parquet")
+        quarantined.write_parquet(
+            ctx.work / "quarantine" / f"{stats.index:06d}-{batch_no:06d}.parquet", compression="lz4"
+        )
 
     valid = frame.filter(pl.col("_reason").is_null())
     stats.valid += valid.height
@@ -665,7 +668,7 @@ def process_batch(
         target = ctx.work / "valid" / day
         target.mkdir(parents=True, exist_ok=True)
         part.select([*EVENT_SCHEMA, "_sha", "_file", "_row"]).write_parquet(
-            target / f"{stats.index:06d}-{batch_no:06d}.parquet"
+            target / f"{stats.index:06d}-{batch_no:06d}.parquet", compression="lz4"
         )
 
 
@@ -683,8 +686,9 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         normalise_text(pl.col("_system")).alias("_sys_norm"),
     )
     norm = normalised["_norm"]
-    template = norm.str.replace_all(DIGIT_RUN, "0")
-    minhash = ctx.minhasher.band_keys(norm) if norm.null_count() < len(norm) else None
+    template = norm.str.replace_all(DIGIT_RUN, "0").alias("_text")
+    # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
+    minhash = ctx.minhasher.band_keys(template) if template.null_count() < len(template) else None
     out = valid.with_columns(
         _pseudonymise(valid["_account"], key, "account", ctx.account_cache).alias("account_pseudonym"),
         _pseudonymise(valid["_ua"], key, "ua", ctx.small_cache).alias("user_agent_fingerprint"),
@@ -693,10 +697,10 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         _pseudonymise(normalised["_sys_norm"], key, "system", ctx.small_cache).alias("system_prompt_fingerprint"),
         pl.col("_prompt").str.len_chars().cast(pl.Int64).alias("prompt_chars"),
         norm.str.contains(REASONING_PATTERN).alias("prompt_reasoning"),
-        norm.alias("_norm"),
+        template,
     )
     if minhash is not None:
-        out = out.join(minhash, on="_norm", how="left")
+        out = out.join(minhash, on="_text", how="left")
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.List(pl.UInt64)).alias("prompt_minhash"))
     return out.with_columns([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])

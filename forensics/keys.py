@@ -8,13 +8,16 @@ Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
 import secrets
 import stat
 import warnings
-from collections.abc import Iterable
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
@@ -32,7 +35,7 @@ class PermissiveKeyFileWarning(ForensicsWarning):
 class CaseKey:
     """A loaded key. Its repr never shows the key bytes."""
 
-    __slots__ = ("_inner", "_outer", "fingerprint")
+    __slots__ = ("_inner", "_outer", "_key", "_pool", "fingerprint")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -41,6 +44,8 @@ class CaseKey:
         block = key.ljust(hashlib.sha256().block_size, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self._key = key
+        self._pool: ProcessPoolExecutor | None = None
         self.fingerprint = self.digest("fingerprint")[:FINGERPRINT_HEX_LEN]
 
     def __repr__(self) -> str:
@@ -56,8 +61,41 @@ class CaseKey:
     def pseudonym(self, kind: str, value: str) -> str:
         return self.digest(f"{kind}:{value}")[:PSEUDONYM_HEX_LEN]
 
-    def pseudonyms(self, kind: str, values: Iterable[str]) -> list[str]:
-        return [self.pseudonym(kind, v) for v in values]
+    def pseudonyms(self, kind: str, values: Sequence[str]) -> list[str]:
+        """Pseudonyms of many values; large lists are split with helper processes (hashing is CPU-bound)."""
+        workers = _helper_processes()
+        if len(values) < PARALLEL_MIN_VALUES or workers == 0:
+            return [self.pseudonym(kind, v) for v in values]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(self._key,)
+            )
+            atexit.register(self._pool.shutdown)
+        step = -(-len(values) // (workers + 1))
+        chunks = [values[i : i + step] for i in range(0, len(values), step)]
+        futures = [self._pool.submit(_worker_pseudonyms, kind, chunk) for chunk in chunks[1:]]
+        mine = [self.pseudonym(kind, v) for v in chunks[0]]
+        for future in futures:
+            mine.extend(future.result())
+        return mine
+
+
+PARALLEL_MIN_VALUES = 20_000
+_WORKER_KEY: CaseKey | None = None
+
+
+def _helper_processes() -> int:
+    return max(0, min(len(os.sched_getaffinity(0)), 8) - 1)
+
+
+def _init_worker(key: bytes) -> None:
+    global _WORKER_KEY
+    _WORKER_KEY = CaseKey(key)
+
+
+def _worker_pseudonyms(kind: str, values: list[str]) -> list[str]:
+    assert _WORKER_KEY is not None
+    return [_WORKER_KEY.pseudonym(kind, v) for v in values]
 
 
 def generate_key_file(path: Path) -> Path:
