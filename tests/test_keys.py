@@ -75,3 +75,11 @@ def test_keygen_cli(tmp_path):
     assert CaseKey(bytes.fromhex(key_hex)).fingerprint in result.stderr
     again = run_cli("keygen", "--out", tmp_path / "k.key")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
+
+
+def test_bulk_pseudonyms_in_helper_processes_match_serial(key_file):
+    from forensics.keys import PARALLEL_MIN_VALUES
+
+    key = load_key(key_file)
+    values = [f"prompt number {i}" for i in range(PARALLEL_MIN_VALUES * 2 + 7)]
+    assert key.pseudonyms("prompt", values) == [key.pseudonym("prompt", v) for v in values]
