@@ -110,9 +110,22 @@ def cortweet_db(cortweet, tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def cortweet_peer(cortweet_db):
+    """The toolkit's co_retweet edges per (window, min count), computed once per module."""
+    cache: dict[tuple[int, int], pl.DataFrame] = {}
+
+    def edges(window_s: int, min_count: int) -> pl.DataFrame:
+        if (window_s, min_count) not in cache:
+            cache[window_s, min_count] = toolkit_co_retweet(cortweet_db, window_s, min_count)
+        return cache[window_s, min_count]
+
+    return edges
+
+
 @pytest.mark.parametrize(("window_s", "min_count"), [(10, 1), (60, 1), (60, 2)])
-def test_cortweet_edges_equal_the_toolkit(cortweet, cortweet_db, window_s, min_count):
-    expected = toolkit_co_retweet(cortweet_db, window_s, min_count)
+def test_cortweet_edges_equal_the_toolkit(cortweet, cortweet_peer, window_s, min_count):
+    expected = cortweet_peer(window_s, min_count)
     events = as_events(
         cortweet, account="account_id", key="object_id", seconds="timestamp_share", request="content_id"
     )
@@ -121,3 +134,48 @@ def test_cortweet_edges_equal_the_toolkit(cortweet, cortweet_db, window_s, min_c
     assert result.rows_considered == cortweet.height
     assert result.fingerprints_skipped == 0
     assert result.edges.equals(expected), (result.edges, expected)
+
+
+# ---- the same check through the real pipeline: ingest, then cluster -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cortweet_case(tmp_path_factory) -> tuple[Path, Path]:
+    from forensics.cli import main
+
+    work = tmp_path_factory.mktemp("cortweet-case")
+    key = work / "case.key"
+    assert main(["keygen", "--out", str(key), "--quiet"]) == 0
+    case = work / "case"
+    argv = ["ingest", str(CORTWEET), "--case", str(case), "--key-file", str(key), "--quiet"]
+    argv += ["--map", "prompt=object_id", "--map", "timestamp=timestamp_share", "--map", "request_id=content_id"]
+    assert main(argv) == 0
+    return case, key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("window_s", "min_count"), [(10, 1), (60, 1), (60, 2)])
+def test_cortweet_pipeline_coaction_edges_equal_the_toolkit(cortweet_case, cortweet_peer, window_s, min_count):
+    from forensics.cli import main
+    from forensics.keys import load_key
+
+    case, key_file = cortweet_case
+    argv = ["cluster", str(case), "--coaction-window", str(window_s), "--min-coaction", str(min_count)]
+    assert main([*argv, "--coaction-max-accounts", "0", "--quiet"]) == 0
+    ours = (
+        pl.read_parquet(case / "edges.parquet")
+        .filter(pl.col("kind") == "coaction")
+        .select("src", "dst", pl.col("count").cast(pl.Int64))
+        .sort("src", "dst")
+    )
+    key = load_key(key_file)
+    peer = cortweet_peer(window_s, min_count)
+    ids = sorted(set(peer["src"]) | set(peer["dst"]))
+    pseudonym = dict(zip(ids, key.pseudonyms("account", ids), strict=True))
+    expected = peer.select(
+        pl.col("src").replace_strict(pseudonym),
+        pl.col("dst").replace_strict(pseudonym),
+        "count",
+    ).sort("src", "dst")
+    assert expected.height >= 50
+    assert ours.equals(expected), (ours, expected)
