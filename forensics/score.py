@@ -4,9 +4,14 @@ A distillation campaign shows up as a group that (1) acts together on the same p
 (reasoning-heavy prompts, many distinct prompts, round-the-clock or machine-regular pacing), and (3) shares
 cheap infrastructure (signup bursts, shared payment fingerprints, shared proxies). A cluster's score is
 
-    score = 0.40 * coordination + 0.25 * extraction + 0.20 * automation + 0.15 * infrastructure
+    score = (0.30 * coordination + 0.30 * extraction + 0.20 * automation + 0.20 * infrastructure) * size
 
-each part in [0, 1] (defined in `_components`). Default flag: score >= 0.5 and at least 5 accounts, and no
+each part in [0, 1] (defined in `_components`): coordination is the largest of the shares of members with a
+co-action or lockstep partner inside the cluster and of requests on shared templates; extraction is the
+reasoning-prompt share above the case's base rate; automation averages the shares of members active around
+the clock and of members sending >= 10x the case's median requests; infrastructure is the largest of the
+signup-burst share, the share on shared payment fingerprints, the share switching to a new model within 48 h
+and the share of requests from outside the billing country. size ramps from 0 to 1 at 10 accounts. Default flag: score >= 0.5 and at least 5 accounts, and no
 benign explanation. Groups with a benign explanation (one organisation on one payment method; a shared
 network of diverse, human-paced users; an app's shared system prompt with diverse prompts) stay in the output
 with their score and the explanation, and are not flagged. A singleton is never a cluster, so never flagged.
@@ -87,22 +92,27 @@ def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame) -> pl.DataFra
 
 
 def _components(c: dict, base_reasoning: float) -> dict[str, float]:
-    n = c["accounts"]
+    """The four parts of the score, each in [0, 1], plus a size factor (1 from 10 accounts up)."""
     coordination = max(
         c["coaction_member_share"],
         c["template_shared_request_share"] * c["prompt_overlap"],
         c["sync_member_share"],
     )
-    lift = (c["reasoning_share"] - base_reasoning) / max(1e-9, 1.0 - base_reasoning)
-    extraction = 0.6 * float(np.clip(lift * 2.0, 0, 1)) + 0.4 * c["reasoning_share"]
-    automation = max(c["round_the_clock_share"], c["regular_share"])
-    infrastructure = max(c["signup_burst_share"] if c["has_signup"] else 0.0, c["payment_shared_member_share"], c["fast_new_model_share"])
+    # Reasoning prompts well above the case's own base rate; full marks at base + 0.5.
+    extraction = (c["reasoning_share"] - base_reasoning) / 0.5
+    automation = 0.5 * c["round_the_clock_share"] + 0.5 * c["heavy_share"]
+    infrastructure = max(
+        c["signup_burst_share"] if c["has_signup"] else 0.0,
+        c["payment_shared_member_share"],
+        c["fast_new_model_share"],
+        c["country_mismatch_share"],
+    )
     return {
         "coordination": float(np.clip(coordination, 0, 1)),
         "extraction": float(np.clip(extraction, 0, 1)),
         "automation": float(np.clip(automation, 0, 1)),
         "infrastructure": float(np.clip(infrastructure, 0, 1)),
-        "size": float(min(1.0, n / 10.0)),
+        "size": float(min(1.0, c["accounts"] / 10.0)),
     }
 
 
@@ -121,9 +131,8 @@ def score_clusters(
         return []
     keys = {r["cluster_id"]: r for r in cluster_key_stats(events, members).iter_rows(named=True)}
     feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
-    base_reasoning = float(
-        (features["reasoning_share"].fill_null(0) * features["requests"]).sum() / max(1, features["requests"].sum())
-    )
+    # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
+    base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
     cid_of = dict(zip(members[ACCOUNT].to_list(), members["cluster_id"].to_list()))
     # Members with at least one edge of a kind to another member of the same cluster.
     inner = edges.with_columns(
@@ -136,6 +145,7 @@ def score_clusters(
     ).group_by("cluster_id", "kind").agg(pl.col("a").n_unique().alias("linked"))
     linked_map = {(r["cluster_id"], r["kind"]): r["linked"] for r in linked.iter_rows(named=True)}
 
+    heavy_floor = 10.0 * float(features["requests"].median() or 1.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
     out = []
     for cid, grp in feats.sort("cluster_id", ACCOUNT).group_by("cluster_id", maintain_order=True):
@@ -157,8 +167,8 @@ def score_clusters(
             "prompt_overlap": float(k["prompt_shared_request_share"] or 0.0),
             "reasoning_share": float(k["reasoning_share"] or 0.0),
             "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= 4.2).mean()),
-            "regular_share": float((grp["interarrival_cv"].fill_null(9.9) < 0.5).mean()),
-            "human_paced_share": float((grp["interarrival_cv"].fill_null(0) >= 1.0).mean()),
+            "human_paced_share": float((grp["hour_entropy"].fill_null(0) < 4.0).mean()),
+            "heavy_share": float((grp["requests"] >= heavy_floor).mean()),
             "signup_burst_share": _max_window_share(created, burst_us) if has_signup else 0.0,
             "has_signup": has_signup,
             "payment_shared_member_share": float(shared_payments["count"].sum() / n) if shared_payments.height else 0.0,
@@ -172,9 +182,9 @@ def score_clusters(
             "system_prompt_top_share": float(k["system_prompt_top_request_share"] or 0.0),
         }
         comp = _components(c, base_reasoning)
-        score = (0.40 * comp["coordination"] + 0.25 * comp["extraction"] + 0.20 * comp["automation"]
-                 + 0.15 * comp["infrastructure"]) * comp["size"]
-        benign = _benign_explanation(c)
+        score = (0.30 * comp["coordination"] + 0.30 * comp["extraction"] + 0.20 * comp["automation"]
+                 + 0.20 * comp["infrastructure"]) * comp["size"]
+        benign = _benign_explanation(c, comp)
         flagged = bool(score >= params.flag_threshold and n >= params.min_flag_accounts and benign is None)
         evidence = _evidence(c, k, comp, coaction_window_s, params)
         out.append(
@@ -196,13 +206,16 @@ def score_clusters(
     return out
 
 
-def _benign_explanation(c: dict) -> str | None:
+def _benign_explanation(c: dict, comp: dict) -> str | None:
+    """A legitimate reason for the group's ties, offered only when it does not look like extraction."""
+    if comp["extraction"] >= 0.3 or c["heavy_share"] >= 0.3:
+        return None
     if c["top_org_share"] >= 0.9 and c["distinct_payments"] <= 1:
         return f"{_pct(c['top_org_share'])} of accounts belong to one organisation on one payment method"
-    if c["coaction_member_share"] < 0.2 and c["human_paced_share"] >= 0.6 and c["prompt_overlap"] < 0.2:
-        return "shared network of diverse, human-paced users (no shared prompts, irregular timing)"
     if c["system_prompt_top_share"] >= 0.8 and c["prompt_overlap"] < 0.2 and c["coaction_member_share"] < 0.2:
         return "one app's shared system prompt, with diverse prompts and no co-action"
+    if c["coaction_member_share"] < 0.2 and c["human_paced_share"] >= 0.6 and c["prompt_overlap"] < 0.2:
+        return "shared network of diverse, human-paced users (no shared prompts, diurnal activity)"
     return None
 
 
@@ -228,8 +241,8 @@ def _evidence(c: dict, k: dict, comp: dict, window_s: int, params: ScoreParams) 
         c["payments_shared"])
     add("round_the_clock", f"{_pct(c['round_the_clock_share'])} of accounts active around the clock (hour entropy >= 4.2 bits)",
         round(c["round_the_clock_share"], 4))
-    add("regular_timing", f"{_pct(c['regular_share'])} of accounts send at machine-regular intervals (CV < 0.5)",
-        round(c["regular_share"], 4))
+    add("heavy_volume", f"{_pct(c['heavy_share'])} of accounts sent >= 10x the median account's requests",
+        round(c["heavy_share"], 4))
     add("new_model", f"{_pct(c['fast_new_model_share'])} started using a newly released model within 48 h",
         round(c["fast_new_model_share"], 4))
     add("country_mismatch", f"{_pct(c['country_mismatch_share'])} of requests come from outside the billing country",
