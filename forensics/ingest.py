@@ -537,6 +537,16 @@ class _Context:
     small_cache: dict[str, str]
     minhasher: MinHasher
     work: Path
+    batch_rows: int
+    file_stats: dict[int, FileStats] = field(default_factory=dict)
+    raw: list[pl.DataFrame] = field(default_factory=list)
+    raw_rows: int = 0
+    raw_plan: FilePlan | None = None
+    raw_signature: tuple = ()
+    quarantine_parts: int = 0
+    pending: list[pl.DataFrame] = field(default_factory=list)
+    pending_rows: int = 0
+    flushes: int = 0
 
 
 def _reason_expr(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
@@ -561,17 +571,37 @@ def _raw_strings(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(columns)
 
 
-def process_batch(
-    batch: pl.DataFrame, inp: InputFile, stats: FileStats, plan: FilePlan, offset: int, ctx: _Context, batch_no: int
-) -> None:
-    """Split one record batch into staged valid events and quarantined raw rows."""
-    src = plan.sources
-    kinds = plan.kinds
+def add_raw_batch(ctx: _Context, inp: InputFile, stats: FileStats, plan: FilePlan, batch: pl.DataFrame, offset: int) -> None:
+    """Buffer a record batch; batches of files with the same schema are classified together."""
     for key, value in inp.partitions:
         if key not in batch.columns:
             batch = batch.with_columns(pl.lit(value).alias(key))
-    if kinds["timestamp"] == "int":
-        _check_epoch_unit(inp, src["timestamp"], batch[src["timestamp"]], ctx.epoch_unit)
+    if plan.kinds["timestamp"] == "int":
+        _check_epoch_unit(inp, plan.sources["timestamp"], batch[plan.sources["timestamp"]], ctx.epoch_unit)
+    stats.rows += batch.height
+    batch = batch.with_columns(
+        pl.lit(stats.index, dtype=pl.Int32).alias("_file"),
+        pl.int_range(offset, offset + batch.height, dtype=pl.Int64).alias("_row"),
+    )
+    signature = (tuple(batch.schema.items()), tuple(plan.sources.items()), tuple(plan.kinds.items()))
+    if ctx.raw and ctx.raw_signature != signature:
+        classify_raw(ctx)
+    ctx.raw.append(batch)
+    ctx.raw_plan, ctx.raw_signature = plan, signature
+    ctx.raw_rows += batch.height
+    if ctx.raw_rows >= ctx.batch_rows:
+        classify_raw(ctx)
+
+
+def classify_raw(ctx: _Context) -> None:
+    """Give every buffered row a quarantine reason or none; quarantine the former, buffer the latter."""
+    if not ctx.raw:
+        return
+    batch = pl.concat(ctx.raw, how="vertical")
+    plan = ctx.raw_plan
+    ctx.raw, ctx.raw_rows = [], 0
+    src = plan.sources
+    kinds = plan.kinds
 
     def text(canonical: str) -> pl.Expr:
         if canonical not in src:
@@ -591,8 +621,9 @@ def process_batch(
         else:
             tokens[column] = pl.lit(None, dtype=pl.Int64)
 
-    frame = batch.with_row_index("_idx").select(
-        pl.col("_idx"),
+    frame = batch.select(
+        pl.col("_file"),
+        pl.col("_row"),
         text("request_id").alias("request_id"),
         text("account_id").alias("_account"),
         ts.alias("timestamp"),
@@ -609,7 +640,7 @@ def process_batch(
         text("prompt").alias("_prompt"),
         text("system_prompt").alias("_system"),
     )
-    frame = frame.join(ctx.ip_cache.table(frame["_ip_raw"]), on="_ip_raw", how="left")
+    frame = frame.join(ctx.ip_cache.table(frame["_ip_raw"]), on="_ip_raw", how="left", maintain_order="left")
 
     missing = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
     window = ctx.window
@@ -635,40 +666,63 @@ def process_batch(
         ]
     )
     frame = frame.with_columns(reason.alias("_reason"))
-    stats.rows += batch.height
 
-    rejected = frame.filter(pl.col("_reason").is_not_null()).select("_idx", "_reason")
+    rejected = frame.filter(pl.col("_reason").is_not_null()).select("_file", "_row", "_reason")
     if rejected.height:
-        stats.reasons.update(dict(rejected["_reason"].value_counts().iter_rows()))
-        raw = _raw_strings(batch.with_row_index("_idx").join(rejected, on="_idx", how="semi").drop("_idx"))
-        quarantined = (
-                rejected.select(
-                    pl.lit(inp.rel).alias("source_file"),
-                    pl.lit(stats.sha256).alias("source_sha256"),
-                    (pl.col("_idx").cast(pl.Int64) + offset).alias("source_row"),
-                    pl.col("_reason").alias("quarantine_reason"),
-                ).hstack(_prefix_clashes(raw))
+        for index, why, count in rejected.group_by("_file", "_reason").len().iter_rows():
+            ctx.file_stats[index].reasons[why] += count
+        files = pl.DataFrame(
+            {
+                "_file": [i for i in ctx.file_stats],
+                "source_file": [st.rel for st in ctx.file_stats.values()],
+                "source_sha256": [st.sha256 for st in ctx.file_stats.values()],
+            },
+            schema={"_file": pl.Int32, "source_file": pl.String, "source_sha256": pl.String},
         )
-        quarantined.write_parquet(
-            ctx.work / "quarantine" / f"{stats.index:06d}-{batch_no:06d}.parquet", compression="lz4"
+        raw = batch.join(rejected, on=["_file", "_row"], how="inner", maintain_order="left")
+        meta = raw.join(files, on="_file", how="left", maintain_order="left").select(
+            "source_file", "source_sha256", pl.col("_row").alias("source_row"),
+            pl.col("_reason").alias("quarantine_reason"),
+        )
+        ctx.quarantine_parts += 1
+        meta.hstack(_prefix_clashes(_raw_strings(raw.drop("_file", "_row", "_reason")))).write_parquet(
+            ctx.work / "quarantine" / f"{ctx.quarantine_parts:06d}.parquet", compression="lz4"
         )
 
     valid = frame.filter(pl.col("_reason").is_null())
-    stats.valid += valid.height
+    for index, count in valid.group_by("_file").len().iter_rows():
+        ctx.file_stats[index].valid += count
     if valid.is_empty():
         return
-    valid = _derive_event_columns(valid, ctx)
-    valid = valid.with_columns(
-        pl.lit(stats.sha256).alias("_sha"),
-        pl.lit(stats.index, dtype=pl.Int32).alias("_file"),
-        (pl.col("_idx").cast(pl.Int64) + offset).alias("_row"),
-        pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"),
+    shas = pl.DataFrame(
+        {"_file": list(ctx.file_stats), "_sha": [st.sha256 for st in ctx.file_stats.values()]},
+        schema={"_file": pl.Int32, "_sha": pl.String},
     )
+    valid = valid.join(shas, on="_file", how="left", maintain_order="left")
+    ctx.pending.append(valid.drop("_reason", "_ts_null", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok"))
+    ctx.pending_rows += valid.height
+    if ctx.pending_rows >= ctx.batch_rows:
+        flush_pending(ctx)
+
+
+def flush_pending(ctx: _Context) -> None:
+    """Derive event columns for the buffered valid rows and stage them by UTC day.
+
+    Buffering across files keeps the fixed cost of a derivation pass per batch, not per file, so ten
+    thousand tiny files cost about as much as one file with the same rows.
+    """
+    if not ctx.pending:
+        return
+    valid = _derive_event_columns(pl.concat(ctx.pending, how="vertical_relaxed"), ctx)
+    ctx.pending.clear()
+    ctx.pending_rows = 0
+    ctx.flushes += 1
+    valid = valid.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"))
     for (day,), part in valid.partition_by("_day", as_dict=True, include_key=False).items():
         target = ctx.work / "valid" / day
         target.mkdir(parents=True, exist_ok=True)
         part.select([*EVENT_SCHEMA, "_sha", "_file", "_row"]).write_parquet(
-            target / f"{stats.index:06d}-{batch_no:06d}.parquet", compression="lz4"
+            target / f"{ctx.flushes:06d}.parquet", compression="lz4"
         )
 
 
@@ -714,10 +768,10 @@ def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: Inges
     plan = plan_file(inp, parquet.schema_arrow, options.column_map)
     offset = 0
     try:
-        for batch_no, record_batch in enumerate(parquet.iter_batches(batch_size=options.batch_rows, use_threads=False)):
+        for record_batch in parquet.iter_batches(batch_size=options.batch_rows, use_threads=False):
             batch = pl.from_arrow(record_batch)
             assert isinstance(batch, pl.DataFrame)
-            process_batch(batch, inp, stats, plan, offset, ctx, batch_no)
+            add_raw_batch(ctx, inp, stats, plan, batch, offset)
             offset += batch.height
             task.advance(batch.height)
     except (pa.ArrowException, OSError) as exc:
@@ -926,7 +980,7 @@ def run_ingest(
         (work / "valid").mkdir()
         ctx = _Context(
             key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
-            small_cache={}, minhasher=MinHasher.from_key(key), work=work,
+            small_cache={}, minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
         )
         stats: dict[str, FileStats] = {}
         plans: list[FilePlan] = []
@@ -936,8 +990,11 @@ def run_ingest(
             size = inp.path.stat().st_size
             st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
             stats[inp.rel] = st
+            ctx.file_stats[index] = st
             plans.append(_stream_file(inp, st, ctx, options, task))
             total_rows += st.rows
+        classify_raw(ctx)
+        flush_pending(ctx)
         losers = _find_duplicates(work)
         if not losers.is_empty():
             _quarantine_duplicates(losers, inputs, stats, ctx, options)
