@@ -19,6 +19,7 @@ import polars as pl
 ACCOUNT = "account_pseudonym"
 EDGE_SCHEMA = {"src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "weight": pl.Float64}
 IDF_C = 1.5
+_WEIGHT_SCALE = 1e9
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ def _pairs_from_facts(
         .group_by("src", "dst", *group_cols)
         .agg(
             pl.len().cast(pl.Int64).alias("_n"),
-            (1.0 / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).sum().alias("_w"),
+            # Fixed-point sum: exact and independent of summation order (and so of thread count).
+            ((_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).sum() / _WEIGHT_SCALE).alias(
+                "_w"
+            ),
         )
     )
     return pairs, key_stats

@@ -34,6 +34,24 @@ def _entropy_bits(counts: list[pl.Expr], total: pl.Expr) -> pl.Expr:
     return pl.sum_horizontal(terms)
 
 
+# Means and deviations from exact integer sums: a float sum's value would depend on how the engine splits
+# the rows between threads, and the outputs must be byte-identical whatever the thread count.
+def _mean(x: pl.Expr) -> pl.Expr:
+    return x.cast(pl.Int64).sum() / x.count()
+
+
+def _std(x: pl.Expr) -> pl.Expr:
+    x = x.cast(pl.Int64)
+    n, s1, s2 = x.count(), x.sum(), (x * x).sum()
+    var = (s2 - s1.cast(pl.Float64) * s1.cast(pl.Float64) / n) / (n - 1)
+    return pl.when(n >= 2).then(var.clip(lower_bound=0.0).sqrt()).otherwise(None)
+
+
+def _cv(x: pl.Expr) -> pl.Expr:
+    """Coefficient of variation of integer gaps (seconds): std / mean."""
+    return pl.when(x.count() >= 2).then(_std(x) / _mean(x)).otherwise(None)
+
+
 def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """A lazy query giving one row per account, sorted by pseudonym.
 
@@ -50,30 +68,27 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
         ts.dt.date().alias("_day"),
     )
     hour_counts = [(pl.col("_hour") == h).sum().cast(pl.Float64).alias(f"hour_{h:02d}") for h in HOURS]
+    gap = ts.sort().diff().dt.total_seconds().drop_nulls()
     base = ev.group_by(ACCOUNT).agg(
         pl.len().alias("requests"),
         pl.col("_day").n_unique().alias("active_days"),
         ts.min().alias("first_seen"),
         ts.max().alias("last_seen"),
         ts.sort().diff().dt.total_milliseconds().drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
-        (
-            ts.sort().diff().dt.total_milliseconds().drop_nulls().std()
-            / ts.sort().diff().dt.total_milliseconds().drop_nulls().mean()
-        ).alias("interarrival_cv"),
+        _cv(gap).alias("interarrival_cv"),
         *hour_counts,
-        pl.col("input_tokens").mean().alias("input_tokens_mean"),
-        pl.col("input_tokens").std().alias("input_tokens_std"),
+        _mean(pl.col("input_tokens")).alias("input_tokens_mean"),
+        _std(pl.col("input_tokens")).alias("input_tokens_std"),
         pl.col("input_tokens").sum().alias("input_tokens"),
-        pl.col("output_tokens").mean().alias("output_tokens_mean"),
-        pl.col("output_tokens").std().alias("output_tokens_std"),
+        _mean(pl.col("output_tokens")).alias("output_tokens_mean"),
+        _std(pl.col("output_tokens")).alias("output_tokens_std"),
         pl.col("output_tokens").sum().alias("output_tokens"),
         pl.col("prompt_fingerprint").drop_nulls().n_unique().alias("distinct_prompts"),
         pl.col("prompt_template_fingerprint").drop_nulls().n_unique().alias("distinct_templates"),
-        pl.col("prompt_chars").mean().alias("prompt_chars_mean"),
-        pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
+        _mean(pl.col("prompt_chars")).alias("prompt_chars_mean"),
+        _mean(pl.col("prompt_reasoning").cast(pl.Int64)).alias("reasoning_share"),
         pl.col("system_prompt_fingerprint").drop_nulls().n_unique().alias("distinct_system_prompts"),
         pl.col("model").drop_nulls().n_unique().alias("distinct_models"),
-        pl.col("model").drop_nulls().mode().first().alias("top_model"),
         pl.col("ip_pseudonym").drop_nulls().n_unique().alias("distinct_ips"),
         pl.col("net_pseudonym").drop_nulls().n_unique().alias("distinct_nets"),
         pl.col("asn").drop_nulls().n_unique().alias("distinct_asns"),
@@ -104,8 +119,9 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
         .group_by(ACCOUNT)
         .agg(pl.col("_lag").min().alias("new_model_lag_h"))
     )
-    top_share = model_use.group_by(ACCOUNT).agg(
-        (pl.col("_n").max() / pl.col("_n").sum()).cast(pl.Float64).alias("top_model_share")
+    top_share = model_use.sort(ACCOUNT, "_n", "model", descending=[False, True, False]).group_by(ACCOUNT).agg(
+        pl.col("model").first().alias("top_model"),
+        (pl.col("_n").max() / pl.col("_n").sum()).cast(pl.Float64).alias("top_model_share"),
     )
     out = base.join(top_share, on=ACCOUNT, how="left").join(lag, on=ACCOUNT, how="left")
     out = out.with_columns(
@@ -125,7 +141,7 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
             .join(acc.select(ACCOUNT, "billing_country"), on=ACCOUNT, how="inner")
             .filter(pl.col("country").is_not_null() & pl.col("billing_country").is_not_null())
             .group_by(ACCOUNT)
-            .agg((pl.col("country") != pl.col("billing_country")).cast(pl.Float64).mean().alias("country_mismatch_share"))
+            .agg(_mean((pl.col("country") != pl.col("billing_country")).cast(pl.Int64)).alias("country_mismatch_share"))
         )
         out = (
             out.join(acc, on=ACCOUNT, how="left")

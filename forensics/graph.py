@@ -70,7 +70,14 @@ def pair_similarity(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     alpha = pl.col("kind").replace_strict({k: v[0] for k, v in params.kind_strength.items()}, default=0.5, return_dtype=pl.Float64)
     scale = pl.col("kind").replace_strict({k: v[1] for k, v in params.kind_strength.items()}, default=1.0, return_dtype=pl.Float64)
     per_kind = per_kind.with_columns((alpha * (1.0 - (-pl.col("ev") / scale).exp())).alias("s"))
-    sim = per_kind.group_by("a", "b").agg((1.0 - (1.0 - pl.col("s")).product()).alias("similarity"))
+    # Pivot to one column per kind and multiply in sorted kind order: a product over rows would depend on
+    # row order, and the similarity must be bit-identical whatever the thread count.
+    strength = per_kind.pivot(on="kind", index=["a", "b"], values="s", sort_columns=True)
+    kinds = [c for c in strength.columns if c not in ("a", "b")]
+    product = pl.lit(1.0)
+    for k in kinds:
+        product = product * (1.0 - pl.col(k).fill_null(0.0))
+    sim = strength.select("a", "b", (1.0 - product).alias("similarity"))
     evidence = per_kind.pivot(on="kind", index=["a", "b"], values="ev", sort_columns=True)
     return sim.join(evidence, on=["a", "b"], how="left").sort("a", "b")
 

@@ -1,0 +1,207 @@
+"""`forensics cluster` on the real pipeline (synth tiny -> ingest -> cluster): contract, privacy, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+import pytest
+
+from forensics import jsonio
+from forensics.cluster import ClusterParams, run_cluster
+from forensics.coaction import coaction_edges
+from forensics.errors import BadInputError, CaseError
+from forensics.ingest import IngestOptions, run_ingest
+from forensics.keys import CaseKey
+from forensics.synth import generate
+
+from conftest import REPO, TEST_KEY_HEX
+
+SEED = 5
+PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
+CLUSTERS_JSON_KEYS = {
+    "tool_version", "key_fingerprint", "parameters", "signals_unavailable", "edge_kinds",
+    "coaction_fingerprints_skipped", "accounts_total", "accounts_in_graph", "clusters", "high_volume_accounts",
+}
+CLUSTER_KEYS = {
+    "cluster_id", "accounts", "requests", "input_tokens", "output_tokens", "first_seen", "last_seen",
+    "suspicion_score", "flagged", "evidence", "benign_explanation",
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("cluster")
+    key = root / "case.key"
+    key.write_text(TEST_KEY_HEX + "\n")
+    key.chmod(0o600)
+    incident = root / "incident"
+    generate(incident, scale="tiny", seed=SEED, stealth=0.2)
+    case = root / "case"
+    run_ingest([str(incident / "logs")], case, IngestOptions(accounts=incident / "accounts.parquet", key_file=key))
+    summary = run_cluster(case, ClusterParams())
+    labels = pl.read_parquet(incident / "labels.parquet")
+    ck = CaseKey(bytes.fromhex(TEST_KEY_HEX))
+    labels = labels.with_columns(pl.Series("account_pseudonym", ck.pseudonyms("account", labels["account_id"].to_list())))
+    return {"root": root, "key": key, "incident": incident, "case": case, "summary": summary, "labels": labels}
+
+
+def test_writes_every_output_with_the_contract_columns(pipeline) -> None:
+    case = pipeline["case"]
+    for name in OUTPUTS:
+        assert (case / name).is_file(), name
+    edges = pl.read_parquet(case / "edges.parquet")
+    assert edges.schema["src"] == pl.String and edges.schema["dst"] == pl.String
+    assert edges.schema["kind"] == pl.String and edges.schema["count"] == pl.Int64 and edges.schema["weight"] == pl.Float64
+    assert {"coaction", "ip_day", "net", "payment", "template"} <= set(edges["kind"])
+    assert edges.filter(pl.col("src") == pl.col("dst")).height == 0
+    clusters = pl.read_parquet(case / "clusters.parquet")
+    assert clusters.schema == pl.Schema(
+        {"account_pseudonym": pl.String, "cluster_id": pl.Int64, "membership": pl.Float64, "outlier_score": pl.Float64}
+    )
+    assert clusters["membership"].is_between(0, 1).all()
+    assert clusters["account_pseudonym"].is_unique().all()
+    features = pl.read_parquet(case / "features.parquet")
+    ingest = jsonio.read(case / "ingest.json")
+    assert features.height == ingest["accounts"]
+    assert features["requests"].sum() == ingest["rows_accepted"]
+    for col in ("active_days", "interarrival_cv", "hour_entropy", "reasoning_share", "distinct_nets", "new_model_lag_h",
+                "country_mismatch_share", "account_age_at_first_request_h", "prompt_diversity"):
+        assert col in features.columns, col
+    doc = jsonio.read(case / "clusters.json")
+    assert CLUSTERS_JSON_KEYS <= set(doc)
+    assert doc["parameters"]["coaction_window_s"] == 60 and doc["parameters"]["coaction_max_accounts"] == 50
+    assert [c["cluster_id"] for c in doc["clusters"]] == list(range(len(doc["clusters"])))
+    for c in doc["clusters"]:
+        assert CLUSTER_KEYS <= set(c)
+        assert 0.0 <= c["suspicion_score"] <= 1.0
+        assert c["accounts"] == clusters.filter(pl.col("cluster_id") == c["cluster_id"]).height
+        assert c["evidence"] and all({"signal", "text", "value"} <= set(e) for e in c["evidence"])
+    assert doc["accounts_in_graph"] == clusters.height
+    assert pipeline["summary"]["clusters"] == len(doc["clusters"])
+    assert pipeline["summary"]["flagged"] == sum(c["flagged"] for c in doc["clusters"])
+
+
+def test_coaction_edges_are_exactly_the_coaction_step(pipeline) -> None:
+    case = pipeline["case"]
+    ours = pl.read_parquet(case / "edges.parquet").filter(pl.col("kind") == "coaction").select("src", "dst", "count")
+    direct = coaction_edges(pl.scan_parquet(case / "events" / "*.parquet"), window_s=60, min_count=2, max_accounts=50)
+    assert ours.height > 0
+    assert ours.sort("src", "dst").equals(direct.edges.sort("src", "dst"))
+    doc = jsonio.read(case / "clusters.json")
+    assert doc["coaction_fingerprints_skipped"] == direct.fingerprints_skipped
+
+
+def test_canonical_cluster_ids(pipeline) -> None:
+    clusters = pl.read_parquet(pipeline["case"] / "clusters.parquet").filter(pl.col("cluster_id") >= 0)
+    order = (
+        clusters.group_by("cluster_id")
+        .agg(pl.len().alias("n"), pl.col("account_pseudonym").min().alias("first"))
+        .sort("cluster_id")
+    )
+    keys = [(-n, first) for n, first in zip(order["n"].to_list(), order["first"].to_list())]
+    assert keys == sorted(keys)
+    assert order["n"].min() >= ClusterParams().min_cluster_size
+
+
+def test_campaigns_flagged_and_hard_negatives_not(pipeline) -> None:
+    doc = jsonio.read(pipeline["case"] / "clusters.json")
+    flagged_ids = {c["cluster_id"] for c in doc["clusters"] if c["flagged"]}
+    clusters = pl.read_parquet(pipeline["case"] / "clusters.parquet")
+    joined = pipeline["labels"].join(clusters, on="account_pseudonym", how="left").with_columns(
+        pl.col("cluster_id").is_in(list(flagged_ids)).fill_null(False).alias("flagged")
+    )
+    assert joined.filter(pl.col("flagged") & (pl.col("label") != "attack")).height == 0
+    attack = joined.filter(pl.col("label") == "attack")
+    assert attack["flagged"].mean() >= 0.9
+    for (group,), g in attack.group_by("group"):
+        dominant = g.filter(pl.col("cluster_id") >= 0).group_by("cluster_id").len()["len"].max()
+        assert dominant / g.height >= 0.9, group
+    for c in doc["clusters"]:
+        if c["flagged"]:
+            assert c["suspicion_score"] >= ClusterParams().flag_threshold and c["benign_explanation"] is None
+            assert any(e["signal"] == "reasoning" for e in c["evidence"])
+
+
+def test_graphml_has_pseudonyms_only_and_cluster_attributes(pipeline) -> None:
+    g = nx.read_graphml(pipeline["case"] / "graph.graphml")
+    clusters = pl.read_parquet(pipeline["case"] / "clusters.parquet")
+    assert sorted(g.nodes) == sorted(clusters["account_pseudonym"].to_list())
+    assert all(PSEUDONYM.match(n) for n in g.nodes)
+    cid = dict(zip(clusters["account_pseudonym"], clusters["cluster_id"]))
+    assert all(g.nodes[n]["cluster_id"] == cid[n] for n in g.nodes)
+    assert all(0.0 < d["weight"] <= 1.0 for _, _, d in g.edges(data=True))
+
+
+def test_no_raw_identifier_reaches_any_output(pipeline) -> None:
+    logs = pl.read_parquet(pipeline["incident"] / "logs" / "*.parquet")
+    accounts = pl.read_parquet(pipeline["incident"] / "accounts.parquet")
+    raw = set(accounts["account_id"].to_list()) | set(accounts["payment_fingerprint"].drop_nulls().to_list())
+    raw |= set(logs["ip"].drop_nulls().unique().head(200).to_list())
+    raw |= set(accounts["email_domain"].drop_nulls().unique().to_list())
+    raw |= {p for p in logs["prompt"].drop_nulls().unique().head(200).to_list() if len(p) > 12}
+    case = pipeline["case"]
+    texts = [(case / "clusters.json").read_text(), (case / "graph.graphml").read_text()]
+    for name in ("features.parquet", "edges.parquet", "clusters.parquet"):
+        df = pl.read_parquet(case / name)
+        texts.append("\n".join(",".join(map(str, r)) for r in df.select(pl.col(pl.String)).iter_rows()))
+    blob = "\n".join(texts)
+    leaked = sorted(v for v in raw if v in blob)
+    assert leaked == []
+
+
+def test_deterministic_across_threads_and_hash_seeds(pipeline, tmp_path: Path) -> None:
+    copy = tmp_path / "case"
+    shutil.copytree(pipeline["case"], copy)
+    for name in OUTPUTS:
+        (copy / name).unlink()
+    env = {**os.environ, "POLARS_MAX_THREADS": "1", "PYTHONHASHSEED": "12345"}
+    code = "import sys; from pathlib import Path; from forensics.cluster import *; run_cluster(Path(sys.argv[1]), ClusterParams())"
+    subprocess.run([sys.executable, "-c", code, str(copy)], check=True, env=env, cwd=REPO, timeout=300)
+    for name in OUTPUTS:
+        assert (copy / name).read_bytes() == (pipeline["case"] / name).read_bytes(), name
+
+
+def test_coaction_cap_skips_popular_fingerprints(pipeline, tmp_path: Path) -> None:
+    copy = tmp_path / "case"
+    shutil.copytree(pipeline["case"], copy)
+    summary = run_cluster(copy, ClusterParams(coaction_max_accounts=1))
+    doc = jsonio.read(copy / "clusters.json")
+    assert summary["coaction_fingerprints_skipped"] == doc["coaction_fingerprints_skipped"] > 0
+    assert doc["edge_kinds"]["coaction"]["pairs"] == 0
+    assert pl.read_parquet(copy / "edges.parquet").filter(pl.col("kind") == "coaction").height == 0
+
+
+def test_cli_json_summary(pipeline, tmp_path: Path, capsys) -> None:
+    from forensics.cli import main
+
+    copy = tmp_path / "case"
+    shutil.copytree(pipeline["case"], copy)
+    assert main(["cluster", str(copy), "--coaction-window", "30", "--min-coaction", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    doc = jsonio.read(copy / "clusters.json")
+    assert out["clusters"] == len(doc["clusters"]) and out["flagged"] == sum(c["flagged"] for c in doc["clusters"])
+    assert doc["parameters"]["coaction_window_s"] == 30 and doc["parameters"]["min_coaction"] == 1
+
+
+def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
+    with pytest.raises(CaseError):
+        run_cluster(tmp_path, ClusterParams())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [ClusterParams(coaction_window_s=-1), ClusterParams(min_coaction=0), ClusterParams(coaction_max_accounts=-2),
+     ClusterParams(min_cluster_size=1), ClusterParams(flag_threshold=1.5)],
+)
+def test_rejects_bad_parameters(pipeline, params: ClusterParams) -> None:
+    with pytest.raises(BadInputError):
+        run_cluster(pipeline["case"], params)
