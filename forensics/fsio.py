@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import hashlib
 import os
@@ -44,29 +46,54 @@ def replace_file_atomic(path: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove staging leftovers of killed runs; callers hold the target's lock, so none is live."""
+    for leftover in target.parent.glob(f".{target.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in target.parent.glob(f".{target.name}.old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 @contextmanager
 def staged_dir(target: Path, *, replace: bool) -> Iterator[Path]:
     """Build a directory beside `target` and rename it into place only when the block succeeds.
 
-    `replace` allows an existing target to be swapped out; otherwise an existing target is refused.
+    `replace` allows an existing target to be swapped out (atomically where Linux allows); otherwise an
+    existing target is refused. Callers hold `case_lock(target)`.
     """
     target = Path(target)
     if target.exists() and not replace:
         raise OutputExistsError(f"{target}: already exists; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     stage = target.with_name(f".{target.name}.staging-{os.getpid()}")
-    if stage.exists():
-        shutil.rmtree(stage)
     stage.mkdir()
     try:
         yield stage
-        if target.exists():
+        if not target.exists():
+            os.replace(stage, target)
+        elif _exchange(stage, target):
+            shutil.rmtree(stage, ignore_errors=True)  # now holds the previous content
+        else:
             trash = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, trash)
             os.replace(stage, target)
             shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(stage, target)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

@@ -18,7 +18,9 @@ import ipaddress
 import os
 import re
 import shutil
-from collections import Counter
+import unicodedata
+import warnings
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,6 +32,7 @@ import pyarrow.parquet as pq
 from forensics import __version__, jsonio
 from forensics.errors import (
     CaseError,
+    ForensicsWarning,
     CorruptInputError,
     ImplausibleTimestampError,
     InvalidWindowError,
@@ -349,10 +352,10 @@ def plan_file(inp: InputFile, schema: pa.Schema, column_map: dict[str, str]) -> 
 def _as_text(column: str, kind: str) -> pl.Expr:
     col = pl.col(column)
     if kind == "binary":
-        # Not valid UTF-8 is kept visible as U+FFFD rather than dropped.
+        # Bytes that are not UTF-8 become \xNN escapes, so IDs that differ only in invalid bytes stay distinct.
         return col.map_batches(
             lambda s: pl.Series(
-                [None if v is None else v.decode("utf-8", "replace") for v in s.to_list()], dtype=pl.String
+                [None if v is None else v.decode("utf-8", "backslashreplace") for v in s.to_list()], dtype=pl.String
             ),
             return_dtype=pl.String,
         )
@@ -610,6 +613,11 @@ def classify_raw(ctx: _Context) -> None:
 
     ts_dtype = batch.schema[src["timestamp"]]
     ts = _timestamp_expr(src["timestamp"], kinds["timestamp"], ts_dtype, ctx.epoch_unit)
+    if kinds["timestamp"] == "int":  # out-of-range integers never become datetimes (they could not be printed)
+        lo, hi = _plausible_int_bounds(ctx.epoch_unit)
+        int_out_of_range = pl.col(src["timestamp"]).is_not_null() & ~pl.col(src["timestamp"]).is_between(lo, hi - 1)
+    else:
+        int_out_of_range = pl.lit(False)
     asn, asn_bad = _int_expr(src["asn"], kinds["asn"], lo=0, hi=2**32 - 1) if "asn" in src else (pl.lit(None, dtype=pl.Int64), pl.lit(False))
     tokens = {}
     token_bad = pl.lit(False)
@@ -628,6 +636,7 @@ def classify_raw(ctx: _Context) -> None:
         text("account_id").alias("_account"),
         ts.alias("timestamp"),
         (pl.col(src["timestamp"]).is_null() if kinds["timestamp"] != "null" else pl.lit(True)).alias("_ts_null"),
+        int_out_of_range.alias("_ts_int_out"),
         text("ip").alias("_ip_raw"),
         asn.alias("asn"),
         asn_bad.alias("_asn_bad"),
@@ -657,8 +666,8 @@ def classify_raw(ctx: _Context) -> None:
             ("missing_request_id", missing("request_id")),
             ("missing_account_id", missing("_account")),
             ("missing_timestamp", pl.col("_ts_null")),
-            ("unparseable_timestamp", pl.col("timestamp").is_null()),
-            ("implausible_timestamp", implausible),
+            ("unparseable_timestamp", pl.col("timestamp").is_null() & ~pl.col("_ts_int_out")),
+            ("implausible_timestamp", implausible | pl.col("_ts_int_out")),
             ("outside_window", outside),
             ("invalid_ip", pl.col("_ip_raw").is_not_null() & ~pl.col("_ip_ok").fill_null(False)),
             ("invalid_asn", pl.col("_asn_bad")),
@@ -699,7 +708,7 @@ def classify_raw(ctx: _Context) -> None:
         schema={"_file": pl.Int32, "_sha": pl.String},
     )
     valid = valid.join(shas, on="_file", how="left", maintain_order="left")
-    ctx.pending.append(valid.drop("_reason", "_ts_null", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok"))
+    ctx.pending.append(valid.drop("_reason", "_ts_null", "_ts_int_out", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok"))
     ctx.pending_rows += valid.height
     if ctx.pending_rows >= ctx.batch_rows:
         flush_pending(ctx)
@@ -941,6 +950,17 @@ def ingest_accounts(path: Path, key: CaseKey, case: Path) -> dict:
     }
 
 
+def account_lookalikes(raw_ids: list[str], key: CaseKey) -> list[list[str]]:
+    """Pseudonyms of account IDs that are equal after NFKC normalisation and trimming.
+
+    They stay separate accounts (IDs are taken byte for byte); the examiner is told, never silently merged.
+    """
+    groups: dict[str, list[str]] = defaultdict(list)
+    for raw in raw_ids:
+        groups[unicodedata.normalize("NFKC", raw).strip()].append(raw)
+    return sorted(sorted(key.pseudonym("account", r) for r in group) for group in groups.values() if len(group) > 1)
+
+
 # ---------------------------------------------------------------------------------------------- entry point
 
 
@@ -1003,6 +1023,15 @@ def run_ingest(
         accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
         shutil.rmtree(work)
         summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
+        lookalikes = account_lookalikes(list(ctx.account_cache), key)
+        summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
+        if lookalikes:
+            warnings.warn(
+                f"{len(lookalikes)} groups of account IDs differ only by Unicode normalisation or surrounding "
+                "whitespace; they are kept as separate accounts (see ingest.json: account_id_lookalikes)",
+                ForensicsWarning,
+                stacklevel=2,
+            )
         jsonio.write(stage / "ingest.json", summary)
     return IngestResult(summary=summary, generated_key=generated)
 
