@@ -141,11 +141,15 @@ def _count_facts(candidates: pl.DataFrame, accounts: pl.Series, window: int, inc
     codes = accounts.to_frame().with_row_index("code")
     gap = window + 1
     new_key = (pl.col("k") != pl.col("k").shift(1)).fill_null(True)
-    axis = (
+    coded = (
         candidates.lazy()
         .join(codes.lazy(), on="account", how="left")
         .select(pl.col("k"), pl.col("code").cast(pl.UInt64).alias("a"), pl.col("t"))
-        .sort("k", "t")
+        .collect()
+    )
+    axis = (
+        _sort_by_key_then_time(coded)
+        .lazy()
         .select(
             "a",
             # One integer per (key, account), for finding each row's previous and next own request.
@@ -161,16 +165,17 @@ def _count_facts(candidates: pl.DataFrame, accounts: pl.Series, window: int, inc
     )
     same_owner = pl.col("owner") == pl.col("owner").shift(1)
     next_same_owner = pl.col("owner") == pl.col("owner").shift(-1)
+    own_neighbours = [pl.when(same_owner).then(pl.col("s").shift(1)).otherwise(-1).alias("prev")]
+    if include_self_loops:
+        own_neighbours += [
+            pl.when(same_owner).then(pl.col("c").shift(1)).alias("prev_c"),
+            pl.when(next_same_owner).then(pl.col("c").shift(-1)).alias("next_c"),
+        ]
     neighbours = (
         axis.lazy()
         .select("s", "owner", "c")
-        .sort("owner", "s")
-        .select(
-            "s",
-            prev=pl.when(same_owner).then(pl.col("s").shift(1)).otherwise(-1),
-            prev_c=pl.when(same_owner).then(pl.col("c").shift(1)),
-            next_c=pl.when(next_same_owner).then(pl.col("c").shift(-1)),
-        )
+        .sort("owner", maintain_order=True)  # rows are already in s order, so ties stay in s order
+        .select("s", *own_neighbours)
         .sort("s")
         .drop("s")
         .collect()
@@ -230,3 +235,15 @@ def _count_facts(candidates: pl.DataFrame, accounts: pl.Series, window: int, inc
     if len(pieces) == 1:
         return pieces[0]
     return pl.concat(pieces).group_by("pair").agg(pl.col("count").sum())
+
+
+def _sort_by_key_then_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows ordered by (k, t): one packed integer sort when it fits in 63 bits, else two stable sorts."""
+    if frame.height == 0:
+        return frame
+    t_min, t_max, k_max = frame.select(pl.col("t").min().alias("lo"), pl.col("t").max().alias("hi"), pl.col("k").max()).row(0)
+    span = t_max - t_min + 1
+    if (k_max + 1) * span < 1 << 63:
+        packed = pl.col("k").cast(pl.UInt64) * span + (pl.col("t") - t_min).cast(pl.UInt64)
+        return frame.sort(packed)
+    return frame.sort("t").sort("k", maintain_order=True)
