@@ -1,0 +1,179 @@
+"""`make bench`: time every stage against a bare polars floor, at several scales, and run the peer and
+detection benchmarks.
+
+Each stage runs as its own process so that its wall time, CPU time and peak RSS are its own (os.wait4).
+Figures are only comparable within one run: quote ratios, not seconds.
+
+Usage:
+    .venv/bin/python bench/run.py                       # quarter, half and full seed scale (+ peer, detection)
+    .venv/bin/python bench/run.py --scales small --no-peer --no-detection
+    .venv/bin/python bench/run.py --smoke               # tiny scale, seconds: what CI runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / "cache"
+KEY_HEX = "be7c" * 16
+FLOOR_COLUMNS = ["request_id", "timestamp", "account_id", "ip", "asn", "country", "user_agent", "model",
+                 "input_tokens", "output_tokens", "prompt", "system_prompt"]
+FLOOR_SCRIPT = """
+import sys, polars as pl
+files = sys.argv[1]
+cols = sys.argv[2].split(",")
+other = [c for c in cols if c not in ("account_id", "ip", "prompt")]
+out = (
+    pl.scan_parquet(files).select(cols).group_by("account_id")
+    .agg(pl.len(), pl.col("ip").n_unique(), pl.col("prompt").n_unique(), *[pl.col(c).null_count() for c in other])
+    .collect(engine="streaming")
+)
+print(out.height)
+"""
+
+
+@dataclass
+class Measured:
+    stage: str
+    scale: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    handled: str
+    output: str = ""
+
+
+def measure(stage: str, scale: str, argv: list[str], handled: str = "", env: dict | None = None) -> Measured:
+    """Run one process to completion; its own wall, CPU and peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    out_r = proc.stdout.read()  # type: ignore[union-attr]
+    err_r = proc.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: {stage} failed ({proc.returncode}): {err_r.decode(errors='replace').strip()[-400:]}")
+    return Measured(stage, scale, round(wall, 2), round(usage.ru_utime + usage.ru_stime, 2),
+                    round(usage.ru_maxrss / 1024, 1), handled, out_r.decode(errors="replace"))
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "forensics.cli", *args]
+
+
+def ensure_incident(scale: str, seed: int) -> tuple[Path, Measured | None]:
+    """Generate the incident once and keep it in the git-ignored cache."""
+    target = CACHE / f"{scale}-seed{seed}"
+    if (target / "labels.parquet").is_file():
+        return target, None
+    shutil.rmtree(target, ignore_errors=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    m = measure("synth", scale, cli("synth", "--out", str(target), "--scale", scale, "--seed", str(seed), "--quiet"))
+    return target, m
+
+
+def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
+    incident, synth = ensure_incident(scale, seed)
+    rows: list[Measured] = [synth] if synth else []
+    key = work / "bench.key"
+    if not key.exists():
+        key.write_text(KEY_HEX)
+        key.chmod(0o600)
+    logs = str(incident / "logs")
+    floor = measure("floor", scale, [sys.executable, "-c", FLOOR_SCRIPT, f"{logs}/*.parquet", ",".join(FLOOR_COLUMNS)])
+    floor.handled = f"{floor.output.strip()} accounts"
+    case = work / f"case-{scale}"
+    bundle = work / f"bundle-{scale}"
+    ingest = measure("ingest", scale, cli("ingest", logs, "--accounts", str(incident / "accounts.parquet"),
+                                          "--key-file", str(key), "--case", str(case), "--json", "--quiet"))
+    summary = json.loads(ingest.output)
+    ingest.handled = f"{summary['rows_read']:,} rows"
+    cluster = measure("cluster", scale, cli("cluster", str(case), "--json", "--quiet"))
+    csum = json.loads(cluster.output)
+    cluster.handled = f"{csum.get('accounts_total', 0):,} accounts"
+    report = measure("report", scale, cli("report", str(case), "--out", str(bundle), "--force", "--quiet"))
+    report.handled = f"{csum.get('clusters', 0)} clusters"
+    rows += [floor, ingest, cluster]
+    for name, step in csum.get("steps", {}).items():
+        rows.append(Measured(f"  cluster.{name}", scale, step["wall_s"], step["cpu_s"], step.get("peak_rss_mb", 0.0),
+                             step.get("handled", "")))
+    rows.append(report)
+    total = ingest.wall_s + cluster.wall_s + report.wall_s
+    rows.append(Measured("end-to-end", scale, round(total, 2), round(ingest.cpu_s + cluster.cpu_s + report.cpu_s, 2),
+                         max(ingest.peak_rss_mb, cluster.peak_rss_mb, report.peak_rss_mb),
+                         f"{total / floor.wall_s:.1f}x floor"))
+    return rows
+
+
+def table(rows: list[Measured]) -> str:
+    lines = ["| scale | stage | wall s | CPU s | peak RSS MiB | handled |", "|---|---|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r.scale} | {r.stage} | {r.wall_s:.2f} | {r.cpu_s:.2f} | {r.peak_rss_mb:,.0f} | {r.handled} |")
+    return "\n".join(lines)
+
+
+def scaling(rows: list[Measured], scales: list[str]) -> str:
+    ends = {r.scale: r for r in rows if r.stage == "end-to-end"}
+    floors = {r.scale: r for r in rows if r.stage == "floor"}
+    ingests = {r.scale: r for r in rows if r.stage == "ingest"}
+    lines = ["| scale | rows | end-to-end s | vs previous scale | floor s | ratio to floor | peak RSS MiB |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    previous = None
+    for scale in scales:
+        if scale not in ends:
+            continue
+        e, f = ends[scale], floors[scale]
+        growth = f"{e.wall_s / previous.wall_s:.2f}x" if previous else "-"
+        lines.append(f"| {scale} | {ingests[scale].handled} | {e.wall_s:.1f} | {growth} | {f.wall_s:.1f} | "
+                     f"{e.wall_s / f.wall_s:.1f} | {e.peak_rss_mb:,.0f} |")
+        previous = e
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="quarter,half,seed")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="tiny scale only, for CI")
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-detection", action="store_true")
+    parser.add_argument("--peer-sizes", default="1000000,5000000")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    scales = ["tiny"] if args.smoke else args.scales.split(",")
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[Measured] = []
+    for scale in scales:
+        rows += run_scale(scale, args.seed, work)
+        print(table([r for r in rows if r.scale == scale]), flush=True)
+        print(flush=True)
+    print("## Pipeline\n")
+    print(table(rows))
+    print("\n## Scaling\n")
+    print(scaling(rows, scales))
+    (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
+    if not args.no_peer:
+        sizes = ["2000", "5000"] if args.smoke else args.peer_sizes.split(",")
+        limit = ["--peer-timeout", "60" if args.smoke else "1800"]
+        print("\n## Co-action against coordination-network-toolkit\n", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "peer_coaction.py"), "--sizes", *sizes, *limit], cwd=ROOT,
+                       check=True)
+    if not args.no_detection:
+        print("\n## Detection quality\n", flush=True)
+        extra = ["--scale", "tiny", "--seeds", "1", "--stealth", "0.5", "--scenarios", "default"] if args.smoke else []
+        subprocess.run([sys.executable, str(ROOT / "bench" / "detection.py"), *extra], cwd=ROOT, check=True)
+
+
+if __name__ == "__main__":
+    main()
