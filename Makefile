@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	mkdir -p $(DEMO)
+	chmod 600 $(SAMPLE_KEY)
 	$(BIN)/forensics ingest sample_logs/logs --accounts sample_logs/accounts.parquet \
 		--key-file $(SAMPLE_KEY) --case $(DEMO)/case
 	$(BIN)/forensics cluster $(DEMO)/case
