@@ -75,7 +75,7 @@ class Document:
 
 _CSS = """
 @page { size: A4; margin: 16mm 15mm 18mm 15mm; }
-:root { --ink: #1b1f23; --muted: #59636e; --rule: #d0d7de; --accent: #9b1c1c; --soft: #f6f8fa; }
+html { --ink: #1b1f23; --muted: #59636e; --rule: #d0d7de; --accent: #9b1c1c; --soft: #f6f8fa; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { margin: 0 auto; max-width: 60rem; padding: 2rem 2.2rem 3rem; color: var(--ink);
