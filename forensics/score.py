@@ -32,9 +32,9 @@ class ScoreParams:
     flag_threshold: float = 0.5
     min_flag_accounts: int = 5
     signup_burst_h: float = 72.0
-    # Accounts singled out for review: at least this many requests and >= `high_volume_factor` x the median.
-    high_volume_min_requests: int = 5000
-    high_volume_factor: float = 20.0
+    # Accounts singled out for review: >= `high_volume_min_requests` and >= `high_volume_factor` x the median account.
+    high_volume_min_requests: int = 1000
+    high_volume_factor: float = 100.0
     high_volume_max_listed: int = 100
 
 
@@ -176,6 +176,8 @@ def score_clusters(
             "payments_shared_ge20": int((payments["count"] >= 20).sum()) if payments.height else 0,
             "distinct_payments": payments.height,
             "top_org_share": top_org_share,
+            "org_member_share": float(orgs.len() / n),
+            "distinct_orgs": int(orgs.n_unique()),
             "fast_new_model_share": float(grp["fast_new_model_switch"].mean()),
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
             "prompt_diversity_median": float(grp["prompt_diversity"].median() or 0.0),
@@ -207,11 +209,21 @@ def score_clusters(
 
 
 def _benign_explanation(c: dict, comp: dict) -> str | None:
-    """A legitimate reason for the group's ties, offered only when it does not look like extraction."""
-    if comp["extraction"] >= 0.3 or c["heavy_share"] >= 0.3:
-        return None
+    """A legitimate reason for the group's ties. Registered organisations are trusted as such; the network and
+    system-prompt explanations are offered only when the group shows no sign of extraction."""
     if c["top_org_share"] >= 0.9 and c["distinct_payments"] <= 1:
         return f"{_pct(c['top_org_share'])} of accounts belong to one organisation on one payment method"
+    if (
+        c["org_member_share"] >= 0.9
+        and c["payment_shared_member_share"] == 0.0
+        and (not c["has_signup"] or c["signup_burst_share"] <= 0.5)
+    ):
+        return (
+            f"{_pct(c['org_member_share'])} of accounts belong to registered organisations ({c['distinct_orgs']:,}), "
+            "each on its own payment method, with no signup burst (e.g. evaluation harnesses on public benchmarks)"
+        )
+    if comp["extraction"] >= 0.3 or c["heavy_share"] >= 0.3:
+        return None
     if c["system_prompt_top_share"] >= 0.8 and c["prompt_overlap"] < 0.2 and c["coaction_member_share"] < 0.2:
         return "one app's shared system prompt, with diverse prompts and no co-action"
     if c["coaction_member_share"] < 0.2 and c["human_paced_share"] >= 0.6 and c["prompt_overlap"] < 0.2:

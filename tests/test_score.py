@@ -1,0 +1,130 @@
+"""Scoring: helper rules on small inputs, and on a real synth incident rich in hard negatives."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from forensics import jsonio
+from forensics.cluster import ClusterParams, run_cluster
+from forensics.ingest import IngestOptions, run_ingest
+from forensics.keys import CaseKey
+from forensics.score import ScoreParams, _benign_explanation, _max_window_share, high_volume_accounts
+from forensics.synth import generate
+
+from conftest import TEST_KEY_HEX
+
+HOUR_US = 3_600_000_000
+
+
+def test_max_window_share_counts_the_densest_window() -> None:
+    times = [0, 1 * HOUR_US, 2 * HOUR_US, 100 * HOUR_US]
+    assert _max_window_share(times, 72 * HOUR_US) == pytest.approx(0.75)
+    assert _max_window_share(times, 1 * HOUR_US) == pytest.approx(0.5)  # inclusive end
+    assert _max_window_share([None, 5], HOUR_US) == pytest.approx(1.0)
+    assert _max_window_share([], HOUR_US) == 0.0
+
+
+def _cluster_facts(**overrides) -> tuple[dict, dict]:
+    c = {
+        "top_org_share": 0.0, "distinct_payments": 10, "org_member_share": 0.0, "distinct_orgs": 0,
+        "payment_shared_member_share": 0.0, "has_signup": True, "signup_burst_share": 0.1, "heavy_share": 0.0,
+        "system_prompt_top_share": 0.0, "prompt_overlap": 0.0, "coaction_member_share": 0.0, "human_paced_share": 0.9,
+    }
+    comp = {"extraction": 0.0}
+    for k, v in overrides.items():
+        (comp if k in comp else c)[k] = v
+    return c, comp
+
+
+def test_one_organisation_on_one_payment_method_is_explained_even_when_extracting() -> None:
+    c, comp = _cluster_facts(top_org_share=1.0, distinct_payments=1, org_member_share=1.0, distinct_orgs=1, extraction=1.0)
+    assert "one organisation on one payment method" in _benign_explanation(c, comp)
+
+
+def test_network_explanation_withheld_when_the_group_extracts() -> None:
+    c, comp = _cluster_facts()
+    assert "human-paced" in _benign_explanation(c, comp)
+    c, comp = _cluster_facts(extraction=0.8)
+    assert _benign_explanation(c, comp) is None
+    c, comp = _cluster_facts(heavy_share=0.5)
+    assert _benign_explanation(c, comp) is None
+
+
+def test_shared_system_prompt_explanation() -> None:
+    c, comp = _cluster_facts(system_prompt_top_share=0.95, human_paced_share=0.0)
+    assert "system prompt" in _benign_explanation(c, comp)
+    c, comp = _cluster_facts(system_prompt_top_share=0.95, human_paced_share=0.0, coaction_member_share=0.9)
+    assert _benign_explanation(c, comp) is None
+
+
+def test_high_volume_accounts_floor_and_order() -> None:
+    features = pl.DataFrame({"account_pseudonym": [f"{i:032x}" for i in range(8)], "requests": [10] * 5 + [300, 9000, 9000]})
+    hv = high_volume_accounts(features, ScoreParams(high_volume_min_requests=200, high_volume_factor=20.0))
+    # floor = max(200, 20 x median 10) = 200; ties broken by pseudonym.
+    assert hv == [
+        {"account_pseudonym": f"{6:032x}", "requests": 9000},
+        {"account_pseudonym": f"{7:032x}", "requests": 9000},
+        {"account_pseudonym": f"{5:032x}", "requests": 300},
+    ]
+    assert high_volume_accounts(features.head(0), ScoreParams()) == []
+
+
+@pytest.fixture(scope="module")
+def hard_case(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("score")
+    key = root / "case.key"
+    key.write_text(TEST_KEY_HEX + "\n")
+    key.chmod(0o600)
+    incident = root / "incident"
+    generate(incident, scale="sample", seed=4, stealth=0.9, scenario="many-hard-negatives")
+    case = root / "case"
+    run_ingest([str(incident / "logs")], case, IngestOptions(accounts=incident / "accounts.parquet", key_file=key))
+    run_cluster(case, ClusterParams())
+    labels = pl.read_parquet(incident / "labels.parquet")
+    ck = CaseKey(bytes.fromhex(TEST_KEY_HEX))
+    labels = labels.with_columns(pl.Series("account_pseudonym", ck.pseudonyms("account", labels["account_id"].to_list())))
+    clusters = pl.read_parquet(case / "clusters.parquet").join(labels, on="account_pseudonym", how="left")
+    return {"case": case, "labels": labels, "clusters": clusters, "doc": jsonio.read(case / "clusters.json")}
+
+
+def test_hard_negatives_visible_but_never_flagged(hard_case) -> None:
+    doc, clusters = hard_case["doc"], hard_case["clusters"]
+    flagged = {c["cluster_id"] for c in doc["clusters"] if c["flagged"]}
+    assert flagged, "the incident has campaigns"
+    members = clusters.filter(pl.col("cluster_id").is_in(list(flagged)))
+    assert members.filter(pl.col("label") != "attack").height == 0
+    # Hard negatives do form clusters in this incident; they stay in the output, unflagged.
+    hard_clusters = clusters.filter((pl.col("label") == "hard_negative") & (pl.col("cluster_id") >= 0))
+    assert hard_clusters.height > 0
+    for c in doc["clusters"]:
+        mix = clusters.filter(pl.col("cluster_id") == c["cluster_id"])
+        if (mix["label"] == "attack").mean() < 0.5:
+            assert not c["flagged"]
+            assert c["suspicion_score"] < ClusterParams().flag_threshold or c["benign_explanation"] is not None
+
+
+def test_flagged_evidence_is_readable_with_counts(hard_case) -> None:
+    for c in hard_case["doc"]["clusters"]:
+        if not c["flagged"]:
+            continue
+        texts = {e["signal"]: e["text"] for e in c["evidence"]}
+        assert re.fullmatch(r"[\d,]+ accounts", texts["accounts"])
+        assert texts["accounts"] == f"{c['accounts']:,} accounts"
+        assert re.fullmatch(r"\d+% of prompts ask for step-by-step reasoning", texts["reasoning"])
+        assert re.fullmatch(r"[\d,]+ shared /24 prefixes", texts["shared_nets"])
+        assert re.fullmatch(r"\d+% created within 72 h", texts["signup_burst"])
+
+
+def test_evaluation_harnesses_listed_as_high_volume_not_flagged(hard_case) -> None:
+    doc, labels, clusters = hard_case["doc"], hard_case["labels"], hard_case["clusters"]
+    harness = set(labels.filter(pl.col("group") == "eval-harness")["account_pseudonym"].to_list())
+    listed = {a["account_pseudonym"] for a in doc["high_volume_accounts"]}
+    assert harness and harness <= listed
+    flagged = {c["cluster_id"] for c in doc["clusters"] if c["flagged"]}
+    assert clusters.filter(pl.col("account_pseudonym").is_in(list(harness)) & pl.col("cluster_id").is_in(list(flagged))).height == 0
+    requests = [a["requests"] for a in doc["high_volume_accounts"]]
+    assert requests == sorted(requests, reverse=True)
