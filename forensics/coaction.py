@@ -111,7 +111,14 @@ def coaction_edges(
     if candidates.select(pl.col("id").hash().n_unique()).item() < candidates.height:
         candidates = candidates.unique(["k", "account", "t", "id"])
     accounts = candidates.select(pl.col("account").unique().sort())["account"]
-    counts = _count_facts(candidates, accounts, window, include_self_loops)
+    coded = (
+        candidates.lazy()
+        .join(accounts.to_frame().with_row_index("code").lazy(), on="account", how="left")
+        .select(pl.col("k"), pl.col("code").cast(pl.UInt64).alias("a"), pl.col("t"))
+        .collect()
+    )
+    del candidates  # the strings are no longer needed; free them before the expansion
+    counts = _count_facts(coded, window, include_self_loops)
     # Account codes follow the sorted account names, so sorting codes sorts names.
     kept = counts.filter(pl.col("count") >= min_count).sort("pair")
     edges = pl.DataFrame(
@@ -129,24 +136,20 @@ def coaction_edges(
     )
 
 
-def _count_facts(candidates: pl.DataFrame, accounts: pl.Series, window: int, include_self_loops: bool) -> pl.DataFrame:
-    """Per packed (A, B) code pair: requests of A with a different request of B on the key within `window`."""
-    n = candidates.height
+def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> pl.DataFrame:
+    """Per packed (A, B) code pair: requests of A with a different request of B on the key within `window`.
+
+    `coded` has the key code `k`, the account code `a` (UInt64) and the time `t` of each candidate row.
+    """
+    n = coded.height
     if n == 0:
         return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
     # The shared axis `c` grows by at most window + 1 per row; refuse what would overflow Int64.
     if n * (window + 1) >= 1 << 62:
         raise BadInputError(f"co-action window of {window} time units is too large for {n:,} rows")
 
-    codes = accounts.to_frame().with_row_index("code")
     gap = window + 1
     new_key = (pl.col("k") != pl.col("k").shift(1)).fill_null(True)
-    coded = (
-        candidates.lazy()
-        .join(codes.lazy(), on="account", how="left")
-        .select(pl.col("k"), pl.col("code").cast(pl.UInt64).alias("a"), pl.col("t"))
-        .collect()
-    )
     axis = (
         _sort_by_key_then_time(coded)
         .lazy()
