@@ -3,7 +3,9 @@
 Definition (QUT coordination-network-toolkit's `co_retweet`, see ../shared/peer-data/README.md): for the
 directed pair (A, B), `count` is the number of distinct requests of A that have a *different* request of B
 with the same key at most `window_s` seconds apart, inclusive. Pairs below `min_count` are dropped; both
-directions are written.
+directions are written. For A != B this equals the toolkit's `co_retweet_network` edge for edge (checked in
+tests/test_peer.py on real data). Self-loops differ on purpose: the toolkit also matches a message with itself,
+so every account gets a self-loop; here (A, A) needs a second request of A in the window.
 
 How it stays near-linear (no loop over account pairs, no self-join on the key):
 
@@ -18,7 +20,8 @@ How it stays near-linear (no loop over account pairs, no self-join on the key):
    non-decreasing, those r form one contiguous range, found by three more binary searches. Expanding these
    ranges yields every (request r, account B with a request in r's window) fact exactly once, so the work
    is proportional to the evidence itself, not to the rows of the busiest account in a window.
-4. Count facts per (account of r, B) in bounded chunks of facts, on 64-bit integer edge keys.
+4. Count facts per (account of r, B) in bounded chunks of facts: pack both account codes into one UInt64,
+   sort and run-length count.
 
 All of this is polars column work over the rows (the row-level side of the design); only the edge table is
 account-level. The result does not depend on row order or thread count.
