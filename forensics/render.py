@@ -101,6 +101,7 @@ table { border-collapse: collapse; width: 100%; margin: .6rem 0 1rem; font-size:
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: .3rem; font-size: 9pt; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .45rem; text-align: left; vertical-align: top; }
 th { background: var(--soft); border-bottom: 1.5px solid var(--ink); }
+td:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8pt; }
 thead { display: table-header-group; }
@@ -403,6 +404,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     f_requests = sum(c["requests"] for c in flagged)
     f_out = sum(c["output_tokens"] for c in flagged)
     f_in = sum(c["input_tokens"] for c in flagged)
+    unavailable_signals = set(summary.get("signals_unavailable") or [])
+    has_tokens = not {"input_tokens", "output_tokens"} <= unavailable_signals
     first = min((c["first_seen"] for c in flagged), default=None)
     last = max((c["last_seen"] for c in flagged), default=None)
     doc = Document(
@@ -422,7 +425,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         what = (
             f"Between {day_text(first)} and {day_text(last)}, {n(f_accounts)} accounts, acting as {groups}, "
             f"sent {n(f_requests)} requests to the API ({pct(f_requests, total_requests)} of all {n(total_requests)} "
-            f"requests examined) and received {n(f_out)} tokens of model output. The accounts in each group behaved "
+            f"requests examined)"
+            + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
+            + ". The accounts in each group behaved "
             f"as one coordinated operation, which is the pattern of a \"distillation\" campaign: many accounts "
             f"working through a shared list of prompts to harvest the model's answers, typically to train another model."
         )
@@ -466,7 +471,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 ("Flagged groups", n(len(flagged)), f"of {n(len(clusters))} groups found"),
                 ("Accounts in them", n(f_accounts), f"of {n(total_accounts)} accounts ({pct(f_accounts, total_accounts)})"),
                 ("Their requests", n(f_requests), f"{pct(f_requests, total_requests)} of {n(total_requests)}"),
-                ("Output tokens", n(f_out), f"plus {n(f_in)} input tokens"),
+                ("Output tokens", n(f_out) if has_tokens else "unknown",
+                 f"plus {n(f_in)} input tokens" if has_tokens else "no token counts in the logs"),
                 ("First seen", day_text(first) if flagged else "none", when_text(first) if flagged else ""),
                 ("Last seen", day_text(last) if flagged else "none", when_text(last) if flagged else ""),
                 ("Logs examined", period, f"{n(summary.get('rows_read'))} log rows"),
@@ -514,8 +520,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         b.append(
             Para(
                 f"{n(c['accounts'])} accounts sent {n(c['requests'])} requests between {when_text(c['first_seen'])} "
-                f"and {when_text(c['last_seen'])}, using {n(c['input_tokens'])} input and {n(c['output_tokens'])} "
-                f"output tokens. The median member was active on {active[len(active) // 2] if active else 0} days. "
+                f"and {when_text(c['last_seen'])}"
+                + (f", using {n(c['input_tokens'])} input and {n(c['output_tokens'])} output tokens" if has_tokens else "")
+                + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
                 f"Every member is listed in accounts.csv with cluster_id {cid}."
             )
         )
@@ -531,7 +538,10 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             b.append(
                 Table(
                     ("Component", "Meaning", "Value"),
-                    tuple((k, COMPONENT_TEXT.get(k, k), f"{float(v):.2f}") for k, v in sorted(comps.items())),
+                    tuple(
+                        (k, COMPONENT_TEXT.get(k, k), f"{float(comps[k]):.2f}")
+                        for k in sorted(comps, key=lambda k: (list(COMPONENT_TEXT).index(k) if k in COMPONENT_TEXT else 99, k))
+                    ),
                     caption="How the score was made up (each part between 0 and 1)",
                     numeric=(False, False, True),
                 )
@@ -622,8 +632,11 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"{n(summary.get('rows_read'))} log rows were read from {n(len(summary.get('inputs', [])))} files. "
             f"{n(summary.get('rows_accepted'))} were accepted and {n(summary.get('rows_quarantined'))} were set aside "
             f"(quarantined) with a recorded reason; no row was dropped silently. The accepted rows hold "
-            f"{n(total_requests)} requests from {n(total_accounts)} accounts, with {n(summary.get('input_tokens'))} "
-            f"input and {n(summary.get('output_tokens'))} output tokens."
+            f"{n(total_requests)} requests from {n(total_accounts)} accounts"
+            + (
+                f", with {n(summary.get('input_tokens'))} input and {n(summary.get('output_tokens'))} output tokens."
+                if has_tokens else "; the logs hold no token counts."
+            )
         )
     )
     b.append(
@@ -683,8 +696,12 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 "payment details and prompts replaced by keyed pseudonyms (HMAC-SHA-256 under the case key); invalid "
                 "rows are set aside with a reason, so rows read = rows accepted + rows set aside.",
                 "Evidence links. For every pair of accounts the tool records direct, checkable evidence that they "
-                "acted together (listed below). Very common values (for example a prompt sent by more than "
-                f"{cluster_params.get('coaction_max_accounts', 'N')} accounts) are ignored as not specific.",
+                "acted together (listed below)."
+                + (
+                    f" Very common values (for example a prompt sent by more than "
+                    f"{cluster_params['coaction_max_accounts']} accounts) are ignored as not specific."
+                    if cluster_params.get("coaction_max_accounts") else ""
+                ),
                 "Groups. The links are combined into one similarity per pair and the accounts are grouped with "
                 "HDBSCAN, a standard density-based clustering method that leaves accounts without strong links "
                 "ungrouped.",

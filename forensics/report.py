@@ -505,13 +505,10 @@ def _check_title(title: str, case_id: str) -> None:
 def _check_no_local_strings(payload: dict[str, bytes], paths: list[Path]) -> None:
     """Belt and braces: no absolute path of this machine may appear in any bundle file."""
     needles = set()
-    for path in paths:
-        resolved = str(path.resolve())
-        if len(resolved) > 4:
-            needles.add(resolved.encode())
-    home = os.path.expanduser("~")
-    if home not in ("/", "/root") and len(home) > 4:
-        needles.add(home.encode())
+    for path in [*paths, Path.home()]:
+        resolved = path.resolve()
+        if len(resolved.parts) >= 3 and len(str(resolved)) >= 8:  # "/a/b" or longer; "/data" is too generic
+            needles.add(str(resolved).encode())
     for name, blob in payload.items():
         for needle in needles:
             if needle in blob:
