@@ -208,12 +208,12 @@ _CW = np.array([w for _, _, w in COUNTRIES], dtype=float)
 
 @dataclass(frozen=True)
 class Networks:
-    """Autonomous systems with one /16 each; fixed across seeds so the address plan is stable."""
+    """Autonomous systems with one /12 each (4,096 /24 prefixes); fixed across seeds for a stable address plan."""
 
     asn: np.ndarray  # int64 AS numbers
     country: np.ndarray  # index into COUNTRIES
     kind: list[str]
-    base: np.ndarray  # uint32 network address of the /16
+    base: np.ndarray  # uint32 network address of the /12
     residential: dict[int, np.ndarray]  # country -> ASN indices
     mobile: dict[int, np.ndarray]
     datacenter: np.ndarray
@@ -250,8 +250,8 @@ def _networks() -> Networks:
     n = len(kinds)
     reserved = {0, 10, 100, 127, 169, 172, 192, 198, 203}
     firsts = np.array([o for o in range(11, 224) if o not in reserved])
-    blocks = rng.choice(len(firsts) * 256, size=n, replace=False)
-    base = ((firsts[blocks // 256].astype(np.uint32) << 24) | ((blocks % 256).astype(np.uint32) << 16)).astype(
+    blocks = rng.choice(len(firsts) * 16, size=n, replace=False)
+    base = ((firsts[blocks // 16].astype(np.uint32) << 24) | ((blocks % 16).astype(np.uint32) << 20)).astype(
         np.uint32
     )
     asn = rng.choice(np.arange(1_000, 64_000), size=n, replace=False).astype(np.int64)
@@ -272,9 +272,9 @@ NETS = _networks()
 
 
 def _host(asn_i: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """A host address inside the ASN's /16 chosen by hash `h` (never .0 or .255)."""
+    """A host address inside the ASN's /12 chosen by hash `h` (never .0 or .255)."""
     h = np.asarray(h, dtype=np.uint64)
-    third = ((h >> np.uint64(8)) % np.uint64(256)).astype(np.uint32)
+    third = ((h >> np.uint64(8)) % np.uint64(4096)).astype(np.uint32)
     fourth = (np.uint64(1) + h % np.uint64(254)).astype(np.uint32)
     return (NETS.base[asn_i] | (third << np.uint32(8)) | fourth).astype(np.uint32)
 
@@ -407,6 +407,7 @@ _CODE_TASKS = (
     "convert to typescript: function add(a, b) { return a + b + ",
     "optimize: SELECT * FROM orders WHERE amount > ",
 )
+_CODE_CLOSERS = (")", "])", "}$", " }", " ORDER BY created_at")
 _REASONING_BENIGN = (
     "explain step by step how ", "walk me through how ", "can you show your work for how ", "step by step, how ",
 )
@@ -509,12 +510,12 @@ _CODE_ELICIT = (
     "Walk through the algorithm, then implement it.", "Describe your full reasoning and complexity first.",
 )
 _ROLES = (
-    "nurse", "pilot", "detective", "chef", "lawyer", "engineer", "farmer", "teacher", "journalist", "astronaut",
-    "startup founder", "librarian", "mechanic", "diplomat",
+    "a nurse", "a pilot", "a detective", "a chef", "a lawyer", "an engineer", "a farmer", "a teacher", "a journalist",
+    "an astronaut", "a startup founder", "a librarian", "a mechanic", "a diplomat",
 )
 _DIALOGUE_PRE = (
-    "Generate a dialogue between a ", "Write a conversation between a ", "Create a realistic exchange between a ",
-    "Compose a multi-turn chat between a ", "Produce a role-play script featuring a ",
+    "Generate a dialogue between ", "Write a conversation between ", "Create a realistic exchange between ",
+    "Compose a multi-turn chat between ", "Produce a role-play script featuring ",
 )
 _DIALOGUE_TOPICS = (
     " about a difficult decision", " who disagree about a plan", " solving a puzzle together", " negotiating a deal",
@@ -603,7 +604,7 @@ def _residential_pool(rng: np.random.Generator, size: int, countries: tuple[str,
 def _datacenter_pool(rng: np.random.Generator, size: int, nets: int, asn_choices: np.ndarray, salt: int):
     nets = max(1, nets)
     net_asn = asn_choices[rng.integers(0, len(asn_choices), nets)]
-    net_third = rng.integers(0, 256, nets).astype(np.uint32)
+    net_third = rng.integers(0, 4096, nets).astype(np.uint32)
     which = np.arange(size) % nets
     host = (1 + (_mix(np.arange(size, dtype=np.uint64), salt) % np.uint64(254))).astype(np.uint32)
     ips = (NETS.base[net_asn[which]] | (net_third[which] << np.uint32(8)) | host).astype(np.uint32)
@@ -912,7 +913,8 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
             )
         )
     # Calibrate campaign volume so the expected total matches the scale's target.
-    expected = sum(float((c.rate * d).sum()) for c, d in zip(campaigns, campaign_rows_share)) * 0.93
+    # 0.93 active account-days, less the slow first days and requests that would predate signup.
+    expected = sum(float((c.rate * d).sum()) for c, d in zip(campaigns, campaign_rows_share)) * 0.915
     for c in campaigns:
         c.rate = c.rate * (scale.campaign_rows / expected)
 
@@ -977,7 +979,7 @@ def _benign_prompt_text(codes: np.ndarray) -> pl.Series:
             text = _concat([_pick(_REASONING_BENIGN, c2), _pick(_ADJECTIVES, c3), " ", _pick(_NOUNS_AND_TOPICS, c4),
                             " works"])
         elif k == 2:
-            text = _concat([_pick(_OPENERS, c2), _pick(_CODE_TASKS, c3), _num(c4 % 500), "]"])
+            text = _concat([_pick(_OPENERS, c2), _pick(_CODE_TASKS, c3), _num(c4 % 500), _pick(_CODE_CLOSERS, c3)])
         elif k == 3:
             text = _pick(_CANNED, c2)
         elif k == 4:
@@ -1035,7 +1037,7 @@ def _campaign_prompts(c: Campaign, items: np.ndarray, salt: int) -> pl.Series:
                            _pick(_CODE_POST, _variant(h, para, len(_CODE_POST), 56)), _num(a * 100), " elements."])
     else:
         head = closing
-        payload = _concat([_pick(_DIALOGUE_PRE, _variant(h, para, len(_DIALOGUE_PRE), 50)), _pick(_ROLES, k1), " and a ",
+        payload = _concat([_pick(_DIALOGUE_PRE, _variant(h, para, len(_DIALOGUE_PRE), 50)), _pick(_ROLES, k1), " and ",
                            _pick(_ROLES, k2 + 3), _pick(_DIALOGUE_TOPICS, k1 // 14), " (scenario ", _num(a), ")."])
     forward = _concat([head, "\n\n", payload])
     backward = _concat([payload, "\n\n", head])
@@ -1140,7 +1142,10 @@ def _human_day(pop: Population, day: int, seed: int) -> pl.DataFrame | None:
         size = np.array([pop.mobile_pool_size.get(int(c), 4) for c in range(len(NETS.asn))])[carrier]
         slot = rng.integers(0, size)
         asn_i[mobile] = carrier
-        ip[mobile] = _host(carrier, _mix(slot.astype(np.uint64) * np.uint64(1000) + carrier.astype(np.uint64), 5))
+        # Carrier-grade NAT egress addresses sit together in a few /24 prefixes of the carrier.
+        ip[mobile] = NETS.base[carrier] | ((17 + slot // 250).astype(np.uint32) << np.uint32(8)) | (1 + slot % 250).astype(
+            np.uint32
+        )
     if proxy.any():
         k = rng.integers(0, len(pop.commercial_pool), int(proxy.sum()))
         ip[proxy] = pop.commercial_pool[k]
