@@ -147,8 +147,8 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
     ]
     cap = params.key_max_accounts
     codes = steps.run("edges.codes", account_codes, events, accounts)
-    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes))
-    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes))
+    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes, normalize=True))
+    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes, normalize=True))
     if accounts is not None:
         sets.append(steps.run("edges.payment", shared_key_edges, payment_facts(accounts), kind="payment", max_accounts=cap, codes=codes))
         sets.append(

@@ -112,17 +112,34 @@ def _decode(pairs: pl.LazyFrame, codes: pl.DataFrame) -> pl.LazyFrame:
 
 
 def shared_key_edges(
-    facts: pl.LazyFrame, *, kind: str, max_accounts: int, min_count: int = 1, codes: pl.DataFrame | None = None
+    facts: pl.LazyFrame,
+    *,
+    kind: str,
+    max_accounts: int,
+    min_count: int = 1,
+    codes: pl.DataFrame | None = None,
+    normalize: bool = False,
 ) -> EdgeSet:
     """Pairs of accounts sharing keys. `facts` has columns account_pseudonym, key (duplicates allowed).
 
-    count = number of distinct shared keys; weight = sum over them of 1/log(degree + IDF_C).
+    count = number of distinct shared keys; weight = sum over them of 1/log(degree + IDF_C), divided, with
+    `normalize`, by sqrt(keys of src * keys of dst) (cosine-style). Normalising matters for network keys: two
+    users behind one NAT share most of their IP-days, while a rotating-proxy account shares a handful of its
+    hundreds of IP-days with each other customer of the same proxy pool.
     `max_accounts` 0 means no cap.
     """
     facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
     if codes is None:
         codes = facts.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
     pairs, key_stats = _pairs_from_facts(facts, codes, max_accounts)
+    if normalize:
+        held = facts.join(codes.lazy(), on=ACCOUNT, how="inner").select("code", _hash_key(pl.col("key")).alias("_k")).unique()
+        sizes = held.group_by("code").agg(pl.len().cast(pl.Float64).alias("_size"))
+        pairs = (
+            pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on="src")
+            .join(sizes.rename({"code": "dst", "_size": "_nd"}), on="dst")
+            .with_columns((pl.col("_w") / (pl.col("_ns") * pl.col("_nd")).sqrt()).alias("_w"))
+        )
     edges = _decode(pairs.filter(pl.col("_n") >= min_count), codes).select(
         "src", "dst", pl.lit(kind).alias("kind"), pl.col("_n").alias("count"), pl.col("_w").alias("weight")
     )

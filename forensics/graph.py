@@ -34,8 +34,8 @@ ACCOUNT = "account_pseudonym"
 # kind -> (alpha, scale): the ceiling of one kind's contribution and the evidence at which it reaches 63% of it.
 DEFAULT_KIND_STRENGTH: dict[str, tuple[float, float]] = {
     "coaction": (0.9, 2.0),
-    "ip_day": (0.6, 1.5),
-    "net": (0.3, 2.0),
+    "ip_day": (0.6, 0.25),
+    "net": (0.3, 0.25),
     "payment": (0.8, 0.5),
     "signup": (0.6, 0.5),
     "template": (0.6, 3.0),
