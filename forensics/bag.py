@@ -21,6 +21,9 @@ TAGMANIFEST = "tagmanifest-sha256.txt"
 BAG_INFO = "bag-info.txt"
 BAGIT = "bagit.txt"
 TAG_FILES = (BAGIT, BAG_INFO, MANIFEST)
+# A detached OpenSSH signature over the tag manifest (optional; it cannot be listed in any manifest).
+SIGNATURE = "tagmanifest-sha256.txt.sig"
+SIGNATURE_NAMESPACE = "forensics-evidence"
 
 _SAFE_PATH = re.compile(r"[a-z0-9._-]+(/[a-z0-9._-]+)*")
 _MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
@@ -278,10 +281,72 @@ def check_bag(bag_dir: Path, *, expected_tags: Mapping[str, bytes] | None = None
         for rel in TAG_FILES:
             if rel not in tagmanifest and read(rel) is not None:
                 problems.append(BagProblem(TAGMANIFEST, "modified", f"does not list {rel}"))
-    known = set(manifest or {}) | set(tagmanifest or {}) | {TAGMANIFEST, BAGIT, BAG_INFO, MANIFEST}
+    known = set(manifest or {}) | set(tagmanifest or {}) | {TAGMANIFEST, BAGIT, BAG_INFO, MANIFEST, SIGNATURE}
     for rel in sorted(set(on_disk) - known):
         if not rel.startswith("data/"):
             problems.append(BagProblem(rel, "extra", "not part of the bag"))
     report.tag_files = sum(1 for rel in on_disk if not rel.startswith("data/"))
     report.problems = sorted(set(problems))
     return report
+
+
+# ------------------------------------------------------------------------------------------- signatures
+
+
+def _ssh_keygen(args: list[str], *, cwd: Path | None = None, stdin: bytes | None = None):
+    import shutil
+    import subprocess
+
+    from forensics.errors import SignatureError
+
+    binary = shutil.which("ssh-keygen")
+    if binary is None:
+        raise SignatureError("ssh-keygen (OpenSSH) is not installed; it is needed to sign or check signatures")
+    return subprocess.run(
+        [binary, *args], cwd=cwd, input=stdin if stdin is not None else b"", capture_output=True, timeout=60
+    )
+
+
+def sign_tagmanifest(bag_dir: Path, key: Path) -> Path:
+    """Write SIGNATURE with `ssh-keygen -Y sign`; Ed25519 and RSA signatures are deterministic."""
+    from forensics.errors import SignatureError
+
+    key = Path(key).resolve()
+    if not key.is_file():
+        raise SignatureError(f"{key.name}: signing key not found")
+    done = _ssh_keygen(["-Y", "sign", "-f", str(key), "-n", SIGNATURE_NAMESPACE, TAGMANIFEST], cwd=bag_dir)
+    if done.returncode != 0 or not (bag_dir / SIGNATURE).is_file():
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = reason[-1] if reason else "unknown reason"
+        raise SignatureError(f"{key.name}: ssh-keygen could not sign with this key ({detail})")
+    return bag_dir / SIGNATURE
+
+
+def verify_signature(bag_dir: Path, allowed_signers: Path) -> str:
+    """Check SIGNATURE over the tag manifest; return the signer's principal or raise BundleInvalidError."""
+    from forensics.errors import BundleInvalidError, SignatureError
+
+    allowed_signers = Path(allowed_signers).resolve()
+    if not allowed_signers.is_file():
+        raise SignatureError(f"{allowed_signers.name}: allowed-signers file not found")
+    signature = bag_dir / SIGNATURE
+    if not signature.is_file():
+        raise BundleInvalidError(f"{bag_dir}: missing: {SIGNATURE} (the bundle is not signed)")
+    found = _ssh_keygen(["-Y", "find-principals", "-s", str(signature.resolve()), "-f", str(allowed_signers)])
+    principals = found.stdout.decode("utf-8", "replace").split()
+    if found.returncode != 0 or not principals:
+        raise BundleInvalidError(
+            f"{bag_dir}: modified: {SIGNATURE} (not made by any key in {allowed_signers.name}, or damaged)"
+        )
+    message = (bag_dir / TAGMANIFEST).read_bytes()
+    for principal in principals:
+        done = _ssh_keygen(
+            ["-Y", "verify", "-f", str(allowed_signers), "-I", principal, "-n", SIGNATURE_NAMESPACE,
+             "-s", str(signature.resolve())],
+            stdin=message,
+        )
+        if done.returncode == 0:
+            return principal
+    raise BundleInvalidError(
+        f"{bag_dir}: modified: {TAGMANIFEST} or {SIGNATURE} (the signature does not match the tag manifest)"
+    )

@@ -182,17 +182,22 @@ def report(
     title: Annotated[str, typer.Option(help="Report title.")] = "Distillation campaign evidence report",
     case_id: Annotated[Optional[str], typer.Option("--case-id", help="Case identifier recorded in bag-info.txt.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing bundle.")] = False,
+    sign: Annotated[
+        Optional[Path],
+        typer.Option("--sign", help="OpenSSH private key: add a detached signature over the tag manifest.", dir_okay=False),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Write the evidence bundle: a BagIt bag with the report, tables, timelines and figures.
 
-    Example: forensics report cases/acme --out bundles/acme --case-id ACME-2026-001
+    Example: forensics report cases/acme --out bundles/acme --case-id ACME-2026-001 --sign ~/.ssh/id_ed25519
     """
     from forensics.report import build_bundle
 
     with progress_for(quiet) as progress:
-        result = build_bundle(case, out, title=title, case_id=case_id, force=force, progress=progress)
-    _say(f"wrote evidence bundle {out} ({result['files']} files)", quiet)
+        result = build_bundle(case, out, title=title, case_id=case_id, force=force, progress=progress, sign_key=sign)
+    signed = ", signed" if result.get("signed") else ""
+    _say(f"wrote evidence bundle {out} ({result['files']} files{signed})", quiet)
 
 
 @app.command()
@@ -201,6 +206,10 @@ def verify(
     logs: Annotated[Optional[list[str]], typer.Option("--logs", help="Original logs, to re-run the pipeline.")] = None,
     key_file: KeyFile = None,
     accounts: Annotated[Optional[Path], typer.Option("--accounts", help="Original account table.")] = None,
+    allowed_signers: Annotated[
+        Optional[Path],
+        typer.Option("--allowed-signers", help="OpenSSH allowed-signers file: require a good signature.", dir_okay=False),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Check a bundle's integrity; with --logs and --key-file, re-run the pipeline and compare every file.
@@ -211,7 +220,9 @@ def verify(
     from forensics.verify import verify_bundle
 
     with progress_for(quiet) as progress:
-        result = verify_bundle(bundle, logs=logs, key_file=key_file, accounts=accounts, progress=progress)
+        result = verify_bundle(
+            bundle, logs=logs, key_file=key_file, accounts=accounts, allowed_signers=allowed_signers, progress=progress
+        )
     for line in result["lines"]:
         typer.echo(line)
     if not result["ok"]:

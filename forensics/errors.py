@@ -79,3 +79,7 @@ class InternalError(ForensicsError):
 
 class ForensicsWarning(UserWarning):
     """A condition worth telling the user about that does not stop the run."""
+
+
+class SignatureError(BadInputError):
+    """A signing key or allowed-signers file that ssh-keygen cannot use."""

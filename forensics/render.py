@@ -968,6 +968,23 @@ This checks the key fingerprint before doing any work, re-runs ingest, cluster a
 recorded in `data/summary.json`, and reports for every file whether the re-run produced identical bytes. It
 exits 0 only if all files are identical. The step-by-step commands are in section 7 of `data/report.html`.
 
+## 6. Detached signature (when the bundle holds `tagmanifest-sha256.txt.sig`)
+
+The signer's OpenSSH public key goes into an allowed-signers file, one line `<principal> <key-type> <key>`,
+for example `analyst@example.org ssh-ed25519 AAAA...`, obtained from the signer through a separate channel.
+
+```sh
+cd <bundle>
+ssh-keygen -Y find-principals -s tagmanifest-sha256.txt.sig -f <allowed-signers>
+ssh-keygen -Y verify -f <allowed-signers> -I <principal> -n forensics-evidence -s tagmanifest-sha256.txt.sig < tagmanifest-sha256.txt
+forensics verify <bundle> --allowed-signers <allowed-signers>
+```
+
+Expected: `Good "forensics-evidence" signature for <principal>`. The signature covers the tag manifest, which
+covers `manifest-sha256.txt`, which covers every file under `data/`; so together with steps 1 and 2 it ties every
+file to the signer's key. The signature file itself cannot be listed in a manifest, so its absence is only
+noticed when you ask for it (`--allowed-signers`).
+
 ## What these checks do and do not prove
 
 - They prove that the files are exactly those listed in the manifests: any changed, removed, added or renamed
@@ -975,8 +992,10 @@ exits 0 only if all files are identical. The step-by-step commands are in sectio
 - They do **not** prove who made the bundle. Someone who alters a file and then rewrites
   `manifest-sha256.txt` and `tagmanifest-sha256.txt` to match produces a bag that passes steps 1 to 3. To rule
   that out, compare the SHA-256 of `tagmanifest-sha256.txt` with a copy sent separately (for example in the
-  covering letter), or check a detached signature over it, or re-run the analysis (step 5), which rebuilds every
-  file from the original logs.
+  covering letter; `forensics verify` prints it), check the detached signature (step 6), or re-run the
+  analysis (step 5), which rebuilds every file from the original logs.
+- A signature proves that the holder of the signing key signed this tag manifest; it says nothing about
+  whether the analysis is right.
 - Re-running (step 5) proves that the analysis follows from the logs, the key and the recorded parameters; it
   does not prove that the logs themselves are complete or authentic.
 

@@ -26,7 +26,7 @@ import polars as pl
 
 from forensics import __version__, figures, jsonio
 from forensics import render as r
-from forensics.bag import write_bag
+from forensics.bag import sign_tagmanifest, write_bag
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import staged_dir
 from forensics.progress import Progress, SilentProgress
@@ -524,10 +524,12 @@ def build_bundle(
     force: bool,
     progress: Progress = SilentProgress(),
     recorded_bagging_date: tuple[str, str] | None = None,
+    sign_key: Path | None = None,
 ) -> dict:
     """Write the evidence bundle for a clustered case; return {files, bytes, flagged, case_id, bagging_date}.
 
     `recorded_bagging_date` (date, source) is for `verify`, which re-runs with the original bundle's date.
+    `sign_key` (an OpenSSH private key) adds a detached signature over the tag manifest.
     """
     case, out = Path(case), Path(out)
     if out.resolve() == case.resolve() or case.resolve().is_relative_to(out.resolve()):
@@ -548,10 +550,14 @@ def build_bundle(
     _check_no_local_strings(payload, [case, out, Path.cwd()])
     with staged_dir(out, replace=force) as stage:
         files = write_bag(stage, payload, bag_info_fields(summary))
+        if sign_key is not None:
+            signature = sign_tagmanifest(stage, sign_key)
+            files[signature.name] = signature.read_bytes()
     return {
         "files": len(files),
         "bytes": sum(len(b) for b in files.values()),
         "flagged": len(data.flagged_ids),
         "case_id": case_id,
         "bagging_date": date_text,
+        "signed": sign_key is not None,
     }

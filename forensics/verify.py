@@ -12,7 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from forensics.bag import BAG_INFO, TAGMANIFEST, bag_info_text, check_bag
+from forensics.bag import BAG_INFO, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
 from forensics.progress import Progress, SilentProgress
 
@@ -104,6 +104,7 @@ def rerun(
             force=False, progress=progress, recorded_bagging_date=(summary.get("bagging_date"), summary.get("bagging_date_source")),
         )
         original, rebuilt = _tree(bundle), _tree(again)
+    original.pop(SIGNATURE, None)  # only the private key's holder can re-create a signature
     lines = []
     for name in sorted(set(original) | set(rebuilt)):
         if name not in rebuilt:
@@ -128,9 +129,13 @@ def verify_bundle(
     logs: list[str] | None = None,
     key_file: Path | None = None,
     accounts: Path | None = None,
+    allowed_signers: Path | None = None,
     progress: Progress = SilentProgress(),
 ) -> dict:
-    """Integrity always; with logs and key, a full re-run. Returns {ok, lines}; broken integrity raises."""
+    """Integrity always; the signature with allowed signers; with logs and key, a full re-run.
+
+    Returns {ok, lines}; broken integrity or a bad signature raises BundleInvalidError.
+    """
     from forensics.keys import load_key
 
     bundle = Path(bundle)
@@ -154,9 +159,16 @@ def verify_bundle(
             )
         lines.append(f"key: fingerprint {key.fingerprint} matches the bundle")
     lines += check_integrity(bundle)
+    if allowed_signers is not None:
+        principal = verify_signature(bundle, allowed_signers)
+        lines.append(f"signature: good {SIGNATURE} over {TAGMANIFEST}, signed by {principal}")
+    elif (bundle / SIGNATURE).is_file():
+        lines.append(f"signature: {SIGNATURE} present but not checked (pass --allowed-signers to check it)")
     ok = True
     if logs:
         summary = _read_summary(bundle) or {}
         rerun_lines, ok = rerun(bundle, summary, list(logs), Path(key_file), accounts, progress)
+        if (bundle / SIGNATURE).is_file():
+            rerun_lines.insert(0, f"re-run: {SIGNATURE} not compared (only the signer can re-create it)")
         lines += rerun_lines
     return {"ok": ok, "lines": lines}

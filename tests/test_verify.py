@@ -193,3 +193,61 @@ def test_rerun_reproduces_every_file_and_exposes_rewritten_manifests(made, copy:
 def test_rerun_needs_the_account_table_it_was_made_with(made) -> None:
     with pytest.raises(BadInputError, match="--accounts"):
         verify_bundle(made["bundle"], logs=[str(made["incident"] / "logs")], key_file=made["key"], accounts=None)
+
+
+def _ssh_key(where: Path, name: str) -> tuple[Path, Path]:
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen (OpenSSH) is not installed; signatures cannot be made or checked")
+    import subprocess
+
+    key = where / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@example", "-f", str(key)],
+                   check=True, capture_output=True)
+    allowed = where / f"{name}.allowed"
+    public = (where / f"{name}.pub").read_text().split()
+    allowed.write_text(f"{name}@example {public[0]} {public[1]}\n")
+    return key, allowed
+
+
+def test_signed_bundle_verifies_and_tampering_with_signature_or_manifests_is_caught(made, tmp_path: Path) -> None:
+    key, allowed = _ssh_key(tmp_path, "analyst")
+    _, other_allowed = _ssh_key(tmp_path, "stranger")
+    case = made["root"] / "case"
+    signed = tmp_path / "signed"
+    result = build_bundle(case, signed, title="Verify test", case_id="VERIFY-1", force=False, sign_key=key)
+    assert result["signed"]
+    # Signing adds one file and changes nothing else; Ed25519 signatures are deterministic.
+    again = tmp_path / "again"
+    build_bundle(case, again, title="Verify test", case_id="VERIFY-1", force=False, sign_key=key)
+    assert (signed / "tagmanifest-sha256.txt.sig").read_bytes() == (again / "tagmanifest-sha256.txt.sig").read_bytes()
+    for name in _every_file(made["bundle"]):
+        assert (signed / name).read_bytes() == (made["bundle"] / name).read_bytes()
+    lines = verify_bundle(signed, logs=None, key_file=None, accounts=None, allowed_signers=allowed)["lines"]
+    assert "signed by analyst@example" in lines[-1]
+    done = run_cli("verify", signed, "--allowed-signers", allowed)
+    assert done.returncode == 0 and "signature: good" in done.stdout
+    with pytest.raises(BundleInvalidError, match="tagmanifest-sha256.txt.sig"):
+        verify_bundle(signed, logs=None, key_file=None, accounts=None, allowed_signers=other_allowed)
+    with pytest.raises(BundleInvalidError, match="missing: tagmanifest-sha256.txt.sig"):
+        verify_bundle(made["bundle"], logs=None, key_file=None, accounts=None, allowed_signers=allowed)
+    # The attack BagIt alone cannot see: edit a file and rewrite every manifest. The signature catches it.
+    report = signed / "data/report.md"
+    report.write_text(report.read_text().replace("Summary", "Summery", 1))
+    _rewrite_manifests(signed)
+    assert verify_bundle(signed, logs=None, key_file=None, accounts=None)["ok"]
+    with pytest.raises(BundleInvalidError, match="tagmanifest-sha256.txt"):
+        verify_bundle(signed, logs=None, key_file=None, accounts=None, allowed_signers=allowed)
+
+
+def test_unusable_signing_key_is_a_clean_error(made, tmp_path: Path) -> None:
+    from forensics.errors import SignatureError
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen (OpenSSH) is not installed")
+    bogus = tmp_path / "bogus.key"
+    bogus.write_text("not a key\n")
+    bogus.chmod(0o600)
+    with pytest.raises(SignatureError, match="could not sign"):
+        build_bundle(made["root"] / "case", tmp_path / "b", title="t", case_id="X-1", force=False, sign_key=bogus)
+    assert not (tmp_path / "b").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bogus.key"]
