@@ -139,3 +139,11 @@ def test_template_facts_band_keys_are_positional() -> None:
     result = shared_key_edges(template_facts(ev), kind="template", max_accounts=50)
     # a/b share band 0 value 1; a/c share the value 2 but in different bands, which is no match.
     assert result.edges.select("src", "dst", "count").rows() == [("a", "b", 1)]
+
+
+def test_normalized_weights_divide_by_key_counts() -> None:
+    # a and b share k1 (degree 2); a holds 4 keys in all, b holds 1: weight = idf(2) / sqrt(4 * 1).
+    rows = [("a", "k1"), ("b", "k1"), ("a", "x1"), ("a", "x2"), ("a", "x3")]
+    result = shared_key_edges(facts(rows), kind="ip_day", max_accounts=50, normalize=True)
+    assert result.edges.select("src", "dst", "count").rows() == [("a", "b", 1)]
+    assert result.edges["weight"][0] == pytest.approx(1 / math.log(2 + IDF_C) / 2.0)
