@@ -153,8 +153,23 @@ def cluster(
     min_coaction: Annotated[int, typer.Option("--min-coaction", help="Drop co-action pairs with a lower count.")] = 2,
     coaction_max_accounts: Annotated[
         int,
-        typer.Option("--coaction-max-accounts", help="Skip prompt fingerprints used by more accounts (0: no cap)."),
+        typer.Option(
+            "--coaction-max-accounts",
+            help="Skip prompt fingerprints used by more distinct accounts (0: no cap). Default 50: a prompt sent by "
+            "more accounts is public or popular, not a campaign's private work list.",
+        ),
     ] = 50,
+    key_max_accounts: Annotated[
+        int,
+        typer.Option(
+            "--key-max-accounts",
+            help="Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap).",
+        ),
+    ] = 50,
+    min_cluster_size: Annotated[int, typer.Option("--min-cluster-size", help="Smallest group HDBSCAN reports.")] = 5,
+    flag_threshold: Annotated[
+        float, typer.Option("--flag-threshold", help="Suspicion score from which a cluster is flagged (0..1).")
+    ] = 0.5,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -165,7 +180,12 @@ def cluster(
     from forensics.cluster import ClusterParams, run_cluster
 
     params = ClusterParams(
-        coaction_window_s=coaction_window, min_coaction=min_coaction, coaction_max_accounts=coaction_max_accounts
+        coaction_window_s=coaction_window,
+        min_coaction=min_coaction,
+        coaction_max_accounts=coaction_max_accounts,
+        key_max_accounts=key_max_accounts,
+        min_cluster_size=min_cluster_size,
+        flag_threshold=flag_threshold,
     )
     with progress_for(quiet or as_json) as progress:
         summary = run_cluster(case, params, progress=progress)
