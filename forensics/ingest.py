@@ -430,42 +430,57 @@ def _int_expr(column: str, kind: str, *, lo: int, hi: int) -> tuple[pl.Expr, pl.
     return pl.when(ok).then(parsed), text.is_not_null() & ~ok.fill_null(False)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+
+def _canonical_address(raw: str) -> tuple[str, str] | None:
+    """(address, network) in canonical text, or None when `raw` is not an IP address."""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    bits = 24 if address.version == 4 else 48
+    return str(address), str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
 class _IpCache:
-    """Validates and pseudonymises each distinct IP once."""
+    """Validates and pseudonymises each distinct IP once.
+
+    Canonical dotted-quad IPv4 (the bulk of real logs) is handled in polars; everything else (IPv6,
+    IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress.
+    """
 
     def __init__(self, key: CaseKey) -> None:
         self.key = key
-        self.known: dict[str, tuple[str, str] | None] = {}
-
-    def lookup(self, raw: str) -> tuple[str, str] | None:
-        if raw in self.known:
-            return self.known[raw]
-        try:
-            address = ipaddress.ip_address(raw)
-        except ValueError:
-            self.known[raw] = None
-            return None
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        bits = 24 if address.version == 4 else 48
-        network = ipaddress.ip_network(f"{address}/{bits}", strict=False)
-        result = (self.key.pseudonym("ip", str(address)), self.key.pseudonym("net", str(network)))
-        if len(self.known) > 2_000_000:
-            self.known.clear()
-        self.known[raw] = result
-        return result
+        self.ips: dict[str, str] = {}
+        self.nets: dict[str, str] = {}
 
     def table(self, values: pl.Series) -> pl.DataFrame:
-        uniq = values.drop_nulls().unique().to_list()
-        found = [self.lookup(v) for v in uniq]
-        return pl.DataFrame(
-            {
-                "_ip_raw": uniq,
-                "ip_pseudonym": [f[0] if f else None for f in found],
-                "net_pseudonym": [f[1] if f else None for f in found],
-                "_ip_ok": [f is not None for f in found],
-            },
-            schema={"_ip_raw": pl.String, "ip_pseudonym": pl.String, "net_pseudonym": pl.String, "_ip_ok": pl.Boolean},
+        uniq = pl.DataFrame({"_ip_raw": values.drop_nulls().unique()}, schema={"_ip_raw": pl.String})
+        is_v4 = pl.col("_ip_raw").str.contains(_CANONICAL_IPV4)
+        fast = uniq.filter(is_v4).select(
+            "_ip_raw",
+            pl.col("_ip_raw").alias("_addr"),
+            (pl.col("_ip_raw").str.replace(r"\.[0-9]+$", ".0") + "/24").alias("_net"),
+        )
+        slow_raw = uniq.filter(~is_v4)["_ip_raw"].to_list()
+        parsed = [_canonical_address(raw) for raw in slow_raw]
+        slow = pl.DataFrame(
+            {"_ip_raw": slow_raw, "_addr": [p[0] if p else None for p in parsed], "_net": [p[1] if p else None for p in parsed]},
+            schema={"_ip_raw": pl.String, "_addr": pl.String, "_net": pl.String},
+        )
+        both = pl.concat([fast, slow])
+        if len(self.ips) > 5_000_000:
+            self.ips.clear()
+            self.nets.clear()
+        return both.select(
+            "_ip_raw",
+            _pseudonymise(both["_addr"], self.key, "ip", self.ips).alias("ip_pseudonym"),
+            _pseudonymise(both["_net"], self.key, "net", self.nets).alias("net_pseudonym"),
+            pl.col("_addr").is_not_null().alias("_ip_ok"),
         )
 
 
@@ -478,12 +493,9 @@ def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, cache: dict[str, s
     if cache is None:
         mapped = key.pseudonyms(kind, texts)
     else:
-        mapped = []
-        for text in texts:
-            found = cache.get(text)
-            if found is None:
-                found = cache[text] = key.pseudonym(kind, text)
-            mapped.append(found)
+        missing = [text for text in texts if text not in cache]
+        cache.update(zip(missing, key.pseudonyms(kind, missing)))
+        mapped = [cache[text] for text in texts]
     return values.replace_strict(uniq, pl.Series(mapped, dtype=pl.String), default=None, return_dtype=pl.String)
 
 

@@ -62,13 +62,17 @@ class CaseKey:
         return self.digest(f"{kind}:{value}")[:PSEUDONYM_HEX_LEN]
 
     def pseudonyms(self, kind: str, values: Sequence[str]) -> list[str]:
-        """Pseudonyms of many values; large lists are split with helper processes (hashing is CPU-bound)."""
+        """Pseudonyms of many values; large lists are split with helper processes (hashing is CPU-bound).
+
+        Workers are forked: they only hash, never touch polars, and need no re-import of the caller's
+        main module (which spawn would run again).
+        """
         workers = _helper_processes()
         if len(values) < PARALLEL_MIN_VALUES or workers == 0:
             return [self.pseudonym(kind, v) for v in values]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(self._key,)
+                max_workers=workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(self._key,)
             )
             atexit.register(self._pool.shutdown)
         step = -(-len(values) // (workers + 1))

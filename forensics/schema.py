@@ -45,7 +45,7 @@ PLAUSIBLE_UNTIL = datetime(2100, 1, 1, tzinfo=timezone.utc)
 EPOCH_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 # Normalisation shared by every prompt fingerprint: case and whitespace runs do not matter.
-WHITESPACE_RUN = r"\s+"
+WHITESPACE_RUN = r"\s{2,}|[^\S ]"  # same result as \s+ -> " ", but matches only where something changes
 DIGIT_RUN = r"\d+"
 WORD = r"[\p{L}\p{N}]+"
 
