@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -459,10 +459,10 @@ _MATH_STEMS = (
 )
 _MATH_STEM0, _MATH_STEM1, _MATH_STEM2 = (tuple(t[k] for t in _MATH_STEMS) for k in range(3))
 _MATH_INTRO = (
-    ("Solve the following problem.", "Work through the problem below.", "Please solve this.", "Here is a problem for you.",
-     "Find the answer to the following question.", "Can you solve this problem?", "Tackle this exercise.",
-     "Consider the problem below and solve it."),
-)[0]
+    "Solve the following problem.", "Work through the problem below.", "Please solve this.", "Here is a problem for you.",
+    "Find the answer to the following question.", "Can you solve this problem?", "Tackle this exercise.",
+    "Consider the problem below and solve it.",
+)
 _ELICIT = (
     "Show your reasoning step by step.", "Think step by step and show every intermediate step.",
     "Explain your reasoning in detail before giving the final answer.", "Let's think step by step.",
@@ -526,6 +526,7 @@ _DIALOGUE_ELICIT = (
     "Show the chain of thought behind every reply.", "Reason step by step about how the conversation should unfold.",
     "Have each speaker explain their thinking.",
 )
+_ELICIT_BY_FAMILY = {"math": _ELICIT, "tutor": _ELICIT, "code": _CODE_ELICIT, "dialogue": _DIALOGUE_ELICIT}
 _BENCHES = ("mathqa-dev", "sciq-hard", "logic-grid", "gsm-style", "codereason")
 
 
@@ -652,7 +653,9 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
         k = len(sel)
         work = rng.random(k) < 0.18
         email[sel] = np.where(
-            work, len(EMAIL_DOMAINS) + rng.integers(0, len(WORK_DOMAINS), k), rng.choice(len(EMAIL_DOMAINS), k, p=_EMAIL_W / _EMAIL_W.sum())
+            work,
+            len(EMAIL_DOMAINS) + rng.integers(0, len(WORK_DOMAINS), k),
+            rng.choice(len(EMAIL_DOMAINS), k, p=_EMAIL_W / _EMAIL_W.sum()),
         )
 
     # ---- humans: background, mobile, university, enterprise, wrapper, proxy customers
@@ -824,7 +827,9 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
             ip_mode, mode, waves, jitter = "datacenter", "balanced", 1440, _lerp(2, 90, s)
             fanout, para, reasoning, family = _lerp(3.0, 1.4, s), _lerp(0.05, 0.9, s), _lerp(1.0, 0.75, s), "math"
             ua = np.where(
-                crng.random(k) < _lerp(1.0, 0.2, s), _UA_OLD_REQUESTS, _UA_SDK0 + crng.choice(len(SDK_UAS), k, p=_SDK_W / _SDK_W.sum())
+                crng.random(k) < _lerp(1.0, 0.2, s),
+                _UA_OLD_REQUESTS,
+                _UA_SDK0 + crng.choice(len(SDK_UAS), k, p=_SDK_W / _SDK_W.sum()),
             )
             mimic, mimic_tz, lag, sysp, sys_null = 0.0, 0.0, _lerp(0.1, 1.0, s), _SYS_NONE, 1.0
             c_end = np.full(k, DAYS - 1)
@@ -1010,6 +1015,7 @@ def _campaign_prompts(c: Campaign, items: np.ndarray, salt: int) -> pl.Series:
     g = _mix(items.astype(np.uint64), salt + 1)
     para = (g % np.uint64(10_000)).astype(np.int64) < int(c.paraphrase * 10_000)
     elicit = _campaign_elicits(c, items, salt)
+    elicit_phrases = _ELICIT_BY_FAMILY[c.family]
     swap = para & (((g >> np.uint64(40)) % np.uint64(3)) == 0)
     a = (h % np.uint64(500)).astype(np.int64) + 2
     b = ((h >> np.uint64(10)) % np.uint64(90)).astype(np.int64) + 2
@@ -1017,8 +1023,7 @@ def _campaign_prompts(c: Campaign, items: np.ndarray, salt: int) -> pl.Series:
     k2 = ((h >> np.uint64(32)) % np.uint64(991)).astype(np.int64)
     closing = pl.select(
         pl.when(pl.lit(pl.Series(elicit)))
-        .then(pl.lit(_pick(_ELICIT if c.family in ("math", "tutor") else (_CODE_ELICIT if c.family == "code" else _DIALOGUE_ELICIT),
-                           _variant(h, para, 8, 44))))
+        .then(pl.lit(_pick(elicit_phrases, _variant(h, para, len(elicit_phrases), 44))))
         .otherwise(pl.lit(_pick(_NO_ELICIT, k2)))
     ).to_series()
     if c.family == "math":
@@ -1143,9 +1148,8 @@ def _human_day(pop: Population, day: int, seed: int) -> pl.DataFrame | None:
         slot = rng.integers(0, size)
         asn_i[mobile] = carrier
         # Carrier-grade NAT egress addresses sit together in a few /24 prefixes of the carrier.
-        ip[mobile] = NETS.base[carrier] | ((17 + slot // 250).astype(np.uint32) << np.uint32(8)) | (1 + slot % 250).astype(
-            np.uint32
-        )
+        third = (17 + slot // 250).astype(np.uint32)
+        ip[mobile] = NETS.base[carrier] | (third << np.uint32(8)) | (1 + slot % 250).astype(np.uint32)
     if proxy.any():
         k = rng.integers(0, len(pop.commercial_pool), int(proxy.sum()))
         ip[proxy] = pop.commercial_pool[k]
@@ -1304,7 +1308,9 @@ def _finish_chunk(
             "output_tokens": df["output_tokens"],
             "prompt": _prompt_text(pop, df, seed),
             "system_prompt": pl.select(
-                pl.when(pl.lit(pl.Series(sys_code == _SYS_UNIQUE))).then(pl.lit(unique_sys)).otherwise(pl.lit(shared_sys))
+                pl.when(pl.lit(pl.Series(sys_code == _SYS_UNIQUE)))
+                .then(pl.lit(unique_sys))
+                .otherwise(pl.lit(shared_sys))
             ).to_series(),
         }
     )

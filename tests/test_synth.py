@@ -57,10 +57,11 @@ def tiny_frames(tiny):
 
 def test_tiny_is_small_and_fast(tmp_path):
     generate(tmp_path / "warm", scale="tiny", seed=3)  # imports and lookup tables warmed
-    start = time.perf_counter()
+    # CPU time of this process (all threads), so that other work on a shared machine does not make it flaky.
+    start = time.process_time()
     summary = generate(tmp_path / "timed", scale="tiny", seed=4)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0, f"tiny scale took {elapsed:.2f} s"
+    elapsed = time.process_time() - start
+    assert elapsed < 3.0, f"tiny scale took {elapsed:.2f} s of CPU"
     assert 1_000 <= summary["rows"] <= 20_000
     assert 100 <= summary["accounts"] <= 1_000
 
@@ -218,7 +219,8 @@ def test_shared_proxy_puts_campaigns_and_customers_on_the_same_addresses(tmp_pat
     def overlap(scenario: str) -> int:
         out = tmp_path / scenario
         generate(out, scale="tiny", seed=2, scenario=scenario)
-        rows = pl.read_parquet(out / "logs" / "*.parquet").join(pl.read_parquet(out / "labels.parquet"), on="account_id")
+        labels = pl.read_parquet(out / "labels.parquet")
+        rows = pl.read_parquet(out / "logs" / "*.parquet").join(labels, on="account_id")
         attack = set(rows.filter(pl.col("label") == "attack")["ip"])
         customers = set(rows.filter(pl.col("group") == "proxy-customers")["ip"])
         return len(attack & customers)
