@@ -79,11 +79,46 @@ def load_case(case: Path) -> CaseData:
     if (case / "accounts.parquet").is_file():
         accounts = pl.read_parquet(case / "accounts.parquet").sort(ACCOUNT)
     graph_bytes = (case / "graph.graphml").read_bytes()
-    graph = nx.read_graphml(io.BytesIO(graph_bytes))
-    for node in graph.nodes:
-        if not _PSEUDONYM.fullmatch(str(node)):
-            raise InternalError("graph.graphml holds a node that is not a pseudonym; refusing to copy it")
+    flagged = {c["cluster_id"] for c in meta.get("clusters", []) if c.get("flagged")}
+    drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
+    graph = flagged_subgraph(graph_bytes, drawn)
     return CaseData(ingest, meta, events, assignment, accounts, graph, graph_bytes)
+
+
+def flagged_subgraph(graphml: bytes, members: set[str]) -> nx.Graph:
+    """Stream the GraphML once: check every node is a pseudonym, keep only edges among `members`.
+
+    The full graph can be large; only the flagged clusters are drawn, so only their edges are kept.
+    """
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://graphml.graphdrawing.org/xmlns}"
+    weight_key = None
+    graph = nx.Graph()
+    try:
+        for _, element in ET.iterparse(io.BytesIO(graphml), events=("end",)):
+            tag = element.tag.removeprefix(ns)
+            if tag == "key" and element.get("for") == "edge" and element.get("attr.name") == "weight":
+                weight_key = element.get("id")
+            elif tag == "node":
+                node = element.get("id") or ""
+                if not _PSEUDONYM.fullmatch(node):
+                    raise InternalError("graph.graphml holds a node that is not a pseudonym; refusing to copy it")
+                if node in members:
+                    graph.add_node(node)
+                element.clear()
+            elif tag == "edge":
+                u, v = element.get("source"), element.get("target")
+                if u in members and v in members:
+                    weight = 1.0
+                    for data in element.findall(f"{ns}data"):
+                        if data.get("key") == weight_key and data.text:
+                            weight = float(data.text)
+                    graph.add_edge(u, v, weight=weight)
+                element.clear()
+    except ET.ParseError:
+        raise CaseError("graph.graphml is not valid GraphML; re-run `forensics cluster`") from None
+    return graph
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -462,13 +497,16 @@ def build_payload(
     )
     for cid in flagged:
         members = sorted(data.assignment.filter(pl.col("cluster_id") == cid)[ACCOUNT].to_list())
-        sub = data.graph.subgraph(members)
+        shown = drawn_members(data.graph, members)
+        sub = data.graph.subgraph(shown)
         edges = sorted(
             (min(u, v), max(u, v), float(attrs.get("weight", 1.0))) for u, v, attrs in sub.edges(data=True)
         )
+        title = f"{label(cid)}: {len(members)} accounts and the links between them"
+        if len(shown) < len(members):
+            title = f"{label(cid)}: the {len(shown)} most connected of {len(members)} accounts"
         figs[f"figures/cluster-{cid}-graph.svg"] = figures.cluster_graph(
-            f"cluster-{cid}", members, edges, {m: m[:8] for m in members},
-            f"{label(cid)}: {len(members)} accounts and the links between them",
+            f"cluster-{cid}", shown, edges, {m: m[:8] for m in shown}, title
         )
     task.advance()
     payload.update(figs)
@@ -491,6 +529,20 @@ def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
         ("Internal-Sender-Description",
          f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
     ]
+
+
+MAX_DRAWN_ACCOUNTS = 300
+
+
+def drawn_members(graph: nx.Graph, members: list[str], limit: int = MAX_DRAWN_ACCOUNTS) -> list[str]:
+    """All members, or for a large cluster the `limit` with the highest weighted degree inside it (ties by name):
+    a layout of thousands of dots is slow and unreadable."""
+    if len(members) <= limit:
+        return members
+    sub = graph.subgraph(members)
+    strength = {m: round(sum(a.get("weight", 1.0) for _, _, a in sub.edges(m, data=True)), 9) if m in sub else 0.0
+                for m in members}
+    return sorted(sorted(members, key=lambda m: (-strength[m], m))[:limit])
 
 
 def _check_title(title: str, case_id: str) -> None:
