@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
 import polars as pl
 
 from forensics import __version__, jsonio
@@ -37,7 +36,7 @@ from forensics.edges import (
 from forensics.errors import BadInputError, CaseError
 from forensics.features import account_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
-from forensics.graph import GraphParams, cluster_graph, pair_similarity, sparsify, to_networkx
+from forensics.graph import GraphParams, cluster_graph, pair_similarity, sparsify, write_graphml
 from forensics.progress import Progress, SilentProgress
 from forensics.score import ScoreParams, high_volume_accounts, score_clusters
 
@@ -233,9 +232,8 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         task.advance()
 
-        g = steps.run("graphml", to_networkx, graph_edges, clustering, flagged_ids)
         with replace_file_atomic(case / "graph.graphml") as tmp:
-            nx.write_graphml(g, tmp, named_key_ids=True)
+            steps.run("graphml", write_graphml, tmp, graph_edges, clustering, flagged_ids)
 
         doc = {
             "tool_version": __version__,
