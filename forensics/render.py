@@ -118,7 +118,15 @@ code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 9
 .toc { font-size: 9.5pt; color: var(--muted); margin: 1rem 0; }
 .toc a { color: inherit; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  body { max-width: none; padding: 0; font-size: 9.6pt; line-height: 1.38; }
+  h1 { font-size: 17pt; }
+  h2 { font-size: 13pt; margin-top: 1.2rem; }
+  .summary { padding: .5rem .8rem; margin: .4rem 0 .6rem; }
+  .facts { gap: .35rem; margin: .5rem 0; }
+  .fact { padding: .3rem .45rem; }
+  .fact .value { font-size: 12.5pt; }
+  table { font-size: 8pt; margin: .4rem 0 .6rem; }
+  figure svg { width: auto; max-width: 100%; max-height: 120mm; margin: 0 auto; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
 }
@@ -322,6 +330,7 @@ COMPONENT_WORDS = {
     "automation": "machine behaviour",
     "infrastructure": "shared set-up",
 }
+PAGE_ONE_GROUPS = 5
 SHARE_SIGNALS = ("coaction", "shared_templates", "sync", "reasoning", "signup_burst", "round_the_clock",
                  "regular_timing", "new_model")
 
@@ -384,6 +393,11 @@ def confidence_word(score: float, threshold: float) -> str:
     return "moderate"
 
 
+def _word_range(words: set[str]) -> str:
+    ordered = sorted(words, key=["moderate", "clear", "strong"].index)
+    return ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
+
+
 def _strong_components(cluster: dict) -> list[str]:
     comps = cluster.get("score_components") or {}
     return sorted(k for k in ("coordination", "extraction", "automation", "infrastructure") if comps.get(k, 0) >= 0.5)
@@ -442,7 +456,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"flagged only if it scores at least {threshold:g}, has at least {min_accounts} accounts and has no "
             f"innocent explanation that the tool recognises. The flagged groups score "
             + (f"{scores[0]:.2f}" if len(scores) == 1 else f"between {scores[0]:.2f} and {scores[-1]:.2f}")
-            + f", which we describe as {' to '.join(sorted(words, key=['moderate', 'clear', 'strong'].index))} "
+            + f", which we describe as {_word_range(words)} "
             f"evidence of coordination. "
             + (f"The evidence is strongest for {_join([COMPONENT_WORDS[k] for k in strong])}. " if strong else "")
             + "The score is a weighted indicator, not a probability; independent review of the listed evidence "
@@ -490,9 +504,11 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                         when_text(c["last_seen"]), f"{c['suspicion_score']:.2f}",
                         "; ".join(main_evidence(c, 2)) or "see section 2",
                     )
-                    for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"]))
+                    for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"]))[:PAGE_ONE_GROUPS]
                 ),
-                caption="Flagged groups, most suspicious first",
+                caption="Flagged groups, most suspicious first"
+                + (f" (the first {PAGE_ONE_GROUPS} of {len(flagged)}; all in section 2)"
+                   if len(flagged) > PAGE_ONE_GROUPS else ""),
                 numeric=(False, True, True, False, False, True, False),
             )
         )
