@@ -400,7 +400,7 @@ def _word_range(words: set[str]) -> str:
 
 def _strong_components(cluster: dict) -> list[str]:
     comps = cluster.get("score_components") or {}
-    return sorted(k for k in ("coordination", "extraction", "automation", "infrastructure") if comps.get(k, 0) >= 0.5)
+    return [k for k in ("coordination", "extraction", "automation", "infrastructure") if comps.get(k, 0) >= 0.5]
 
 
 def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names: list[str]) -> Document:
@@ -448,7 +448,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         evidence = main_evidence(top)
         if evidence:
             what += f" In the most suspicious group ({label(top['cluster_id'])}): " + "; ".join(evidence) + "."
-        strong = sorted({k for c in flagged for k in _strong_components(c)})
+        found = {k for c in flagged for k in _strong_components(c)}
+        strong = [k for k in ("coordination", "extraction", "automation", "infrastructure") if k in found]
         words = {confidence_word(c["suspicion_score"], threshold) for c in flagged}
         sure = (
             f"Each group of accounts received a suspicion score between 0 and 1 that combines four kinds of "
@@ -817,7 +818,7 @@ FILE_TEXT = {
     "summary.json": "Machine-readable summary: window, row accounting, inputs, parameters, versions, every group",
     "accounts.csv": "One row per account in any group: pseudonym, group, membership strength, counts, first/last seen",
     "clusters.csv": "One row per group: score, flag, size, requests, tokens, time span, evidence signals",
-    "timeline.csv": "Requests per UTC day for each flagged group and for the background",
+    "timeline.csv": "Requests per UTC day for each flagged group and for the background (days with none omitted)",
     "timeline.jsonl": "The same timeline in Timesketch's JSONL import format",
     "graph.graphml": "The account similarity graph (pseudonyms only) for Gephi, Cytoscape or networkx",
     "report.html": "This report",
