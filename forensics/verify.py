@@ -153,6 +153,7 @@ def verify_bundle(
             check_integrity(bundle)  # names the damaged summary
             raise BundleInvalidError(f"{bundle}: {SUMMARY} is unreadable")
         if key.fingerprint != summary.get("key_fingerprint"):
+            check_integrity(bundle)  # a tampered summary.json is named as such, not blamed on the key
             raise WrongKeyError(
                 f"{key_file}: wrong key for this bundle (key fingerprint {key.fingerprint}, bundle was made with "
                 f"{summary.get('key_fingerprint')}); nothing was re-run"

@@ -251,3 +251,10 @@ def test_unusable_signing_key_is_a_clean_error(made, tmp_path: Path) -> None:
         build_bundle(made["root"] / "case", tmp_path / "b", title="t", case_id="X-1", force=False, sign_key=bogus)
     assert not (tmp_path / "b").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bogus.key"]
+
+
+def test_tampered_fingerprint_is_reported_as_tampering_not_as_a_wrong_key(copy: Path, made) -> None:
+    summary = copy / "data/summary.json"
+    summary.write_text(summary.read_text().replace('"key_fingerprint": "', '"key_fingerprint": "0', 1))
+    with pytest.raises(BundleInvalidError, match="data/summary.json"):
+        verify_bundle(copy, logs=[str(made["incident"] / "logs")], key_file=made["key"], accounts=None)
