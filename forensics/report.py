@@ -14,7 +14,6 @@ import io
 import os
 import platform
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
