@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -76,6 +79,17 @@ def test_same_seed_same_bytes(tmp_path):
     c = generate(tmp_path / "c", scale="tiny", seed=6, stealth=0.3, scenario="shared-proxy")
     assert _digests(tmp_path / "c") != da
     assert c["rows"] != a["rows"] or c != a
+
+
+def test_same_bytes_whatever_the_thread_count(tmp_path):
+    generate(tmp_path / "many", scale="tiny", seed=8, stealth=0.8)
+    env = dict(os.environ, POLARS_MAX_THREADS="1")
+    subprocess.run(
+        [sys.executable, "-m", "forensics.cli", "synth", "--out", str(tmp_path / "one"), "--scale", "tiny",
+         "--seed", "8", "--stealth", "0.8", "--quiet"],
+        check=True, env=env, timeout=120,
+    )
+    assert _digests(tmp_path / "one") == _digests(tmp_path / "many")
 
 
 def test_schema_of_the_three_files(tiny, tiny_frames):
