@@ -430,7 +430,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         ),
     )
     b = doc.blocks
-    b.append(Heading(2, "Summary", "summary"))
+    b.append(Heading(2, "1 Summary", "summary"))
     period = f"{day_text(window.get('since') or window.get('first_seen'))} to {day_text(window.get('last_seen'))}"
     if flagged:
         top = max(flagged, key=lambda c: (c["suspicion_score"], -c["cluster_id"]))
