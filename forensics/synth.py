@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -1330,6 +1331,16 @@ def _finish_chunk(
 # --------------------------------------------------------------------------------------------------
 
 
+def _write_days(df: pl.DataFrame, stage: Path, task) -> int:
+    """One Parquet file per UTC day of the chunk; returns how many were written."""
+    written = 0
+    for (day,), part in df.partition_by("day", as_dict=True, maintain_order=True).items():
+        part.drop("day").write_parquet(stage / f"part-{day:05d}.parquet", **_PARQUET)
+        written += 1
+        task.advance(1)
+    return written
+
+
 def generate(
     out: Path,
     scale: str = "tiny",
@@ -1361,7 +1372,9 @@ def generate(
     active = np.zeros(pop.n, dtype=bool)
     chunk = _CHUNK_DAYS[scale]
     task = progress.task(f"synth {scale}: days", DAYS)
-    with staged_dir(out / "logs", replace=True) as stage:
+    # Writing a day's Parquet (compression, mostly outside the GIL) overlaps with generating the next chunk.
+    with staged_dir(out / "logs", replace=True) as stage, ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future | None = None
         for first_day in range(0, DAYS, chunk):
             frames: list[pl.DataFrame] = []
             for day in range(first_day, min(DAYS, first_day + chunk)):
@@ -1371,14 +1384,15 @@ def generate(
                 task.advance(chunk)
                 continue
             df, acct = _finish_chunk(pop, frames, rows, seed)
-            active[acct] = True
             del frames
-            for (day,), part in df.partition_by("day", as_dict=True, maintain_order=True).items():
-                part.drop("day").write_parquet(stage / f"part-{day:05d}.parquet", **_PARQUET)
-                files += 1
-                task.advance(1)
+            active[acct] = True
             rows += df.height
+            if pending is not None:
+                files += pending.result()
+            pending = writer.submit(_write_days, df, stage, task)
             del df
+        if pending is not None:
+            files += pending.result()
 
     labels = pl.DataFrame(
         {
