@@ -365,6 +365,9 @@ WORK_DOMAINS = tuple(
     )
 )
 THROWAWAY_DOMAINS = ("mailbox-relay.top", "quickinbox.xyz", "tempmx.site", "inboxkit.click", "relaymail.net", "mxdrop.io")
+ALL_DOMAINS = EMAIL_DOMAINS + WORK_DOMAINS + THROWAWAY_DOMAINS + (
+    "students.lakeside-univ.edu", "acme-logistics.de", "borealis-ins.ch", "cobalt-retail.co.uk", "evalcraft.ai",
+)
 
 # Benign prompt grammar: openers x tasks x (adjective noun) x tails gives tens of millions of prompts.
 COMMON_PROMPTS = ("hi", "test", "hello", "Hi", "hey", "ping", "thanks", "Hello!", "test 123", "ok")
@@ -634,15 +637,12 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
 
     # Public account attributes, filled per group below.
     created = np.zeros(n, dtype=np.int64)
-    email = np.zeros(n, dtype=np.int64)  # index into _ALL_DOMAINS
+    email = np.zeros(n, dtype=np.int64)  # index into ALL_DOMAINS
     pay_card = np.full(n, -1, dtype=np.int64)  # -1: no payment method on file
     billing = np.zeros(n, dtype=np.int64)
     org = np.full(n, -1, dtype=np.int64)
     home_country = rng.choice(len(COUNTRIES), size=n, p=_CW / _CW.sum())
-    all_domains = EMAIL_DOMAINS + WORK_DOMAINS + THROWAWAY_DOMAINS + ("students.lakeside-univ.edu", "acme-logistics.de",
-                                                                       "borealis-ins.ch", "cobalt-retail.co.uk",
-                                                                       "evalcraft.ai")
-    dom_univ = len(EMAIL_DOMAINS) + len(WORK_DOMAINS) + len(THROWAWAY_DOMAINS)
+    dom_univ = len(EMAIL_DOMAINS) + len(WORK_DOMAINS) + len(THROWAWAY_DOMAINS)  # then three orgs, then evals
     next_card = [0]
 
     def cards(k: int) -> np.ndarray:
@@ -668,9 +668,7 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
     p_active = rng.beta(1.3, 2.6, nh) * scale.human_rate  # small scales: fewer active days, same daily habits
     tz = _TZ[home_country[hidx]] + rng.normal(0.0, 0.6, nh)
     style = np.zeros(nh, dtype=np.int64)  # 0 general, 1 student, 2 office
-    start = np.zeros(nh, dtype=np.int64)
     end = np.full(nh, DAYS - 1, dtype=np.int64)
-    sys_code = np.zeros(nh, dtype=np.int64)
     nat_share = np.zeros(nh)
     nat_asn = np.zeros(nh, dtype=np.int64)
     nat_third = np.zeros(nh, dtype=np.uint32)
@@ -935,7 +933,7 @@ def _build_population(seed: int, scale: Scale, scenario: Scenario, stealth: floa
         {
             "account_id": account_id,
             "created_at": pl.Series(_START_US + created, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
-            "email_domain": _pick(all_domains, email),
+            "email_domain": _pick(ALL_DOMAINS, email),
             "payment_fingerprint": pay.to_series(),
             "billing_country": _pick(_CC, billing),
             "org_id": pl.select(pl.when(pl.lit(pl.Series(org >= 0))).then(pl.lit(orgs)).otherwise(None)).to_series(),
