@@ -566,6 +566,25 @@ def _check_no_local_strings(payload: dict[str, bytes], paths: list[Path]) -> Non
                 raise InternalError(f"bundle file {name} would contain a local path; refusing to write it")
 
 
+def _remove_stale_stages(out: Path) -> None:
+    """Remove staging or swap directories that a killed earlier run left beside the target (dead PIDs only)."""
+    import shutil
+
+    if not out.parent.is_dir():
+        return
+    pattern = re.compile(re.escape(f".{out.name}.") + r"(staging|old)-(\d+)")
+    for entry in sorted(out.parent.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        if not match or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            os.kill(int(match.group(2)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError, ValueError):
+            continue
+
+
 def build_bundle(
     case: Path,
     out: Path,
@@ -599,6 +618,7 @@ def build_bundle(
         data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress
     )
     _check_no_local_strings(payload, [case, out, Path.cwd()])
+    _remove_stale_stages(out)
     with staged_dir(out, replace=force) as stage:
         files = write_bag(stage, payload, bag_info_fields(summary))
         if sign_key is not None:

@@ -377,3 +377,38 @@ def test_report_renders_in_headless_chromium(pipeline, tmp_path: Path) -> None:
     histogram = image.histogram()
     dark = sum(histogram[:128])
     assert dark > 5000, "the page rendered (almost) blank"
+
+
+def test_killed_run_leftovers_are_cleared_and_never_visible_at_the_target(pipeline, tmp_path: Path) -> None:
+    """A staging directory from a run killed mid-write (a PID that no longer exists) is removed by the next run."""
+    stale = tmp_path / ".out.staging-999999999"
+    (stale / "data").mkdir(parents=True)
+    (stale / "data" / "half.csv").write_text("partial")
+    assert not (tmp_path / "out").exists()
+    build_bundle(pipeline["case"], tmp_path / "out", title="Test incident report", case_id="TEST-2026-001", force=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert tree_bytes(tmp_path / "out") == tree_bytes(pipeline["bundle"])
+
+
+@pytest.mark.slow
+def test_sigkill_during_report_leaves_nothing_partial_and_the_next_run_matches(pipeline, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from forensics.bag import check_bag
+
+    target = tmp_path / "out"
+    cmd = [sys.executable, "-m", "forensics.cli", "report", str(pipeline["case"]), "--out", str(target),
+           "--case-id", "TEST-2026-001", "--title", "Test incident report", "--quiet", "--force"]
+    for delay in (0.8, 2.0, 3.5):
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # Either no bundle at all, or a complete one: never a partial directory at the target path.
+        if target.exists():
+            assert check_bag(target).ok
+    done = run_cli(*cmd[3:])
+    assert done.returncode == 0, done.stderr
+    assert tree_bytes(target) == tree_bytes(pipeline["bundle"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
