@@ -215,12 +215,21 @@ def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> 
             .collect()
         )
 
-    # Row s stands for its account in the windows of rows first..last; expand in bounded chunks.
+    # Row s stands for its account in the windows of rows first..last. Expand in chunks of whole accounts
+    # of s, so that no (A, B) pair is split across chunks and the pieces need no merging.
     spans = axis.select("a", "first", "last").filter(pl.col("last") >= pl.col("first"))
-    width = spans["last"] - spans["first"] + 1
-    chunk_of = (width.cum_sum() - width) // _FACTS_PER_CHUNK
+    per_account = (
+        spans.group_by("a")
+        .agg(width=(pl.col("last") - pl.col("first") + 1).sum())
+        .sort("a")
+        .select("a", chunk=(pl.col("width").cum_sum() - pl.col("width")) // _FACTS_PER_CHUNK)
+    )
     account_of_row = axis["a"]
-    for _, chunk in spans.with_columns(chunk=chunk_of).group_by("chunk", maintain_order=True):
+    for _, chunk in (
+        spans.join(per_account, on="a", how="left").group_by("chunk", maintain_order=True)
+        if per_account["chunk"].max() != 0
+        else [(0, spans)]
+    ):
         expanded = chunk.select(
             pl.col("a").alias("sa"), pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int64).alias("r")
         ).explode("r", empty_as_null=False)
@@ -235,12 +244,12 @@ def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> 
             .select(pair=pl.col("value"), count=pl.col("len").cast(pl.UInt64))
             .collect()
         )
+        del expanded, ra
 
     if not pieces:
         return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
-    if len(pieces) == 1:
-        return pieces[0]
-    return pl.concat(pieces).group_by("pair").agg(pl.col("count").sum())
+    # Self-loop pairs (A, A) never occur in the expansion, so the pieces are disjoint.
+    return pl.concat(pieces)
 
 
 def _sort_by_key_then_time(frame: pl.DataFrame) -> pl.DataFrame:
