@@ -369,7 +369,8 @@ def timesketch_records(rows: list[list[Any]]) -> list[dict]:
 
 
 def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "forensics": __version__}
+    # Python as major.minor: patch releases do not change results, and would make bundles differ between machines.
+    found = {"python": ".".join(platform.python_version_tuple()[:2]), "forensics": __version__}
     for name in DEPENDENCIES:
         try:
             found[name] = metadata.version(name)
