@@ -68,36 +68,44 @@ def _hash_key(expr: pl.Expr) -> pl.Expr:
 
 def _pairs_from_facts(
     facts: pl.LazyFrame, codes: pl.DataFrame, max_accounts: int, group_cols: tuple[str, ...] = ()
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(pairs, key_stats): pairs has src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum."""
+) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
+    """(pairs, key_stats, sizes) from (account, key) facts.
+
+    pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_stats: one row
+    with `used` and `skipped` key counts; sizes: distinct keys per (code, group_cols) as `_size`.
+    The distinct (code, key) facts are materialised once (integers only) and reused by every step.
+    """
     held = (
         facts.join(codes.lazy(), on=ACCOUNT, how="inner")
         .select(pl.col("code"), *group_cols, _hash_key(pl.col("key")).alias("_k"))
         .unique()
+        .collect(engine="streaming")
     )
     degree = held.group_by(*group_cols, "_k").agg(pl.len().alias("_deg"))
     key_stats = degree.select(
         ((pl.col("_deg") >= 2) & ((pl.col("_deg") <= max_accounts) | (max_accounts == 0))).sum().alias("used"),
         ((pl.col("_deg") > max_accounts) & (max_accounts > 0)).sum().alias("skipped"),
     )
+    sizes = held.group_by("code", *group_cols).agg(pl.len().alias("_size"))
     keep = degree.filter(pl.col("_deg") >= 2)
     if max_accounts > 0:
         keep = keep.filter(pl.col("_deg") <= max_accounts)
-    held = held.join(keep, on=[*group_cols, "_k"], how="inner")
+    # Per-key weight as a fixed-point integer: the per-pair sum is then exact and independent of summation
+    # order (and so of thread count).
+    keep = keep.select(
+        *group_cols, "_k", (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
+    )
+    linked = held.join(keep, on=[*group_cols, "_k"], how="inner")
+    del held
     pairs = (
-        held.join(held.select(pl.col("code").alias("dst"), *group_cols, "_k"), on=[*group_cols, "_k"], how="inner")
+        linked.lazy()
+        .join(linked.lazy().select(pl.col("code").alias("dst"), *group_cols, "_k"), on=[*group_cols, "_k"], how="inner")
         .rename({"code": "src"})
         .filter(pl.col("src") < pl.col("dst"))
         .group_by("src", "dst", *group_cols)
-        .agg(
-            pl.len().cast(pl.Int64).alias("_n"),
-            # Fixed-point sum: exact and independent of summation order (and so of thread count).
-            ((_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).sum() / _WEIGHT_SCALE).alias(
-                "_w"
-            ),
-        )
+        .agg(pl.len().cast(pl.Int64).alias("_n"), (pl.col("_wi").sum() / _WEIGHT_SCALE).alias("_w"))
     )
-    return pairs, key_stats
+    return pairs, key_stats, sizes
 
 
 def _decode(pairs: pl.LazyFrame, codes: pl.DataFrame) -> pl.LazyFrame:
@@ -131,10 +139,9 @@ def shared_key_edges(
     facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
     if codes is None:
         codes = facts.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
-    pairs, key_stats = _pairs_from_facts(facts, codes, max_accounts)
+    pairs, key_stats, sizes = _pairs_from_facts(facts, codes, max_accounts)
     if normalize:
-        held = facts.join(codes.lazy(), on=ACCOUNT, how="inner").select("code", _hash_key(pl.col("key")).alias("_k")).unique()
-        sizes = held.group_by("code").agg(pl.len().cast(pl.Float64).alias("_size"))
+        sizes = sizes.lazy().select("code", pl.col("_size").cast(pl.Float64))
         pairs = (
             pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on="src")
             .join(sizes.rename({"code": "dst", "_size": "_nd"}), on="dst")
@@ -143,7 +150,8 @@ def shared_key_edges(
     edges = _decode(pairs.filter(pl.col("_n") >= min_count), codes).select(
         "src", "dst", pl.lit(kind).alias("kind"), pl.col("_n").alias("count"), pl.col("_w").alias("weight")
     )
-    edges, ks = pl.collect_all([edges, key_stats], engine="streaming")
+    edges = edges.collect(engine="streaming")
+    ks = key_stats
     stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
     return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
 
@@ -238,14 +246,8 @@ def sync_edges(
             for grid, offset in ((0, 0), (1, bucket_s // 2))
         ]
     )
-    pairs, key_stats = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
-    sizes = (
-        tokens.join(codes.lazy(), on=ACCOUNT, how="inner")
-        .select("code", "_grid", _hash_key(pl.col("key")).alias("_k"))
-        .unique()
-        .group_by("code", "_grid")
-        .agg(pl.len().alias("_size"))
-    )
+    pairs, key_stats, sizes = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
+    sizes = sizes.lazy()
     shared = (
         pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on=["src", "_grid"])
         .join(sizes.rename({"code": "dst", "_size": "_nd"}), on=["dst", "_grid"])
@@ -256,6 +258,7 @@ def sync_edges(
         .filter((pl.col("count") >= min_shared) & (pl.col("weight") >= min_jaccard))
     )
     edges = _decode(shared, codes).select("src", "dst", pl.lit(kind).alias("kind"), "count", "weight")
-    edges, ks = pl.collect_all([edges, key_stats], engine="streaming")
+    edges = edges.collect(engine="streaming")
+    ks = key_stats
     stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
     return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
