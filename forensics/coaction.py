@@ -87,40 +87,43 @@ def coaction_edges(
         raise BadInputError(f"co-action time column {time_col!r} must be a Datetime, found {time_type}")
     window = window_s * _UNITS_PER_SECOND[time_type.time_unit or "us"]
 
-    rows = events.select(
-        pl.col(key_col).cast(pl.String).alias("key"),
-        pl.col(account_col).cast(pl.String).alias("account"),
-        pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
-        pl.col(id_col).cast(pl.String).alias("id"),
-    ).drop_nulls(["key", "account", "t"])
-
-    per_key = (
-        rows.group_by("key")
-        .agg(accounts=pl.col("account").n_unique(), requests=pl.len())
+    # One pass over the rows turns keys and accounts into integer codes (fresh, private categories), so that
+    # every later step works on integers. Codes follow first appearance; only equality of key codes is
+    # used, and account codes are renumbered in name order below.
+    key_codes, account_codes = pl.Categories.random(), pl.Categories.random()
+    rows = (
+        events.select(
+            pl.col(key_col).cast(pl.String).cast(pl.Categorical(key_codes)).to_physical().alias("k"),
+            pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("account"),
+            pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
+            pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
+        )
+        .drop_nulls(["k", "account", "t"])
         .collect()
     )
-    rows_considered = int(per_key["requests"].sum() or 0)
+    del key_codes
+    names = account_codes.to_series()  # name of each code, in code order
+    rank_of_code = names.rank("ordinal").cast(pl.UInt64) - 1
+    rows = rows.with_columns(a=rank_of_code.gather(rows["account"].to_physical())).drop("account")
+    accounts = names.sort()
+    del account_codes
+
+    per_key = rows.group_by("k").agg(accounts=pl.col("a").n_unique(), requests=pl.len())
+    rows_considered = rows.height
     fingerprints_total = per_key.height
     capped = pl.col("accounts") > max_accounts if max_accounts > 0 else pl.lit(False)
     fingerprints_skipped = int(per_key.select(capped.sum()).item() or 0) if per_key.height else 0
     useful = pl.col("accounts") >= 2
     if include_self_loops:
         useful = useful | (pl.col("requests") >= 2)
-    keep_keys = per_key.lazy().filter(useful & ~capped).select("key").with_row_index("k")
-
-    candidates = rows.join(keep_keys, on="key", how="inner").select("k", "account", "t", "id").collect()
-    # Request IDs are unique in a case; elsewhere, identical rows must not count twice. Distinct hashes
-    # prove distinct IDs cheaply; only a hash collision or a real duplicate pays for the exact check.
-    if candidates.select(pl.col("id").hash().n_unique()).item() < candidates.height:
-        candidates = candidates.unique(["k", "account", "t", "id"])
-    accounts = candidates.select(pl.col("account").unique().sort())["account"]
-    coded = (
-        candidates.lazy()
-        .join(accounts.to_frame().with_row_index("code").lazy(), on="account", how="left")
-        .select(pl.col("k"), pl.col("code").cast(pl.UInt64).alias("a"), pl.col("t"))
-        .collect()
-    )
-    del candidates  # the strings are no longer needed; free them before the expansion
+    keep_keys = per_key.filter(useful & ~capped)["k"]
+    coded = rows.filter(pl.col("k").is_in(keep_keys.implode()))
+    del rows
+    # Request IDs are unique in a case; elsewhere, identical rows (same key, account, time and request ID
+    # hash) must not count twice.
+    if coded["id_hash"].n_unique() < coded.height:
+        coded = coded.unique(["k", "a", "t", "id_hash"])
+    coded = coded.select("k", "a", "t")
     counts = _count_facts(coded, window, include_self_loops)
     # Account codes follow the sorted account names, so sorting codes sorts names.
     kept = counts.filter(pl.col("count") >= min_count).sort("pair")
