@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from forensics.cluster import ClusterParams, run_cluster  # noqa: E402
-from forensics.ingest import IngestOptions, run_ingest  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
 
 KEY_HEX = "5eed" * 16
@@ -101,6 +100,15 @@ def evaluate(case: Path, labels_path: Path, key: CaseKey) -> dict:
     }
 
 
+def _ingest(out: Path, key_file: Path) -> None:
+    """Ingest in a child process, as a user would run it (and so no helper process of ingest outlives it)."""
+    argv = [sys.executable, "-m", "forensics.cli", "ingest", str(out / "logs"), "--case", str(out / "case"),
+            "--key-file", str(key_file), "--quiet"]
+    if (out / "accounts.parquet").exists():
+        argv += ["--accounts", str(out / "accounts.parquet")]
+    subprocess.run(argv, check=True, cwd=ROOT)
+
+
 def run_one(work: Path, *, scale: str, seed: int, stealth: float, scenario: str, params: ClusterParams) -> RunResult:
     from forensics.synth import generate
 
@@ -112,9 +120,8 @@ def run_one(work: Path, *, scale: str, seed: int, stealth: float, scenario: str,
     if not key_file.exists():
         key_file.write_text(KEY_HEX + "\n")
         key_file.chmod(0o600)
-    accounts = out / "accounts.parquet"
     case = out / "case"
-    run_ingest([str(out / "logs")], case, IngestOptions(key_file=key_file, accounts=accounts if accounts.exists() else None))
+    _ingest(out, key_file)
     t0 = time.perf_counter()
     run_cluster(case, params)
     wall = time.perf_counter() - t0
@@ -171,8 +178,7 @@ def perf_run(work: Path, scale: str, seed: int) -> dict:
         if not key_file.exists():
             key_file.write_text(KEY_HEX + "\n")
             key_file.chmod(0o600)
-        accounts = out / "accounts.parquet"
-        run_ingest([str(out / "logs")], out / "case", IngestOptions(key_file=key_file, accounts=accounts if accounts.exists() else None))
+        _ingest(out, key_file)
     code = (
         "import json, resource, sys, time; from pathlib import Path;"
         "from forensics.cluster import ClusterParams, run_cluster;"
