@@ -352,3 +352,44 @@ def test_key_never_appears_in_outputs_errors_or_debug_traces(tmp_path, key_file)
     for path in (tmp_path / "case").rglob("*"):
         if path.is_file():
             assert TEST_KEY_HEX.encode() not in path.read_bytes()
+
+
+def test_sigkill_during_cluster_and_report_then_rerun_matches(tmp_path, key_file):
+    from forensics.synth import generate
+
+    incident = tmp_path / "incident"
+    generate(incident, scale="tiny", seed=3)
+    case = tmp_path / "case"
+    reference_case = tmp_path / "reference-case"
+    for target in (case, reference_case):
+        ingest_cmd = _cli("ingest", str(incident / "logs"), "--accounts", str(incident / "accounts.parquet"),
+                          "--key-file", str(key_file), "--case", str(target), "-q")
+        assert subprocess.run(ingest_cmd, cwd=REPO).returncode == 0
+    assert subprocess.run(_cli("cluster", str(reference_case), "-q"), cwd=REPO).returncode == 0
+    bundle_ref = tmp_path / "bundle-ref"
+    assert subprocess.run(_cli("report", str(reference_case), "--out", str(bundle_ref), "-q"), cwd=REPO).returncode == 0
+    cluster_files = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
+    expected_case = {name: (reference_case / name).read_bytes() for name in cluster_files}
+
+    for delay in (0.5, 2.0, 4.0):
+        proc = subprocess.Popen(_cli("cluster", str(case), "-q"), cwd=REPO)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # clusters.json is written last: when it is there, every cluster output is complete and final.
+        if (case / "clusters.json").exists():
+            assert {n: (case / n).read_bytes() for n in cluster_files} == expected_case
+    assert subprocess.run(_cli("cluster", str(case), "-q"), cwd=REPO).returncode == 0
+    assert {n: (case / n).read_bytes() for n in cluster_files} == expected_case
+
+    bundle = tmp_path / "bundle"
+    for delay in (0.5, 2.0, 4.0):
+        proc = subprocess.Popen(_cli("report", str(case), "--out", str(bundle), "--force", "-q"), cwd=REPO)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if bundle.exists():
+            assert tree_bytes(bundle) == tree_bytes(bundle_ref)
+    assert subprocess.run(_cli("report", str(case), "--out", str(bundle), "--force", "-q"), cwd=REPO).returncode == 0
+    assert tree_bytes(bundle) == tree_bytes(bundle_ref)
+    assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".old-" in p.name]
