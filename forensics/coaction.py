@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from forensics.errors import BadInputError, MissingColumnError
@@ -126,7 +127,7 @@ def coaction_edges(
     coded = coded.select("k", "a", "t")
     counts = _count_facts(coded, window, include_self_loops)
     # Account codes follow the sorted account names, so sorting codes sorts names.
-    kept = counts.filter(pl.col("count") >= min_count).sort("pair")
+    kept = counts.filter(pl.col("count") >= min_count)
     edges = pl.DataFrame(
         {
             "src": accounts.gather(kept["pair"] // _SHIFT),
@@ -143,7 +144,7 @@ def coaction_edges(
 
 
 def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> pl.DataFrame:
-    """Per packed (A, B) code pair: requests of A with a different request of B on the key within `window`.
+    """Per packed (A, B) code pair, sorted: requests of A with a different request of B on the key within `window`.
 
     `coded` has the key code `k`, the account code `a` (UInt64) and the time `t` of each candidate row.
     """
@@ -172,67 +173,62 @@ def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> 
         .with_columns(pl.col("s").cast(pl.Int64))
         .collect()
     )
-    same_owner = pl.col("owner") == pl.col("owner").shift(1)
-    next_same_owner = pl.col("owner") == pl.col("owner").shift(-1)
-    own_neighbours = [pl.when(same_owner).then(pl.col("s").shift(1)).otherwise(-1).alias("prev")]
+    # Previous (and, for self-loops, next) row of the same (key, account): a stable sort by owner puts each
+    # owner's rows side by side in s order; neighbours are scattered back to s positions.
+    by_owner = axis.select("s", "owner").sort("owner", maintain_order=True)
+    order = by_owner["s"].to_numpy()
+    owners = by_owner["owner"].to_numpy()
+    del by_owner
+    same = owners[1:] == owners[:-1]  # same[i]: rows order[i] and order[i + 1] share an owner
+    prev = np.full(n, -1, dtype=np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    nxt = np.full(n, -1, dtype=np.int64)
+    nxt[order[:-1][same]] = order[1:][same]
+    del order, owners, same
+
+    c = axis["c"].to_numpy()
+    lo = axis["c"].search_sorted(axis["c"] - window, side="left").to_numpy().astype(np.int64)
+    hi = axis["c"].search_sorted(axis["c"] + window, side="right").to_numpy().astype(np.int64) - 1
+    # lo and hi are non-decreasing, so "how many r have lo[r] <= x" is a cumulative count, not a search.
+    lo_at_most = np.cumsum(np.bincount(lo, minlength=n))
+    hi_at_most = np.cumsum(np.bincount(hi, minlength=n))
+    s_idx = np.arange(n, dtype=np.int64)
+    first_after_prev = np.where(prev >= 0, lo_at_most[np.maximum(prev, 0)], 0)  # first r with lo[r] > prev
+    first_reaching = np.where(s_idx > 0, hi_at_most[np.maximum(s_idx - 1, 0)], 0)  # first r with hi[r] >= s
+    axis = axis.drop("owner").with_columns(
+        first=pl.Series(np.maximum(first_after_prev, first_reaching)),
+        last=pl.Series(lo_at_most - 1),  # last r with lo[r] <= s
+    )
     if include_self_loops:
-        own_neighbours += [
-            pl.when(same_owner).then(pl.col("c").shift(1)).alias("prev_c"),
-            pl.when(next_same_owner).then(pl.col("c").shift(-1)).alias("next_c"),
-        ]
-    neighbours = (
-        axis.lazy()
-        .select("s", "owner", "c")
-        .sort("owner", maintain_order=True)  # rows are already in s order, so ties stay in s order
-        .select("s", *own_neighbours)
-        .sort("s")
-        .drop("s")
-        .collect()
-    )
-    axis = (
-        axis.drop("owner")
-        .hstack(neighbours)
-        .lazy()
-        .with_columns(
-            lo=pl.col("c").search_sorted(pl.col("c") - window, side="left").cast(pl.Int64),
-            hi=pl.col("c").search_sorted(pl.col("c") + window, side="right").cast(pl.Int64) - 1,
-        )
-        .with_columns(
-            first=pl.max_horizontal(
-                pl.col("lo").search_sorted(pl.col("prev") + 1, side="left"),
-                pl.col("hi").search_sorted(pl.col("s"), side="left"),
-            ).cast(pl.Int64),
-            last=pl.col("lo").search_sorted(pl.col("s"), side="right").cast(pl.Int64) - 1,
-        )
-        .collect()
-    )
+        near_prev = (prev >= 0) & (c - c[np.maximum(prev, 0)] <= window)
+        near_next = (nxt >= 0) & (c[np.maximum(nxt, 0)] - c <= window)
+        axis = axis.with_columns(near_own=pl.Series(near_prev | near_next))
+    del c, lo, hi, lo_at_most, hi_at_most, s_idx, first_after_prev, first_reaching, prev, nxt
 
     pieces: list[pl.DataFrame] = []
     if include_self_loops:
-        near_own = ((pl.col("c") - pl.col("prev_c")) <= window) | ((pl.col("next_c") - pl.col("c")) <= window)
         pieces.append(
             axis.lazy()
-            .filter(near_own.fill_null(False))
+            .filter(pl.col("near_own"))
             .group_by(pair=pl.col("a") * _SHIFT + pl.col("a"))
             .agg(count=pl.len().cast(pl.UInt64))
+            .sort("pair")
             .collect()
         )
 
     # Row s stands for its account in the windows of rows first..last. Expand in chunks of whole accounts
     # of s, so that no (A, B) pair is split across chunks and the pieces need no merging.
     spans = axis.select("a", "first", "last").filter(pl.col("last") >= pl.col("first"))
-    per_account = (
-        spans.group_by("a")
-        .agg(width=(pl.col("last") - pl.col("first") + 1).sum())
-        .sort("a")
-        .select("a", chunk=(pl.col("width").cum_sum() - pl.col("width")) // _FACTS_PER_CHUNK)
-    )
+    width = (spans["last"] - spans["first"] + 1).to_numpy()
+    codes = spans["a"].to_numpy().astype(np.int64)
+    per_account = np.bincount(codes, weights=width) if len(codes) else np.zeros(0)
+    chunk_of_account = ((np.cumsum(per_account) - per_account) // _FACTS_PER_CHUNK).astype(np.int64)
+    chunk_of_span = chunk_of_account[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    chunks = np.unique(chunk_of_span)
+    del width, codes, per_account, chunk_of_account
     account_of_row = axis["a"]
-    for _, chunk in (
-        spans.join(per_account, on="a", how="left").group_by("chunk", maintain_order=True)
-        if per_account["chunk"].max() != 0
-        else [(0, spans)]
-    ):
+    for chunk_id in chunks:
+        chunk = spans if len(chunks) == 1 else spans.filter(pl.Series(chunk_of_span == chunk_id))
         expanded = chunk.select(
             pl.col("a").alias("sa"), pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int64).alias("r")
         ).explode("r", empty_as_null=False)
@@ -251,8 +247,10 @@ def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> 
 
     if not pieces:
         return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
-    # Self-loop pairs (A, A) never occur in the expansion, so the pieces are disjoint.
-    return pl.concat(pieces)
+    if len(pieces) == 1:
+        return pieces[0].set_sorted("pair")  # every piece is built sorted
+    # Self-loop pairs (A, A) never occur in the expansion, and chunks hold whole accounts: pieces are disjoint.
+    return pl.concat(pieces).sort("pair")
 
 
 def _sort_by_key_then_time(frame: pl.DataFrame) -> pl.DataFrame:

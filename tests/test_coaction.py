@@ -218,3 +218,9 @@ def test_many_small_chunks_give_the_same_counts(monkeypatch):
     expected = brute_force(rows, 3, 1, 0, True)
     monkeypatch.setattr(coaction, "_FACTS_PER_CHUNK", 5)
     assert edges_of(rows, window_s=3, loops=True) == expected
+
+
+def test_self_loops_alone_come_out_sorted():
+    # Only self-loops exist (one account per key), so the self-loop piece is the whole result.
+    rows = [(f"u{i}", f"k{i}", 0) for i in (5, 3, 9, 1)] + [(f"u{i}", f"k{i}", 1) for i in (5, 3, 9, 1)]
+    assert edges_of(rows, window_s=1, loops=True) == [(f"u{i}", f"u{i}", 2) for i in (1, 3, 5, 9)]
