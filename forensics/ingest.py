@@ -1007,45 +1007,54 @@ def run_ingest(
     _check_case_target(case)
     with case_lock(case), staged_dir(case, replace=True) as stage:
         key, generated = _resolve_key(options, case, stage)
-        work = stage / "_work"
-        (work / "quarantine").mkdir(parents=True)
-        (work / "valid").mkdir()
-        ctx = _Context(
-            key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
-            small_cache={}, minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
-        )
-        stats: dict[str, FileStats] = {}
-        plans: list[FilePlan] = []
-        total_rows = 0
-        task = progress.task("ingest", total=None)
-        for index, inp in enumerate(inputs):
-            size = inp.path.stat().st_size
-            st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
-            stats[inp.rel] = st
-            ctx.file_stats[index] = st
-            plans.append(_stream_file(inp, st, ctx, options, task))
-            total_rows += st.rows
-        classify_raw(ctx)
-        flush_pending(ctx)
-        losers = _find_duplicates(work)
-        if not losers.is_empty():
-            _quarantine_duplicates(losers, inputs, stats, ctx, options)
-        _write_events(work, losers, stage)
-        _write_quarantine(work, stage)
-        accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
-        shutil.rmtree(work)
-        summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
-        lookalikes = account_lookalikes(list(ctx.account_cache), key)
-        summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
-        if lookalikes:
-            warnings.warn(
-                f"{len(lookalikes)} groups of account IDs differ only by Unicode normalisation or surrounding "
-                "whitespace; they are kept as separate accounts (see ingest.json: account_id_lookalikes)",
-                ForensicsWarning,
-                stacklevel=2,
-            )
-        jsonio.write(stage / "ingest.json", summary)
+        try:
+            summary = _ingest_into(stage, key, inputs, skipped, window, options, progress)
+        finally:
+            key.close()
     return IngestResult(summary=summary, generated_key=generated)
+
+
+def _ingest_into(
+    stage: Path, key: CaseKey, inputs: list[InputFile], skipped: list[str], window: Window, options: IngestOptions,
+    progress: Progress,
+) -> dict:
+    work = stage / "_work"
+    (work / "quarantine").mkdir(parents=True)
+    (work / "valid").mkdir()
+    ctx = _Context(
+        key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
+        small_cache={}, minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
+    )
+    stats: dict[str, FileStats] = {}
+    plans: list[FilePlan] = []
+    task = progress.task("ingest", total=None)
+    for index, inp in enumerate(inputs):
+        size = inp.path.stat().st_size
+        st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
+        stats[inp.rel] = st
+        ctx.file_stats[index] = st
+        plans.append(_stream_file(inp, st, ctx, options, task))
+    classify_raw(ctx)
+    flush_pending(ctx)
+    losers = _find_duplicates(work)
+    if not losers.is_empty():
+        _quarantine_duplicates(losers, inputs, stats, ctx, options)
+    _write_events(work, losers, stage)
+    _write_quarantine(work, stage)
+    accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
+    shutil.rmtree(work)
+    summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
+    lookalikes = account_lookalikes(list(ctx.account_cache), key)
+    summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
+    if lookalikes:
+        warnings.warn(
+            f"{len(lookalikes)} groups of account IDs differ only by Unicode normalisation or surrounding "
+            "whitespace; they are kept as separate accounts (see ingest.json: account_id_lookalikes)",
+            ForensicsWarning,
+            stacklevel=3,
+        )
+    jsonio.write(stage / "ingest.json", summary)
+    return summary
 
 
 def _summary(

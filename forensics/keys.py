@@ -74,7 +74,7 @@ class CaseKey:
             self._pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(self._key,)
             )
-            atexit.register(self._pool.shutdown)
+            atexit.register(self.close)
         step = -(-len(values) // (workers + 1))
         chunks = [values[i : i + step] for i in range(0, len(values), step)]
         futures = [self._pool.submit(_worker_pseudonyms, kind, chunk) for chunk in chunks[1:]]
@@ -82,6 +82,13 @@ class CaseKey:
         for future in futures:
             mine.extend(future.result())
         return mine
+
+
+    def close(self) -> None:
+        """Stop the helper processes; forked while a case lock was held, they would otherwise keep it."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
 
 PARALLEL_MIN_VALUES = 20_000

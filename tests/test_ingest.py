@@ -468,3 +468,14 @@ def test_accounting_invariant_property(tmp_path_factory, files):
     accepted = events(tmp_path).height if summary["rows_accepted"] else 0
     assert accepted == summary["rows_accepted"]
     assert quarantine(tmp_path).height == summary["rows_quarantined"]
+
+
+def test_cluster_can_lock_the_case_right_after_ingest_in_one_process(tmp_path, key_file):
+    """Hashing helpers forked during ingest must not keep holding the case lock afterwards."""
+    from forensics.fsio import case_lock
+    from forensics.keys import PARALLEL_MIN_VALUES
+
+    logs = simple_logs(tmp_path / "logs", n=PARALLEL_MIN_VALUES + 500)
+    ingest(tmp_path, [logs], key_file)
+    with case_lock(tmp_path / "case"):
+        pass
