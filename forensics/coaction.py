@@ -9,19 +9,19 @@ so every account gets a self-loop; here (A, A) needs a second request of A in th
 
 How it stays near-linear (no loop over account pairs, no self-join on the key):
 
-1. Keep candidate rows only: keys used by at least two accounts (or two requests, for self-loops) and by at
-   most `max_accounts` accounts.
+1. One pass turns keys and accounts into integer codes. Keep candidate rows only: keys used by at least two
+   accounts (or two requests, for self-loops) and by at most `max_accounts` accounts.
 2. Sort by (key, time) and lay every key on one integer axis `c`: within a key, consecutive gaps are
    capped at window+1 and consecutive keys are window+1 apart. Two rows are within the window of each
    other on `c` exactly when they share the key and are within the window in time, so each row's window is
    the index range [lo, hi] found by a binary search on `c`.
 3. For row s, let p be the previous row of the same (key, account). s is the *first* row of its account
    inside the window of row r exactly when lo[r] <= s <= hi[r] and p < lo[r]. Since lo and hi are
-   non-decreasing, those r form one contiguous range, found by three more binary searches. Expanding these
-   ranges yields every (request r, account B with a request in r's window) fact exactly once, so the work
-   is proportional to the evidence itself, not to the rows of the busiest account in a window.
-4. Count facts per (account of r, B) in bounded chunks of facts: pack both account codes into one UInt64,
-   sort and run-length count.
+   non-decreasing, those r form one contiguous range, read off cumulative counts of lo and hi. Expanding
+   these ranges yields every (request r, account B with a request in r's window) fact exactly once, so the
+   work is proportional to the evidence itself, not to the rows of the busiest account in a window.
+4. Count facts per (account of r, B) in chunks of whole accounts (bounded memory, disjoint pieces): pack
+   both account codes into one UInt64, sort and run-length count.
 
 All of this is polars column work over the rows (the row-level side of the design); only the edge table is
 account-level. The result does not depend on row order or thread count.
@@ -69,8 +69,8 @@ def coaction_edges(
     `edges` has String `src`, `dst` and Int64 `count`, sorted by (src, dst), with both directions and,
     unless `include_self_loops`, no src == dst rows. `rows_considered` counts rows with an account, a key
     and a time; `fingerprints_total` the distinct keys among them; `fingerprints_skipped` the keys used by
-    more than `max_accounts` distinct accounts (0 = no cap), which contribute no edges. Exact duplicate
-    rows (same id, account, key and time) count once.
+    more than `max_accounts` distinct accounts (0 = no cap), which contribute no edges. Rows are requests:
+    request IDs are unique in a case; duplicated rows (same account, key, time and request ID) count once.
     """
     if window_s < 0:
         raise BadInputError(f"co-action window must be >= 0 seconds, got {window_s}")
