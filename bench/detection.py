@@ -109,10 +109,15 @@ def _ingest(out: Path, key_file: Path) -> None:
     subprocess.run(argv, check=True, cwd=ROOT)
 
 
-def run_one(work: Path, *, scale: str, seed: int, stealth: float, scenario: str, params: ClusterParams) -> RunResult:
+def run_one(
+    work: Path, *, scale: str, seed: int, stealth: float, scenario: str, params: ClusterParams, resume: bool = False
+) -> RunResult:
     from forensics.synth import generate
 
     out = work / f"{scenario}-s{seed}-st{stealth}"
+    saved = out / "result.json"
+    if resume and saved.exists():
+        return RunResult(**json.loads(saved.read_text()))
     if out.exists():
         shutil.rmtree(out)
     generate(out, scale=scale, seed=seed, stealth=stealth, scenario=scenario)
@@ -127,7 +132,9 @@ def run_one(work: Path, *, scale: str, seed: int, stealth: float, scenario: str,
     wall = time.perf_counter() - t0
     ev = evaluate(case, out / "labels.parquet", CaseKey(bytes.fromhex(KEY_HEX)))
     shutil.rmtree(out / "logs", ignore_errors=True)
-    return RunResult(scenario=scenario, seed=seed, stealth=stealth, cluster_wall_s=wall, **ev)
+    result = RunResult(scenario=scenario, seed=seed, stealth=stealth, cluster_wall_s=wall, **ev)
+    saved.write_text(json.dumps(result.__dict__))
+    return result
 
 
 def format_table(results: list[RunResult]) -> str:
@@ -202,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="Working directory (default: a temporary one).")
     ap.add_argument("--perf-scale", default=None, help="Also time `cluster` on one incident of this scale.")
     ap.add_argument("--json", type=Path, default=None, help="Also write the results as JSON here.")
+    ap.add_argument("--resume", action="store_true", help="Reuse finished runs found in --work.")
     args = ap.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="forensics-detection-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in args.scenarios.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             for stealth in (float(s) for s in args.stealth.split(",")):
-                r = run_one(work, scale=args.scale, seed=seed, stealth=stealth, scenario=scenario, params=params)
+                r = run_one(work, scale=args.scale, seed=seed, stealth=stealth, scenario=scenario, params=params, resume=args.resume)
                 results.append(r)
                 print(f"done {scenario} seed={seed} stealth={stealth:g}: P={r.precision:.4f} R={r.recall:.4f}", file=sys.stderr)
     print(format_table(results))
