@@ -226,24 +226,20 @@ def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> 
     chunk_of_span = chunk_of_account[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     chunks = np.unique(chunk_of_span)
     del width, codes, per_account, chunk_of_account
-    account_of_row = axis["a"]
+    account_of_row = axis["a"].to_numpy()
     for chunk_id in chunks:
         chunk = spans if len(chunks) == 1 else spans.filter(pl.Series(chunk_of_span == chunk_id))
-        expanded = chunk.select(
-            pl.col("a").alias("sa"), pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int64).alias("r")
-        ).explode("r", empty_as_null=False)
-        ra = account_of_row.gather(expanded["r"])
-        pieces.append(
-            expanded.lazy()
-            .select(ra=ra, sa=pl.col("sa"))
-            .filter(pl.col("ra") != pl.col("sa"))
-            # Sorting and run-length counting beats hashing millions of mostly distinct pairs.
-            .select((pl.col("ra") * _SHIFT + pl.col("sa")).sort().rle().alias("run"))
-            .unnest("run")
-            .select(pair=pl.col("value"), count=pl.col("len").cast(pl.UInt64))
-            .collect()
-        )
-        del expanded, ra
+        first = chunk["first"].to_numpy()
+        width = chunk["last"].to_numpy() - first + 1
+        r = np.arange(int(width.sum()), dtype=np.int64) + np.repeat(first - (np.cumsum(width) - width), width)
+        ra = account_of_row[r]
+        sa = np.repeat(chunk["a"].to_numpy(), width)
+        del r
+        keep = ra != sa
+        # Sorting and run-length counting beats hashing millions of mostly distinct pairs.
+        runs = pl.Series("pair", ra[keep] * np.uint64(_SHIFT) + sa[keep]).sort().rle().struct.unnest()
+        del ra, sa, keep
+        pieces.append(runs.select(pair=pl.col("value"), count=pl.col("len").cast(pl.UInt64)))
 
     if not pieces:
         return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
