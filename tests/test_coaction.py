@@ -224,3 +224,37 @@ def test_self_loops_alone_come_out_sorted():
     # Only self-loops exist (one account per key), so the self-loop piece is the whole result.
     rows = [(f"u{i}", f"k{i}", 0) for i in (5, 3, 9, 1)] + [(f"u{i}", f"k{i}", 1) for i in (5, 3, 9, 1)]
     assert edges_of(rows, window_s=1, loops=True) == [(f"u{i}", f"u{i}", 2) for i in (1, 3, 5, 9)]
+
+
+_RUN_IN_CHILD = """
+import sys, random, datetime as dt
+import polars as pl
+from forensics.coaction import coaction_edges
+rng = random.Random(5)
+n = 3000
+t0 = dt.datetime(2026, 4, 22, tzinfo=dt.timezone.utc)
+frame = pl.DataFrame({
+    "request_id": [f"r{i}" for i in range(n)],
+    "account_pseudonym": [f"acct{rng.randrange(60):02d}" for _ in range(n)],
+    "prompt_fingerprint": [f"p{rng.randrange(100)}" for _ in range(n)],
+    "timestamp": [t0 + dt.timedelta(milliseconds=rng.randrange(3_600_000)) for _ in range(n)],
+}, schema_overrides={"timestamp": pl.Datetime("us", "UTC")})
+result = coaction_edges(frame.lazy(), window_s=30, min_count=1, max_accounts=0, include_self_loops=True)
+result.edges.write_csv(sys.stdout)
+"""
+
+
+def test_same_edges_with_one_or_two_threads(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "POLARS_MAX_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN_IN_CHILD], capture_output=True, text=True, env=env, check=True, timeout=120
+        )
+        outputs.append(done.stdout)
+    assert outputs[0].count("\n") > 100
+    assert outputs[0] == outputs[1]
