@@ -100,17 +100,31 @@ def staged_dir(target: Path, *, replace: bool) -> Iterator[Path]:
 
 
 @contextmanager
-def case_lock(case_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the case so two runs cannot write it at once."""
-    case_dir = Path(case_dir)
-    case_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = case_dir.with_name(f".{case_dir.name}.lock")
-    handle = lock_path.open("a")
-    try:
+def case_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside `target` so two runs cannot write it at once.
+
+    The lock file is removed on release while still locked; a run that locked a file already removed
+    notices the changed inode and tries again, so removal never lets two runs in.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.with_name(f".{target.name}.lock")
+    while True:
+        handle = lock_path.open("a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise CaseLockedError(f"{case_dir}: another forensics process is writing this case") from None
+            handle.close()
+            raise CaseLockedError(f"{target}: another forensics process is writing this case") from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
         yield
     finally:
+        lock_path.unlink(missing_ok=True)
         handle.close()

@@ -27,7 +27,7 @@ from forensics import __version__, figures, jsonio
 from forensics import render as r
 from forensics.bag import sign_tagmanifest, write_bag
 from forensics.errors import BadInputError, CaseError, InternalError
-from forensics.fsio import staged_dir
+from forensics.fsio import case_lock, staged_dir
 from forensics.progress import Progress, SilentProgress
 
 ACCOUNT = "account_pseudonym"
@@ -567,25 +567,6 @@ def _check_no_local_strings(payload: dict[str, bytes], paths: list[Path]) -> Non
                 raise InternalError(f"bundle file {name} would contain a local path; refusing to write it")
 
 
-def _remove_stale_stages(out: Path) -> None:
-    """Remove staging or swap directories that a killed earlier run left beside the target (dead PIDs only)."""
-    import shutil
-
-    if not out.parent.is_dir():
-        return
-    pattern = re.compile(re.escape(f".{out.name}.") + r"(staging|old)-(\d+)")
-    for entry in sorted(out.parent.iterdir()):
-        match = pattern.fullmatch(entry.name)
-        if not match or not entry.is_dir() or entry.is_symlink():
-            continue
-        try:
-            os.kill(int(match.group(2)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
-        except (PermissionError, OverflowError, ValueError):
-            continue
-
-
 def build_bundle(
     case: Path,
     out: Path,
@@ -619,8 +600,7 @@ def build_bundle(
         data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress
     )
     _check_no_local_strings(payload, [case, out, Path.cwd()])
-    _remove_stale_stages(out)
-    with staged_dir(out, replace=force) as stage:
+    with case_lock(out), staged_dir(out, replace=force) as stage:
         files = write_bag(stage, payload, bag_info_fields(summary))
         if sign_key is not None:
             signature = sign_tagmanifest(stage, sign_key)
