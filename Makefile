@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := reports/demo
 SAMPLE_KEY := sample_logs/sample.key
 
-.PHONY: setup demo test bench browser sample clean
+.PHONY: setup demo test bench browser sample sample-bundle clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,16 @@ bench: $(STAMP)
 # Regenerate the committed sample incident and its committed bundle (a deliberate, reviewed update).
 sample: $(STAMP)
 	$(BIN)/python -m forensics.cli synth --out sample_logs --scale sample --seed 7 --quiet
+	$(MAKE) sample-bundle
+
+sample-bundle: $(STAMP)
+	chmod 600 $(SAMPLE_KEY)
+	rm -rf .sample-case
+	$(BIN)/forensics ingest sample_logs/logs --accounts sample_logs/accounts.parquet \
+		--key-file $(SAMPLE_KEY) --case .sample-case --quiet
+	$(BIN)/forensics cluster .sample-case --quiet
+	$(BIN)/forensics report .sample-case --out reports/sample --case-id sample-incident --force --quiet
+	rm -rf .sample-case
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
