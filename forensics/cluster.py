@@ -36,7 +36,7 @@ from forensics.edges import (
 from forensics.errors import BadInputError, CaseError
 from forensics.features import account_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
-from forensics.graph import GraphParams, cluster_graph, pair_similarity, sparsify, write_graphml
+from forensics.graph import GraphParams, build_graph, cluster_graph, write_graphml
 from forensics.progress import Progress, SilentProgress
 from forensics.score import ScoreParams, high_volume_accounts, score_clusters
 
@@ -211,7 +211,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         task.advance()
 
         gp = params.graph_params()
-        graph_edges = steps.run("graph", lambda: sparsify(pair_similarity(edge_set.edges, gp), gp))
+        graph_edges = steps.run("graph", build_graph, edge_set.edges, gp)
         task.advance()
         clustering = steps.run("hdbscan", cluster_graph, graph_edges, gp)
         cl_frame = clustering.frame()
