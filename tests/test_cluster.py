@@ -205,3 +205,18 @@ def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
 def test_rejects_bad_parameters(pipeline, params: ClusterParams) -> None:
     with pytest.raises(BadInputError):
         run_cluster(pipeline["case"], params)
+
+
+def test_detection_benchmark_smoke(tmp_path: Path) -> None:
+    """The detection benchmark script runs end to end at tiny scale and prints its tables."""
+    proc = subprocess.run(
+        [sys.executable, "bench/detection.py", "--scale", "tiny", "--seeds", "2", "--stealth", "0.3",
+         "--scenarios", "default", "--work", str(tmp_path / "work"), "--json", str(tmp_path / "det.json")],
+        capture_output=True, text=True, cwd=REPO, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| scenario | seed | stealth |" in proc.stdout and "meets targets" in proc.stdout
+    runs = json.loads((tmp_path / "det.json").read_text())["runs"]
+    assert len(runs) == 1 and runs[0]["attack_accounts"] > 0
+    assert 0.0 <= runs[0]["precision"] <= 1.0 and set(runs[0]["campaigns"]) == {
+        "campaign-a", "campaign-b", "campaign-c", "campaign-d"}
