@@ -145,7 +145,9 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
         )
     ]
     cap = params.key_max_accounts
-    codes = steps.run("edges.codes", account_codes, events, accounts)
+    # Only accounts that sent requests take part: an account-table row without traffic has no features and
+    # cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
+    codes = steps.run("edges.codes", account_codes, events)
     sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes, normalize=True))
     sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes, normalize=True))
     if accounts is not None:
