@@ -33,3 +33,27 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
 def tree_bytes(root: Path) -> dict[str, bytes]:
     """Relative path -> content of every file below root (for byte-identity checks)."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def write_key(path: Path, key_hex: str = TEST_KEY_HEX) -> Path:
+    path.write_text(key_hex + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def real_pipeline(root: Path, *, seed: int, title: str, case_id: str) -> dict[str, Path]:
+    """synth tiny -> ingest -> cluster -> report, in process, with the real stages."""
+    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.ingest import IngestOptions, run_ingest
+    from forensics.report import build_bundle
+    from forensics.synth import generate
+
+    key = write_key(root / "case.key")
+    incident = root / "incident"
+    generate(incident, scale="tiny", seed=seed)
+    case = root / "case"
+    run_ingest([str(incident / "logs")], case, IngestOptions(accounts=incident / "accounts.parquet", key_file=key))
+    run_cluster(case, ClusterParams())
+    bundle = root / "bundle"
+    build_bundle(case, bundle, title=title, case_id=case_id, force=False)
+    return {"root": root, "key": key, "incident": incident, "case": case, "bundle": bundle}

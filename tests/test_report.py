@@ -19,13 +19,10 @@ import polars as pl
 import pytest
 
 from forensics import jsonio
-from forensics.cluster import ClusterParams, run_cluster
 from forensics.errors import BadInputError, CaseError, OutputExistsError
-from forensics.ingest import IngestOptions, run_ingest
 from forensics.report import build_bundle
-from forensics.synth import generate
 
-from tests.conftest import REPO, TEST_KEY_HEX, run_cli, tree_bytes
+from tests.conftest import REPO, TEST_KEY_HEX, real_pipeline, run_cli, tree_bytes
 
 SEED = 3
 SAFE_NAME = re.compile(r"[a-z0-9._/-]+")
@@ -33,21 +30,9 @@ SAFE_NAME = re.compile(r"[a-z0-9._/-]+")
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("pipeline")
-    key = root / "case.key"
-    key.write_text(TEST_KEY_HEX + "\n")
-    key.chmod(0o600)
-    incident = root / "incident"
-    generate(incident, scale="tiny", seed=SEED)
-    case = root / "case"
-    run_ingest(
-        [str(incident / "logs")], case,
-        IngestOptions(accounts=incident / "accounts.parquet", key_file=key),
+    return real_pipeline(
+        tmp_path_factory.mktemp("pipeline"), seed=SEED, title="Test incident report", case_id="TEST-2026-001"
     )
-    run_cluster(case, ClusterParams())
-    bundle = root / "bundle"
-    build_bundle(case, bundle, title="Test incident report", case_id="TEST-2026-001", force=False)
-    return {"root": root, "key": key, "incident": incident, "case": case, "bundle": bundle}
 
 
 def _files(bundle: Path) -> list[str]:

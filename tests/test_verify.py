@@ -10,31 +10,17 @@ from pathlib import Path
 import pytest
 
 from forensics.bag import bag_info_text, manifest_text, sign_tagmanifest
-from forensics.cluster import ClusterParams, run_cluster
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
-from forensics.ingest import IngestOptions, run_ingest
 from forensics.report import bag_info_fields, build_bundle
-from forensics.synth import generate
 from forensics.verify import verify_bundle
-from tests.conftest import TEST_KEY_HEX, run_cli
+from tests.conftest import real_pipeline, run_cli
 
 OTHER_KEY_HEX = "ffeeddccbbaa99887766554433221100" * 2
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("verify")
-    key = root / "case.key"
-    key.write_text(TEST_KEY_HEX + "\n")
-    key.chmod(0o600)
-    incident = root / "incident"
-    generate(incident, scale="tiny", seed=5)
-    case = root / "case"
-    run_ingest([str(incident / "logs")], case, IngestOptions(accounts=incident / "accounts.parquet", key_file=key))
-    run_cluster(case, ClusterParams())
-    bundle = root / "bundle"
-    build_bundle(case, bundle, title="Verify test", case_id="VERIFY-1", force=False)
-    return {"root": root, "key": key, "incident": incident, "bundle": bundle}
+    return real_pipeline(tmp_path_factory.mktemp("verify"), seed=5, title="Verify test", case_id="VERIFY-1")
 
 
 @pytest.fixture
