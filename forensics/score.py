@@ -1,20 +1,28 @@
 """Suspicion scores, flags and human-readable evidence per cluster.
 
 A distillation campaign shows up as a group that (1) acts together on the same prompts, (2) extracts
-(reasoning-heavy prompts, many distinct prompts, round-the-clock or machine-regular pacing), and (3) shares
-cheap infrastructure (signup bursts, shared payment fingerprints, shared proxies). A cluster's score is
+(reasoning-heavy prompts), (3) runs like a machine (round the clock, heavy volume per account) and (4) shares
+cheap infrastructure (signup bursts, shared payment fingerprints, proxies abroad). A cluster's score is
 
     score = (0.30 * coordination + 0.30 * extraction + 0.20 * automation + 0.20 * infrastructure) * size
 
-each part in [0, 1] (defined in `_components`): coordination is the largest of the shares of members with a
-co-action or lockstep partner inside the cluster and of requests on shared templates; extraction is the
-reasoning-prompt share above the case's base rate; automation averages the shares of members active around
-the clock and of members sending >= 10x the case's median requests; infrastructure is the largest of the
-signup-burst share, the share on shared payment fingerprints, the share switching to a new model within 48 h
-and the share of requests from outside the billing country. size ramps from 0 to 1 at 10 accounts. Default flag: score >= 0.5 and at least 5 accounts, and no
-benign explanation. Groups with a benign explanation (one organisation on one payment method; a shared
-network of diverse, human-paced users; an app's shared system prompt with diverse prompts) stay in the output
-with their score and the explanation, and are not flagged. A singleton is never a cluster, so never flagged.
+each part in [0, 1] (see `_components`):
+- coordination: the largest of the shares of members with a co-action or lockstep partner inside the cluster,
+  and of requests on shared templates times the share of requests on shared exact prompts;
+- extraction: the reasoning-prompt share above the median account's, full marks at +0.5;
+- automation: the mean of the shares of members active around the clock (hour entropy >= 4.2 bits) and of
+  members sending >= 10x the median account's requests;
+- infrastructure: the largest of the signup-burst share (72 h), the share on shared payment fingerprints,
+  the share switching to a newly released model within 48 h, and the share of requests from outside the
+  billing country;
+- size ramps from 0 to 1 at 10 accounts.
+
+Default flag: score >= 0.5 (`ScoreParams.flag_threshold`), at least 5 accounts, and no benign explanation.
+Benign explanations: one organisation on one payment method; registered organisations each on their own
+payment method without a signup burst; and, only when the group shows no extraction or heavy volume, an
+app's shared system prompt with diverse prompts, or a shared network of diverse, diurnal users. Such groups
+stay in the output with their score and explanation, unflagged. A singleton is never a cluster, so never
+flagged; heavy single accounts are listed separately (`high_volume_accounts`).
 """
 
 from __future__ import annotations
