@@ -34,7 +34,7 @@ from forensics.edges import (
     template_facts,
 )
 from forensics.errors import BadInputError, CaseError
-from forensics.features import account_features, scan_accounts, scan_events
+from forensics.features import collect_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
 from forensics.graph import GraphParams, build_graph, cluster_graph, write_graphml
 from forensics.progress import Progress, SilentProgress
@@ -204,7 +204,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         events = scan_events(case)
         accounts = scan_accounts(case)
 
-        features = steps.run("features", lambda: account_features(events, accounts).collect(engine="streaming"))
+        features = steps.run("features", collect_features, events, accounts)
         _write_parquet(features, case / "features.parquet")
         task.advance()
 

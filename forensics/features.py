@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 ACCOUNT = "account_pseudonym"
@@ -29,9 +30,26 @@ def scan_accounts(case: Path) -> pl.LazyFrame | None:
     return pl.scan_parquet(path) if path.exists() else None
 
 
-def _entropy_bits(counts: list[pl.Expr], total: pl.Expr) -> pl.Expr:
-    terms = [pl.when(c > 0).then(-(c / total) * (c / total).log(2)).otherwise(0.0) for c in counts]
-    return pl.sum_horizontal(terms)
+def _hour_profile(df: pl.DataFrame) -> pl.DataFrame:
+    """Turn integer hour counts into shares and add `hour_entropy` (bits).
+
+    entropy = log2(N) - sum(c * log2 c) / N over the 24 integer counts c of N requests, with c * log2 c taken
+    from a table built with Python's math.log2 and summed in fixed column order: the same counts give the
+    same bits whatever engine, chunking or SIMD path would otherwise evaluate the logarithms.
+    """
+    cols = [f"hour_{h:02d}" for h in HOURS]
+    if df.height == 0:
+        return df.with_columns(*[pl.col(c).cast(pl.Float64) for c in cols], pl.lit(None, dtype=pl.Float64).alias("hour_entropy"))
+    counts = df.select(cols).to_numpy().astype(np.int64)
+    table = np.array([0.0] + [c * math.log2(c) for c in range(1, int(counts.max()) + 1)])
+    n = counts.sum(axis=1)
+    plogp = np.zeros(len(n))
+    for j in range(len(cols)):
+        plogp = plogp + table[counts[:, j]]
+    log_n = np.array([math.log2(int(v)) if v > 0 else 0.0 for v in n])
+    entropy = np.where(n > 0, log_n - plogp / np.maximum(n, 1), 0.0)
+    total = pl.col("requests").cast(pl.Float64)
+    return df.with_columns(*[(pl.col(c) / total).alias(c) for c in cols], pl.Series("hour_entropy", entropy).clip(0.0))
 
 
 # Means and deviations from exact integer sums: a float sum's value would depend on how the engine splits
@@ -53,7 +71,10 @@ def _cv(x: pl.Expr) -> pl.Expr:
 
 
 def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """A lazy query giving one row per account, sorted by pseudonym.
+    """A lazy query giving one row per account, sorted by pseudonym (`collect_features` runs and finishes it).
+
+    Here `hour_00`..`hour_23` are integer counts; `collect_features` turns them into shares and adds
+    `hour_entropy`.
 
     Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
     `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
@@ -67,7 +88,7 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
         ts.dt.hour().alias("_hour"),
         ts.dt.date().alias("_day"),
     )
-    hour_counts = [(pl.col("_hour") == h).sum().cast(pl.Float64).alias(f"hour_{h:02d}") for h in HOURS]
+    hour_counts = [(pl.col("_hour") == h).sum().cast(pl.Int64).alias(f"hour_{h:02d}") for h in HOURS]
     gap = ts.sort().diff().dt.total_seconds().drop_nulls()
     base = ev.group_by(ACCOUNT).agg(
         pl.len().alias("requests"),
@@ -97,10 +118,9 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
     )
     total = pl.col("requests").cast(pl.Float64)
     base = base.with_columns(
-        *[(pl.col(f"hour_{h:02d}") / total).alias(f"hour_{h:02d}") for h in HOURS],
         (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
         (pl.col("distinct_templates") / total).alias("template_diversity"),
-    ).with_columns(_entropy_bits([pl.col(f"hour_{h:02d}") for h in HOURS], pl.lit(1.0)).alias("hour_entropy"))
+    )
 
     # Models: top-model share and the lag to newly released models.
     model_use = (
@@ -166,9 +186,14 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
     return out.sort(ACCOUNT)
 
 
+def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """Run the feature query (streaming engine) and finish the hour profile; one row per account, sorted."""
+    return _hour_profile(account_features(events, accounts).collect(engine="streaming"))
+
+
 def compute_features(case: Path) -> pl.DataFrame:
-    """Collect the per-account features of a case (streaming engine where polars supports it)."""
-    return account_features(scan_events(case), scan_accounts(case)).collect(engine="streaming")
+    """The per-account features of a case."""
+    return collect_features(scan_events(case), scan_accounts(case))
 
 
 MAX_HOUR_ENTROPY = math.log2(24)

@@ -65,7 +65,8 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     per_kind = undirected.group_by("a", "b", "kind").agg(pl.col("ev").max())
     alpha = pl.col("kind").replace_strict({k: v[0] for k, v in params.kind_strength.items()}, default=0.5, return_dtype=pl.Float64)
     scale = pl.col("kind").replace_strict({k: v[1] for k, v in params.kind_strength.items()}, default=1.0, return_dtype=pl.Float64)
-    return per_kind.with_columns((alpha * (1.0 - (-pl.col("ev") / scale).exp())).alias("s")).sort("a", "b", "kind")
+    strength = alpha * (1.0 - (-pl.col("ev") / scale).exp())
+    return per_kind.with_columns(strength.alias("s")).sort("a", "b", "kind")
 
 
 def _similarity(per_kind: pl.DataFrame) -> pl.DataFrame:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from forensics.features import account_features
+from forensics.features import collect_features
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
 
@@ -42,7 +42,7 @@ def test_volume_timing_and_hours() -> None:
     # "human": 4 requests at 09:00-ish on 2 days, irregular gaps.
     for day, minutes in ((0, [0, 1, 30]), (2, [5])):
         rows += [{"account_pseudonym": "human", "timestamp": T0 + timedelta(days=day, hours=9, minutes=m)} for m in minutes]
-    f = account_features(make_events(rows)).collect()
+    f = collect_features(make_events(rows))
     assert f["account_pseudonym"].to_list() == ["bot", "human"]
     bot, human = f.row(0, named=True), f.row(1, named=True)
     assert (bot["requests"], bot["active_days"]) == (288, 2)
@@ -63,7 +63,7 @@ def test_diversity_reasoning_network_and_tokens() -> None:
          "net_pseudonym": f"n{i % 2}", "asn": i % 3, "country": ["US", "NL"][i % 2], "output_tokens": 100 * (i + 1)}
         for i in range(4)
     ]
-    f = account_features(make_events(rows)).collect().row(0, named=True)
+    f = collect_features(make_events(rows)).row(0, named=True)
     assert f["prompt_diversity"] == pytest.approx(0.25)
     assert f["reasoning_share"] == pytest.approx(0.5)
     assert (f["distinct_ips"], f["distinct_nets"], f["distinct_asns"], f["distinct_countries"]) == (4, 2, 3, 2)
@@ -78,7 +78,7 @@ def test_new_model_switch_lag() -> None:
     rows += [{"account_pseudonym": "early", "timestamp": release, "model": "m2"},
              {"account_pseudonym": "early", "timestamp": release + timedelta(hours=1), "model": "m1"},
              {"account_pseudonym": "late", "timestamp": release + timedelta(days=4), "model": "m2"}]
-    f = {r["account_pseudonym"]: r for r in account_features(make_events(rows)).collect().iter_rows(named=True)}
+    f = {r["account_pseudonym"]: r for r in collect_features(make_events(rows)).iter_rows(named=True)}
     assert f["early"]["new_model_lag_h"] == pytest.approx(0.0)
     assert f["early"]["fast_new_model_switch"] is True
     assert f["late"]["new_model_lag_h"] == pytest.approx(96.0)
@@ -102,7 +102,7 @@ def test_account_table_country_mismatch_and_age() -> None:
             "signup_stem_fingerprint": ["s", "s"],
         }
     ).lazy()
-    f = {r["account_pseudonym"]: r for r in account_features(make_events(rows), accounts).collect().iter_rows(named=True)}
+    f = {r["account_pseudonym"]: r for r in collect_features(make_events(rows), accounts).iter_rows(named=True)}
     assert f["a"]["country_mismatch_share"] == pytest.approx(0.5)
     assert f["a"]["account_age_at_first_request_h"] == pytest.approx(30.0)
     assert f["a"]["signup_hour"] == 18
