@@ -9,7 +9,6 @@ graph work is the per-account features and the edge table.
 from __future__ import annotations
 
 import dataclasses
-import os
 import resource
 import time
 from dataclasses import dataclass
