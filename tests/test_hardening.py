@@ -45,12 +45,41 @@ def write(path: Path, columns: dict) -> Path:
     return path
 
 
+def _raw_identities(logs: tuple) -> set[bytes]:
+    """Every raw account ID and IP in the inputs that is long enough to be found by a byte search."""
+    found: set[bytes] = set()
+    for arg in logs:
+        root = Path(arg)
+        paths = [root] if root.is_file() else sorted(root.rglob("*.parquet")) if root.is_dir() else []
+        for path in paths:
+            try:
+                columns = pq.read_table(path).to_pydict()
+            except Exception:  # unreadable inputs are refused anyway
+                continue
+            for name in ("account_id", "ip"):
+                for value in columns.get(name, []):
+                    text = value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+                    if isinstance(text, str) and len(text.strip()) >= 6:
+                        found.add(text.encode("utf-8", "surrogatepass"))
+    return found
+
+
+def assert_no_raw_identities(case: Path, logs: tuple) -> None:
+    needles = _raw_identities(logs)
+    for path in case.rglob("*"):
+        if path.is_file() and path.name not in ("quarantine.parquet",):
+            blob = path.read_bytes()
+            leaked = [n for n in needles if n in blob]
+            assert not leaked, (path.name, leaked[:3])
+
+
 def run(capsys, key_file: Path, case: Path, *logs, extra: tuple = ()) -> tuple[int, str, dict | None]:
     code = main(["ingest", *map(str, logs), "--case", str(case), "--key-file", str(key_file), "--json", *extra])
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "internal error" not in err, err
     summary = json.loads(out) if code == 0 else None
     if summary is not None:
+        assert_no_raw_identities(case, logs)
         assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_quarantined"]
         for record in summary["inputs"]:
             assert record["rows"] == record["rows_accepted"] + record["rows_quarantined"]
