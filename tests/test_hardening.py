@@ -86,6 +86,10 @@ def run(capsys, key_file: Path, case: Path, *logs, extra: tuple = ()) -> tuple[i
         assert sum(summary["quarantine_reasons"].values()) == summary["rows_quarantined"]
     else:
         assert code == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    tally = os.environ.get("FORENSICS_CORPUS_TALLY")  # optional: a JSON-lines record per case, for the issue note
+    if tally:
+        with open(tally, "a") as handle:
+            handle.write(json.dumps({"exit": code, "quarantined": summary["rows_quarantined"] if summary else 0}) + "\n")
     return code, err, summary
 
 
