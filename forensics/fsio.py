@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import ctypes.util
 import fcntl
 import hashlib
@@ -112,9 +113,12 @@ def case_lock(target: Path) -> Iterator[None]:
     while True:
         handle = lock_path.open("a")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # POSIX record locks, unlike flock, are not inherited by forked helpers and die with the process.
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
             handle.close()
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             raise CaseLockedError(f"{target}: another forensics process is writing this case") from None
         try:
             same = os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino

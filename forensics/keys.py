@@ -9,10 +9,13 @@ Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import re
 import secrets
+import signal
 import stat
 import warnings
 from collections.abc import Sequence
@@ -92,6 +95,7 @@ class CaseKey:
 
 
 PARALLEL_MIN_VALUES = 20_000
+_PR_SET_PDEATHSIG = 1
 _WORKER_KEY: CaseKey | None = None
 
 
@@ -102,6 +106,10 @@ def _helper_processes() -> int:
 def _init_worker(key: bytes) -> None:
     global _WORKER_KEY
     _WORKER_KEY = CaseKey(key)
+    try:  # Linux: die with the parent, so a killed run leaves no orphaned helper behind
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _worker_pseudonyms(kind: str, values: list[str]) -> list[str]:
