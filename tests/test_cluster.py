@@ -22,7 +22,7 @@ from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
 from forensics.synth import generate
 
-from conftest import REPO, TEST_KEY_HEX
+from conftest import REPO, TEST_KEY_HEX, write_key
 
 SEED = 5
 PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
@@ -40,9 +40,7 @@ CLUSTER_KEYS = {
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("cluster")
-    key = root / "case.key"
-    key.write_text(TEST_KEY_HEX + "\n")
-    key.chmod(0o600)
+    key = write_key(root / "case.key")
     incident = root / "incident"
     generate(incident, scale="tiny", seed=SEED, stealth=0.2)
     case = root / "case"

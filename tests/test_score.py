@@ -14,7 +14,7 @@ from forensics.keys import CaseKey
 from forensics.score import ScoreParams, _benign_explanation, _max_window_share, high_volume_accounts
 from forensics.synth import generate
 
-from conftest import TEST_KEY_HEX
+from conftest import TEST_KEY_HEX, write_key
 
 HOUR_US = 3_600_000_000
 
@@ -75,9 +75,7 @@ def test_high_volume_accounts_floor_and_order() -> None:
 @pytest.fixture(scope="module")
 def hard_case(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("score")
-    key = root / "case.key"
-    key.write_text(TEST_KEY_HEX + "\n")
-    key.chmod(0o600)
+    key = write_key(root / "case.key")
     incident = root / "incident"
     generate(incident, scale="sample", seed=4, stealth=0.9, scenario="many-hard-negatives")
     case = root / "case"
