@@ -92,7 +92,6 @@ ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
     "org_pseudonym": pl.String(),
     "signup_stem_fingerprint": pl.String(),
 }
-# Which optional log column each derived signal needs; reported when unavailable.
 PARQUET_WRITE = {"compression": "zstd", "compression_level": 3, "statistics": True, "row_group_size": 262_144}
 _INT64_MAX = 2**63 - 1
 _ID_HASH_SEED = 0x5EED
@@ -565,12 +564,12 @@ class _Context:
 
 
 def _reason_expr(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    expr: pl.Expr | None = None
-    chain = None
-    for reason, condition in flags:
-        chain = pl.when(condition).then(pl.lit(reason)) if chain is None else chain.when(condition).then(pl.lit(reason))
-    expr = chain.otherwise(pl.lit(None, dtype=pl.String)) if chain is not None else pl.lit(None, dtype=pl.String)
-    return expr
+    """The first reason whose condition holds, or null: the precedence of QUARANTINE_REASONS."""
+    (reason, condition), rest = flags[0], flags[1:]
+    chain = pl.when(condition).then(pl.lit(reason))
+    for reason, condition in rest:
+        chain = chain.when(condition).then(pl.lit(reason))
+    return chain.otherwise(pl.lit(None, dtype=pl.String))
 
 
 def _raw_strings(df: pl.DataFrame) -> pl.DataFrame:
@@ -586,11 +585,15 @@ def _raw_strings(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(columns)
 
 
+def _with_partitions(batch: pl.DataFrame, inp: InputFile) -> pl.DataFrame:
+    """Hive-style key=value directories as columns, unless the file has a column of that name."""
+    missing = [pl.lit(value).alias(key) for key, value in inp.partitions if key not in batch.columns]
+    return batch.with_columns(missing) if missing else batch
+
+
 def add_raw_batch(ctx: _Context, inp: InputFile, stats: FileStats, plan: FilePlan, batch: pl.DataFrame, offset: int) -> None:
     """Buffer a record batch; batches of files with the same schema are classified together."""
-    for key, value in inp.partitions:
-        if key not in batch.columns:
-            batch = batch.with_columns(pl.lit(value).alias(key))
+    batch = _with_partitions(batch, inp)
     if plan.kinds["timestamp"] == "int":
         _check_epoch_unit(inp, plan.sources["timestamp"], batch[plan.sources["timestamp"]], ctx.epoch_unit)
     stats.rows += batch.height
@@ -845,9 +848,7 @@ def _quarantine_duplicates(
         for batch_no, record_batch in enumerate(pq.ParquetFile(inp.path).iter_batches(batch_size=options.batch_rows)):
             batch = pl.from_arrow(record_batch)
             assert isinstance(batch, pl.DataFrame)
-            for key, value in inp.partitions:
-                if key not in batch.columns:
-                    batch = batch.with_columns(pl.lit(value).alias(key))
+            batch = _with_partitions(batch, inp)
             indexed = batch.with_row_index("source_row", offset=offset).with_columns(pl.col("source_row").cast(pl.Int64))
             picked = indexed.join(wanted, on="source_row", how="semi")
             offset += batch.height
@@ -1137,6 +1138,7 @@ def _summary(
     }
 
 
+# Which event column carries each optional log column; an all-null one is reported as unavailable.
 _SIGNAL_SOURCES = {
     "ip": "ip_pseudonym",
     "asn": "asn",
