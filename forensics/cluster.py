@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
 from forensics.coaction import coaction_edges
+from forensics.codes import ACCOUNT, account_codes, decode
 from forensics.edges import (
-    account_codes,
     EDGE_SCHEMA,
+    KIND,
     EdgeSet,
     KindStats,
-    empty_edges,
+    decode_edges,
     ip_day_facts,
     net_facts,
     payment_facts,
@@ -124,8 +127,37 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> None:
         df.write_parquet(tmp, compression="zstd", statistics=False)
 
 
-def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: ClusterParams, steps: _Steps) -> tuple[EdgeSet, int]:
-    """Every edge kind; returns the edge set and the number of co-action fingerprints skipped."""
+def _write_edges(coded: pl.DataFrame, names: pl.Series, path: Path, chunk_rows: int = 1 << 20) -> None:
+    """edges.parquet with pseudonyms, decoded a chunk at a time (one row group each): the whole table as
+    strings would take several GB at the seed scale."""
+    schema = pa.schema([(name, pl.DataFrame(schema={name: dtype}).to_arrow().schema.field(0).type) for name, dtype in EDGE_SCHEMA.items()])
+    with replace_file_atomic(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=False) as writer:
+        for start in range(0, max(coded.height, 1), chunk_rows):
+            table = decode_edges(coded.slice(start, chunk_rows), names).to_arrow().cast(schema)
+            writer.write_table(table, row_group_size=chunk_rows)
+
+
+def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
+    """The directed co-action edges (both directions) as account codes."""
+    lookup = codes.select(ACCOUNT, "code")
+    coded = (
+        co.edges.join(lookup.rename({ACCOUNT: "src", "code": "_s"}), on="src", how="left", maintain_order="left")
+        .join(lookup.rename({ACCOUNT: "dst", "code": "_d"}), on="dst", how="left", maintain_order="left")
+        .select(pl.col("_s").alias("src"), pl.col("_d").alias("dst"), "count", pl.col("count").cast(pl.Float64).alias("weight"))
+        .sort("src", "dst")
+    )
+    stats = KindStats(co.edges.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)
+    return EdgeSet("coaction", coded, decode(codes), {"coaction": stats})
+
+
+def build_edges(
+    events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: ClusterParams, steps: _Steps
+) -> tuple[pl.DataFrame, pl.Series, dict[str, KindStats], int]:
+    """Every edge kind, as one table of account codes sorted by (kind, src, dst), the pseudonym of each code,
+    the per-kind accounting, and the number of co-action fingerprints skipped."""
+    # Only accounts that sent requests take part: an account-table row without traffic has no features and
+    # cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
+    codes = steps.run("edges.codes", account_codes, events)
     co = steps.run(
         "edges.coaction",
         coaction_edges,
@@ -134,19 +166,9 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
         min_count=params.min_coaction,
         max_accounts=params.coaction_max_accounts,
     )
-    co_edges = co.edges.select(
-        "src", "dst", pl.lit("coaction").alias("kind"), pl.col("count").cast(pl.Int64), pl.col("count").cast(pl.Float64).alias("weight")
-    )
-    sets: list[EdgeSet] = [
-        EdgeSet(
-            co_edges,
-            {"coaction": KindStats(co_edges.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)},
-        )
-    ]
+    sets: list[EdgeSet] = [_coaction_set(co, codes)]
+    del co
     cap = params.key_max_accounts
-    # Only accounts that sent requests take part: an account-table row without traffic has no features and
-    # cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
-    codes = steps.run("edges.codes", account_codes, events)
     sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes, normalize=True))
     sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes, normalize=True))
     if accounts is not None:
@@ -183,10 +205,10 @@ def build_edges(events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: Clu
     stats: dict[str, KindStats] = {}
     for s in sets:
         stats.update(s.stats)
-    frames = [s.edges.cast(EDGE_SCHEMA) for s in sets if s.edges.height]
-    edges = pl.concat(frames) if frames else empty_edges()
-    edges = edges.sort("kind", "src", "dst")
-    return EdgeSet(edges, stats), co.fingerprints_skipped
+    # Each set is sorted by (src, dst); concatenated in kind order, the table is sorted by (kind, src, dst).
+    frames = [s.coded.with_columns(pl.lit(s.kind, dtype=KIND).alias("kind")) for s in sorted(sets, key=lambda s: s.kind)]
+    edges = pl.concat(frames).select("src", "dst", "kind", "count", "weight")
+    return edges, decode(codes), stats, int(sets[0].stats["coaction"].keys_skipped)
 
 
 def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentProgress()) -> dict:
@@ -207,14 +229,14 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         _write_parquet(features, case / "features.parquet")
         task.advance()
 
-        edge_set, co_skipped = build_edges(events, accounts, params, steps)
-        _write_parquet(edge_set.edges, case / "edges.parquet")
+        edges, names, edge_stats, co_skipped = build_edges(events, accounts, params, steps)
+        steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         task.advance()
 
         gp = params.graph_params()
-        graph_edges = steps.run("graph", build_graph, edge_set.edges, gp)
+        graph_edges = steps.run("graph", build_graph, edges, names, gp)
         task.advance()
-        clustering = steps.run("hdbscan", cluster_graph, graph_edges, gp)
+        clustering = steps.run("hdbscan", cluster_graph, graph_edges, names, gp)
         cl_frame = clustering.frame()
         _write_parquet(cl_frame, case / "clusters.parquet")
         task.advance()
@@ -226,7 +248,8 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             events,
             features,
             cl_frame,
-            edge_set.edges,
+            edges,
+            names,
             sp,
             coaction_window_s=params.coaction_window_s,
         )
@@ -234,14 +257,14 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:
-            steps.run("graphml", write_graphml, tmp, graph_edges, clustering, flagged_ids)
+            steps.run("graphml", write_graphml, tmp, graph_edges, names, clustering, flagged_ids)
 
         doc = {
             "tool_version": __version__,
             "key_fingerprint": ingest.get("key_fingerprint"),
             "parameters": dataclasses.asdict(params),
             "signals_unavailable": ingest.get("signals_unavailable", []),
-            "edge_kinds": {k: v.as_dict() for k, v in sorted(edge_set.stats.items())},
+            "edge_kinds": {k: v.as_dict() for k, v in sorted(edge_stats.items())},
             "coaction_fingerprints_skipped": co_skipped,
             "accounts_total": features.height,
             "accounts_in_graph": len(clustering.nodes),
@@ -256,7 +279,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         "flagged_accounts": int(sum(c["accounts"] for c in scored if c["flagged"])),
         "accounts_total": features.height,
         "accounts_in_graph": len(clustering.nodes),
-        "edges": edge_set.edges.height,
+        "edges": edges.height,
         "coaction_fingerprints_skipped": co_skipped,
         "steps": steps.steps,
     }

@@ -12,14 +12,22 @@ written in both directions, exactly as `forensics.coaction.coaction_edges` retur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
-ACCOUNT = "account_pseudonym"
+from forensics.codes import ACCOUNT, account_codes, collect_coded, decode
+
+# The edge table as written to edges.parquet (pseudonyms), and as the cluster stage holds it (account codes;
+# `kind` an Enum in alphabetical order, so sorting by it sorts by the kind's name).
 EDGE_SCHEMA = {"src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "weight": pl.Float64}
+EDGE_KINDS = ("coaction", "ip_day", "net", "payment", "signup", "sync", "template")
+KIND = pl.Enum(EDGE_KINDS)
+CODED_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "weight": pl.Float64}
 IDF_C = 1.5
 _WEIGHT_SCALE = 1e9
+_SHIFT = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -36,28 +44,27 @@ class KindStats:
 
 @dataclass
 class EdgeSet:
-    edges: pl.DataFrame
-    stats: dict[str, KindStats] = field(default_factory=dict)
+    """One edge kind: `coded` holds src/dst account codes (indices into `names`), count and weight."""
+
+    kind: str
+    coded: pl.DataFrame
+    names: pl.Series
+    stats: dict[str, KindStats]
+
+    @property
+    def edges(self) -> pl.DataFrame:
+        """The same edges with pseudonyms (EDGE_SCHEMA), for small tables and tests."""
+        return decode_edges(self.coded.with_columns(pl.lit(self.kind).alias("kind")), self.names)
 
 
-def empty_edges() -> pl.DataFrame:
-    return pl.DataFrame(schema=EDGE_SCHEMA)
-
-
-def account_codes(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
-    """Every account pseudonym with a UInt32 code in pseudonym order (so code order is pseudonym order).
-
-    Joins and pair counting run on these codes and on 64-bit key hashes, not on 32-character strings.
-    """
-    names = events.select(ACCOUNT)
-    if accounts is not None:
-        names = pl.concat([names, accounts.select(ACCOUNT)])
-    return (
-        names.unique()
-        .drop_nulls()
-        .sort(ACCOUNT)
-        .with_row_index("code")
-        .collect(engine="streaming")
+def decode_edges(coded: pl.DataFrame, names: pl.Series) -> pl.DataFrame:
+    """Coded edges (src/dst codes, kind, count, weight) with pseudonyms, in EDGE_SCHEMA."""
+    return coded.select(
+        names.gather(coded["src"]).alias("src"),
+        names.gather(coded["dst"]).alias("dst"),
+        pl.col("kind").cast(pl.String),
+        pl.col("count").cast(pl.Int64),
+        pl.col("weight").cast(pl.Float64),
     )
 
 
@@ -73,50 +80,59 @@ def _pairs_from_facts(
 
     pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_stats: one row
     with `used` and `skipped` key counts; sizes: distinct keys per (code, group_cols) as `_size`.
-    The distinct (code, key) facts are materialised once (integers only) and reused by every step.
+    The facts are collected once as integers and sorted by (group_cols, key, account): deduplication and key
+    degrees are then runs of that order. Hash-based unique() and group_by() over tens of millions of keys
+    would cost several times the memory.
     """
-    held = (
-        facts.join(codes.lazy(), on=ACCOUNT, how="inner")
-        .select(pl.col("code"), *group_cols, _hash_key(pl.col("key")).alias("_k"))
-        .unique()
-        .collect(engine="streaming")
-    )
-    degree = held.group_by(*group_cols, "_k").agg(pl.len().alias("_deg"))
-    key_stats = degree.select(
-        ((pl.col("_deg") >= 2) & ((pl.col("_deg") <= max_accounts) | (max_accounts == 0))).sum().alias("used"),
-        ((pl.col("_deg") > max_accounts) & (max_accounts > 0)).sum().alias("skipped"),
-    )
+    key_cols = [*group_cols, "_k"]
+    held = collect_coded(facts, codes, *[pl.col(c) for c in group_cols], _hash_key(pl.col("key")).alias("_k"))
+    held = held.sort([*key_cols, "code"])
+    held = held.filter(_changed([*key_cols, "code"]))
+    runs = held.select(_changed(key_cols).cum_sum().rle())["_k"].struct.field("len").to_numpy()
+    capped = (runs > max_accounts) if max_accounts > 0 else np.zeros(len(runs), dtype=bool)
+    key_stats = pl.DataFrame({"used": [int(((runs >= 2) & ~capped).sum())], "skipped": [int(capped.sum())]})
     sizes = held.group_by("code", *group_cols).agg(pl.len().alias("_size"))
-    keep = degree.filter(pl.col("_deg") >= 2)
-    if max_accounts > 0:
-        keep = keep.filter(pl.col("_deg") <= max_accounts)
+    degree = pl.Series("_deg", np.repeat(runs, runs))
+    keep = (degree >= 2) & ~pl.Series(np.repeat(capped, runs))
     # Per-key weight as a fixed-point integer: the per-pair sum is then exact and independent of summation
     # order (and so of thread count).
-    keep = keep.select(
-        *group_cols, "_k", (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
+    linked = held.with_columns(degree).filter(keep).select(
+        "code", *key_cols, (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
     )
-    linked = held.join(keep, on=[*group_cols, "_k"], how="inner")
-    del held
+    del held, degree, keep
+    # Pairs are counted on one UInt64 key (src << 32 | dst): grouping on a single integer column is several
+    # times cheaper than on two.
     pairs = (
         linked.lazy()
-        .join(linked.lazy().select(pl.col("code").alias("dst"), *group_cols, "_k"), on=[*group_cols, "_k"], how="inner")
-        .rename({"code": "src"})
-        .filter(pl.col("src") < pl.col("dst"))
-        .group_by("src", "dst", *group_cols)
+        .join(linked.lazy().select(pl.col("code").alias("_d"), *key_cols), on=key_cols, how="inner")
+        .filter(pl.col("code") < pl.col("_d"))
+        .select((pl.col("code").cast(pl.UInt64) * _SHIFT + pl.col("_d")).alias("_pair"), *group_cols, "_wi")
+        .group_by("_pair", *group_cols)
         .agg(pl.len().cast(pl.Int64).alias("_n"), (pl.col("_wi").sum() / _WEIGHT_SCALE).alias("_w"))
+        .select(
+            (pl.col("_pair") // _SHIFT).cast(pl.UInt32).alias("src"),
+            (pl.col("_pair") % _SHIFT).cast(pl.UInt32).alias("dst"),
+            *group_cols,
+            "_n",
+            "_w",
+        )
     )
     return pairs, key_stats, sizes
 
 
-def _decode(pairs: pl.LazyFrame, codes: pl.DataFrame) -> pl.LazyFrame:
-    names = codes.lazy()
-    return (
-        pairs.sort("src", "dst")
-        .join(names.rename({"code": "src", ACCOUNT: "_s"}), on="src", how="left", maintain_order="left")
-        .join(names.rename({"code": "dst", ACCOUNT: "_d"}), on="dst", how="left", maintain_order="left")
-        .drop("src", "dst")
-        .rename({"_s": "src", "_d": "dst"})
-    )
+def _changed(cols: list[str]) -> pl.Expr:
+    """True where a row differs from the previous one in any of `cols` (and on the first row)."""
+    return pl.any_horizontal(*[pl.col(c) != pl.col(c).shift() for c in cols]).fill_null(True).alias(cols[-1])
+
+
+def _codes_for(facts: pl.LazyFrame, codes: pl.DataFrame | None) -> pl.DataFrame:
+    return codes if codes is not None else account_codes(facts)
+
+
+def _edge_set(kind: str, edges: pl.LazyFrame, codes: pl.DataFrame, key_stats: pl.DataFrame) -> EdgeSet:
+    coded = edges.collect(engine="streaming").sort("src", "dst").cast(CODED_SCHEMA)
+    stats = KindStats(pairs=coded.height, keys_used=int(key_stats["used"][0] or 0), keys_skipped=int(key_stats["skipped"][0] or 0))
+    return EdgeSet(kind, coded, decode(codes), {kind: stats})
 
 
 def shared_key_edges(
@@ -134,11 +150,11 @@ def shared_key_edges(
     `normalize`, by sqrt(keys of src * keys of dst) (cosine-style). Normalising matters for network keys: two
     users behind one NAT share most of their IP-days, while a rotating-proxy account shares a handful of its
     hundreds of IP-days with each other customer of the same proxy pool.
-    `max_accounts` 0 means no cap.
+    `max_accounts` 0 means no cap. `codes` (from `account_codes`) numbers the accounts; by default the
+    accounts in `facts`.
     """
     facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
-    if codes is None:
-        codes = facts.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
+    codes = _codes_for(facts, codes)
     pairs, key_stats, sizes = _pairs_from_facts(facts, codes, max_accounts)
     if normalize:
         sizes = sizes.lazy().select("code", pl.col("_size").cast(pl.Float64))
@@ -147,13 +163,8 @@ def shared_key_edges(
             .join(sizes.rename({"code": "dst", "_size": "_nd"}), on="dst")
             .with_columns((pl.col("_w") / (pl.col("_ns") * pl.col("_nd")).sqrt()).alias("_w"))
         )
-    edges = _decode(pairs.filter(pl.col("_n") >= min_count), codes).select(
-        "src", "dst", pl.lit(kind).alias("kind"), pl.col("_n").alias("count"), pl.col("_w").alias("weight")
-    )
-    edges = edges.collect(engine="streaming")
-    ks = key_stats
-    stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
-    return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
+    edges = pairs.filter(pl.col("_n") >= min_count).select("src", "dst", pl.col("_n").alias("count"), pl.col("_w").alias("weight"))
+    return _edge_set(kind, edges, codes, key_stats)
 
 
 def ip_day_facts(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -234,8 +245,7 @@ def sync_edges(
     """
     secs = pl.col("timestamp").dt.epoch("s")
     base = events.filter(pl.col(key_col).is_not_null())
-    if codes is None:
-        codes = base.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("code").collect()
+    codes = _codes_for(base, codes)
     tokens = pl.concat(
         [
             base.select(
@@ -257,8 +267,4 @@ def sync_edges(
         .agg(pl.col("_n").first().alias("count"), pl.col("_jac").first().alias("weight"))
         .filter((pl.col("count") >= min_shared) & (pl.col("weight") >= min_jaccard))
     )
-    edges = _decode(shared, codes).select("src", "dst", pl.lit(kind).alias("kind"), "count", "weight")
-    edges = edges.collect(engine="streaming")
-    ks = key_stats
-    stats = KindStats(pairs=edges.height, keys_used=int(ks["used"][0] or 0), keys_skipped=int(ks["skipped"][0] or 0))
-    return EdgeSet(edges.cast(EDGE_SCHEMA), {kind: stats})
+    return _edge_set(kind, shared, codes, key_stats)

@@ -70,8 +70,46 @@ def _cv(x: pl.Expr) -> pl.Expr:
     return pl.when(x.count() >= 2).then(_std(x) / _mean(x)).otherwise(None)
 
 
+# Aggregations that need every value of an account at once (sorted gaps, distinct counts) run in memory on
+# compact integer columns: the streaming engine keeps them per group as strings, ~10x the memory. Each group
+# of columns is its own projected pass, so peak memory is one group's columns, not the whole row.
+# Distinct counts are taken over 64-bit hashes of the fingerprints (a collision inside one account's values
+# is below 1e-7 even for a million distinct prompts).
+_IN_MEMORY_PASSES: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("prompt_fingerprint", "distinct_prompts"),),
+    (("prompt_template_fingerprint", "distinct_templates"), ("system_prompt_fingerprint", "distinct_system_prompts")),
+    (("ip_pseudonym", "distinct_ips"), ("net_pseudonym", "distinct_nets"), ("user_agent_fingerprint", "distinct_user_agents")),
+)
+
+
+def _per_account_in_memory(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Timing statistics and distinct counts, one row per account (see `_IN_MEMORY_PASSES`)."""
+    cats = pl.Categories.random()  # private account codes, shared by every pass below
+    category = pl.col(ACCOUNT).cast(pl.String).cast(pl.Categorical(cats))
+
+    def coded(*cols: pl.Expr) -> pl.DataFrame:
+        return events.select(category.to_physical().alias("_a"), *cols).collect(engine="streaming")
+
+    ts = pl.col("timestamp")
+    gap = ts.sort().diff().dt.total_seconds().drop_nulls()
+    # The first pass keeps the categorical column alive: the code-to-name mapping lives as long as it does.
+    first = events.select(category.alias("_cat"), ts).collect(engine="streaming")
+    out = first.with_columns(pl.col("_cat").to_physical().alias("_a")).drop("_cat").group_by("_a").agg(
+        ts.dt.date().n_unique().alias("active_days"),
+        ts.sort().diff().dt.total_milliseconds().drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
+        _cv(gap).alias("interarrival_cv"),
+    )
+    for group in _IN_MEMORY_PASSES:
+        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
+        counts = coded(*hashed).group_by("_a").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
+        out = out.join(counts, on="_a", how="left")
+    names = cats.to_series().cast(pl.String)
+    del first
+    return out.with_columns(names.gather(out["_a"]).alias(ACCOUNT)).drop("_a").lazy()
+
+
 def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """A lazy query giving one row per account, sorted by pseudonym (`collect_features` runs and finishes it).
+    """One row per account, sorted by pseudonym (`collect_features` runs and finishes it).
 
     Here `hour_00`..`hour_23` are integer counts; `collect_features` turns them into shares and adds
     `hour_entropy`.
@@ -84,19 +122,12 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
     an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
     """
     ts = pl.col("timestamp")
-    ev = events.with_columns(
-        ts.dt.hour().alias("_hour"),
-        ts.dt.date().alias("_day"),
-    )
-    hour_counts = [(pl.col("_hour") == h).sum().cast(pl.Int64).alias(f"hour_{h:02d}") for h in HOURS]
-    gap = ts.sort().diff().dt.total_seconds().drop_nulls()
-    base = ev.group_by(ACCOUNT).agg(
+    hour = ts.dt.hour()
+    hour_counts = [(hour == h).sum().cast(pl.Int64).alias(f"hour_{h:02d}") for h in HOURS]
+    streamed = events.group_by(ACCOUNT).agg(
         pl.len().alias("requests"),
-        pl.col("_day").n_unique().alias("active_days"),
         ts.min().alias("first_seen"),
         ts.max().alias("last_seen"),
-        ts.sort().diff().dt.total_milliseconds().drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
-        _cv(gap).alias("interarrival_cv"),
         *hour_counts,
         _mean(pl.col("input_tokens")).alias("input_tokens_mean"),
         _std(pl.col("input_tokens")).alias("input_tokens_std"),
@@ -104,17 +135,20 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
         _mean(pl.col("output_tokens")).alias("output_tokens_mean"),
         _std(pl.col("output_tokens")).alias("output_tokens_std"),
         pl.col("output_tokens").sum().alias("output_tokens"),
-        pl.col("prompt_fingerprint").drop_nulls().n_unique().alias("distinct_prompts"),
-        pl.col("prompt_template_fingerprint").drop_nulls().n_unique().alias("distinct_templates"),
         _mean(pl.col("prompt_chars")).alias("prompt_chars_mean"),
         _mean(pl.col("prompt_reasoning").cast(pl.Int64)).alias("reasoning_share"),
-        pl.col("system_prompt_fingerprint").drop_nulls().n_unique().alias("distinct_system_prompts"),
         pl.col("model").drop_nulls().n_unique().alias("distinct_models"),
-        pl.col("ip_pseudonym").drop_nulls().n_unique().alias("distinct_ips"),
-        pl.col("net_pseudonym").drop_nulls().n_unique().alias("distinct_nets"),
         pl.col("asn").drop_nulls().n_unique().alias("distinct_asns"),
         pl.col("country").drop_nulls().n_unique().alias("distinct_countries"),
-        pl.col("user_agent_fingerprint").drop_nulls().n_unique().alias("distinct_user_agents"),
+    )
+    heavy = _per_account_in_memory(events)
+    base = streamed.join(heavy, on=ACCOUNT, how="left").select(
+        ACCOUNT, "requests", "active_days", "first_seen", "last_seen", "interarrival_median_s", "interarrival_cv",
+        *[f"hour_{h:02d}" for h in HOURS],
+        "input_tokens_mean", "input_tokens_std", "input_tokens", "output_tokens_mean", "output_tokens_std",
+        "output_tokens", "distinct_prompts", "distinct_templates", "prompt_chars_mean", "reasoning_share",
+        "distinct_system_prompts", "distinct_models", "distinct_ips", "distinct_nets", "distinct_asns",
+        "distinct_countries", "distinct_user_agents",
     )
     total = pl.col("requests").cast(pl.Float64)
     base = base.with_columns(

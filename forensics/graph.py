@@ -55,7 +55,13 @@ class GraphParams:
 
 
 def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
-    """One row per undirected pair (a < b) and kind: evidence `ev` and strength `s`, sorted by (a, b, kind)."""
+    """One row per undirected pair (a < b) and kind: evidence `ev` and strength `s`, sorted by (a, b, kind).
+
+    `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.edges.KIND`).
+    """
+    kinds = edges.schema["kind"].categories.to_list()
+    alpha = pl.Series([params.kind_strength.get(k, (0.5, 1.0))[0] for k in kinds], dtype=pl.Float64)
+    scale = pl.Series([params.kind_strength.get(k, (0.5, 1.0))[1] for k in kinds], dtype=pl.Float64)
     undirected = edges.select(
         pl.min_horizontal("src", "dst").alias("a"),
         pl.max_horizontal("src", "dst").alias("b"),
@@ -63,9 +69,9 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
         pl.when(pl.col("kind") == "coaction").then(pl.col("count").cast(pl.Float64)).otherwise(pl.col("weight")).alias("ev"),
     )
     per_kind = undirected.group_by("a", "b", "kind").agg(pl.col("ev").max())
-    alpha = pl.col("kind").replace_strict({k: v[0] for k, v in params.kind_strength.items()}, default=0.5, return_dtype=pl.Float64)
-    scale = pl.col("kind").replace_strict({k: v[1] for k, v in params.kind_strength.items()}, default=1.0, return_dtype=pl.Float64)
-    strength = alpha * (1.0 - (-pl.col("ev") / scale).exp())
+    del undirected
+    idx = pl.col("kind").to_physical()
+    strength = pl.lit(alpha).gather(idx) * (1.0 - (-pl.col("ev") / pl.lit(scale).gather(idx)).exp())
     return per_kind.with_columns(strength.alias("s")).sort("a", "b", "kind")
 
 
@@ -79,24 +85,16 @@ def _with_evidence(graph: pl.DataFrame, per_kind: pl.DataFrame) -> pl.DataFrame:
     kept = per_kind.join(graph.select("a", "b"), on=["a", "b"], how="semi")
     if kept.height == 0:
         return graph
-    evidence = kept.pivot(on="kind", index=["a", "b"], values="ev", sort_columns=True)
+    evidence = kept.with_columns(pl.col("kind").cast(pl.String)).pivot(on="kind", index=["a", "b"], values="ev", sort_columns=True)
     return graph.join(evidence, on=["a", "b"], how="left").sort("a", "b")
 
 
-def pair_similarity(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
-    """One row per undirected pair (a < b): `similarity` and one evidence column per kind present."""
-    if edges.height == 0:
-        return pl.DataFrame(schema={"a": pl.String, "b": pl.String, "similarity": pl.Float64})
-    per_kind = _per_kind(edges, params)
-    return _with_evidence(_similarity(per_kind), per_kind)
+def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.Series) -> pl.DataFrame:
+    """Drop weak pairs, keep each account's top_k neighbours; undirected rows a < b (account codes), sorted.
 
-
-def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Drop weak pairs, keep each account's top_k neighbours; undirected rows a < b, sorted.
-
-    Ties are broken by a per-pair pseudo-random key (XOR of the pseudonyms' first 15 hex digits), not by
-    one global order: with a global order every account of a uniform clique would pick the same few hubs.
-    `tie` maps node -> that prefix (`node`, `_pfx`); by default it is read from pseudonym strings.
+    Ties are broken by a per-pair pseudo-random key (XOR of the pseudonyms' first 15 hex digits, `tie`
+    indexed by code), not by one global order: with a global order every account of a uniform clique would
+    pick the same few hubs.
     """
     strong = pairs.filter(pl.col("similarity") >= params.min_similarity)
     both = pl.concat(
@@ -105,53 +103,38 @@ def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.DataFrame | None 
             strong.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "similarity"),
         ]
     )
-    if tie is None:
-        prefix = lambda c: pl.col(c).str.slice(0, 15).str.to_integer(base=16)  # noqa: E731
-        both = both.with_columns(prefix("u").xor(prefix("v")).alias("_tie"))
-    else:
-        both = (
-            both.join(tie.rename({"node": "u", "_pfx": "_pu"}), on="u", how="left")
-            .join(tie.rename({"node": "v", "_pfx": "_pv"}), on="v", how="left")
-            .with_columns(pl.col("_pu").xor(pl.col("_pv")).alias("_tie"))
-        )
-    ranked = both.sort(["u", "similarity", "_tie", "v"], descending=[False, True, False, False]).with_columns(
-        pl.int_range(pl.len()).over("u").alias("_rank")
-    )
-    kept = ranked.filter(pl.col("_rank") < params.top_k).select(
+    both = both.with_columns(pl.lit(tie).gather(pl.col("u")).xor(pl.lit(tie).gather(pl.col("v"))).alias("_tie"))
+    ranked = both.sort(["u", "similarity", "_tie", "v"], descending=[False, True, False, False])
+    del both
+    # Rank within each account's run of rows (the frame is sorted by u).
+    u = ranked["u"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    rank = np.arange(len(u)) - np.repeat(starts, np.diff(np.r_[starts, len(u)]))
+    kept = ranked.filter(pl.Series(rank < params.top_k)).select(
         pl.min_horizontal("u", "v").alias("a"), pl.max_horizontal("u", "v").alias("b")
     ).unique()
     return strong.join(kept, on=["a", "b"], how="semi").sort("a", "b")
 
 
-def build_graph(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
-    """pair_similarity then sparsify, computed on integer codes (in pseudonym order) and decoded at the end.
+def build_graph(edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> pl.DataFrame:
+    """Pair similarities, sparsified: rows a < b (account codes, indices into `names`), sorted, with
+    `similarity` and one evidence column per kind present.
 
-    Same result as on the pseudonym strings, several times faster on millions of edges.
+    Codes follow pseudonym order, so the result is the same as on pseudonym strings at a fraction of the
+    memory.
     """
     if edges.height == 0:
-        return pair_similarity(edges, params)
-    names = pl.concat([edges["src"], edges["dst"]]).unique().sort()
-    codes = pl.DataFrame({"node": names}).with_row_index("code").with_columns(pl.col("code").cast(pl.UInt32))
-    coded = (
-        edges.join(codes.rename({"node": "src", "code": "_s"}), on="src", how="left")
-        .join(codes.rename({"node": "dst", "code": "_d"}), on="dst", how="left")
-        .select(pl.col("_s").alias("src"), pl.col("_d").alias("dst"), "kind", "count", "weight")
-    )
-    tie = codes.select(pl.col("code").alias("node"), pl.col("node").str.slice(0, 15).str.to_integer(base=16).alias("_pfx"))
-    per_kind = _per_kind(coded, params)
-    graph = _with_evidence(sparsify(_similarity(per_kind), params, tie=tie), per_kind)
-    lookup = codes.rename({"code": "_c"})
-    return (
-        graph.join(lookup.rename({"_c": "a", "node": "_a"}), on="a", how="left", maintain_order="left")
-        .join(lookup.rename({"_c": "b", "node": "_b"}), on="b", how="left", maintain_order="left")
-        .drop("a", "b")
-        .rename({"_a": "a", "_b": "b"})
-        .select("a", "b", pl.exclude("a", "b"))
-    )
+        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "similarity": pl.Float64})
+    tie = names.str.slice(0, 15).str.to_integer(base=16)
+    per_kind = _per_kind(edges, params)
+    return _with_evidence(sparsify(_similarity(per_kind), params, tie), per_kind)
 
 
 @dataclass
 class Clustering:
+    """Cluster assignment of the graph's nodes (`codes`, sorted; `nodes` their pseudonyms)."""
+
+    codes: np.ndarray
     nodes: list[str]
     cluster_id: np.ndarray
     membership: np.ndarray
@@ -187,17 +170,16 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams) -> tuple[np.ndarra
     return np.asarray(model.labels_), np.asarray(model.probabilities_, dtype=np.float64), outliers
 
 
-def cluster_graph(graph_edges: pl.DataFrame, params: GraphParams) -> Clustering:
+def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> Clustering:
     """HDBSCAN per connected component of the sparsified graph, with canonical cluster IDs."""
-    nodes = sorted(set(graph_edges["a"].to_list()) | set(graph_edges["b"].to_list()))
-    n = len(nodes)
+    a, b = graph_edges["a"].to_numpy(), graph_edges["b"].to_numpy()
+    codes = np.union1d(a, b)
+    n = len(codes)
     if n == 0:
         empty = np.zeros(0)
-        return Clustering([], empty.astype(np.int64), empty, empty, 0)
-    index = pl.DataFrame({"node": nodes, "i": np.arange(n, dtype=np.int64)})
-    idx = graph_edges.join(index.rename({"node": "a", "i": "ia"}), on="a").join(index.rename({"node": "b", "i": "ib"}), on="b")
-    ia, ib = idx["ia"].to_numpy(), idx["ib"].to_numpy()
-    dist = np.clip(1.0 - idx["similarity"].to_numpy(), 1e-6, 1.0)
+        return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0)
+    ia, ib = np.searchsorted(codes, a), np.searchsorted(codes, b)
+    dist = np.clip(1.0 - graph_edges["similarity"].to_numpy(), 1e-6, 1.0)
     rows, cols, vals = np.concatenate([ia, ib]), np.concatenate([ib, ia]), np.concatenate([dist, dist])
     full = csr_matrix((vals, (rows, cols)), shape=(n, n))
     n_comp, comp = connected_components(full, directed=False)
@@ -220,12 +202,13 @@ def cluster_graph(graph_edges: pl.DataFrame, params: GraphParams) -> Clustering:
             sel = members[labels == lab]
             groups.append(sel)
             membership[sel] = probs[labels == lab]
-    # Canonical IDs: size descending, then smallest member pseudonym (nodes are sorted, so smallest index).
+    # Canonical IDs: size descending, then smallest member pseudonym (codes follow pseudonym order).
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     for cid, g in enumerate(groups):
         raw_labels[g] = cid
     membership[raw_labels == -1] = 0.0
-    return Clustering(nodes, raw_labels, membership, outlier, n_comp)
+    nodes = names.gather(pl.Series(codes)).to_list()
+    return Clustering(codes, nodes, raw_labels, membership, outlier, n_comp)
 
 
 def _fmt(col: str) -> pl.Expr:
@@ -233,7 +216,7 @@ def _fmt(col: str) -> pl.Expr:
     return pl.col(col).fill_null(0.0).fill_nan(0.0).round(6).cast(pl.String)
 
 
-def write_graphml(path, graph_edges: pl.DataFrame, clustering: Clustering, flagged: set[int]) -> None:
+def write_graphml(path, graph_edges: pl.DataFrame, names: pl.Series, clustering: Clustering, flagged: set[int]) -> None:
     """Write the sparsified graph as GraphML (pseudonym node IDs only), streaming, in sorted order.
 
     Nodes carry cluster_id, membership and flagged; edges carry `weight` (the combined similarity) and
@@ -276,6 +259,8 @@ def write_graphml(path, graph_edges: pl.DataFrame, clustering: Clustering, flagg
         if node_lines.len():
             out.write("\n".join(node_lines.to_list()) + "\n")
         for start in range(0, graph_edges.height, 200_000):
-            lines = graph_edges.slice(start, 200_000).select(pl.concat_str(parts).alias("line"))["line"]
+            chunk = graph_edges.slice(start, 200_000)
+            chunk = chunk.with_columns(names.gather(chunk["a"]).alias("a"), names.gather(chunk["b"]).alias("b"))
+            lines = chunk.select(pl.concat_str(parts).alias("line"))["line"]
             out.write("\n".join(lines.to_list()) + "\n")
         out.write("  </graph>\n</graphml>\n")

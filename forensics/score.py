@@ -129,6 +129,7 @@ def score_clusters(
     features: pl.DataFrame,
     clusters: pl.DataFrame,
     edges: pl.DataFrame,
+    names: pl.Series,
     params: ScoreParams,
     *,
     coaction_window_s: int,
@@ -141,15 +142,20 @@ def score_clusters(
     feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
     # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
-    cid_of = dict(zip(members[ACCOUNT].to_list(), members["cluster_id"].to_list()))
-    # Members with at least one edge of a kind to another member of the same cluster.
-    inner = edges.with_columns(
-        pl.col("src").replace_strict(cid_of, default=-1, return_dtype=pl.Int64).alias("_cs"),
-        pl.col("dst").replace_strict(cid_of, default=-1, return_dtype=pl.Int64).alias("_cd"),
-    ).filter((pl.col("_cs") == pl.col("_cd")) & (pl.col("_cs") >= 0))
+    # Members with at least one edge of a kind to another member of the same cluster. `edges` holds account
+    # codes (indices into `names`).
+    code_of = pl.DataFrame({ACCOUNT: names}).with_row_index("code")
+    member_codes = members.join(code_of, on=ACCOUNT, how="inner")
+    cid_of_code = np.full(len(names), -1, dtype=np.int64)
+    cid_of_code[member_codes["code"].to_numpy()] = member_codes["cluster_id"].to_numpy()
+    cs, cd = cid_of_code[edges["src"].to_numpy()], cid_of_code[edges["dst"].to_numpy()]
+    same = pl.Series((cs == cd) & (cs >= 0))
+    inner = pl.DataFrame({"cluster_id": cs[same.to_numpy()], "kind": edges["kind"].filter(same).cast(pl.String),
+                          "src": edges["src"].filter(same), "dst": edges["dst"].filter(same)})
+    del cs, cd, same
     linked = pl.concat(
-        [inner.select(pl.col("_cs").alias("cluster_id"), "kind", pl.col("src").alias("a")),
-         inner.select(pl.col("_cs").alias("cluster_id"), "kind", pl.col("dst").alias("a"))]
+        [inner.select("cluster_id", "kind", pl.col("src").alias("a")),
+         inner.select("cluster_id", "kind", pl.col("dst").alias("a"))]
     ).group_by("cluster_id", "kind").agg(pl.col("a").n_unique().alias("linked"))
     linked_map = {(r["cluster_id"], r["kind"]): r["linked"] for r in linked.iter_rows(named=True)}
 

@@ -1,0 +1,49 @@
+"""Integer account codes, so that joins, sorts and pair counting run on UInt32 instead of 32-character strings.
+
+Codes follow pseudonym order (code i is the i-th pseudonym in sorted order), so sorting by code sorts by
+pseudonym and outputs decoded at the end are in the same order as if the work had run on the strings.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ACCOUNT = "account_pseudonym"
+
+
+def account_codes(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """Every account pseudonym (`account_pseudonym`) with its UInt32 `code`, sorted."""
+    names = events.select(ACCOUNT)
+    if accounts is not None:
+        names = pl.concat([names, accounts.select(ACCOUNT)])
+    return (
+        names.unique()
+        .drop_nulls()
+        .sort(ACCOUNT)
+        .with_row_index("code")
+        .collect(engine="streaming")
+    )
+
+
+def collect_coded(frame: pl.LazyFrame, codes: pl.DataFrame, *cols: pl.Expr) -> pl.DataFrame:
+    """Every row of `frame` as its account `code` plus `cols`, collected as compact columns.
+
+    The rows are streamed once; each pseudonym is turned into a private categorical code on the way (cheaper
+    than a join of every row against `codes`), then mapped to its code in `codes`. Rows whose account is
+    missing from `codes` are dropped.
+    """
+    cats = pl.Categories.random()
+    raw = frame.select(pl.col(ACCOUNT).cast(pl.String).cast(pl.Categorical(cats)).alias("_cat"), *cols).collect(
+        engine="streaming"
+    )
+    # The category names are only readable while a column of that category is alive (`raw` here).
+    local = pl.DataFrame({ACCOUNT: cats.to_series().cast(pl.String)})
+    to_code = local.join(codes, on=ACCOUNT, how="left", maintain_order="left")["code"].cast(pl.UInt32)
+    out = raw.select(to_code.gather(raw["_cat"].to_physical()).alias("code"), pl.exclude("_cat"))
+    del raw
+    return out.drop_nulls("code") if out["code"].null_count() else out
+
+
+def decode(codes: pl.DataFrame) -> pl.Series:
+    """The pseudonym of each code, as a Series indexed by code."""
+    return codes.sort("code")[ACCOUNT]
