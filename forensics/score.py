@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from forensics.codes import collect_coded
+
 ACCOUNT = "account_pseudonym"
 
 
@@ -59,44 +61,68 @@ def _max_window_share(times: list, window_us: int) -> float:
     return float((ends - np.arange(len(ts))).max() / len(ts))
 
 
+_KEY_COLUMNS = (
+    ("net_pseudonym", "net"),
+    ("ip_pseudonym", "ip"),
+    ("prompt_template_fingerprint", "template"),
+    ("prompt_fingerprint", "prompt"),
+    ("system_prompt_fingerprint", "system_prompt"),
+    ("user_agent_fingerprint", "user_agent"),
+)
+
+
+def _key_sharing(events: pl.LazyFrame, member_codes: pl.DataFrame, cid_of_code: np.ndarray, col: str, name: str) -> pl.DataFrame:
+    """Per cluster, how its members share the keys of one column (see `cluster_key_stats`).
+
+    Members' rows are collected as (code, key hash), sorted by (key, cluster, code); each run of one
+    (key, cluster) is one key of that cluster, its length the key's requests, its code changes its accounts.
+    """
+    rows = collect_coded(events.filter(pl.col(col).is_not_null()), member_codes, pl.col(col).hash(seed=0).alias("_h"))
+    cid = cid_of_code[rows["code"].to_numpy()]
+    rows = rows.with_columns(pl.Series("_cc", (cid.astype(np.uint64) << np.uint64(32)) | rows["code"].to_numpy().astype(np.uint64)))
+    rows = rows.sort("_h", "_cc")
+    h, cc = rows["_h"].to_numpy(), rows["_cc"].to_numpy()
+    del rows, cid
+    cl = (cc >> np.uint64(32)).astype(np.int64)
+    first = np.r_[True, (h[1:] != h[:-1]) | (cl[1:] != cl[:-1])]
+    new_account = first | np.r_[True, cc[1:] != cc[:-1]]
+    run = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    requests = np.diff(np.r_[starts, len(h)])
+    accounts = np.bincount(run, weights=new_account, minlength=len(starts)).astype(np.int64)
+    run_cluster = cl[starts]
+    del h, cc, cl, first, new_account, run
+    frame = pl.DataFrame({"cluster_id": run_cluster, "_m": accounts, "_r": requests})
+    return frame.group_by("cluster_id").agg(
+        (pl.col("_m") >= 2).sum().alias(f"{name}_shared_keys"),
+        (pl.col("_m") >= 20).sum().alias(f"{name}_keys_ge20"),
+        (pl.col("_r").filter(pl.col("_m") >= 2).sum() / pl.col("_r").sum()).alias(f"{name}_shared_request_share"),
+        (pl.col("_r").max() / pl.col("_r").sum()).alias(f"{name}_top_request_share"),
+        pl.len().cast(pl.UInt32).alias(f"{name}_distinct"),
+    )
+
+
 def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Row-level: per cluster and key column, how many keys its members share and what share of requests use them."""
-    ev = events.join(members.lazy().select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
-    frames = []
-    for col, name in (
-        ("net_pseudonym", "net"),
-        ("ip_pseudonym", "ip"),
-        ("prompt_template_fingerprint", "template"),
-        ("prompt_fingerprint", "prompt"),
-        ("system_prompt_fingerprint", "system_prompt"),
-        ("user_agent_fingerprint", "user_agent"),
-    ):
-        per_key = (
-            ev.filter(pl.col(col).is_not_null())
-            .group_by("cluster_id", col)
-            .agg(pl.col(ACCOUNT).n_unique().alias("_m"), pl.len().alias("_r"))
+    member_codes = members.select(ACCOUNT, "cluster_id").sort(ACCOUNT).with_row_index("code")
+    cid_of_code = member_codes["cluster_id"].to_numpy()
+    totals = (
+        events.join(members.lazy().select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
+        .group_by("cluster_id")
+        .agg(
+            pl.len().alias("requests"),
+            pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
+            pl.col("timestamp").min().alias("first_seen"),
+            pl.col("timestamp").max().alias("last_seen"),
+            pl.col("input_tokens").sum().alias("input_tokens"),
+            pl.col("output_tokens").sum().alias("output_tokens"),
         )
-        frames.append(
-            per_key.group_by("cluster_id").agg(
-                (pl.col("_m") >= 2).sum().alias(f"{name}_shared_keys"),
-                (pl.col("_m") >= 20).sum().alias(f"{name}_keys_ge20"),
-                (pl.col("_r").filter(pl.col("_m") >= 2).sum() / pl.col("_r").sum()).alias(f"{name}_shared_request_share"),
-                (pl.col("_r").max() / pl.col("_r").sum()).alias(f"{name}_top_request_share"),
-                pl.len().alias(f"{name}_distinct"),
-            )
-        )
-    totals = ev.group_by("cluster_id").agg(
-        pl.len().alias("requests"),
-        pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
-        pl.col("timestamp").min().alias("first_seen"),
-        pl.col("timestamp").max().alias("last_seen"),
-        pl.col("input_tokens").sum().alias("input_tokens"),
-        pl.col("output_tokens").sum().alias("output_tokens"),
+        .collect(engine="streaming")
     )
     out = totals
-    for f in frames:
-        out = out.join(f, on="cluster_id", how="left")
-    return out.sort("cluster_id").collect(engine="streaming")
+    for col, name in _KEY_COLUMNS:
+        out = out.join(_key_sharing(events, member_codes.select(ACCOUNT, "code"), cid_of_code, col, name), on="cluster_id", how="left")
+    return out.sort("cluster_id")
 
 
 def _components(c: dict, base_reasoning: float) -> dict[str, float]:

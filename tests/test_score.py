@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import re
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -11,12 +14,51 @@ from forensics import jsonio
 from forensics.cluster import ClusterParams, run_cluster
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
-from forensics.score import ScoreParams, _benign_explanation, _max_window_share, high_volume_accounts
+from forensics.score import ScoreParams, _benign_explanation, _max_window_share, cluster_key_stats, high_volume_accounts
 from forensics.synth import generate
 
 from conftest import TEST_KEY_HEX, write_key
 
 HOUR_US = 3_600_000_000
+KEY_COLUMNS = {
+    "net": "net_pseudonym", "ip": "ip_pseudonym", "template": "prompt_template_fingerprint", "prompt": "prompt_fingerprint",
+    "system_prompt": "system_prompt_fingerprint", "user_agent": "user_agent_fingerprint",
+}
+
+
+def test_cluster_key_stats_match_a_direct_count() -> None:
+    rng = random.Random(3)
+    t0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
+    accounts = [f"acct{i:02d}" for i in range(30)]
+    rows = []
+    for i in range(2_000):
+        row = {"account_pseudonym": rng.choice(accounts), "timestamp": t0 + timedelta(seconds=i), "prompt_reasoning": rng.random() < 0.3,
+               "input_tokens": rng.randint(1, 50), "output_tokens": rng.randint(1, 50)}
+        for col in KEY_COLUMNS.values():
+            draw = rng.random()  # missing, private to the account, or shared
+            row[col] = None if draw < 0.1 else f"{row['account_pseudonym']}-{rng.randint(0, 9)}" if draw < 0.5 else f"k{rng.randint(0, 60)}"
+        rows.append(row)
+    events = pl.DataFrame(rows)
+    cluster_of = {a: i % 3 for i, a in enumerate(accounts) if i % 5}  # every fifth account in no cluster
+    members = pl.DataFrame({"account_pseudonym": list(cluster_of), "cluster_id": list(cluster_of.values())})
+    got = {r["cluster_id"]: r for r in cluster_key_stats(events.lazy(), members).iter_rows(named=True)}
+    assert sorted(got) == [0, 1, 2]
+    for cid in got:
+        mine = [r for r in rows if cluster_of.get(r["account_pseudonym"]) == cid]
+        assert got[cid]["requests"] == len(mine)
+        for name, col in KEY_COLUMNS.items():
+            holders, requests = defaultdict(set), defaultdict(int)
+            for r in mine:
+                if r[col] is not None:
+                    holders[r[col]].add(r["account_pseudonym"])
+                    requests[r[col]] += 1
+            total = sum(requests.values())
+            shared = [k for k in holders if len(holders[k]) >= 2]
+            assert got[cid][f"{name}_distinct"] == len(holders)
+            assert got[cid][f"{name}_shared_keys"] == len(shared)
+            assert got[cid][f"{name}_keys_ge20"] == sum(len(h) >= 20 for h in holders.values())
+            assert got[cid][f"{name}_shared_request_share"] == pytest.approx(sum(requests[k] for k in shared) / total)
+            assert got[cid][f"{name}_top_request_share"] == pytest.approx(max(requests.values()) / total)
 
 
 def test_max_window_share_counts_the_densest_window() -> None:
