@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-ACCOUNT = "account_pseudonym"
+from forensics.codes import ACCOUNT, account_codes, collect_coded
+
 HOURS = list(range(24))
 # A model first seen this long after the case starts counts as "newly released" within the case.
 NEW_MODEL_MIN_DELAY = pl.duration(days=1)
@@ -70,65 +71,66 @@ def _cv(x: pl.Expr) -> pl.Expr:
     return pl.when(x.count() >= 2).then(_std(x) / _mean(x)).otherwise(None)
 
 
-# Aggregations that need every value of an account at once (sorted gaps, distinct counts) run in memory on
-# compact integer columns: the streaming engine keeps them per group as strings, ~10x the memory. Each group
-# of columns is its own projected pass, so peak memory is one group's columns, not the whole row.
-# Distinct counts are taken over 64-bit hashes of the fingerprints (a collision inside one account's values
-# is below 1e-7 even for a million distinct prompts).
-_IN_MEMORY_PASSES: tuple[tuple[tuple[str, str], ...], ...] = (
+# Every aggregation runs in memory on compact columns keyed by an integer account code, one projected pass
+# over the events per group of columns: the streaming engine's group_by keeps per-account state under
+# string keys and took ~9 GB and 85 s at the seed scale for what these passes do in a fraction of it.
+# Distinct counts of fingerprints are taken over their 64-bit hashes (a collision among one account's
+# values is below 1e-7 even for a million distinct prompts).
+_DISTINCT_PASSES: tuple[tuple[tuple[str, str], ...], ...] = (
     (("prompt_fingerprint", "distinct_prompts"),),
     (("prompt_template_fingerprint", "distinct_templates"), ("system_prompt_fingerprint", "distinct_system_prompts")),
     (("ip_pseudonym", "distinct_ips"), ("net_pseudonym", "distinct_nets"), ("user_agent_fingerprint", "distinct_user_agents")),
 )
+_COLUMNS = (
+    ACCOUNT, "requests", "active_days", "first_seen", "last_seen", "interarrival_median_s", "interarrival_cv",
+    *[f"hour_{h:02d}" for h in HOURS],
+    "input_tokens_mean", "input_tokens_std", "input_tokens", "output_tokens_mean", "output_tokens_std",
+    "output_tokens", "distinct_prompts", "distinct_templates", "prompt_chars_mean", "reasoning_share",
+    "distinct_system_prompts", "distinct_models", "distinct_ips", "distinct_nets", "distinct_asns",
+    "distinct_countries", "distinct_user_agents",
+)
 
 
-def _per_account_in_memory(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Timing statistics and distinct counts, one row per account (see `_IN_MEMORY_PASSES`)."""
-    cats = pl.Categories.random()  # private account codes, shared by every pass below
-    category = pl.col(ACCOUNT).cast(pl.String).cast(pl.Categorical(cats))
+def _timing(rows: pl.DataFrame) -> pl.DataFrame:
+    """From (code, timestamp): volume, active days, gaps and hour-of-day counts.
 
-    def coded(*cols: pl.Expr) -> pl.DataFrame:
-        return events.select(category.to_physical().alias("_a"), *cols).collect(engine="streaming")
-
-    ts = pl.col("timestamp")
-    gap = ts.sort().diff().dt.total_seconds().drop_nulls()
-    # The first pass keeps the categorical column alive: the code-to-name mapping lives as long as it does.
-    first = events.select(category.alias("_cat"), ts).collect(engine="streaming")
-    out = first.with_columns(pl.col("_cat").to_physical().alias("_a")).drop("_cat").group_by("_a").agg(
-        ts.dt.date().n_unique().alias("active_days"),
-        ts.sort().diff().dt.total_milliseconds().drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
-        _cv(gap).alias("interarrival_cv"),
-    )
-    for group in _IN_MEMORY_PASSES:
-        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
-        counts = coded(*hashed).group_by("_a").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
-        out = out.join(counts, on="_a", how="left")
-    names = cats.to_series().cast(pl.String)
-    del first
-    return out.with_columns(names.gather(out["_a"]).alias(ACCOUNT)).drop("_a").lazy()
-
-
-def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """One row per account, sorted by pseudonym (`collect_features` runs and finishes it).
-
-    Here `hour_00`..`hour_23` are integer counts; `collect_features` turns them into shares and adds
-    `hour_entropy`.
-
-    Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
-    `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
-    shares and `hour_entropy` (bits, 0..4.58), tokens, prompt diversity, `reasoning_share`, model mix and
-    `new_model_lag_h` (hours from a model's first appearance in the case to this account's first use of it,
-    for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
-    an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
+    One stable sort by (code, time) makes every gap and new day a comparison with the previous row; per-group
+    sorts inside a group_by cost several times more at the seed scale.
     """
     ts = pl.col("timestamp")
-    hour = ts.dt.hour()
-    hour_counts = [(hour == h).sum().cast(pl.Int64).alias(f"hour_{h:02d}") for h in HOURS]
-    streamed = events.group_by(ACCOUNT).agg(
+    rows = rows.sort("timestamp").sort("code", maintain_order=True)
+    same = pl.col("code") == pl.col("code").shift()
+    # Gaps as Duration (same truncation to whole ms and s as before), null at each account's first request.
+    gap = pl.when(same).then(ts - ts.shift())
+    day = ts.dt.date()
+    marked = rows.select(
+        "code",
+        "timestamp",
+        gap.dt.total_milliseconds().alias("_gap_ms"),
+        (~same | (day != day.shift())).fill_null(True).alias("_new_day"),
+    )
+    out = marked.group_by("code", maintain_order=True).agg(
         pl.len().alias("requests"),
-        ts.min().alias("first_seen"),
-        ts.max().alias("last_seen"),
-        *hour_counts,
+        pl.col("_new_day").sum().cast(pl.UInt32).alias("active_days"),
+        ts.first().alias("first_seen"),
+        ts.last().alias("last_seen"),
+        pl.col("_gap_ms").drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
+        _cv((pl.col("_gap_ms") // 1000).drop_nulls()).alias("interarrival_cv"),  # whole seconds, as total_seconds()
+    )
+    del marked
+    hours = (
+        rows.group_by("code", ts.dt.hour().alias("_hour"))
+        .agg(pl.len().cast(pl.Int64).alias("_n"))
+        .pivot(on="_hour", index="code", values="_n")
+    )
+    names = {str(h): f"hour_{h:02d}" for h in HOURS}
+    hours = hours.rename({c: names[c] for c in hours.columns if c in names})
+    hours = hours.with_columns(*[pl.lit(0, dtype=pl.Int64).alias(n) for n in names.values() if n not in hours.columns])
+    return out.join(hours.with_columns(pl.exclude("code").fill_null(0)), on="code", how="left")
+
+
+def _volumes(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.group_by("code").agg(
         _mean(pl.col("input_tokens")).alias("input_tokens_mean"),
         _std(pl.col("input_tokens")).alias("input_tokens_std"),
         pl.col("input_tokens").sum().alias("input_tokens"),
@@ -137,69 +139,108 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
         pl.col("output_tokens").sum().alias("output_tokens"),
         _mean(pl.col("prompt_chars")).alias("prompt_chars_mean"),
         _mean(pl.col("prompt_reasoning").cast(pl.Int64)).alias("reasoning_share"),
-        pl.col("model").drop_nulls().n_unique().alias("distinct_models"),
-        pl.col("asn").drop_nulls().n_unique().alias("distinct_asns"),
-        pl.col("country").drop_nulls().n_unique().alias("distinct_countries"),
-    )
-    heavy = _per_account_in_memory(events)
-    base = streamed.join(heavy, on=ACCOUNT, how="left").select(
-        ACCOUNT, "requests", "active_days", "first_seen", "last_seen", "interarrival_median_s", "interarrival_cv",
-        *[f"hour_{h:02d}" for h in HOURS],
-        "input_tokens_mean", "input_tokens_std", "input_tokens", "output_tokens_mean", "output_tokens_std",
-        "output_tokens", "distinct_prompts", "distinct_templates", "prompt_chars_mean", "reasoning_share",
-        "distinct_system_prompts", "distinct_models", "distinct_ips", "distinct_nets", "distinct_asns",
-        "distinct_countries", "distinct_user_agents",
-    )
-    total = pl.col("requests").cast(pl.Float64)
-    base = base.with_columns(
-        (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
-        (pl.col("distinct_templates") / total).alias("template_diversity"),
     )
 
-    # Models: top-model share and the lag to newly released models.
-    model_use = (
-        events.filter(pl.col("model").is_not_null())
-        .group_by(ACCOUNT, "model")
+
+def _models(rows: pl.DataFrame, case_start) -> pl.DataFrame:
+    """From (code, model, timestamp): distinct models, the top model and its share, the lag to new models."""
+    ts = pl.col("timestamp")
+    use = (
+        rows.filter(pl.col("model").is_not_null())
+        .group_by("code", "model")
         .agg(pl.len().alias("_n"), ts.min().alias("_first_use"))
+        .with_columns(pl.col("model").cast(pl.String))
     )
-    release = events.filter(pl.col("model").is_not_null()).group_by("model").agg(ts.min().alias("_release"))
-    case_start = events.select(ts.min().alias("_case_start"))
-    new_models = release.join(case_start, how="cross").filter(
-        pl.col("_release") >= pl.col("_case_start") + NEW_MODEL_MIN_DELAY
-    )
+    release = use.group_by("model").agg(pl.col("_first_use").min().alias("_release"))
+    new_models = release.filter(pl.col("_release") >= pl.lit(case_start) + NEW_MODEL_MIN_DELAY)
     lag = (
-        model_use.join(new_models, on="model", how="inner")
+        use.join(new_models, on="model", how="inner")
         .with_columns(((pl.col("_first_use") - pl.col("_release")).dt.total_seconds() / 3600.0).alias("_lag"))
-        .group_by(ACCOUNT)
+        .group_by("code")
         .agg(pl.col("_lag").min().alias("new_model_lag_h"))
     )
-    top_share = model_use.sort(ACCOUNT, "_n", "model", descending=[False, True, False]).group_by(ACCOUNT).agg(
+    top = use.sort("code", "_n", "model", descending=[False, True, False]).group_by("code", maintain_order=True).agg(
+        pl.len().cast(pl.UInt32).alias("distinct_models"),
         pl.col("model").first().alias("top_model"),
         (pl.col("_n").max() / pl.col("_n").sum()).cast(pl.Float64).alias("top_model_share"),
     )
-    out = base.join(top_share, on=ACCOUNT, how="left").join(lag, on=ACCOUNT, how="left")
-    out = out.with_columns(
-        (pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch")
-    )
+    return top.join(lag, on="code", how="left")
 
-    if accounts is not None:
-        acc = accounts.select(
-            ACCOUNT,
-            pl.col("created_at"),
-            pl.col("billing_country"),
-            pl.col("payment_pseudonym"),
-            pl.col("org_pseudonym"),
-        ).unique(subset=[ACCOUNT], keep="first")
+
+def _places(rows: pl.DataFrame, billing: pl.DataFrame | None) -> pl.DataFrame:
+    """From (code, country, asn): distinct countries and ASNs, and the share of requests outside the billing country."""
+    per_country = rows.filter(pl.col("country").is_not_null()).group_by("code", "country").agg(pl.len().alias("_n"))
+    out = per_country.group_by("code").agg(pl.len().cast(pl.UInt32).alias("distinct_countries"))
+    asns = rows.filter(pl.col("asn").is_not_null()).group_by("code").agg(pl.col("asn").n_unique().alias("distinct_asns"))
+    out = out.join(asns, on="code", how="full", coalesce=True)
+    if billing is not None:
         mismatch = (
-            events.select(ACCOUNT, "country")
-            .join(acc.select(ACCOUNT, "billing_country"), on=ACCOUNT, how="inner")
-            .filter(pl.col("country").is_not_null() & pl.col("billing_country").is_not_null())
-            .group_by(ACCOUNT)
-            .agg(_mean((pl.col("country") != pl.col("billing_country")).cast(pl.Int64)).alias("country_mismatch_share"))
+            per_country.join(billing, on="code", how="inner")
+            .with_columns(pl.col("country").cast(pl.String))
+            .group_by("code")
+            .agg(
+                (pl.col("_n").filter(pl.col("country") != pl.col("billing_country")).sum().cast(pl.Int64) / pl.col("_n").sum())
+                .alias("country_mismatch_share")
+            )
         )
+        out = out.join(mismatch, on="code", how="full", coalesce=True)
+    return out
+
+
+def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """One row per account that sent requests, sorted by pseudonym.
+
+    Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
+    `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
+    shares and `hour_entropy` (bits, 0..4.58), tokens, prompt diversity, `reasoning_share`, model mix and
+    `new_model_lag_h` (hours from a model's first appearance in the case to this account's first use of it,
+    for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
+    an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
+    """
+    codes = account_codes(events)
+    ts = pl.col("timestamp")
+    out = _timing(collect_coded(events, codes, ts))
+    case_start = out["first_seen"].min()
+    out = out.join(_volumes(collect_coded(events, codes, pl.col("input_tokens"), pl.col("output_tokens"),
+                                          pl.col("prompt_chars"), pl.col("prompt_reasoning"))), on="code", how="left")
+    for group in _DISTINCT_PASSES:
+        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
+        counts = collect_coded(events, codes, *hashed).group_by("code").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
+        out = out.join(counts, on="code", how="left")
+    models = _models(collect_coded(events, codes, pl.col("model").cast(pl.String).cast(pl.Categorical()), ts), case_start)
+    acc = None
+    billing = None
+    if accounts is not None:
+        acc = (
+            accounts.select(ACCOUNT, "created_at", "billing_country", "payment_pseudonym", "org_pseudonym")
+            .unique(subset=[ACCOUNT], keep="first")
+            .collect()
+        )
+        billing = (
+            acc.select(ACCOUNT, "billing_country").drop_nulls()
+            .join(codes, on=ACCOUNT, how="inner").select("code", "billing_country")
+        )
+    places = _places(collect_coded(events, codes, pl.col("country").cast(pl.String).cast(pl.Categorical()), pl.col("asn")), billing)
+    out = out.join(places, on="code", how="left").with_columns(
+        pl.col("distinct_countries").fill_null(0), pl.col("distinct_asns").fill_null(0)
+    )
+    out = out.join(models, on="code", how="left").with_columns(pl.col("distinct_models").fill_null(0))
+    for name in ("distinct_prompts", "distinct_templates", "distinct_system_prompts", "distinct_ips", "distinct_nets", "distinct_user_agents"):
+        out = out.with_columns(pl.col(name).fill_null(0))
+    out = out.join(codes, on="code", how="left")
+    total = pl.col("requests").cast(pl.Float64)
+    out = out.select(*_COLUMNS, "top_model", "top_model_share", "new_model_lag_h", *(["country_mismatch_share"] if billing is not None else []))
+    out = out.with_columns(
+        (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
+        (pl.col("distinct_templates") / total).alias("template_diversity"),
+    )
+    out = out.select(*_COLUMNS, "prompt_diversity", "template_diversity", "top_model", "top_model_share", "new_model_lag_h",
+                     *(["country_mismatch_share"] if billing is not None else []))
+    out = out.with_columns((pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch"))
+    if acc is not None:
         out = (
             out.join(acc, on=ACCOUNT, how="left")
-            .join(mismatch, on=ACCOUNT, how="left")
+            .select(pl.exclude("country_mismatch_share"), "country_mismatch_share")
             .with_columns(
                 pl.col("created_at").dt.hour().alias("signup_hour"),
                 ((pl.col("first_seen") - pl.col("created_at")).dt.total_seconds() / 3600.0).alias(
@@ -217,12 +258,7 @@ def account_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
             pl.lit(None, dtype=pl.Int8).alias("signup_hour"),
             pl.lit(None, dtype=pl.Float64).alias("account_age_at_first_request_h"),
         )
-    return out.sort(ACCOUNT)
-
-
-def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
-    """Run the feature query (streaming engine) and finish the hour profile; one row per account, sorted."""
-    return _hour_profile(account_features(events, accounts).collect(engine="streaming"))
+    return _hour_profile(out.sort(ACCOUNT))
 
 
 def compute_features(case: Path) -> pl.DataFrame:
