@@ -80,15 +80,18 @@ def _pairs_from_facts(
 
     pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_stats: one row
     with `used` and `skipped` key counts; sizes: distinct keys per (code, group_cols) as `_size`.
-    The facts are collected once as integers and sorted by (group_cols, key, account): deduplication and key
-    degrees are then runs of that order. Hash-based unique() and group_by() over tens of millions of keys
+    `group_cols` must be a function of the key (sync tokens carry their grid inside the key).
+    The facts are collected once as integers and sorted by (key, account): deduplication and key degrees
+    are then runs of that order. Hash-based unique() and group_by() over tens of millions of keys
     would cost several times the memory.
     """
     key_cols = [*group_cols, "_k"]
     held = collect_coded(facts, codes, *[pl.col(c) for c in group_cols], _hash_key(pl.col("key")).alias("_k"))
-    held = held.sort([*key_cols, "code"])
-    held = held.filter(_changed([*key_cols, "code"]))
-    runs = held.select(_changed(key_cols).cum_sum().rle())["_k"].struct.field("len").to_numpy()
+    # Two stable single-column sorts are about twice as fast as one sort on (key, code); group_cols are a
+    # function of the key, so runs of `_k` are runs of (group_cols, key).
+    held = held.sort("code").sort("_k", maintain_order=True)
+    held = held.filter(_changed(["_k", "code"]))
+    runs = held.select(_changed(["_k"]).cum_sum().rle())["_k"].struct.field("len").to_numpy()
     capped = (runs > max_accounts) if max_accounts > 0 else np.zeros(len(runs), dtype=bool)
     key_stats = pl.DataFrame({"used": [int(((runs >= 2) & ~capped).sum())], "skipped": [int(capped.sum())]})
     sizes = held.group_by("code", *group_cols).agg(pl.len().alias("_size"))
@@ -251,7 +254,7 @@ def sync_edges(
             base.select(
                 ACCOUNT,
                 pl.lit(grid, dtype=pl.UInt8).alias("_grid"),
-                pl.struct(((secs + offset) // bucket_s).alias("_b"), pl.col(key_col)).alias("key"),
+                pl.struct(pl.lit(grid, dtype=pl.UInt8).alias("_g"), ((secs + offset) // bucket_s).alias("_b"), pl.col(key_col)).alias("key"),
             )
             for grid, offset in ((0, 0), (1, bucket_s // 2))
         ]

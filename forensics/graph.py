@@ -54,35 +54,61 @@ class GraphParams:
     kind_strength: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_KIND_STRENGTH))
 
 
-def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
-    """One row per undirected pair (a < b) and kind: evidence `ev` and strength `s`, sorted by (a, b, kind).
+_SHIFT = 1 << 32  # an undirected pair as one UInt64: a << 32 | b
 
-    `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.edges.KIND`).
+
+def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
+    """One row per undirected pair and kind: `pair` (a << 32 | b, a < b), `kind`, evidence `ev` and strength
+    `s`, sorted by (pair, kind).
+
+    `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.edges.KIND`). Each
+    kind is reduced on its own (co-action's two directions to their larger count), then one stable sort by
+    the pair key lines up each pair's kinds in kind order. Grouping on (a, b, kind) took ~8 GB at seed scale.
     """
-    kinds = edges.schema["kind"].categories.to_list()
-    alpha = pl.Series([params.kind_strength.get(k, (0.5, 1.0))[0] for k in kinds], dtype=pl.Float64)
-    scale = pl.Series([params.kind_strength.get(k, (0.5, 1.0))[1] for k in kinds], dtype=pl.Float64)
-    undirected = edges.select(
-        pl.min_horizontal("src", "dst").alias("a"),
-        pl.max_horizontal("src", "dst").alias("b"),
-        "kind",
-        pl.when(pl.col("kind") == "coaction").then(pl.col("count").cast(pl.Float64)).otherwise(pl.col("weight")).alias("ev"),
-    )
-    per_kind = undirected.group_by("a", "b", "kind").agg(pl.col("ev").max())
-    del undirected
-    idx = pl.col("kind").to_physical()
-    strength = pl.lit(alpha).gather(idx) * (1.0 - (-pl.col("ev") / pl.lit(scale).gather(idx)).exp())
-    return per_kind.with_columns(strength.alias("s")).sort("a", "b", "kind")
+    blocks = []
+    for kind in edges.schema["kind"].categories.to_list():
+        block = edges.filter(pl.col("kind") == kind)
+        if block.height == 0:
+            continue
+        alpha, scale = params.kind_strength.get(kind, (0.5, 1.0))
+        ev = pl.col("count").cast(pl.Float64) if kind == "coaction" else pl.col("weight")
+        block = block.select(
+            (pl.min_horizontal("src", "dst").cast(pl.UInt64) * _SHIFT + pl.max_horizontal("src", "dst")).alias("pair"),
+            ev.alias("ev"),
+        )
+        pairs = block["pair"].to_numpy()
+        if not bool(np.all(pairs[1:] > pairs[:-1])):
+            block = block.group_by("pair").agg(pl.col("ev").max()).sort("pair")
+        del pairs
+        blocks.append(
+            block.select(
+                "pair",
+                pl.lit(kind, dtype=edges.schema["kind"]).alias("kind"),
+                "ev",
+                (alpha * (1.0 - (-pl.col("ev") / scale).exp())).alias("s"),
+            )
+        )
+    return pl.concat(blocks).sort("pair", maintain_order=True)
 
 
 def _similarity(per_kind: pl.DataFrame) -> pl.DataFrame:
-    # The product runs over each pair's kinds in sorted order (per_kind is sorted and the group keeps that
-    # order): a product in arbitrary row order could differ in the last bit between thread counts.
-    return per_kind.group_by("a", "b", maintain_order=True).agg((1.0 - (1.0 - pl.col("s")).product()).alias("similarity"))
+    """`pair` and `similarity` = 1 - prod(1 - s) over the pair's kinds, multiplied in kind order (so the last
+    bit does not depend on thread count)."""
+    pairs = per_kind["pair"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
+    keep = np.multiply.reduceat((1.0 - per_kind["s"]).to_numpy(), starts)
+    return pl.DataFrame({"pair": pairs[starts], "similarity": 1.0 - keep})
+
+
+def _unpack(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.select(
+        (pl.col("pair") // _SHIFT).cast(pl.UInt32).alias("a"), (pl.col("pair") % _SHIFT).cast(pl.UInt32).alias("b"), pl.exclude("pair")
+    )
 
 
 def _with_evidence(graph: pl.DataFrame, per_kind: pl.DataFrame) -> pl.DataFrame:
-    kept = per_kind.join(graph.select("a", "b"), on=["a", "b"], how="semi")
+    keys = graph.select((pl.col("a").cast(pl.UInt64) * _SHIFT + pl.col("b")).alias("pair"))
+    kept = _unpack(per_kind.join(keys, on="pair", how="semi").select("pair", "kind", "ev"))
     if kept.height == 0:
         return graph
     evidence = kept.with_columns(pl.col("kind").cast(pl.String)).pivot(on="kind", index=["a", "b"], values="ev", sort_columns=True)
@@ -127,7 +153,8 @@ def build_graph(edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> p
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "similarity": pl.Float64})
     tie = names.str.slice(0, 15).str.to_integer(base=16)
     per_kind = _per_kind(edges, params)
-    return _with_evidence(sparsify(_similarity(per_kind), params, tie), per_kind)
+    similar = _unpack(_similarity(per_kind).filter(pl.col("similarity") >= params.min_similarity))
+    return _with_evidence(sparsify(similar, params, tie), per_kind)
 
 
 @dataclass
