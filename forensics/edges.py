@@ -28,6 +28,8 @@ CODED_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "weight":
 IDF_C = 1.5
 _WEIGHT_SCALE = 1e9
 _SHIFT = 1 << 32
+# Facts sorted at once when deduplicating (~12 bytes each): bounds the sort's memory to a few hundred MB.
+_FACTS_PER_SLICE = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -87,22 +89,36 @@ def _pairs_from_facts(
     """
     key_cols = [*group_cols, "_k"]
     held = collect_coded(facts, codes, *[pl.col(c) for c in group_cols], _hash_key(pl.col("key")).alias("_k"))
-    # Two stable single-column sorts are about twice as fast as one sort on (key, code); group_cols are a
-    # function of the key, so runs of `_k` are runs of (group_cols, key).
-    held = held.sort("code").sort("_k", maintain_order=True)
-    held = held.filter(_changed(["_k", "code"]))
-    runs = held.select(_changed(["_k"]).cum_sum().rle())["_k"].struct.field("len").to_numpy()
-    capped = (runs > max_accounts) if max_accounts > 0 else np.zeros(len(runs), dtype=bool)
-    key_stats = pl.DataFrame({"used": [int(((runs >= 2) & ~capped).sum())], "skipped": [int(capped.sum())]})
-    sizes = held.group_by("code", *group_cols).agg(pl.len().alias("_size"))
-    degree = pl.Series("_deg", np.repeat(runs, runs))
-    keep = (degree >= 2) & ~pl.Series(np.repeat(capped, runs))
-    # Per-key weight as a fixed-point integer: the per-pair sum is then exact and independent of summation
-    # order (and so of thread count).
-    linked = held.with_columns(degree).filter(keep).select(
-        "code", *key_cols, (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
-    )
-    del held, degree, keep
+    # Keys are processed in disjoint slices by hash, so the sorts below hold one slice at a time.
+    slices = max(1, -(-held.height // _FACTS_PER_SLICE))
+    used = skipped = 0
+    sizes_parts, linked_parts = [], []
+    for i in range(slices):
+        part = held if slices == 1 else held.filter(pl.col("_k") % slices == i)
+        # Two stable single-column sorts are about twice as fast as one sort on (key, code); group_cols are
+        # a function of the key, so runs of `_k` are runs of (group_cols, key).
+        part = part.sort("code").sort("_k", maintain_order=True)
+        part = part.filter(_changed(["_k", "code"]))
+        runs = part.select(_changed(["_k"]).cum_sum().rle())["_k"].struct.field("len").to_numpy()
+        capped = (runs > max_accounts) if max_accounts > 0 else np.zeros(len(runs), dtype=bool)
+        used += int(((runs >= 2) & ~capped).sum())
+        skipped += int(capped.sum())
+        sizes_parts.append(part.group_by("code", *group_cols).agg(pl.len().alias("_size")))
+        degree = pl.Series("_deg", np.repeat(runs, runs))
+        keep = (degree >= 2) & ~pl.Series(np.repeat(capped, runs))
+        # Per-key weight as a fixed-point integer: the per-pair sum is then exact and independent of
+        # summation order (and so of thread count).
+        linked_parts.append(
+            part.with_columns(degree).filter(keep).select(
+                "code", *key_cols, (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
+            )
+        )
+        del part, degree, keep
+    del held
+    key_stats = pl.DataFrame({"used": [used], "skipped": [skipped]})
+    sizes = pl.concat(sizes_parts).group_by("code", *group_cols).agg(pl.col("_size").sum())
+    linked = pl.concat(linked_parts)
+    del sizes_parts, linked_parts
     # Pairs are counted on one UInt64 key (src << 32 | dst): grouping on a single integer column is several
     # times cheaper than on two.
     pairs = (

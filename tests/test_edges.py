@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forensics import edges as edges_module
 from forensics.edges import IDF_C, shared_key_edges, signup_facts, sync_edges, template_facts
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
@@ -77,6 +79,18 @@ def test_shared_keys_match_brute_force(rows: list[tuple[str, str]], cap: int) ->
         assert got[pair][0] == count
         assert got[pair][1] == pytest.approx(weight)
     assert result.edges.select("src", "dst").rows() == sorted(got)
+
+
+def test_key_slices_give_the_same_edges_and_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large inputs are deduplicated in slices of keys; a slice size of 4 facts forces many slices here.
+    rng = random.Random(11)
+    rows = [(f"a{rng.randint(0, 30)}", f"k{rng.randint(0, 40)}") for _ in range(400)]
+    whole = shared_key_edges(facts(rows), kind="ip_day", max_accounts=6, normalize=True)
+    monkeypatch.setattr(edges_module, "_FACTS_PER_SLICE", 4)
+    sliced = shared_key_edges(facts(rows), kind="ip_day", max_accounts=6, normalize=True)
+    assert whole.edges.height > 20
+    assert sliced.edges.equals(whole.edges)
+    assert sliced.stats == whole.stats
 
 
 def events(rows: list[tuple[str, datetime, str]]) -> pl.LazyFrame:
