@@ -9,47 +9,74 @@ so every account gets a self-loop; here (A, A) needs a second request of A in th
 
 How it stays near-linear (no loop over account pairs, no self-join on the key):
 
-1. One pass turns keys and accounts into integer codes. Keep candidate rows only: keys used by at least two
-   accounts (or two requests, for self-loops) and by at most `max_accounts` accounts.
-2. Sort by (key, time) and lay every key on one integer axis `c`: within a key, consecutive gaps are
-   capped at window+1 and consecutive keys are window+1 apart. Two rows are within the window of each
-   other on `c` exactly when they share the key and are within the window in time, so each row's window is
-   the index range [lo, hi] found by a binary search on `c`.
+1. One polars pass turns keys and accounts into integer codes (accounts numbered in name order); from there
+   on everything is numpy work on integer arrays. Once duplicated requests are dropped, rows are (key, time,
+   account) triples: one sort of the triples packed into one integer orders them by (key, time), and a
+   second, of (account, position), lists each (key, account)'s rows side by side. Per-key account counts come
+   from the second order. Only the rows of candidate keys give facts: keys used by at least two accounts (or
+   two requests, for self-loops) and by at most `max_accounts` accounts.
+2. Lay every key on one integer axis `c`: within a key, consecutive gaps are capped at window+1 and
+   consecutive keys are window+1 apart. Two rows are within the window of each other on `c` exactly when they
+   share the key and are within the window in time, so each row's window is the index range [lo, hi] found by
+   a binary search on `c`.
 3. For row s, let p be the previous row of the same (key, account). s is the *first* row of its account
    inside the window of row r exactly when lo[r] <= s <= hi[r] and p < lo[r]. Since lo and hi are
    non-decreasing, those r form one contiguous range, read off cumulative counts of lo and hi. Expanding
    these ranges yields every (request r, account B with a request in r's window) fact exactly once, so the
    work is proportional to the evidence itself, not to the rows of the busiest account in a window.
-4. Count facts per (account of r, B) in chunks of whole accounts (bounded memory, disjoint pieces): pack
-   both account codes into one UInt64, sort and run-length count.
+4. Count facts per (A = account of r, B) in chunks of whole accounts B (bounded memory, disjoint pieces,
+   counted on as many threads as polars may use): pack A and B's offset in the chunk into one integer (mostly
+   a UInt32), sort and run-length count. Each piece is sorted by (A, B) and the pieces follow B, so a counting
+   sort on A (no comparisons) merges them into the (A, B) order.
 
-All of this is polars column work over the rows (the row-level side of the design); only the edge table is
-account-level. The result does not depend on row order or thread count.
+The packed sorts need the bit widths to fit in 64 bits; times are divided by their common step first (whole
+seconds stored in microseconds need 20 bits for a week, not 40), and where they still do not fit an argsort
+or lexsort gives the same order. Row arrays are Int32 where the row count allows. The result does not depend
+on row order or thread count: rows tied on (key, time) may come out in any order, and the facts, hence the
+counts, are the same for every order of ties; chunks are independent and merged in a fixed order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from forensics.errors import BadInputError, MissingColumnError
 
-# Facts expanded at once; bounds peak memory of step 4 to a few hundred MB.
-_FACTS_PER_CHUNK = 1 << 24
-_SHIFT = 1 << 32  # packs two account codes into one UInt64 group key
+# Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
+# pairs its arrays stay under 32 MiB, which the C allocator recycles rather than mapping fresh pages per chunk.
+_FACTS_PER_CHUNK = 6 << 20
 _UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
+_U64 = np.uint64
+_SEARCH_BLOCK = 1 << 20  # binary searches per call: keeps the query temporaries small
+_CODES_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64}
 
 
 @dataclass(frozen=True)
 class CoactionResult:
-    """Directed co-action edges and the accounting the report quotes."""
+    """Directed co-action edges and the accounting the report quotes.
 
-    edges: pl.DataFrame
+    `accounts` holds the account names in sorted order; `codes` the edges as indices into it (UInt32 `src`,
+    `dst`, Int64 `count`, sorted by (src, dst)). `edges` is the same table with the names, decoded on first use.
+    """
+
+    accounts: pl.Series
+    codes: pl.DataFrame
     fingerprints_total: int
     fingerprints_skipped: int
     rows_considered: int
+
+    @cached_property
+    def edges(self) -> pl.DataFrame:
+        """String `src`, `dst` and Int64 `count`, sorted by (src, dst): account codes follow the name order."""
+        src, dst = _in_threads(lambda end: self.accounts.gather(self.codes[end]).rename(end), [("src",), ("dst",)])
+        schema = {"src": pl.String, "dst": pl.String, "count": pl.Int64}
+        return pl.DataFrame([src, dst, self.codes["count"]], schema=schema)
 
 
 def coaction_edges(
@@ -67,10 +94,11 @@ def coaction_edges(
     """Co-action edges between accounts.
 
     `edges` has String `src`, `dst` and Int64 `count`, sorted by (src, dst), with both directions and,
-    unless `include_self_loops`, no src == dst rows. `rows_considered` counts rows with an account, a key
-    and a time; `fingerprints_total` the distinct keys among them; `fingerprints_skipped` the keys used by
-    more than `max_accounts` distinct accounts (0 = no cap), which contribute no edges. Rows are requests:
-    request IDs are unique in a case; duplicated rows (same account, key, time and request ID) count once.
+    unless `include_self_loops`, no src == dst rows; `codes` is the same table over indices into `accounts`.
+    `rows_considered` counts rows with an account, a key and a time; `fingerprints_total` the distinct keys
+    among them; `fingerprints_skipped` the keys used by more than `max_accounts` distinct accounts (0 = no cap),
+    which contribute no edges. Rows are requests: request IDs are unique in a case; duplicated rows (same
+    account, key, time and request ID) count once.
     """
     if window_s < 0:
         raise BadInputError(f"co-action window must be >= 0 seconds, got {window_s}")
@@ -95,167 +123,413 @@ def coaction_edges(
     rows = (
         events.select(
             pl.col(key_col).cast(pl.String).cast(pl.Categorical(key_codes)).to_physical().alias("k"),
-            pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("account"),
+            pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("a"),
             pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
             pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
         )
-        .drop_nulls(["k", "account", "t"])
+        .drop_nulls(["k", "a", "t"])
         .collect()
     )
     del key_codes
+    # The categories live as long as a column uses them: read the names before taking the codes.
     names = account_codes.to_series()  # name of each code, in code order
-    rank_of_code = names.rank("ordinal").cast(pl.UInt64) - 1
-    rows = rows.with_columns(a=rank_of_code.gather(rows["account"].to_physical())).drop("account")
-    accounts = names.sort()
+    rows = rows.with_columns(pl.col("a").to_physical())
     del account_codes
+    by_name = names.arg_sort().to_numpy()
+    accounts = names.gather(by_name).rename("account")
+    code_of = np.empty(len(by_name), dtype=_index_type(max(rows.height, len(by_name))))
+    code_of[by_name] = np.arange(len(by_name), dtype=code_of.dtype)
 
-    per_key = rows.group_by("k").agg(accounts=pl.col("a").n_unique(), requests=pl.len())
     rows_considered = rows.height
-    fingerprints_total = per_key.height
-    capped = pl.col("accounts") > max_accounts if max_accounts > 0 else pl.lit(False)
-    fingerprints_skipped = int(per_key.select(capped.sum()).item() or 0) if per_key.height else 0
-    useful = pl.col("accounts") >= 2
-    if include_self_loops:
-        useful = useful | (pl.col("requests") >= 2)
-    keep_keys = per_key.filter(useful & ~capped)["k"]
-    coded = rows.filter(pl.col("k").is_in(keep_keys.implode()))
-    del rows
     # Request IDs are unique in a case; elsewhere, identical rows (same key, account, time and request ID
-    # hash) must not count twice.
-    if coded["id_hash"].n_unique() < coded.height:
-        coded = coded.unique(["k", "a", "t", "id_hash"])
-    coded = coded.select("k", "a", "t")
-    counts = _count_facts(coded, window, include_self_loops)
-    # Account codes follow the sorted account names, so sorting codes sorts names.
-    kept = counts.filter(pl.col("count") >= min_count)
-    edges = pl.DataFrame(
-        {
-            "src": accounts.gather(kept["pair"] // _SHIFT),
-            "dst": accounts.gather(kept["pair"] % _SHIFT),
-            "count": kept["count"].cast(pl.Int64),
-        }
-    )
+    # hash) must not count twice. Checking the hashes is one sort; the unique runs only when one repeats.
+    hashes = np.sort(rows["id_hash"].to_numpy())
+    if hashes.size > 1 and bool((hashes[1:] == hashes[:-1]).any()):
+        rows = rows.unique(["k", "a", "t", "id_hash"])
+    del hashes
+    rows_k = rows["k"].to_numpy()
+    rows_a = code_of[rows["a"].to_numpy()]
+    rows_t = rows["t"].to_numpy()
+    del rows, code_of
+
+    table = _Table.build(rows_k, rows_a, rows_t, window, len(by_name))
+    del rows_k, rows_a, rows_t
+    fingerprints_total = table.key_count
+    capped = table.key_accounts > max_accounts if max_accounts > 0 else np.zeros(table.key_count, dtype=bool)
+    fingerprints_skipped = int(capped.sum())
+    useful = table.key_accounts >= 2
+    if include_self_loops:
+        useful |= table.key_requests >= 2
+    table = table.keep_keys(useful & ~capped)
+
+    src, dst, counts = _count_facts(table, include_self_loops, min_count)
+    del table
+    codes = pl.DataFrame({"src": src, "dst": dst, "count": counts}, schema=_CODES_SCHEMA)
     return CoactionResult(
-        edges=edges,
+        accounts=accounts,
+        codes=codes,
         fingerprints_total=fingerprints_total,
         fingerprints_skipped=fingerprints_skipped,
         rows_considered=rows_considered,
     )
 
 
-def _count_facts(coded: pl.DataFrame, window: int, include_self_loops: bool) -> pl.DataFrame:
-    """Per packed (A, B) code pair, sorted: requests of A with a different request of B on the key within `window`.
+def _bits(top: int) -> int:
+    """Bits needed for the non-negative integers 0..top."""
+    return max(0, int(top)).bit_length()
 
-    `coded` has the key code `k`, the account code `a` (UInt64) and the time `t` of each candidate row.
+
+def _index_type(top: int) -> type:
+    """Integer type for row positions and codes up to `top`: Int32 halves the memory of every row array."""
+    return np.int32 if top < 1 << 31 else np.int64
+
+
+def _unsigned(values: np.ndarray) -> np.ndarray:
+    """The same non-negative integers viewed as unsigned, for bit operations with UInt64."""
+    return values.view(np.uint32 if values.itemsize == 4 else _U64)
+
+
+def _workers() -> int:
+    """Threads for numpy work (sorts, gathers, scatters release the GIL): as many as polars may use."""
+    return max(1, min(pl.thread_pool_size(), os.cpu_count() or 1))
+
+
+def _in_threads(fn, argument_tuples: list[tuple]) -> list:
+    """[fn(*args) for args in argument_tuples], in order, on up to _workers() threads."""
+    workers = min(_workers(), len(argument_tuples))
+    if workers <= 1:
+        return [fn(*args) for args in argument_tuples]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda args: fn(*args), argument_tuples))
+
+
+def _at_most(values: np.ndarray) -> np.ndarray:
+    """For non-decreasing `values` in 0..n-1: out[x] = how many values are <= x (a cumulative count)."""
+    n = len(values)
+    out = np.zeros(n, dtype=values.dtype)
+    last = np.flatnonzero(np.append(values[1:] != values[:-1], True))  # last position of each distinct value
+    out[values[last]] = last + 1
+    np.maximum.accumulate(out, out=out)
+    return out
+
+
+def _search(haystack: np.ndarray, needles, n: int, side: str, dtype: type) -> np.ndarray:
+    """np.searchsorted(haystack, needles(i, j) for the needle slice i:j), block by block into a `dtype` array."""
+    out = np.empty(n, dtype=dtype)
+    for i in range(0, n, _SEARCH_BLOCK):
+        j = min(i + _SEARCH_BLOCK, n)
+        out[i:j] = np.searchsorted(haystack, needles(i, j), side=side)
+    return out
+
+
+@dataclass
+class _Table:
+    """Rows sorted by (key, time), with the (account, position) order beside them.
+
+    `key` is a key index (non-decreasing), `account` the account code, `time` the time in units of a common
+    step from the earliest row, `window` the window in those units. `owner` lists row positions sorted by
+    (account, position), so each (key, account)'s rows are consecutive and in time order; `owner_account` is
+    the account of each entry and `same[i]` tells whether entries i and i + 1 belong to one (key, account).
+    `key_accounts` and `key_requests` count distinct accounts and rows per key. `active` marks the rows that
+    may give facts (None: all of them).
     """
-    n = coded.height
+
+    key: np.ndarray
+    account: np.ndarray
+    time: np.ndarray
+    window: int
+    owner: np.ndarray
+    owner_account: np.ndarray
+    same: np.ndarray
+    key_accounts: np.ndarray
+    key_requests: np.ndarray
+    account_count: int
+    active: np.ndarray | None = None
+
+    @property
+    def key_count(self) -> int:
+        return len(self.key_accounts)
+
+    @classmethod
+    def build(cls, k: np.ndarray, a: np.ndarray, t: np.ndarray, window: int, account_count: int) -> _Table:
+        """`k` key codes, `a` account codes (in the index type for n rows), `t` times, in any row order."""
+        n = len(k)
+        index = a.dtype
+        if n == 0:
+            empty = np.zeros(0, dtype=index)
+            return cls(empty, empty, empty, window, empty, empty, np.zeros(0, dtype=bool), empty, empty, account_count)
+        t_min, t_max = int(t.min()), int(t.max())
+        if t_max - t_min >= 1 << 62:
+            raise BadInputError("co-action times span too wide a range")
+        time = t - t_min
+        # Divide times by their common step (e.g. whole seconds stored in microseconds): |t1 - t2| <= window
+        # exactly when |t1 - t2| / step <= window // step. Fewer bits make the packed sort below fit.
+        step = int(np.gcd.reduce(time)) or 1
+        if step > 1:
+            time //= step
+        window //= step
+        key_bits, time_bits, account_bits = _bits(k.max()), _bits((t_max - t_min) // step), _bits(account_count - 1)
+        time_type = np.int32 if time_bits < 32 else np.int64
+        if key_bits + time_bits + account_bits <= 64:
+            # Rows are (key, time, account) triples: sorting them packed into one integer is the whole sort.
+            packed = k.astype(_U64)
+            packed <<= _U64(time_bits)
+            packed |= _unsigned(time)
+            del time
+            packed <<= _U64(account_bits)
+            packed |= _unsigned(a)
+            packed.sort()
+            a = np.empty(n, dtype=index)
+            np.bitwise_and(packed, (_U64(1) << _U64(account_bits)) - _U64(1), out=a, casting="unsafe")
+            k = np.empty(n, dtype=np.uint32)  # key codes are UInt32
+            np.right_shift(packed, _U64(time_bits + account_bits), out=k, casting="unsafe")
+            packed &= (_U64(1) << _U64(time_bits + account_bits)) - _U64(1)
+            time = np.empty(n, dtype=time_type)
+            np.right_shift(packed, _U64(account_bits), out=time, casting="unsafe")
+            del packed
+        else:
+            if key_bits + time_bits <= 63:
+                order = np.argsort((k.astype(np.int64) << time_bits) | time)
+            else:
+                order = np.lexsort((time, k))
+            k, a, time = k[order], a[order], time[order].astype(time_type)
+            del order
+        new_key = np.empty(n, dtype=bool)
+        new_key[0] = True
+        np.not_equal(k[1:], k[:-1], out=new_key[1:])
+        del k
+        key = np.cumsum(new_key, dtype=index)
+        key -= 1
+        key_requests = np.diff(np.append(np.flatnonzero(new_key), n))
+        del new_key
+
+        # (account, position) order: positions are in (key, time) order, so within one account the rows of a
+        # key are consecutive and in time order.
+        owner, owner_account = _order_by_account(a, account_bits)
+        key_of_owner = key[owner]
+        same = (owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1])
+        key_accounts = np.bincount(key_of_owner[np.concatenate(([True], ~same))], minlength=len(key_requests))
+        del key_of_owner
+        return cls(key, a, time, window, owner, owner_account, same, key_accounts, key_requests, account_count)
+
+    def keep_keys(self, keep: np.ndarray) -> _Table:
+        """The table with only the rows of the kept keys giving facts (the key accounting stays as it is).
+
+        The rows of the other keys are dropped when that saves much work, else only marked inactive: windows
+        never reach across keys, so inactive rows meet no active row.
+        """
+        if bool(keep.all()):
+            return self
+        row_keep = keep[self.key]
+        kept = int(np.count_nonzero(row_keep))
+        if kept * 4 > len(row_keep) * 3:
+            return replace(self, active=row_keep)
+        new_index = np.cumsum(row_keep, dtype=self.owner.dtype)
+        new_index -= 1
+        owner_keep = row_keep[self.owner]
+        key = self.key[row_keep]
+        owner = new_index[self.owner[owner_keep]]
+        owner_account = self.owner_account[owner_keep]
+        key_of_owner = key[owner]
+        return replace(
+            self,
+            key=key,
+            account=self.account[row_keep],
+            time=self.time[row_keep],
+            owner=owner,
+            owner_account=owner_account,
+            same=(owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1]),
+        )
+
+
+def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions sorted by (account, position), and the account of each (both in the type of `a`)."""
+    n = len(a)
+    index_bits = _bits(n - 1)
+    if account_bits + index_bits <= 64:
+        packed = a.astype(_U64)
+        packed <<= _U64(index_bits)
+        packed |= _unsigned(np.arange(n, dtype=a.dtype))
+        packed.sort()
+        order = np.empty(n, dtype=a.dtype)
+        np.bitwise_and(packed, (_U64(1) << _U64(index_bits)) - _U64(1), out=order, casting="unsafe")
+        owner_account = np.empty(n, dtype=a.dtype)
+        np.right_shift(packed, _U64(index_bits), out=owner_account, casting="unsafe")
+        return order, owner_account
+    order = np.argsort(a, kind="stable").astype(a.dtype)
+    return order, a[order]
+
+
+def _count_facts(
+    table: _Table, include_self_loops: bool, min_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the Int64 count of requests of A with a
+    different request of B on the key within the window; pairs below `min_count` left out."""
+    n = len(table.key)
+    empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
     if n == 0:
-        return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
-    # The shared axis `c` grows by at most window + 1 per row; refuse what would overflow Int64.
-    if n * (window + 1) >= 1 << 62:
-        raise BadInputError(f"co-action window of {window} time units is too large for {n:,} rows")
-
+        return empty
+    window = table.window
     gap = window + 1
-    new_key = (pl.col("k") != pl.col("k").shift(1)).fill_null(True)
-    axis = (
-        _sort_by_key_then_time(coded)
-        .lazy()
-        .select(
-            "a",
-            # One integer per (key, account), for finding each row's previous and next own request.
-            owner=pl.col("k").cast(pl.UInt64) * _SHIFT + pl.col("a"),
-            c=pl.when(new_key)
-            .then(gap)
-            .otherwise(pl.min_horizontal(pl.col("t").diff(), pl.lit(gap)))
-            .cum_sum(),
-        )
-        .with_row_index("s")
-        .with_columns(pl.col("s").cast(pl.Int64))
-        .collect()
-    )
-    # Previous (and, for self-loops, next) row of the same (key, account): a stable sort by owner puts each
-    # owner's rows side by side in s order; neighbours are scattered back to s positions.
-    by_owner = axis.select("s", "owner").sort("owner", maintain_order=True)
-    order = by_owner["s"].to_numpy()
-    owners = by_owner["owner"].to_numpy()
-    del by_owner
-    same = owners[1:] == owners[:-1]  # same[i]: rows order[i] and order[i + 1] share an owner
-    prev = np.full(n, -1, dtype=np.int64)
-    prev[order[1:][same]] = order[:-1][same]
-    nxt = np.full(n, -1, dtype=np.int64)
-    nxt[order[:-1][same]] = order[1:][same]
-    del order, owners, same
+    # The shared axis `c` grows by at most window + 1 per row; refuse what would overflow Int64.
+    if n * gap >= 1 << 62:
+        raise BadInputError(f"co-action window of {window} time units is too large for {n:,} rows")
+    c = np.empty(n, dtype=np.int64)
+    c[0] = gap
+    np.subtract(table.time[1:], table.time[:-1], out=c[1:])
+    np.minimum(c[1:], gap, out=c[1:])
+    c[1:][table.key[1:] != table.key[:-1]] = gap
+    np.cumsum(c, out=c)
 
-    c = axis["c"].to_numpy()
-    lo = axis["c"].search_sorted(axis["c"] - window, side="left").to_numpy().astype(np.int64)
-    hi = axis["c"].search_sorted(axis["c"] + window, side="right").to_numpy().astype(np.int64) - 1
-    # lo and hi are non-decreasing, so "how many r have lo[r] <= x" is a cumulative count, not a search.
-    lo_at_most = np.cumsum(np.bincount(lo, minlength=n))
-    hi_at_most = np.cumsum(np.bincount(hi, minlength=n))
-    s_idx = np.arange(n, dtype=np.int64)
-    first_after_prev = np.where(prev >= 0, lo_at_most[np.maximum(prev, 0)], 0)  # first r with lo[r] > prev
-    first_reaching = np.where(s_idx > 0, hi_at_most[np.maximum(s_idx - 1, 0)], 0)  # first r with hi[r] >= s
-    axis = axis.drop("owner").with_columns(
-        first=pl.Series(np.maximum(first_after_prev, first_reaching)),
-        last=pl.Series(lo_at_most - 1),  # last r with lo[r] <= s
-    )
+    # Previous (and, for self-loops, next) row of the same (key, account), from the owner order.
+    owner, same = table.owner, table.same
+    index = owner.dtype
+    prev = np.full(n, -1, dtype=index)
+    prev[owner[1:][same]] = owner[:-1][same]
+
+    lo = _search(c, lambda i, j: c[i:j] - window, n, "left", index)
+    hi = _search(c, lambda i, j: c[i:j] + window, n, "right", index)
+    hi -= 1
+    lo_at_most, hi_at_most = _at_most(lo), _at_most(hi)
+    del lo, hi
+    first = np.zeros(n, dtype=index)
+    has_prev = prev >= 0
+    first[has_prev] = lo_at_most[prev[has_prev]]  # first r with lo[r] > prev
+    del has_prev
+    np.maximum(first[1:], hi_at_most[:-1], out=first[1:])  # and first r with hi[r] >= s
+    last = lo_at_most
+    last -= 1  # last r with lo[r] <= s
+    del lo_at_most, hi_at_most
+
+    self_loops = None
     if include_self_loops:
-        near_prev = (prev >= 0) & (c - c[np.maximum(prev, 0)] <= window)
-        near_next = (nxt >= 0) & (c[np.maximum(nxt, 0)] - c <= window)
-        axis = axis.with_columns(near_own=pl.Series(near_prev | near_next))
-    del c, lo, hi, lo_at_most, hi_at_most, s_idx, first_after_prev, first_reaching, prev, nxt
+        # (A, A) counts the requests of A with another request of A on the key in the window: its neighbours in
+        # the owner order are the nearest such requests.
+        nxt = np.full(n, -1, dtype=np.int64)
+        nxt[owner[:-1][same]] = owner[1:][same]
+        near_own = (prev >= 0) & (c - c[np.maximum(prev, 0)] <= window)
+        near_own |= (nxt >= 0) & (c[np.maximum(nxt, 0)] - c <= window)
+        del nxt
+        if table.active is not None:
+            near_own &= table.active
+        self_loops = np.bincount(table.account[near_own], minlength=table.account_count)
+        del near_own
+    del c, prev
 
-    pieces: list[pl.DataFrame] = []
-    if include_self_loops:
-        pieces.append(
-            axis.lazy()
-            .filter(pl.col("near_own"))
-            .group_by(pair=pl.col("a") * _SHIFT + pl.col("a"))
-            .agg(count=pl.len().cast(pl.UInt64))
-            .sort("pair")
-            .collect()
-        )
+    # Row s stands for its account in the windows of rows first..last. Expand in owner order, which is
+    # account order: chunks of whole accounts of s are contiguous, and no (A, B) pair is split across chunks.
+    span_first = first[owner]
+    width = last[owner]
+    del first, last
+    width -= span_first
+    width += 1
+    np.maximum(width, 0, out=width)
+    if table.active is not None:
+        width[~table.active[owner]] = 0
+    span_account = table.owner_account
+    facts_before = np.zeros(len(width) + 1, dtype=np.int64)
+    np.cumsum(width, out=facts_before[1:])
+    account_starts = np.flatnonzero(np.concatenate(([True], span_account[1:] != span_account[:-1])))
+    chunk_of_account = facts_before[account_starts] // _FACTS_PER_CHUNK
+    cuts = account_starts[np.concatenate(([True], chunk_of_account[1:] != chunk_of_account[:-1]))]
+    bounds = np.append(cuts, len(width))
+    chunks = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:]) if facts_before[stop] > facts_before[start]]
+    # A pair packs A above B - B0, B0 the chunk's first account B: a chunk covers few accounts B, so the pair
+    # mostly fits one UInt32, half the bytes to sort.
+    b_bits = max((_bits(span_account[stop - 1] - span_account[start]) for start, stop in chunks), default=0)
+    pair_type = np.uint32 if _bits(table.account_count - 1) + b_bits <= 32 else _U64
+    shift = pair_type(b_bits)
+    low = (pair_type(1) << shift) - pair_type(1)
+    shifted_account_of_row = table.account.astype(pair_type) << shift
 
-    # Row s stands for its account in the windows of rows first..last. Expand in chunks of whole accounts
-    # of s, so that no (A, B) pair is split across chunks and the pieces need no merging.
-    spans = axis.select("a", "first", "last").filter(pl.col("last") >= pl.col("first"))
-    width = (spans["last"] - spans["first"] + 1).to_numpy()
-    codes = spans["a"].to_numpy().astype(np.int64)
-    per_account = np.bincount(codes, weights=width) if len(codes) else np.zeros(0)
-    chunk_of_account = ((np.cumsum(per_account) - per_account) // _FACTS_PER_CHUNK).astype(np.int64)
-    chunk_of_span = chunk_of_account[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    chunks = np.unique(chunk_of_span)
-    del width, codes, per_account, chunk_of_account
-    account_of_row = axis["a"].to_numpy()
-    for chunk_id in chunks:
-        chunk = spans if len(chunks) == 1 else spans.filter(pl.Series(chunk_of_span == chunk_id))
-        first = chunk["first"].to_numpy()
-        width = chunk["last"].to_numpy() - first + 1
-        r = np.arange(int(width.sum()), dtype=np.int64) + np.repeat(first - (np.cumsum(width) - width), width)
-        ra = account_of_row[r]
-        sa = np.repeat(chunk["a"].to_numpy(), width)
-        del r
-        keep = ra != sa
+    def count_chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Counted pairs of the spans start..stop, sorted: packed pairs, counts, the sources A, and B0."""
+        w = width[start:stop]
+        total = int(facts_before[stop] - facts_before[start])
+        b0 = int(span_account[start])
+        # Spans laid end to end: within a span r steps by 1, and at a span's start it jumps to the span's first
+        # row. One cumulative sum builds r, and a second one, in the same buffer, B - B0 per fact.
+        nonempty = w > 0
+        span_start = (facts_before[start:stop] - facts_before[start])[nonempty]
+        f, ww = span_first[start:stop][nonempty], w[nonempty]
+        r = np.ones(total, dtype=index)
+        r[span_start[1:]] = f[1:] - (f[:-1] + ww[:-1] - 1)
+        r[0] = f[0]
+        np.cumsum(r, out=r)
+        pair = shifted_account_of_row[r]
+        chunk_accounts = span_account[start:stop][nonempty]
+        new_account = np.flatnonzero(np.concatenate(([True], chunk_accounts[1:] != chunk_accounts[:-1])))
+        own = chunk_accounts[new_account]  # the chunk's accounts, sorted (owner order is account order)
+        r.fill(0)
+        r[span_start[new_account]] = np.diff(own, prepend=b0)
+        np.cumsum(r, out=r)
+        np.bitwise_or(pair, _unsigned(r), out=pair, casting="unsafe")
+        del r, nonempty, span_start, f, ww, chunk_accounts, new_account
         # Sorting and run-length counting beats hashing millions of mostly distinct pairs.
-        runs = pl.Series("pair", ra[keep] * np.uint64(_SHIFT) + sa[keep]).sort().rle().struct.unnest()
-        del ra, sa, keep
-        pieces.append(runs.select(pair=pl.col("value"), count=pl.col("len").cast(pl.UInt64)))
+        pair.sort()
+        runs = pl.Series(pair).rle().struct.unnest()
+        del pair
+        value, count = runs["value"].to_numpy(), runs["len"].to_numpy()
+        del runs
+        # Every row r meets its own account, so there is one (A, A) run per account A with active rows in the
+        # chunk. It counts A's rows, not a co-action: drop it, or put the self-loop count in its place.
+        own_pair = (own.astype(pair_type) << shift) | (own - b0).astype(pair_type)
+        at = np.minimum(np.searchsorted(value, own_pair), len(value) - 1)
+        found = value[at] == own_pair  # not for an account whose rows here are all inactive
+        own, at = own[found], at[found]
+        keep = count >= min_count if min_count > 1 else np.ones(len(value), dtype=bool)
+        if self_loops is None:
+            keep[at] = False
+            value, count = value[keep], count[keep]
+        else:
+            loops = self_loops[own]
+            keep[at] = loops >= min_count
+            value, count = value[keep], count[keep].astype(np.int64)
+            count[np.cumsum(keep)[at[loops >= min_count]] - 1] = loops[loops >= min_count]
+        source = np.empty(len(value), dtype=np.uint32)
+        np.right_shift(value, shift, out=source, casting="unsafe")
+        return value, count, source, b0
 
-    if not pieces:
-        return pl.DataFrame(schema={"pair": pl.UInt64, "count": pl.UInt64})
+    pieces = [piece for piece in _in_threads(count_chunk, chunks) if len(piece[0])]
+    del span_first, width, facts_before, shifted_account_of_row
+
+    total = sum(len(piece[0]) for piece in pieces)
+    if total == 0:
+        return empty
+    dst = np.empty(total, dtype=np.uint32)
+    counts = np.empty(total, dtype=np.int64)
     if len(pieces) == 1:
-        return pieces[0].set_sorted("pair")  # every piece is built sorted
-    # Self-loop pairs (A, A) never occur in the expansion, and chunks hold whole accounts: pieces are disjoint.
-    return pl.concat(pieces).sort("pair")
+        pairs, piece_counts, src, b0 = pieces[0]
+        np.bitwise_and(pairs, low, out=dst, casting="unsafe")
+        dst += b0
+        counts[:] = piece_counts
+        return src, dst, counts
+    # The pieces (chunks of increasing accounts B) are disjoint and each is sorted by (A, B), so in the result a
+    # source A lists its pairs from each piece in piece order: a stable counting sort on A places every pair
+    # directly, with no comparison sort.
+    runs = []  # per piece: its sources A and where each one's run of pairs starts
+    placed = np.zeros(table.account_count + 1, dtype=np.int64)
+    for pairs, _, source, _ in pieces:
+        run_starts = np.flatnonzero(np.concatenate(([True], source[1:] != source[:-1])))
+        runs.append((source[run_starts], run_starts, np.diff(np.append(run_starts, len(pairs)))))
+        placed[runs[-1][0] + 1] += runs[-1][2]
+    src = np.repeat(np.arange(table.account_count, dtype=np.uint32), placed[1:])  # the result is sorted by A
+    np.cumsum(placed, out=placed)  # where each source A starts in the result
+    moves = []
+    for sources, run_starts, lengths in runs:
+        # Position in the result = start of A + pairs of A already placed + rank of the pair in A's run here.
+        moves.append((placed[sources] - run_starts, lengths))
+        placed[sources] += lengths
+    del runs
 
+    def place(piece: tuple, move: tuple[np.ndarray, np.ndarray]) -> None:
+        pairs, piece_counts, _, b0 = piece
+        position = np.repeat(*move)
+        position += np.arange(len(pairs), dtype=np.int64)
+        local = pairs & low
+        local += pair_type(b0)
+        dst[position] = local
+        counts[position] = piece_counts
 
-def _sort_by_key_then_time(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows ordered by (k, t): one packed integer sort when it fits in 63 bits, else two stable sorts."""
-    if frame.height == 0:
-        return frame
-    t_min, t_max, k_max = frame.select(pl.col("t").min().alias("lo"), pl.col("t").max().alias("hi"), pl.col("k").max()).row(0)
-    span = t_max - t_min + 1
-    if (k_max + 1) * span < 1 << 63:
-        packed = pl.col("k").cast(pl.UInt64) * span + (pl.col("t") - t_min).cast(pl.UInt64)
-        return frame.sort(packed)
-    return frame.sort("t").sort("k", maintain_order=True)
+    _in_threads(place, list(zip(pieces, moves)))  # the pieces fill disjoint positions
+    return src, dst, counts
