@@ -84,8 +84,10 @@ def _key_sharing(events: pl.LazyFrame, member_codes: pl.DataFrame, cid_of_code: 
     h, cc = rows["_h"].to_numpy(), rows["_cc"].to_numpy()
     del rows, cid
     cl = (cc >> np.uint64(32)).astype(np.int64)
-    first = np.r_[True, (h[1:] != h[:-1]) | (cl[1:] != cl[:-1])]
-    new_account = first | np.r_[True, cc[1:] != cc[:-1]]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (cl[1:] != cl[:-1])
+    new_account = first.copy()
+    new_account[1:] |= cc[1:] != cc[:-1]
     run = np.cumsum(first) - 1
     starts = np.flatnonzero(first)
     requests = np.diff(np.r_[starts, len(h)])

@@ -41,6 +41,10 @@ def test_cluster_key_stats_match_a_direct_count() -> None:
     events = pl.DataFrame(rows)
     cluster_of = {a: i % 3 for i, a in enumerate(accounts) if i % 5}  # every fifth account in no cluster
     members = pl.DataFrame({"account_pseudonym": list(cluster_of), "cluster_id": list(cluster_of.values())})
+    # A key column with no values at all (a signal the logs lack) gives no statistics, not an error.
+    blank = cluster_key_stats(events.with_columns(pl.lit(None, dtype=pl.String).alias("user_agent_fingerprint")).lazy(), members)
+    assert blank["user_agent_distinct"].null_count() == 3 and blank["requests"].sum() == events.height - sum(
+        1 for r in rows if r["account_pseudonym"] not in cluster_of)
     got = {r["cluster_id"]: r for r in cluster_key_stats(events.lazy(), members).iter_rows(named=True)}
     assert sorted(got) == [0, 1, 2]
     for cid in got:
