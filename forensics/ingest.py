@@ -21,6 +21,7 @@ import shutil
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -94,6 +95,7 @@ ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
 }
 PARQUET_WRITE = {"compression": "zstd", "compression_level": 3, "statistics": True, "row_group_size": 262_144}
 _INT64_MAX = 2**63 - 1
+_CACHE_MAX = 1_000_000
 _ID_HASH_SEED = 0x5EED
 
 
@@ -456,6 +458,7 @@ class _IpCache:
         self.key = key
         self.ips: dict[str, str] = {}
         self.nets: dict[str, str] = {}
+        self.parsed: dict[str, tuple[str, str] | None] = {}  # raw text of non-canonical IPv4 -> parse result
 
     def table(self, values: pl.Series) -> pl.DataFrame:
         uniq = pl.DataFrame({"_ip_raw": values.drop_nulls().unique()}, schema={"_ip_raw": pl.String})
@@ -466,7 +469,12 @@ class _IpCache:
             (pl.col("_ip_raw").str.replace(r"\.[0-9]+$", ".0") + "/24").alias("_net"),
         )
         slow_raw = uniq.filter(~is_v4)["_ip_raw"].to_list()
-        parsed = [_canonical_address(raw) for raw in slow_raw]
+        if len(self.parsed) > 1_000_000:
+            self.parsed.clear()
+        for raw in slow_raw:
+            if raw not in self.parsed:
+                self.parsed[raw] = _canonical_address(raw)
+        parsed = [self.parsed[raw] for raw in slow_raw]
         slow = pl.DataFrame(
             {"_ip_raw": slow_raw, "_addr": [p[0] if p else None for p in parsed], "_net": [p[1] if p else None for p in parsed]},
             schema={"_ip_raw": pl.String, "_addr": pl.String, "_net": pl.String},
@@ -483,19 +491,32 @@ class _IpCache:
         )
 
 
-def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, cache: dict[str, str] | None = None) -> pl.Series:
-    """Replace each distinct value by its keyed pseudonym, hashing each distinct value once."""
+def _pseudonymise(
+    values: pl.Series, key: CaseKey, kind: str, cache: dict[str, str] | None = None, *, normalise: bool = False
+) -> pl.Series:
+    """Replace each distinct value by its keyed pseudonym, hashing each distinct value once.
+
+    With `normalise`, the pseudonym is that of the value's fingerprint normalisation (see normalise_text);
+    a cache is then keyed by the raw value, so repeated raw values are neither normalised nor hashed again.
+    """
     uniq = values.drop_nulls().unique()
     if uniq.is_empty():
         return pl.Series(values.name, [None] * len(values), dtype=pl.String)
     texts = uniq.to_list()
     if cache is None:
-        mapped = key.pseudonyms(kind, texts)
+        mapped = _hash_texts(texts, key, kind, normalise)
     else:
         missing = [text for text in texts if text not in cache]
-        cache.update(zip(missing, key.pseudonyms(kind, missing)))
+        if missing:
+            cache.update(zip(missing, _hash_texts(missing, key, kind, normalise)))
         mapped = [cache[text] for text in texts]
     return values.replace_strict(uniq, pl.Series(mapped, dtype=pl.String), default=None, return_dtype=pl.String)
+
+
+def _hash_texts(texts: list[str], key: CaseKey, kind: str, normalise: bool) -> list[str]:
+    if normalise:
+        texts = pl.Series(texts, dtype=pl.String).to_frame("t").select(normalise_text(pl.col("t")))["t"].to_list()
+    return key.pseudonyms(kind, texts)
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
@@ -517,10 +538,11 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{i}")[:15], 16) for i in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def band_keys(self, texts: pl.Series) -> pl.DataFrame:
-        """Band keys for each distinct text; rows of one text stay contiguous after explode, so a plain
-        shift masked by text id builds the shingles without a window function."""
-        prompts = pl.DataFrame({"_text": texts.drop_nulls().unique()}).with_row_index("_pid")
+    def band_keys(self, texts: pl.Series) -> pl.Series:
+        """Band keys of each text of `texts` (distinct, not null), in the same order; rows of one text stay
+        contiguous after explode, so a plain shift masked by text id builds the shingles without a window
+        function."""
+        prompts = pl.DataFrame({"_text": texts}).with_row_index("_pid")
         words = (
             prompts.select("_pid", pl.col("_text").str.extract_all(WORD).alias("_w"))
             .explode("_w", empty_as_null=True)
@@ -538,7 +560,7 @@ class MinHasher:
             for b, seed in enumerate(self.band_seeds)
         ]
         keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
-        return prompts.join(keyed, on="_pid", how="left").drop("_pid")
+        return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
 
 
 @dataclass
@@ -547,8 +569,7 @@ class _Context:
     window: Window
     epoch_unit: str
     ip_cache: _IpCache
-    account_cache: dict[str, str]
-    small_cache: dict[str, str]
+    account_cache: dict[str, str]  # every distinct raw account ID: also the input of account_lookalikes
     minhasher: MinHasher
     work: Path
     batch_rows: int
@@ -561,6 +582,28 @@ class _Context:
     pending: list[pl.DataFrame] = field(default_factory=list)
     pending_rows: int = 0
     flushes: int = 0
+    caches: dict[str, dict[str, str]] = field(default_factory=dict)
+    helpers: dict[str, ThreadPoolExecutor] = field(default_factory=dict)
+    deriving: Future | None = None  # the batch on the "derive" helper thread
+    staging: Future | None = None  # the batch on the "stage" helper thread
+
+    def helper(self, name: str) -> ThreadPoolExecutor:
+        if name not in self.helpers:
+            self.helpers[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{name}")
+        return self.helpers[name]
+
+    def close_helpers(self) -> None:
+        """Wait for the helper threads and stop them; on error too: nothing may write into a removed stage."""
+        for name in ("derive", "stage"):  # the derive helper hands batches to the stage helper
+            if name in self.helpers:
+                self.helpers.pop(name).shutdown(wait=True)
+
+    def cache(self, kind: str) -> dict[str, str]:
+        """raw value -> pseudonym for a low-cardinality kind, one dict per kind, emptied when it grows past a bound."""
+        found = self.caches.setdefault(kind, {})
+        if len(found) > _CACHE_MAX:
+            found.clear()
+        return found
 
 
 def _reason_expr(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
@@ -718,35 +761,54 @@ def classify_raw(ctx: _Context) -> None:
         ctx.file_stats[index].valid += count
     if valid.is_empty():
         return
-    shas = pl.DataFrame(
-        {"_file": list(ctx.file_stats), "_sha": [st.sha256 for st in ctx.file_stats.values()]},
-        schema={"_file": pl.Int32, "_sha": pl.String},
-    )
-    valid = valid.join(shas, on="_file", how="left", maintain_order="left")
     ctx.pending.append(valid.drop("_reason", "_ts_null", "_ts_int_out", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok"))
     ctx.pending_rows += valid.height
     if ctx.pending_rows >= ctx.batch_rows:
         flush_pending(ctx)
 
 
-def flush_pending(ctx: _Context) -> None:
+def flush_pending(ctx: _Context, *, wait: bool = False) -> None:
     """Derive event columns for the buffered valid rows and stage them by UTC day.
 
     Buffering across files keeps the fixed cost of a derivation pass per batch, not per file, so ten
-    thousand tiny files cost about as much as one file with the same rows.
+    thousand tiny files cost about as much as one file with the same rows. Three threads form a pipeline
+    (all mostly polars, which releases the GIL): this one reads and classifies batch n+2 while a helper
+    derives the event columns of batch n+1 and another writes batch n to the staging files. At most one
+    batch is in each stage; an error in a helper is raised here, at the next flush or at the last one.
     """
-    if not ctx.pending:
-        return
-    valid = _derive_event_columns(pl.concat(ctx.pending, how="vertical_relaxed"), ctx)
-    ctx.pending.clear()
-    ctx.pending_rows = 0
-    ctx.flushes += 1
-    valid = valid.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("_day"))
+    if ctx.pending:
+        frame = pl.concat(ctx.pending, how="vertical_relaxed")
+        ctx.pending.clear()
+        ctx.pending_rows = 0
+        ctx.flushes += 1
+        _await(ctx, "deriving")
+        ctx.deriving = ctx.helper("derive").submit(_derive_then_stage, frame, ctx.flushes, ctx)
+    if wait:
+        _await(ctx, "deriving")
+        _await(ctx, "staging")
+
+
+def _await(ctx: _Context, stage: str) -> None:
+    future = getattr(ctx, stage)
+    if future is not None:
+        setattr(ctx, stage, None)
+        future.result()
+
+
+def _derive_then_stage(frame: pl.DataFrame, number: int, ctx: _Context) -> None:
+    valid = _derive_event_columns(frame, ctx)
+    _await(ctx, "staging")
+    ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
+
+
+def _stage_days(valid: pl.DataFrame, number: int, work: Path) -> None:
+    valid = valid.with_columns(pl.col("timestamp").dt.date().alias("_day"))  # the UTC day
     for (day,), part in valid.partition_by("_day", as_dict=True, include_key=False).items():
-        target = ctx.work / "valid" / day
+        target = work / "valid" / day.isoformat()
         target.mkdir(parents=True, exist_ok=True)
-        part.select([*EVENT_SCHEMA, "_sha", "_file", "_row"]).write_parquet(
-            target / f"{ctx.flushes:06d}.parquet", compression="lz4"
+        # Temporary files, read back once: uncompressed is cheaper to write and read than lz4, and ~25% larger.
+        part.select([*EVENT_SCHEMA, "_file", "_row"]).write_parquet(
+            target / f"{number:06d}.parquet", compression="uncompressed", statistics=False
         )
 
 
@@ -758,30 +820,65 @@ def _prefix_clashes(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """Event columns of the buffered valid rows. Everything derived from text is computed once per distinct
+    raw text of the batch (a prompt repeats a few times in a batch, a system prompt or user agent thousands
+    of times), then joined back to the rows.
+
+    The keyed hashes of prompts and templates (Python, holding the GIL) run on a helper thread while the
+    rest (polars, which releases the GIL) runs on this one, so on two cores they overlap.
+    """
     key = ctx.key
-    normalised = valid.select(
-        normalise_text(pl.col("_prompt")).alias("_norm"),
-        normalise_text(pl.col("_system")).alias("_sys_norm"),
-    )
-    norm = normalised["_norm"]
-    template = norm.str.replace_all(DIGIT_RUN, "0").alias("_text")
-    # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
-    minhash = ctx.minhasher.band_keys(template) if template.null_count() < len(template) else None
+    prompts = _PromptTable(valid["_prompt"], ctx)
     out = valid.with_columns(
         _pseudonymise(valid["_account"], key, "account", ctx.account_cache).alias("account_pseudonym"),
-        _pseudonymise(valid["_ua"], key, "ua", ctx.small_cache).alias("user_agent_fingerprint"),
-        _pseudonymise(norm, key, "prompt").alias("prompt_fingerprint"),
-        _pseudonymise(template, key, "template").alias("prompt_template_fingerprint"),
-        _pseudonymise(normalised["_sys_norm"], key, "system", ctx.small_cache).alias("system_prompt_fingerprint"),
-        pl.col("_prompt").str.len_chars().cast(pl.Int64).alias("prompt_chars"),
-        norm.str.contains(REASONING_PATTERN).alias("prompt_reasoning"),
-        template,
+        _pseudonymise(valid["_ua"], key, "ua", ctx.cache("ua")).alias("user_agent_fingerprint"),
+        _pseudonymise(valid["_system"], key, "system", ctx.cache("system"), normalise=True).alias(
+            "system_prompt_fingerprint"
+        ),
     )
-    if minhash is not None:
-        out = out.join(minhash, on="_text", how="left")
-    else:
-        out = out.with_columns(pl.lit(None, dtype=pl.List(pl.UInt64)).alias("prompt_minhash"))
+    out = prompts.attach(out)
     return out.with_columns([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])
+
+
+class _PromptTable:
+    """The distinct non-null raw prompts of a batch, with everything derived from them.
+
+    prompt_fingerprint          = pseudonym("prompt", normalised prompt)
+    prompt_template_fingerprint = pseudonym("template", normalised prompt with digit runs as 0)
+    prompt_minhash              = band keys of that template
+    """
+
+    def __init__(self, raw: pl.Series, ctx: _Context) -> None:
+        table = pl.DataFrame({"_prompt": raw.drop_nulls().unique()}, schema={"_prompt": pl.String})
+        table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
+        table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
+        templates = table["_text"].unique()
+        # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they
+        # are; UTF-8 bytes straight from polars skip building and encoding a Python str per value.
+        self.hashed = ctx.key.pseudonyms_async(
+            [("prompt", table["_norm"].cast(pl.Binary).to_list()), ("template", templates.cast(pl.Binary).to_list())]
+        )
+        # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
+        self.minhash = ctx.minhasher.band_keys(templates)
+        template_index = pl.DataFrame({"_text": templates}).with_row_index("_gid")
+        self.rows = table.select(
+            "_prompt",
+            "_text",
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_tid"),
+            pl.col("_prompt").str.len_chars().cast(pl.Int64).alias("prompt_chars"),
+            pl.col("_norm").str.contains(REASONING_PATTERN).alias("prompt_reasoning"),
+        ).join(template_index, on="_text", how="left").drop("_text")
+
+    def attach(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """The prompt columns for each row of `valid`; null where the prompt is null."""
+        out = valid.join(self.rows, on="_prompt", how="left", maintain_order="left")
+        prompt_fp, template_fp = self.hashed.result()
+        tid, gid = out["_tid"], out["_gid"]
+        return out.drop("_tid", "_gid").with_columns(
+            pl.Series("prompt_fingerprint", prompt_fp, dtype=pl.String).gather(tid),
+            pl.Series("prompt_template_fingerprint", template_fp, dtype=pl.String).gather(gid),
+            self.minhash.gather(gid).alias("prompt_minhash"),
+        )
 
 
 # ---------------------------------------------------------------------------------------------- passes
@@ -807,7 +904,7 @@ def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: Inges
     return plan
 
 
-def _find_duplicates(work: Path) -> pl.DataFrame:
+def _find_duplicates(work: Path, file_stats: dict[int, FileStats]) -> pl.DataFrame:
     """(_file, _row) of every staged row that repeats an earlier request_id under the documented rule."""
     files = sorted((work / "valid").glob("*/*.parquet"))
     empty = pl.DataFrame(schema={"_file": pl.Int32, "_row": pl.Int64})
@@ -821,10 +918,15 @@ def _find_duplicates(work: Path) -> pl.DataFrame:
     )
     if candidates.is_empty():
         return empty
+    shas = pl.DataFrame(
+        {"_file": list(file_stats), "_sha": [st.sha256 for st in file_stats.values()]},
+        schema={"_file": pl.Int32, "_sha": pl.String},
+    )
     rows = (
-        staged.select("request_id", "timestamp", "_sha", "_file", "_row", hashed)
+        staged.select("request_id", "timestamp", "_file", "_row", hashed)
         .filter(pl.col("_h").is_in(candidates["_h"].implode()))
         .collect(engine="streaming")
+        .join(shas, on="_file", how="left")
         .sort(["request_id", "timestamp", "_sha", "_file", "_row"])
     )
     losers = rows.filter(pl.col("request_id").cum_count().over("request_id") > 1)
@@ -867,15 +969,22 @@ def _quarantine_duplicates(
 
 
 def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
+    """One sorted events file per UTC day. Two days are written at a time: compressing a file is mostly
+    single-threaded in polars and releases the GIL, so two cores finish in about half the time."""
     events_dir = case / "events"
     events_dir.mkdir()
-    for day_dir in sorted((work / "valid").iterdir()):
+
+    def write_day(day_dir: Path) -> None:
         day = pl.scan_parquet(sorted(day_dir.glob("*.parquet")))
         if not losers.is_empty():
             day = day.join(losers.lazy(), on=["_file", "_row"], how="anti")
         frame = day.sort(["timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
         if frame.height:
             frame.write_parquet(events_dir / f"{day_dir.name}.parquet", **PARQUET_WRITE)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-events") as pool:
+        for _ in pool.map(write_day, sorted((work / "valid").iterdir())):
+            pass
 
 
 def _write_quarantine(work: Path, case: Path) -> None:
@@ -1024,20 +1133,23 @@ def _ingest_into(
     (work / "valid").mkdir()
     ctx = _Context(
         key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
-        small_cache={}, minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
+        minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
     )
     stats: dict[str, FileStats] = {}
     plans: list[FilePlan] = []
     task = progress.task("ingest", total=None)
-    for index, inp in enumerate(inputs):
-        size = inp.path.stat().st_size
-        st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
-        stats[inp.rel] = st
-        ctx.file_stats[index] = st
-        plans.append(_stream_file(inp, st, ctx, options, task))
-    classify_raw(ctx)
-    flush_pending(ctx)
-    losers = _find_duplicates(work)
+    try:
+        for index, inp in enumerate(inputs):
+            size = inp.path.stat().st_size
+            st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
+            stats[inp.rel] = st
+            ctx.file_stats[index] = st
+            plans.append(_stream_file(inp, st, ctx, options, task))
+        classify_raw(ctx)
+        flush_pending(ctx, wait=True)
+    finally:
+        ctx.close_helpers()
+    losers = _find_duplicates(work, ctx.file_stats)
     if not losers.is_empty():
         _quarantine_duplicates(losers, inputs, stats, ctx, options)
     _write_events(work, losers, stage)

@@ -8,19 +8,14 @@ Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
 
 from __future__ import annotations
 
-import atexit
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import re
 import secrets
-import signal
 import stat
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
@@ -38,7 +33,7 @@ class PermissiveKeyFileWarning(ForensicsWarning):
 class CaseKey:
     """A loaded key. Its repr never shows the key bytes."""
 
-    __slots__ = ("_inner", "_outer", "_key", "_pool", "fingerprint")
+    __slots__ = ("_inner", "_outer", "_thread", "_kinds", "fingerprint")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -47,8 +42,8 @@ class CaseKey:
         block = key.ljust(hashlib.sha256().block_size, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-        self._key = key
-        self._pool: ProcessPoolExecutor | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._kinds: dict[str, object] = {}  # kind -> inner state after "kind:"
         self.fingerprint = self.digest("fingerprint")[:FINGERPRINT_HEX_LEN]
 
     def __repr__(self) -> str:
@@ -61,60 +56,68 @@ class CaseKey:
         outer.update(inner.digest())
         return outer.hexdigest()
 
+    def _kind_state(self, kind: str):
+        """The inner state after `kind:`, so each pseudonym hashes only its value (same bytes as f"{kind}:{value}")."""
+        state = self._kinds.get(kind)
+        if state is None:
+            state = self._inner.copy()
+            state.update(f"{kind}:".encode("utf-8", "surrogatepass"))
+            self._kinds[kind] = state
+        return state
+
     def pseudonym(self, kind: str, value: str) -> str:
-        return self.digest(f"{kind}:{value}")[:PSEUDONYM_HEX_LEN]
+        return self._serial(kind, (value,))[0]
+
+    def _serial(self, kind: str, values: Sequence[str] | Sequence[bytes]) -> list[str]:
+        """The hot loop of ingest: bound methods in locals, no per-value f-string. Values are all str, or
+        all bytes holding UTF-8 text (as polars gives them), which saves encoding each one here."""
+        inner_copy = self._kind_state(kind).copy
+        outer_copy = self._outer.copy
+        out: list[str] = []
+        append = out.append
+        if values and isinstance(values[0], bytes):
+            for value in values:
+                inner = inner_copy()
+                inner.update(value)
+                outer = outer_copy()
+                outer.update(inner.digest())
+                append(outer.hexdigest()[:PSEUDONYM_HEX_LEN])
+            return out
+        for value in values:
+            inner = inner_copy()
+            inner.update(value.encode("utf-8", "surrogatepass"))
+            outer = outer_copy()
+            outer.update(inner.digest())
+            append(outer.hexdigest()[:PSEUDONYM_HEX_LEN])
+        return out
 
     def pseudonyms(self, kind: str, values: Sequence[str]) -> list[str]:
-        """Pseudonyms of many values; large lists are split with helper processes (hashing is CPU-bound).
+        """Pseudonyms of many values, in order.
 
-        Workers are forked: they only hash, never touch polars, and need no re-import of the caller's
-        main module (which spawn would run again).
+        Serial on purpose: splitting a list over forked helper processes cost more than it saved (pickling
+        the values out and the pseudonyms back took about as much CPU as hashing them). To run hashing beside
+        polars work, use pseudonyms_async.
         """
-        workers = _helper_processes()
-        if len(values) < PARALLEL_MIN_VALUES or workers == 0:
-            return [self.pseudonym(kind, v) for v in values]
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=get_context("fork"), initializer=_init_worker, initargs=(self._key,)
-            )
-            atexit.register(self.close)
-        step = -(-len(values) // (workers + 1))
-        chunks = [values[i : i + step] for i in range(0, len(values), step)]
-        futures = [self._pool.submit(_worker_pseudonyms, kind, chunk) for chunk in chunks[1:]]
-        mine = [self.pseudonym(kind, v) for v in chunks[0]]
-        for future in futures:
-            mine.extend(future.result())
-        return mine
+        return self._serial(kind, values)
 
+    def pseudonyms_async(
+        self, jobs: Sequence[tuple[str, Sequence[str] | Sequence[bytes]]]
+    ) -> Future[list[list[str]]]:
+        """Pseudonyms of several (kind, values) lists, hashed on one helper thread. The values of a list are
+        all str, or all bytes holding UTF-8 text.
+
+        The hashing holds the GIL, so it overlaps only with work that releases it (polars, pyarrow, I/O):
+        meant for running beside such work, not for speeding up Python code.
+        """
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pseudonyms")
+        return self._thread.submit(lambda: [self._serial(kind, values) for kind, values in jobs])
 
     def close(self) -> None:
-        """Stop the helper processes; forked while a case lock was held, they would otherwise keep it."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-
-PARALLEL_MIN_VALUES = 20_000
-_PR_SET_PDEATHSIG = 1
-_WORKER_KEY: CaseKey | None = None
-
-
-def _helper_processes() -> int:
-    return max(0, min(len(os.sched_getaffinity(0)), 8) - 1)
-
-
-def _init_worker(key: bytes) -> None:
-    global _WORKER_KEY
-    _WORKER_KEY = CaseKey(key)
-    try:  # Linux: die with the parent, so a killed run leaves no orphaned helper behind
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-def _worker_pseudonyms(kind: str, values: list[str]) -> list[str]:
-    assert _WORKER_KEY is not None
-    return [_WORKER_KEY.pseudonym(kind, v) for v in values]
+        """Stop the hashing helper thread, if one was started."""
+        if self._thread is not None:
+            self._thread.shutdown()
+            self._thread = None
 
 
 def generate_key_file(path: Path) -> Path:

@@ -471,11 +471,96 @@ def test_accounting_invariant_property(tmp_path_factory, files):
 
 
 def test_cluster_can_lock_the_case_right_after_ingest_in_one_process(tmp_path, key_file):
-    """Hashing helpers forked during ingest must not keep holding the case lock afterwards."""
+    """No helper (thread or process) started during ingest may keep holding the case lock afterwards."""
     from forensics.fsio import case_lock
-    from forensics.keys import PARALLEL_MIN_VALUES
 
-    logs = simple_logs(tmp_path / "logs", n=PARALLEL_MIN_VALUES + 500)
+    logs = simple_logs(tmp_path / "logs", n=20_500)
     ingest(tmp_path, [logs], key_file)
     with case_lock(tmp_path / "case"):
         pass
+
+
+def mixed_logs(directory: Path) -> list[Path]:
+    """Several files and days; prompts, user agents and system prompts that repeat across batches."""
+    paths = []
+    for f in range(3):
+        n = 180
+        paths.append(
+            write(
+                directory / f"m{f}.parquet",
+                {
+                    "request_id": [f"m{f}-{i}" for i in range(n)][:-1] + ["m0-0"],  # one duplicate across files
+                    "timestamp": pa.array(
+                        [T0 + timedelta(hours=3 * f, minutes=13 * i) for i in range(n)], pa.timestamp("us", "UTC")
+                    ),
+                    "account_id": [f"acct_{(i * (f + 1)) % 23}" for i in range(n)],
+                    "ip": [["198.51.100.7", "2001:db8::1", "010.1.2.3", "not-an-ip", None][i % 5] for i in range(n)],
+                    "user_agent": [["same text", "curl/8", None][i % 3] for i in range(n)],
+                    "system_prompt": [["Same text", "  SAME   text ", None, ""][i % 4] for i in range(n)],
+                    "prompt": [
+                        [None, "", f"Order {i % 9}  please", f"order {i % 9} PLEASE", "Think step by step"][i % 5]
+                        for i in range(n)
+                    ],
+                },
+            )
+        )
+    return paths
+
+
+def test_output_does_not_depend_on_batch_size(tmp_path, key_file):
+    """Tiny batches: many flushes in flight on the helper thread, caches reused across batches."""
+    logs = mixed_logs(tmp_path / "logs")
+    outputs = []
+    for batch_rows in (250_000, 7, 64):
+        case = tmp_path / f"case{batch_rows}"
+        run_ingest([str(p) for p in logs], case, IngestOptions(key_file=key_file, batch_rows=batch_rows))
+        outputs.append(tree_bytes(case))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert sum(name.startswith("events/") for name in outputs[0]) >= 2
+
+
+def test_derived_columns_follow_their_definitions(tmp_path, key_file):
+    """Each kind is hashed under its own name, even when a user agent and a system prompt share a text."""
+    ingest(tmp_path, mixed_logs(tmp_path / "logs"), key_file)
+    key = load_key(key_file)
+    ev = events(tmp_path)
+    norm = lambda s: re.sub(r"\s+", " ", s.lower()).strip()  # noqa: E731
+    ua = dict(zip(ev["request_id"], ev["user_agent_fingerprint"]))
+    system = dict(zip(ev["request_id"], ev["system_prompt_fingerprint"]))
+    prompt = {r: (fp, tf, chars) for r, fp, tf, chars in ev.select(
+        "request_id", "prompt_fingerprint", "prompt_template_fingerprint", "prompt_chars").iter_rows()}
+    raw = pl.read_parquet(tmp_path / "logs" / "m1.parquet")
+    checked = 0
+    for rid, agent, sysp, text in raw.select("request_id", "user_agent", "system_prompt", "prompt").iter_rows():
+        if rid not in ua or not rid.startswith("m1-"):  # quarantined (invalid IP), or the duplicate of m0-0
+            continue
+        checked += 1
+        assert ua[rid] == (None if agent is None else key.pseudonym("ua", agent))
+        assert system[rid] == (None if sysp is None else key.pseudonym("system", norm(sysp)))
+        if text is None:
+            assert prompt[rid] == (None, None, None)
+        else:
+            template = re.sub(r"\d+", "0", norm(text))
+            assert prompt[rid] == (key.pseudonym("prompt", norm(text)), key.pseudonym("template", template), len(text))
+    assert checked > 50
+    assert key.pseudonym("ua", "same text") in set(ua.values())
+    assert key.pseudonym("system", "same text") in set(system.values())
+    # The same template gives the same band keys; no template gives none.
+    bands = ev.filter(pl.col("prompt_template_fingerprint").is_not_null()).group_by("prompt_template_fingerprint").agg(
+        pl.col("prompt_minhash").n_unique().alias("n"))
+    assert bands["n"].max() == 1
+    assert ev.filter(pl.col("prompt_fingerprint").is_null())["prompt_minhash"].null_count() == ev.filter(
+        pl.col("prompt_fingerprint").is_null()).height
+
+
+def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_file, monkeypatch):
+    import forensics.ingest as ingest_module
+
+    def broken(valid, ctx):
+        raise RuntimeError("derivation failed")
+
+    monkeypatch.setattr(ingest_module, "_derive_event_columns", broken)
+    logs = simple_logs(tmp_path / "logs", n=40)
+    with pytest.raises(RuntimeError, match="derivation failed"):
+        run_ingest([str(logs)], tmp_path / "case", IngestOptions(key_file=key_file, batch_rows=8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["logs", key_file.name])  # no case, no stage left

@@ -77,9 +77,30 @@ def test_keygen_cli(tmp_path):
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
 
 
-def test_bulk_pseudonyms_in_helper_processes_match_serial(key_file):
-    from forensics.keys import PARALLEL_MIN_VALUES
+BULK_VALUES = ["", "acct_42", "ünïcödé", "with space ", "lone \udc80 surrogate", "x" * 5000]
 
+
+def test_bulk_and_async_pseudonyms_match_single(key_file):
     key = load_key(key_file)
-    values = [f"prompt number {i}" for i in range(PARALLEL_MIN_VALUES * 2 + 7)]
-    assert key.pseudonyms("prompt", values) == [key.pseudonym("prompt", v) for v in values]
+    values = BULK_VALUES + [f"prompt number {i}" for i in range(3000)]
+    expected = {kind: [key.pseudonym(kind, v) for v in values] for kind in ("prompt", "template", "ip")}
+    assert key.pseudonyms("prompt", values) == expected["prompt"]
+    future = key.pseudonyms_async([("template", values), ("ip", values), ("prompt", [])])
+    assert future.result() == [expected["template"], expected["ip"], []]
+    key.close()
+    key.close()  # idempotent; a later async call starts a new helper thread
+    assert key.pseudonyms_async([("prompt", values[:3])]).result() == [expected["prompt"][:3]]
+    key.close()
+
+
+def test_bulk_pseudonyms_match_openssl(key_file):
+    key = load_key(key_file)
+    values = ["acct_42", "ünïcödé", ""]
+    assert key.pseudonyms("account", values) == [openssl_hmac(TEST_KEY_HEX, "account:" + v)[:32] for v in values]
+
+
+def test_kind_prefix_state_is_per_kind(key_file):
+    key = load_key(key_file)
+    first = key.pseudonym("ua", "same")
+    assert key.pseudonym("system", "same") != first
+    assert key.pseudonym("ua", "same") == first == openssl_hmac(TEST_KEY_HEX, "ua:same")[:32]
