@@ -160,15 +160,20 @@ def _write_edges(coded: pl.DataFrame, names: pl.Series, path: Path, chunk_rows: 
 
 
 def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
-    """The directed co-action edges (both directions) as account codes."""
-    lookup = codes.select(ACCOUNT, "code")
-    coded = (
-        co.edges.join(lookup.rename({ACCOUNT: "src", "code": "_s"}), on="src", how="left", maintain_order="left")
-        .join(lookup.rename({ACCOUNT: "dst", "code": "_d"}), on="dst", how="left", maintain_order="left")
-        .select(pl.col("_s").alias("src"), pl.col("_d").alias("dst"), "count", pl.col("count").cast(pl.Float64).alias("weight"))
-        .sort("src", "dst")
+    """The directed co-action edges (both directions) renumbered from co-action's own account codes to the
+    case's. Both follow pseudonym order, so the renumbering keeps the (src, dst) order."""
+    to_case = (
+        pl.DataFrame({ACCOUNT: co.accounts.cast(pl.String)})
+        .join(codes, on=ACCOUNT, how="left", maintain_order="left")["code"]
+        .cast(pl.UInt32)
     )
-    stats = KindStats(co.edges.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)
+    coded = co.codes.select(
+        to_case.gather(co.codes["src"]).alias("src"),
+        to_case.gather(co.codes["dst"]).alias("dst"),
+        pl.col("count").cast(pl.Int64),
+        pl.col("count").cast(pl.Float64).alias("weight"),
+    )
+    stats = KindStats(coded.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)
     return EdgeSet("coaction", coded, decode(codes), {"coaction": stats})
 
 
