@@ -101,6 +101,10 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     cluster = measure("cluster", scale, cli("cluster", str(case), "--json", "--quiet"))
     csum = json.loads(cluster.output)
     cluster.handled = f"{csum.get('accounts_total', 0):,} accounts"
+    # cluster resets the kernel's RSS high-water mark before each sub-step (to report each step's own peak),
+    # which also resets what wait4 reports at exit: the stage's peak is the largest sub-step peak.
+    steps_peak = max((step.get("peak_rss_mb", 0.0) for step in csum.get("steps", {}).values()), default=0.0)
+    cluster.peak_rss_mb = max(cluster.peak_rss_mb, round(steps_peak, 1))
     report = measure("report", scale, cli("report", str(case), "--out", str(bundle), "--force", "--quiet"))
     report.handled = f"{csum.get('clusters', 0)} clusters"
     rows += [floor, ingest, cluster]
