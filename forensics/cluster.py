@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
@@ -152,7 +151,7 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> None:
 def _write_edges(coded: pl.DataFrame, names: pl.Series, path: Path, chunk_rows: int = 1 << 20) -> None:
     """edges.parquet with pseudonyms, decoded a chunk at a time (one row group each): the whole table as
     strings would take several GB at the seed scale."""
-    schema = pa.schema([(name, pl.DataFrame(schema={name: dtype}).to_arrow().schema.field(0).type) for name, dtype in EDGE_SCHEMA.items()])
+    schema = pl.DataFrame(schema=EDGE_SCHEMA).to_arrow().schema
     with replace_file_atomic(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=False) as writer:
         for start in range(0, max(coded.height, 1), chunk_rows):
             table = decode_edges(coded.slice(start, chunk_rows), names).to_arrow().cast(schema)
@@ -179,9 +178,9 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
 
 def build_edges(
     events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: ClusterParams, steps: _Steps
-) -> tuple[pl.DataFrame, pl.Series, dict[str, KindStats], int]:
+) -> tuple[pl.DataFrame, pl.Series, dict[str, KindStats]]:
     """Every edge kind, as one table of account codes sorted by (kind, src, dst), the pseudonym of each code,
-    the per-kind accounting, and the number of co-action fingerprints skipped."""
+    and the per-kind accounting."""
     # Only accounts that sent requests take part: an account-table row without traffic has no features and
     # cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
     codes = steps.run("edges.codes", account_codes, events)
@@ -235,7 +234,7 @@ def build_edges(
     # Each set is sorted by (src, dst); concatenated in kind order, the table is sorted by (kind, src, dst).
     frames = [s.coded.with_columns(pl.lit(s.kind, dtype=KIND).alias("kind")) for s in sorted(sets, key=lambda s: s.kind)]
     edges = pl.concat(frames).select("src", "dst", "kind", "count", "weight")
-    return edges, decode(codes), stats, int(sets[0].stats["coaction"].keys_skipped)
+    return edges, decode(codes), stats
 
 
 def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentProgress()) -> dict:
@@ -256,7 +255,8 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         _write_parquet(features, case / "features.parquet")
         task.advance()
 
-        edges, names, edge_stats, co_skipped = build_edges(events, accounts, params, steps)
+        edges, names, edge_stats = build_edges(events, accounts, params, steps)
+        co_skipped = edge_stats["coaction"].keys_skipped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         task.advance()
 

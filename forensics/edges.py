@@ -77,11 +77,11 @@ def _hash_key(expr: pl.Expr) -> pl.Expr:
 
 def _pairs_from_facts(
     facts: pl.LazyFrame, codes: pl.DataFrame, max_accounts: int, group_cols: tuple[str, ...] = ()
-) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
-    """(pairs, key_stats, sizes) from (account, key) facts.
+) -> tuple[pl.LazyFrame, tuple[int, int], pl.DataFrame]:
+    """(pairs, key_counts, sizes) from (account, key) facts.
 
-    pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_stats: one row
-    with `used` and `skipped` key counts; sizes: distinct keys per (code, group_cols) as `_size`.
+    pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_counts: keys
+    used and keys skipped for their degree; sizes: distinct keys per (code, group_cols) as `_size`.
     `group_cols` must be a function of the key (sync tokens carry their grid inside the key).
     The facts are collected once as integers and sorted by (key, account): deduplication and key degrees
     are then runs of that order. Hash-based unique() and group_by() over tens of millions of keys
@@ -120,7 +120,6 @@ def _pairs_from_facts(
             )
         )
         del part, degree, keep
-    key_stats = pl.DataFrame({"used": [used], "skipped": [skipped]})
     sizes = pl.concat(sizes_parts).group_by("code", *group_cols).agg(pl.col("_size").sum())
     linked = pl.concat(linked_parts)
     del sizes_parts, linked_parts
@@ -141,7 +140,7 @@ def _pairs_from_facts(
             "_w",
         )
     )
-    return pairs, key_stats, sizes
+    return pairs, (used, skipped), sizes
 
 
 def _changed(cols: list[str]) -> pl.Expr:
@@ -153,9 +152,9 @@ def _codes_for(facts: pl.LazyFrame, codes: pl.DataFrame | None) -> pl.DataFrame:
     return codes if codes is not None else account_codes(facts)
 
 
-def _edge_set(kind: str, edges: pl.LazyFrame, codes: pl.DataFrame, key_stats: pl.DataFrame) -> EdgeSet:
+def _edge_set(kind: str, edges: pl.LazyFrame, codes: pl.DataFrame, key_counts: tuple[int, int]) -> EdgeSet:
     coded = edges.collect(engine="streaming").sort("src", "dst").cast(CODED_SCHEMA)
-    stats = KindStats(pairs=coded.height, keys_used=int(key_stats["used"][0] or 0), keys_skipped=int(key_stats["skipped"][0] or 0))
+    stats = KindStats(pairs=coded.height, keys_used=key_counts[0], keys_skipped=key_counts[1])
     return EdgeSet(kind, coded, decode(codes), {kind: stats})
 
 
@@ -179,7 +178,7 @@ def shared_key_edges(
     """
     facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
     codes = _codes_for(facts, codes)
-    pairs, key_stats, sizes = _pairs_from_facts(facts, codes, max_accounts)
+    pairs, key_counts, sizes = _pairs_from_facts(facts, codes, max_accounts)
     if normalize:
         sizes = sizes.lazy().select("code", pl.col("_size").cast(pl.Float64))
         pairs = (
@@ -188,7 +187,7 @@ def shared_key_edges(
             .with_columns((pl.col("_w") / (pl.col("_ns") * pl.col("_nd")).sqrt()).alias("_w"))
         )
     edges = pairs.filter(pl.col("_n") >= min_count).select("src", "dst", pl.col("_n").alias("count"), pl.col("_w").alias("weight"))
-    return _edge_set(kind, edges, codes, key_stats)
+    return _edge_set(kind, edges, codes, key_counts)
 
 
 def ip_day_facts(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -280,7 +279,7 @@ def sync_edges(
             for grid, offset in ((0, 0), (1, bucket_s // 2))
         ]
     )
-    pairs, key_stats, sizes = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
+    pairs, key_counts, sizes = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
     sizes = sizes.lazy()
     shared = (
         pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on=["src", "_grid"])
@@ -291,4 +290,4 @@ def sync_edges(
         .agg(pl.col("_n").first().alias("count"), pl.col("_jac").first().alias("weight"))
         .filter((pl.col("count") >= min_shared) & (pl.col("weight") >= min_jaccard))
     )
-    return _edge_set(kind, shared, codes, key_stats)
+    return _edge_set(kind, shared, codes, key_counts)

@@ -221,21 +221,20 @@ def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
             .join(codes, on=ACCOUNT, how="inner").select("code", "billing_country")
         )
     places = _places(collect_coded(events, codes, pl.col("country").cast(pl.String).cast(pl.Categorical()), pl.col("asn")), billing)
-    out = out.join(places, on="code", how="left").with_columns(
-        pl.col("distinct_countries").fill_null(0), pl.col("distinct_asns").fill_null(0)
-    )
-    out = out.join(models, on="code", how="left").with_columns(pl.col("distinct_models").fill_null(0))
-    for name in ("distinct_prompts", "distinct_templates", "distinct_system_prompts", "distinct_ips", "distinct_nets", "distinct_user_agents"):
-        out = out.with_columns(pl.col(name).fill_null(0))
-    out = out.join(codes, on="code", how="left")
+    distinct = [c for c in _COLUMNS if c.startswith("distinct_")]
     total = pl.col("requests").cast(pl.Float64)
-    out = out.select(*_COLUMNS, "top_model", "top_model_share", "new_model_lag_h", *(["country_mismatch_share"] if billing is not None else []))
-    out = out.with_columns(
-        (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
-        (pl.col("distinct_templates") / total).alias("template_diversity"),
+    out = (
+        out.join(places, on="code", how="left")
+        .join(models, on="code", how="left")
+        .join(codes, on="code", how="left")
+        .with_columns(pl.col(distinct).fill_null(0))
+        .with_columns(
+            (pl.col("distinct_prompts") / total).alias("prompt_diversity"),
+            (pl.col("distinct_templates") / total).alias("template_diversity"),
+        )
+        .select(*_COLUMNS, "prompt_diversity", "template_diversity", "top_model", "top_model_share", "new_model_lag_h",
+                *(["country_mismatch_share"] if billing is not None else []))
     )
-    out = out.select(*_COLUMNS, "prompt_diversity", "template_diversity", "top_model", "top_model_share", "new_model_lag_h",
-                     *(["country_mismatch_share"] if billing is not None else []))
     out = out.with_columns((pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch"))
     if acc is not None:
         out = (

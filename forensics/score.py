@@ -32,9 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from forensics.codes import collect_coded
-
-ACCOUNT = "account_pseudonym"
+from forensics.codes import ACCOUNT, collect_coded
 
 
 @dataclass(frozen=True)
@@ -177,9 +175,10 @@ def score_clusters(
     cid_of_code = np.full(len(names), -1, dtype=np.int64)
     cid_of_code[member_codes["code"].to_numpy()] = member_codes["cluster_id"].to_numpy()
     cs, cd = cid_of_code[edges["src"].to_numpy()], cid_of_code[edges["dst"].to_numpy()]
-    same = pl.Series((cs == cd) & (cs >= 0))
-    inner = pl.DataFrame({"cluster_id": cs[same.to_numpy()], "kind": edges["kind"].filter(same).cast(pl.String),
-                          "src": edges["src"].filter(same), "dst": edges["dst"].filter(same)})
+    same = (cs == cd) & (cs >= 0)
+    inner = edges.select("src", "dst", pl.col("kind").cast(pl.String)).filter(pl.Series(same)).with_columns(
+        pl.Series("cluster_id", cs[same])
+    )
     del cs, cd, same
     linked = pl.concat(
         [inner.select("cluster_id", "kind", pl.col("src").alias("a")),
