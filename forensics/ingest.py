@@ -95,6 +95,7 @@ ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
 }
 PARQUET_WRITE = {"compression": "zstd", "compression_level": 3, "statistics": True, "row_group_size": 262_144}
 _INT64_MAX = 2**63 - 1
+# Bound of each raw-value -> result memo kept across batches (pseudonym caches, parsed IP texts): emptied when exceeded.
 _CACHE_MAX = 1_000_000
 _ID_HASH_SEED = 0x5EED
 
@@ -469,7 +470,7 @@ class _IpCache:
             (pl.col("_ip_raw").str.replace(r"\.[0-9]+$", ".0") + "/24").alias("_net"),
         )
         slow_raw = uniq.filter(~is_v4)["_ip_raw"].to_list()
-        if len(self.parsed) > 1_000_000:
+        if len(self.parsed) > _CACHE_MAX:
             self.parsed.clear()
         for raw in slow_raw:
             if raw not in self.parsed:
