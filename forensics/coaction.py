@@ -51,6 +51,7 @@ from forensics.errors import BadInputError, MissingColumnError
 # Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
 # pairs its arrays stay under 32 MiB, which the C allocator recycles rather than mapping fresh pages per chunk.
 _FACTS_PER_CHUNK = 6 << 20
+_MIN_FACTS_PER_CHUNK = 1 << 18
 _UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
 _U64 = np.uint64
 _SEARCH_BLOCK = 1 << 20  # binary searches per call: keeps the query temporaries small
@@ -128,7 +129,7 @@ def coaction_edges(
             pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
         )
         .drop_nulls(["k", "a", "t"])
-        .collect()
+        .collect(engine="streaming")
     )
     del key_codes
     # The categories live as long as a column uses them: read the names before taking the codes.
@@ -141,19 +142,23 @@ def coaction_edges(
     code_of[by_name] = np.arange(len(by_name), dtype=code_of.dtype)
 
     rows_considered = rows.height
-    # Request IDs are unique in a case; elsewhere, identical rows (same key, account, time and request ID
-    # hash) must not count twice. Checking the hashes is one sort; the unique runs only when one repeats.
-    hashes = np.sort(rows["id_hash"].to_numpy())
-    if hashes.size > 1 and bool((hashes[1:] == hashes[:-1]).any()):
-        rows = rows.unique(["k", "a", "t", "id_hash"])
-    del hashes
     rows_k = rows["k"].to_numpy()
     rows_a = code_of[rows["a"].to_numpy()]
     rows_t = rows["t"].to_numpy()
+    hashes = rows["id_hash"].to_numpy()
     del rows, code_of
-
-    table = _Table.build(rows_k, rows_a, rows_t, window, len(by_name))
-    del rows_k, rows_a, rows_t
+    # Request IDs are unique in a case (ingest quarantines repeats); elsewhere, identical rows (same key,
+    # account, time and request ID hash) must not count twice. The check, one sort of the hashes, runs beside
+    # the table build; only when a hash repeats are the rows made unique and the table built again.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        repeated = pool.submit(_has_repeats, hashes)
+        table = _Table.build(rows_k, rows_a, rows_t, window, len(by_name))
+        if repeated.result():
+            del table
+            rows = pl.DataFrame({"k": rows_k, "a": rows_a, "t": rows_t, "id_hash": hashes}).unique()
+            table = _Table.build(*(rows[c].to_numpy() for c in "kat"), window, len(by_name))
+            del rows
+    del rows_k, rows_a, rows_t, hashes
     fingerprints_total = table.key_count
     capped = table.key_accounts > max_accounts if max_accounts > 0 else np.zeros(table.key_count, dtype=bool)
     fingerprints_skipped = int(capped.sum())
@@ -172,6 +177,12 @@ def coaction_edges(
         fingerprints_skipped=fingerprints_skipped,
         rows_considered=rows_considered,
     )
+
+
+def _has_repeats(values: np.ndarray) -> bool:
+    """Whether any value occurs twice."""
+    ordered = np.sort(values)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _bits(top: int) -> int:
@@ -204,13 +215,8 @@ def _in_threads(fn, argument_tuples: list[tuple]) -> list:
 
 
 def _at_most(values: np.ndarray) -> np.ndarray:
-    """For non-decreasing `values` in 0..n-1: out[x] = how many values are <= x (a cumulative count)."""
-    n = len(values)
-    out = np.zeros(n, dtype=values.dtype)
-    last = np.flatnonzero(np.append(values[1:] != values[:-1], True))  # last position of each distinct value
-    out[values[last]] = last + 1
-    np.maximum.accumulate(out, out=out)
-    return out
+    """For `values` in 0..n-1: out[x] = how many values are <= x (a cumulative count)."""
+    return np.cumsum(np.bincount(values, minlength=len(values)), dtype=values.dtype)
 
 
 def _search(haystack: np.ndarray, needles, n: int, side: str, dtype: type) -> np.ndarray:
@@ -294,18 +300,19 @@ class _Table:
                 order = np.lexsort((time, k))
             k, a, time = k[order], a[order], time[order].astype(time_type)
             del order
-        new_key = np.empty(n, dtype=bool)
-        new_key[0] = True
-        np.not_equal(k[1:], k[:-1], out=new_key[1:])
-        del k
-        key = np.cumsum(new_key, dtype=index)
-        key -= 1
-        key_requests = np.diff(np.append(np.flatnonzero(new_key), n))
-        del new_key
-
         # (account, position) order: positions are in (key, time) order, so within one account the rows of a
-        # key are consecutive and in time order.
-        owner, owner_account = _order_by_account(a, account_bits)
+        # key are consecutive and in time order. Its sort runs beside the key numbering.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            by_account = pool.submit(_order_by_account, a, account_bits)
+            new_key = np.empty(n, dtype=bool)
+            new_key[0] = True
+            np.not_equal(k[1:], k[:-1], out=new_key[1:])
+            del k
+            key = np.cumsum(new_key, dtype=index)
+            key -= 1
+            key_requests = np.diff(np.append(np.flatnonzero(new_key), n))
+            del new_key
+            owner, owner_account = by_account.result()
         key_of_owner = key[owner]
         same = (owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1])
         key_accounts = np.bincount(key_of_owner[np.concatenate(([True], ~same))], minlength=len(key_requests))
@@ -387,11 +394,13 @@ def _count_facts(
     prev = np.full(n, -1, dtype=index)
     prev[owner[1:][same]] = owner[:-1][same]
 
-    lo = _search(c, lambda i, j: c[i:j] - window, n, "left", index)
-    hi = _search(c, lambda i, j: c[i:j] + window, n, "right", index)
-    hi -= 1
-    lo_at_most, hi_at_most = _at_most(lo), _at_most(hi)
-    del lo, hi
+    def window_edge_at_most(side: str, offset: int) -> np.ndarray:
+        edge = _search(c, lambda i, j: c[i:j] + offset, n, side, index)  # lo[r] (left), hi[r] + 1 (right)
+        if side == "right":
+            edge -= 1
+        return _at_most(edge)
+
+    lo_at_most, hi_at_most = _in_threads(window_edge_at_most, [("left", -window), ("right", window)])
     first = np.zeros(n, dtype=index)
     has_prev = prev >= 0
     first[has_prev] = lo_at_most[prev[has_prev]]  # first r with lo[r] > prev
@@ -418,8 +427,7 @@ def _count_facts(
 
     # Row s stands for its account in the windows of rows first..last. Expand in owner order, which is
     # account order: chunks of whole accounts of s are contiguous, and no (A, B) pair is split across chunks.
-    span_first = first[owner]
-    width = last[owner]
+    span_first, width = _in_threads(lambda column: column[owner], [(first,), (last,)])
     del first, last
     width -= span_first
     width += 1
@@ -430,7 +438,9 @@ def _count_facts(
     facts_before = np.zeros(len(width) + 1, dtype=np.int64)
     np.cumsum(width, out=facts_before[1:])
     account_starts = np.flatnonzero(np.concatenate(([True], span_account[1:] != span_account[:-1])))
-    chunk_of_account = facts_before[account_starts] // _FACTS_PER_CHUNK
+    # Small inputs still split into a few chunks, so that every thread gets a share.
+    per_chunk = min(_FACTS_PER_CHUNK, max(_MIN_FACTS_PER_CHUNK, int(facts_before[-1]) // 4))
+    chunk_of_account = facts_before[account_starts] // per_chunk
     cuts = account_starts[np.concatenate(([True], chunk_of_account[1:] != chunk_of_account[:-1]))]
     bounds = np.append(cuts, len(width))
     chunks = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:]) if facts_before[stop] > facts_before[start]]
