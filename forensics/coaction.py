@@ -378,7 +378,7 @@ def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.
 def _count_facts(
     table: _Table, include_self_loops: bool, min_count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the Int64 count of requests of A with a
+    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the count of requests of A with a
     different request of B on the key within the window; pairs below `min_count` left out."""
     n = len(table.key)
     empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
@@ -502,7 +502,7 @@ def _count_facts(
         else:
             loops = self_loops[own]
             keep[at] = loops >= min_count
-            value, count = value[keep], count[keep].astype(np.int64)
+            value, count = value[keep], count[keep]
             count[np.cumsum(keep)[at[loops >= min_count]] - 1] = loops[loops >= min_count]
         source = np.empty(len(value), dtype=np.uint32)
         np.right_shift(value, shift, out=source, casting="unsafe")
@@ -515,7 +515,7 @@ def _count_facts(
     if total == 0:
         return empty
     dst = np.empty(total, dtype=np.uint32)
-    counts = np.empty(total, dtype=np.int64)
+    counts = np.empty(total, dtype=pieces[0][1].dtype)
     if len(pieces) == 1:
         pairs, piece_counts, src, b0 = pieces[0]
         np.bitwise_and(pairs, low, out=dst, casting="unsafe")
@@ -526,7 +526,8 @@ def _count_facts(
     # source A lists its pairs from each piece in piece order: a stable counting sort on A places every pair
     # directly, with no comparison sort.
     runs = []  # per piece: its sources A and where each one's run of pairs starts
-    placed = np.zeros(table.account_count + 1, dtype=np.int64)
+    position_type = _index_type(total)
+    placed = np.zeros(table.account_count + 1, dtype=position_type)
     for pairs, _, source, _ in pieces:
         run_starts = np.flatnonzero(np.concatenate(([True], source[1:] != source[:-1])))
         runs.append((source[run_starts], run_starts, np.diff(np.append(run_starts, len(pairs)))))
@@ -536,14 +537,14 @@ def _count_facts(
     moves = []
     for sources, run_starts, lengths in runs:
         # Position in the result = start of A + pairs of A already placed + rank of the pair in A's run here.
-        moves.append((placed[sources] - run_starts, lengths))
+        moves.append(((placed[sources] - run_starts).astype(position_type), lengths))
         placed[sources] += lengths
     del runs
 
     def place(piece: tuple, move: tuple[np.ndarray, np.ndarray]) -> None:
         pairs, piece_counts, _, b0 = piece
         position = np.repeat(*move)
-        position += np.arange(len(pairs), dtype=np.int64)
+        position += np.arange(len(pairs), dtype=position_type)
         local = pairs & low
         local += pair_type(b0)
         dst[position] = local
