@@ -46,7 +46,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from forensics.errors import BadInputError, MissingColumnError
+from forensics.errors import BadInputError, InternalError, MissingColumnError
 
 # Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
 # pairs its arrays stay under 32 MiB, which the C allocator recycles rather than mapping fresh pages per chunk.
@@ -119,18 +119,29 @@ def coaction_edges(
 
     # One pass over the rows turns keys and accounts into integer codes (fresh, private categories), so that
     # every later step works on integers. Codes follow first appearance; only equality of key codes is
-    # used, and account codes are renumbered in name order below.
+    # used, and account codes are renumbered in name order below. The key codes, the costliest column, come
+    # from a second query that polars runs beside the first; both number their rows, so that the two
+    # results are known to line up row for row.
     key_codes, account_codes = pl.Categories.random(), pl.Categories.random()
-    rows = (
-        events.select(
-            pl.col(key_col).cast(pl.String).cast(pl.Categorical(key_codes)).to_physical().alias("k"),
-            pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("a"),
-            pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
-            pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
-        )
-        .drop_nulls(["k", "a", "t"])
-        .collect(engine="streaming")
+    numbered = events.with_row_index("_row")
+    keys, rows = pl.collect_all(
+        [
+            numbered.select(
+                "_row", pl.col(key_col).cast(pl.String).cast(pl.Categorical(key_codes)).to_physical().alias("k")
+            ),
+            numbered.select(
+                "_row",
+                pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("a"),
+                pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
+                pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
+            ),
+        ],
+        engine="streaming",
     )
+    if not keys["_row"].equals(rows["_row"]):
+        raise InternalError("co-action key and account columns came back in different row orders")
+    rows = rows.drop("_row").hstack([keys["k"]]).drop_nulls(["k", "a", "t"])
+    del keys
     del key_codes
     # The categories live as long as a column uses them: read the names before taking the codes.
     names = account_codes.to_series()  # name of each code, in code order
@@ -466,7 +477,7 @@ def _count_facts(
         total = int(facts_before[stop] - facts_before[start])
         b0 = int(span_account[start])
         # Spans laid end to end: within a span r steps by 1, and at a span's start it jumps to the span's first
-        # row. One cumulative sum builds r, and a second one, in the same buffer, B - B0 per fact.
+        # row, so one cumulative sum builds r. The spans of one account B are consecutive.
         nonempty = w > 0
         span_start = (facts_before[start:stop] - facts_before[start])[nonempty]
         f, ww = span_first[start:stop][nonempty], w[nonempty]
@@ -478,11 +489,10 @@ def _count_facts(
         chunk_accounts = span_account[start:stop][nonempty]
         new_account = np.flatnonzero(np.concatenate(([True], chunk_accounts[1:] != chunk_accounts[:-1])))
         own = chunk_accounts[new_account]  # the chunk's accounts, sorted (owner order is account order)
-        r.fill(0)
-        r[span_start[new_account]] = np.diff(own, prepend=b0)
-        np.cumsum(r, out=r)
-        np.bitwise_or(pair, _unsigned(r), out=pair, casting="unsafe")
-        del r, nonempty, span_start, f, ww, chunk_accounts, new_account
+        del r
+        account_facts = np.diff(span_start[new_account], append=total)
+        pair |= np.repeat((own - b0).astype(pair_type), account_facts)
+        del nonempty, span_start, f, ww, chunk_accounts, new_account, account_facts
         # Sorting and run-length counting beats hashing millions of mostly distinct pairs.
         pair.sort()
         runs = pl.Series(pair).rle().struct.unnest()
