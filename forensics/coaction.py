@@ -225,6 +225,14 @@ def _in_threads(fn, argument_tuples: list[tuple]) -> list:
         return list(pool.map(lambda args: fn(*args), argument_tuples))
 
 
+def _widened(values: np.ndarray) -> np.ndarray:
+    """The values as an Int64 array, converted in slices on all threads."""
+    out = np.empty(len(values), dtype=np.int64)
+    bounds = np.linspace(0, len(values), _workers() + 1).astype(np.int64)
+    _in_threads(lambda i, j: np.copyto(out[i:j], values[i:j]), list(zip(bounds[:-1], bounds[1:])))
+    return out
+
+
 def _at_most(values: np.ndarray) -> np.ndarray:
     """For `values` in 0..n-1: out[x] = how many values are <= x (a cumulative count)."""
     return np.cumsum(np.bincount(values, minlength=len(values)), dtype=values.dtype)
@@ -389,7 +397,7 @@ def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.
 def _count_facts(
     table: _Table, include_self_loops: bool, min_count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the count of requests of A with a
+    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the Int64 count of requests of A with a
     different request of B on the key within the window; pairs below `min_count` left out."""
     n = len(table.key)
     empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
@@ -525,13 +533,12 @@ def _count_facts(
     if total == 0:
         return empty
     dst = np.empty(total, dtype=np.uint32)
-    counts = np.empty(total, dtype=pieces[0][1].dtype)
     if len(pieces) == 1:
         pairs, piece_counts, src, b0 = pieces[0]
         np.bitwise_and(pairs, low, out=dst, casting="unsafe")
         dst += b0
-        counts[:] = piece_counts
-        return src, dst, counts
+        return src, dst, _widened(piece_counts)
+    counts = np.empty(total, dtype=pieces[0][1].dtype)  # UInt32 run lengths: half the bytes to scatter
     # The pieces (chunks of increasing accounts B) are disjoint and each is sorted by (A, B), so in the result a
     # source A lists its pairs from each piece in piece order: a stable counting sort on A places every pair
     # directly, with no comparison sort.
@@ -561,4 +568,4 @@ def _count_facts(
         counts[position] = piece_counts
 
     _in_threads(place, list(zip(pieces, moves)))  # the pieces fill disjoint positions
-    return src, dst, counts
+    return src, dst, _widened(counts)
