@@ -20,8 +20,9 @@ How it stays near-linear (no loop over account pairs, no self-join on the key):
    share the key and are within the window in time, so each row's window is the index range [lo, hi] found by
    a binary search on `c`.
 3. For row s, let p be the previous row of the same (key, account). s is the *first* row of its account
-   inside the window of row r exactly when lo[r] <= s <= hi[r] and p < lo[r]. Since lo and hi are
-   non-decreasing, those r form one contiguous range, read off cumulative counts of lo and hi. Expanding
+   inside the window of row r exactly when lo[r] <= s <= hi[r] and p < lo[r]. Windows are symmetric (s is in
+   the window of r exactly when r is in the window of s), so these are the r with lo[s] <= r <= hi[s] and
+   r > hi[p]: one contiguous range per row, read off the row's own window and that of p. Expanding
    these ranges yields every (request r, account B with a request in r's window) fact exactly once, so the
    work is proportional to the evidence itself, not to the rows of the busiest account in a window.
 4. Count facts per (A = account of r, B) in chunks of whole accounts B (bounded memory, disjoint pieces,
@@ -233,11 +234,6 @@ def _widened(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _at_most(values: np.ndarray) -> np.ndarray:
-    """For `values` in 0..n-1: out[x] = how many values are <= x (a cumulative count)."""
-    return np.cumsum(np.bincount(values, minlength=len(values)), dtype=values.dtype)
-
-
 def _search(haystack: np.ndarray, needles, n: int, side: str, dtype: type) -> np.ndarray:
     """np.searchsorted(haystack, needles(i, j) for the needle slice i:j), block by block into a `dtype` array.
 
@@ -421,21 +417,20 @@ def _count_facts(
     prev = np.full(n, -1, dtype=index)
     prev[owner[1:][same]] = owner[:-1][same]
 
-    def window_edge_at_most(side: str, offset: int) -> np.ndarray:
+    def window_edge(side: str, offset: int) -> np.ndarray:
         edge = _search(c, lambda i, j: c[i:j] + offset, n, side, index)  # lo[r] (left), hi[r] + 1 (right)
         if side == "right":
             edge -= 1
-        return _at_most(edge)
+        return edge
 
-    lo_at_most, hi_at_most = _in_threads(window_edge_at_most, [("left", -window), ("right", window)])
-    first = np.zeros(n, dtype=index)
-    has_prev = prev >= 0
-    first[has_prev] = lo_at_most[prev[has_prev]]  # first r with lo[r] > prev
-    del has_prev
-    np.maximum(first[1:], hi_at_most[:-1], out=first[1:])  # and first r with hi[r] >= s
-    last = lo_at_most
-    last -= 1  # last r with lo[r] <= s
-    del lo_at_most, hi_at_most
+    lo, hi = _in_threads(window_edge, [("left", -window), ("right", window)])
+    # Windows are symmetric (s is in the window of r exactly when r is in the window of s), so lo[r] <= s
+    # <=> r <= hi[s], and s <= hi[r] <=> r >= lo[s]: row s is the first of its account in the window of r
+    # exactly when lo[s] <= r <= hi[s] and r > hi[prev[s]].
+    first, last = lo, hi
+    with_prev = np.flatnonzero(prev >= 0)
+    first[with_prev] = np.maximum(first[with_prev], hi[prev[with_prev]] + 1)
+    del lo, hi, with_prev
 
     self_loops = None
     if include_self_loops:
