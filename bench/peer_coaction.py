@@ -118,14 +118,15 @@ def _run_limited(code: str, args: list[str], limit_s: float) -> tuple[float, flo
     """Run Python code in a child process: its wall and CPU seconds, or None when it exceeded the limit."""
     started, cpu = time.perf_counter(), _children_cpu()
     try:
-        subprocess.run(
-            [sys.executable, "-c", code, *args],
-            check=True,
-            timeout=limit_s,
-            stdout=subprocess.DEVNULL,
+        # The toolkit's worker pool prints an ignored shutdown exception on a clean exit: its stderr is shown
+        # only when the run fails.
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], timeout=limit_s, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
     except subprocess.TimeoutExpired:
         return None
+    if done.returncode != 0:
+        raise SystemExit(f"peer run failed (exit {done.returncode}):\n{done.stderr.decode(errors='replace')}")
     return time.perf_counter() - started, _children_cpu() - cpu
 
 
