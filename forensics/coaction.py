@@ -9,8 +9,8 @@ so every account gets a self-loop; here (A, A) needs a second request of A in th
 
 How it stays near-linear (no loop over account pairs, no self-join on the key):
 
-1. One polars pass turns keys and accounts into integer codes (accounts numbered in name order); from there
-   on everything is numpy work on integer arrays. Once duplicated requests are dropped, rows are (key, time,
+1. Polars turns keys and accounts into integer codes (accounts numbered in name order), in two queries over
+   the same rows that run side by side; from there on everything is numpy work on integer arrays. Once duplicated requests are dropped, rows are (key, time,
    account) triples: one sort of the triples packed into one integer orders them by (key, time), and a
    second, of (account, position), lists each (key, account)'s rows side by side. Per-key account counts come
    from the second order. Only the rows of candidate keys give facts: keys used by at least two accounts (or
