@@ -220,6 +220,25 @@ def test_many_small_chunks_give_the_same_counts(monkeypatch):
     assert edges_of(rows, window_s=3, loops=True) == expected
 
 
+def test_blocked_window_search_matches_numpy(monkeypatch):
+    import numpy as np
+
+    # Sorted needles with runs of ties that straddle block edges, on both sides.
+    haystack = np.repeat(np.arange(0, 40, 2), 3)
+    needles = np.repeat(np.arange(-3, 44), 2)
+    monkeypatch.setattr(coaction, "_SEARCH_BLOCK", 5)
+    for side in ("left", "right"):
+        got = coaction._search(haystack, lambda i, j: needles[i:j], len(needles), side, np.int32)
+        assert got.tolist() == np.searchsorted(haystack, needles, side=side).tolist()
+
+
+def test_small_search_blocks_give_the_same_counts(monkeypatch):
+    rows = [(f"u{i % 5}", f"k{i % 2}", (i * 7) % 30 // 3) for i in range(90)]  # many equal times
+    expected = brute_force(rows, 2, 1, 0, True)
+    monkeypatch.setattr(coaction, "_SEARCH_BLOCK", 4)
+    assert edges_of(rows, window_s=2, loops=True) == expected
+
+
 def test_self_loops_alone_come_out_sorted():
     # Only self-loops exist (one account per key), so the self-loop piece is the whole result.
     rows = [(f"u{i}", f"k{i}", 0) for i in (5, 3, 9, 1)] + [(f"u{i}", f"k{i}", 1) for i in (5, 3, 9, 1)]
