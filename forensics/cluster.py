@@ -63,25 +63,25 @@ class ClusterParams:
     sync_min_shared: int = 3
     sync_min_jaccard: float = 0.05
     template_min_shared: int = 2
-    min_similarity: float = 0.3
-    top_k: int = 15
-    min_cluster_size: int = 5
-    min_samples: int = 3
-    cluster_epsilon: float = 0.5
-    flag_threshold: float = 0.5
-    min_flag_accounts: int = 5
+    # The graph and scoring options, with their defaults taken from GraphParams and ScoreParams.
+    min_similarity: float = GraphParams.min_similarity
+    top_k: int = GraphParams.top_k
+    min_cluster_size: int = GraphParams.min_cluster_size
+    min_samples: int = GraphParams.min_samples
+    cluster_epsilon: float = GraphParams.cluster_epsilon
+    flag_threshold: float = ScoreParams.flag_threshold
+    min_flag_accounts: int = ScoreParams.min_flag_accounts
 
     def graph_params(self) -> GraphParams:
-        return GraphParams(
-            min_similarity=self.min_similarity,
-            top_k=self.top_k,
-            min_cluster_size=self.min_cluster_size,
-            min_samples=self.min_samples,
-            cluster_epsilon=self.cluster_epsilon,
-        )
+        return GraphParams(**self._shared_with(GraphParams))
 
     def score_params(self) -> ScoreParams:
-        return ScoreParams(flag_threshold=self.flag_threshold, min_flag_accounts=self.min_flag_accounts)
+        return ScoreParams(**self._shared_with(ScoreParams))
+
+    def _shared_with(self, params_type: type) -> dict:
+        """This object's values of the fields it shares with `params_type`."""
+        own = {f.name for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(params_type) if f.name in own}
 
     def validate(self) -> None:
         if self.coaction_window_s < 0:
