@@ -375,8 +375,7 @@ def _timestamp_expr(column: str, kind: str, dtype: pl.DataType, epoch_unit: str)
     if kind == "date":
         return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if kind == "int":
-        lo, hi = _plausible_int_bounds(epoch_unit)
-        micros = pl.when(col.is_between(lo, hi - 1)).then(col.cast(pl.Int64) * EPOCH_UNITS[epoch_unit])
+        micros = pl.when(_plausible_int(column, epoch_unit)).then(col.cast(pl.Int64) * EPOCH_UNITS[epoch_unit])
         return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if kind == "null":
         return pl.lit(None, dtype=UTC_US)
@@ -395,6 +394,12 @@ def _timestamp_expr(column: str, kind: str, dtype: pl.DataType, epoch_unit: str)
 def _plausible_int_bounds(epoch_unit: str) -> tuple[int, int]:
     scale = 1_000_000 // EPOCH_UNITS[epoch_unit]
     return int(PLAUSIBLE_FROM.timestamp()) * scale, int(PLAUSIBLE_UNTIL.timestamp()) * scale
+
+
+def _plausible_int(column: str, epoch_unit: str) -> pl.Expr:
+    """Whether an integer timestamp falls in 2000-2100 when read as epoch `epoch_unit`."""
+    lo, hi = _plausible_int_bounds(epoch_unit)
+    return pl.col(column).is_between(lo, hi - 1)
 
 
 def _check_epoch_unit(inp: InputFile, column: str, values: pl.Series, epoch_unit: str) -> None:
@@ -673,8 +678,7 @@ def classify_raw(ctx: _Context) -> None:
     ts_dtype = batch.schema[src["timestamp"]]
     ts = _timestamp_expr(src["timestamp"], kinds["timestamp"], ts_dtype, ctx.epoch_unit)
     if kinds["timestamp"] == "int":  # out-of-range integers never become datetimes (they could not be printed)
-        lo, hi = _plausible_int_bounds(ctx.epoch_unit)
-        int_out_of_range = pl.col(src["timestamp"]).is_not_null() & ~pl.col(src["timestamp"]).is_between(lo, hi - 1)
+        int_out_of_range = pl.col(src["timestamp"]).is_not_null() & ~_plausible_int(src["timestamp"], ctx.epoch_unit)
     else:
         int_out_of_range = pl.lit(False)
     asn, asn_bad = _int_expr(src["asn"], kinds["asn"], lo=0, hi=2**32 - 1) if "asn" in src else (pl.lit(None, dtype=pl.Int64), pl.lit(False))
