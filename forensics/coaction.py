@@ -10,11 +10,12 @@ so every account gets a self-loop; here (A, A) needs a second request of A in th
 How it stays near-linear (no loop over account pairs, no self-join on the key):
 
 1. Polars turns keys and accounts into integer codes (accounts numbered in name order), in two queries over
-   the same rows that run side by side; from there on everything is numpy work on integer arrays. Once duplicated requests are dropped, rows are (key, time,
-   account) triples: one sort of the triples packed into one integer orders them by (key, time), and a
-   second, of (account, position), lists each (key, account)'s rows side by side. Per-key account counts come
-   from the second order. Only the rows of candidate keys give facts: keys used by at least two accounts (or
-   two requests, for self-loops) and by at most `max_accounts` accounts.
+   the same rows that run side by side; from there on everything is numpy work on integer arrays. Once
+   duplicated requests are dropped, rows are (key, time, account) triples: one sort of the triples packed
+   into one integer orders them by (key, time), and a second, of (account, position), lists each (key,
+   account)'s rows side by side. Per-key account counts come from the second order. Only the rows of
+   candidate keys give facts: keys used by at least two accounts (or two requests, for self-loops) and by at
+   most `max_accounts` accounts.
 2. Lay every key on one integer axis `c`: within a key, consecutive gaps are capped at window+1 and
    consecutive keys are window+1 apart. Two rows are within the window of each other on `c` exactly when they
    share the key and are within the window in time, so each row's window is the index range [lo, hi] found by
@@ -118,11 +119,10 @@ def coaction_edges(
         raise BadInputError(f"co-action time column {time_col!r} must be a Datetime, found {time_type}")
     window = window_s * _UNITS_PER_SECOND[time_type.time_unit or "us"]
 
-    # One pass over the rows turns keys and accounts into integer codes (fresh, private categories), so that
-    # every later step works on integers. Codes follow first appearance; only equality of key codes is
-    # used, and account codes are renumbered in name order below. The key codes, the costliest column, come
-    # from a second query that polars runs beside the first; both number their rows, so that the two
-    # results are known to line up row for row.
+    # Keys and accounts become integer codes (fresh, private categories), so that every later step works on
+    # integers. Codes follow first appearance; only equality of key codes is used, and account codes are
+    # renumbered in name order below. The key codes, the costliest column, come from a second query that
+    # polars runs beside the first; both number their rows, so that the two results are known to line up.
     key_codes, account_codes = pl.Categories.random(), pl.Categories.random()
     numbered = events.with_row_index("_row")
     keys, rows = pl.collect_all(
