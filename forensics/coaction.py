@@ -48,6 +48,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
+from forensics.codes import run_starts
 from forensics.errors import BadInputError, InternalError, MissingColumnError
 
 # Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
@@ -461,7 +462,7 @@ def _count_facts(
     span_account = table.owner_account
     facts_before = np.zeros(len(width) + 1, dtype=np.int64)
     np.cumsum(width, out=facts_before[1:])
-    account_starts = np.flatnonzero(np.concatenate(([True], span_account[1:] != span_account[:-1])))
+    account_starts = run_starts(span_account)
     # Small inputs still split into a few chunks, so that every thread gets a share.
     per_chunk = min(_FACTS_PER_CHUNK, max(_MIN_FACTS_PER_CHUNK, int(facts_before[-1]) // 4))
     chunk_of_account = facts_before[account_starts] // per_chunk
@@ -492,7 +493,7 @@ def _count_facts(
         np.cumsum(r, out=r)
         pair = shifted_account_of_row[r]
         chunk_accounts = span_account[start:stop][nonempty]
-        new_account = np.flatnonzero(np.concatenate(([True], chunk_accounts[1:] != chunk_accounts[:-1])))
+        new_account = run_starts(chunk_accounts)
         own = chunk_accounts[new_account]  # the chunk's accounts, sorted (owner order is account order)
         del r
         account_facts = np.diff(span_start[new_account], append=total)
@@ -543,15 +544,15 @@ def _count_facts(
     position_type = _index_type(total)
     placed = np.zeros(table.account_count + 1, dtype=position_type)
     for pairs, _, source, _ in pieces:
-        run_starts = np.flatnonzero(np.concatenate(([True], source[1:] != source[:-1])))
-        runs.append((source[run_starts], run_starts, np.diff(np.append(run_starts, len(pairs)))))
+        starts = run_starts(source)
+        runs.append((source[starts], starts, np.diff(np.append(starts, len(pairs)))))
         placed[runs[-1][0] + 1] += runs[-1][2]
     src = np.repeat(np.arange(table.account_count, dtype=np.uint32), placed[1:])  # the result is sorted by A
     np.cumsum(placed, out=placed)  # where each source A starts in the result
     moves = []
-    for sources, run_starts, lengths in runs:
+    for sources, starts, lengths in runs:
         # Position in the result = start of A + pairs of A already placed + rank of the pair in A's run here.
-        moves.append(((placed[sources] - run_starts).astype(position_type), lengths))
+        moves.append(((placed[sources] - starts).astype(position_type), lengths))
         placed[sources] += lengths
     del runs
 

@@ -6,6 +6,7 @@ pseudonym and outputs decoded at the end are in the same order as if the work ha
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 ACCOUNT = "account_pseudonym"
@@ -47,3 +48,8 @@ def collect_coded(frame: pl.LazyFrame, codes: pl.DataFrame, *cols: pl.Expr) -> p
 def decode(codes: pl.DataFrame) -> pl.Series:
     """The pseudonym of each code, as a Series indexed by code."""
     return codes.sort("code")[ACCOUNT]
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Indices where a run of equal values begins in a sorted array."""
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])

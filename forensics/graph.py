@@ -27,7 +27,7 @@ import polars as pl
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from forensics.codes import ACCOUNT
+from forensics.codes import ACCOUNT, run_starts
 
 # kind -> (alpha, scale): the ceiling of one kind's contribution and the evidence at which it reaches 63% of it.
 DEFAULT_KIND_STRENGTH: dict[str, tuple[float, float]] = {
@@ -91,16 +91,11 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     return pl.concat(blocks).sort("pair", maintain_order=True)
 
 
-def _run_starts(values: np.ndarray) -> np.ndarray:
-    """Indices where a run of equal values begins in a sorted array."""
-    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-
-
 def _similarity(per_kind: pl.DataFrame) -> pl.DataFrame:
     """`pair` and `similarity` = 1 - prod(1 - s) over the pair's kinds, multiplied in kind order (so the last
     bit does not depend on thread count)."""
     pairs = per_kind["pair"].to_numpy()
-    starts = _run_starts(pairs)
+    starts = run_starts(pairs)
     keep = np.multiply.reduceat((1.0 - per_kind["s"]).to_numpy(), starts)
     return pl.DataFrame({"pair": pairs[starts], "similarity": 1.0 - keep})
 
@@ -139,7 +134,7 @@ def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.Series) -> pl.Dat
     del both
     # Rank within each account's run of rows (the frame is sorted by u).
     u = ranked["u"].to_numpy()
-    starts = _run_starts(u)
+    starts = run_starts(u)
     rank = np.arange(len(u)) - np.repeat(starts, np.diff(np.r_[starts, len(u)]))
     kept = ranked.filter(pl.Series(rank < params.top_k)).select(
         pl.min_horizontal("u", "v").alias("a"), pl.max_horizontal("u", "v").alias("b")
