@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
 from forensics.coaction import coaction_edges
-from forensics.codes import ACCOUNT, account_codes, decode
+from forensics.codes import account_codes, codes_of, decode
 from forensics.edges import (
     EDGE_SCHEMA,
     KIND,
@@ -161,11 +161,7 @@ def _write_edges(coded: pl.DataFrame, names: pl.Series, path: Path, chunk_rows: 
 def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
     """The directed co-action edges (both directions) renumbered from co-action's own account codes to the
     case's. Both follow pseudonym order, so the renumbering keeps the (src, dst) order."""
-    to_case = (
-        pl.DataFrame({ACCOUNT: co.accounts.cast(pl.String)})
-        .join(codes, on=ACCOUNT, how="left", maintain_order="left")["code"]
-        .cast(pl.UInt32)
-    )
+    to_case = codes_of(co.accounts, codes)
     coded = co.codes.select(
         to_case.gather(co.codes["src"]).alias("src"),
         to_case.gather(co.codes["dst"]).alias("dst"),

@@ -38,11 +38,16 @@ def collect_coded(frame: pl.LazyFrame, codes: pl.DataFrame, *cols: pl.Expr) -> p
         engine="streaming"
     )
     # The category names are only readable while a column of that category is alive (`raw` here).
-    local = pl.DataFrame({ACCOUNT: cats.to_series().cast(pl.String)})
-    to_code = local.join(codes, on=ACCOUNT, how="left", maintain_order="left")["code"].cast(pl.UInt32)
+    to_code = codes_of(cats.to_series(), codes)
     out = raw.select(to_code.gather(raw["_cat"].to_physical()).alias("code"), pl.exclude("_cat"))
     del raw
     return out.drop_nulls("code") if out["code"].null_count() else out
+
+
+def codes_of(names: pl.Series, codes: pl.DataFrame) -> pl.Series:
+    """The UInt32 code in `codes` of each pseudonym in `names`, in the same order; null where it has none."""
+    local = pl.DataFrame({ACCOUNT: names.cast(pl.String)})
+    return local.join(codes, on=ACCOUNT, how="left", maintain_order="left")["code"].cast(pl.UInt32)
 
 
 def decode(codes: pl.DataFrame) -> pl.Series:
