@@ -173,13 +173,10 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
 
 
 def build_edges(
-    events: pl.LazyFrame, accounts: pl.LazyFrame | None, params: ClusterParams, steps: _Steps
+    events: pl.LazyFrame, accounts: pl.LazyFrame | None, codes: pl.DataFrame, params: ClusterParams, steps: _Steps
 ) -> tuple[pl.DataFrame, pl.Series, dict[str, KindStats]]:
-    """Every edge kind, as one table of account codes sorted by (kind, src, dst), the pseudonym of each code,
-    and the per-kind accounting."""
-    # Only accounts that sent requests take part: an account-table row without traffic has no features and
-    # cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
-    codes = steps.run("edges.codes", account_codes, events)
+    """Every edge kind, as one table of account codes (`codes`) sorted by (kind, src, dst), the pseudonym of
+    each code, and the per-kind accounting."""
     co = steps.run(
         "edges.coaction",
         coaction_edges,
@@ -247,11 +244,14 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         events = scan_events(case)
         accounts = scan_accounts(case)
 
-        features = steps.run("features", collect_features, events, accounts)
+        # Only accounts that sent requests take part: an account-table row without traffic has no features
+        # and cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
+        codes = steps.run("codes", account_codes, events)
+        features = steps.run("features", collect_features, events, accounts, codes)
         _write_parquet(features, case / "features.parquet")
         task.advance()
 
-        edges, names, edge_stats = build_edges(events, accounts, params, steps)
+        edges, names, edge_stats = build_edges(events, accounts, codes, params, steps)
         co_skipped = edge_stats["coaction"].keys_skipped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         task.advance()

@@ -187,8 +187,11 @@ def _places(rows: pl.DataFrame, billing: pl.DataFrame | None) -> pl.DataFrame:
     return out
 
 
-def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None) -> pl.DataFrame:
-    """One row per account that sent requests, sorted by pseudonym.
+def collect_features(
+    events: pl.LazyFrame, accounts: pl.LazyFrame | None = None, codes: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per account that sent requests, sorted by pseudonym. `codes` (from `account_codes` over
+    `events`) is computed here when not given.
 
     Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
     `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
@@ -197,7 +200,8 @@ def collect_features(events: pl.LazyFrame, accounts: pl.LazyFrame | None = None)
     for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
     an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
     """
-    codes = account_codes(events)
+    if codes is None:
+        codes = account_codes(events)
     ts = pl.col("timestamp")
     out = _timing(collect_coded(events, codes, ts))
     case_start = out["first_seen"].min()
