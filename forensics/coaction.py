@@ -235,18 +235,19 @@ def _widened(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _search(haystack: np.ndarray, needles, n: int, side: str, dtype: type) -> np.ndarray:
-    """np.searchsorted(haystack, needles(i, j) for the needle slice i:j), block by block into a `dtype` array.
+def _search(values: np.ndarray, offset: int, side: str, dtype: type) -> np.ndarray:
+    """np.searchsorted(values, values + offset, side), block by block into a `dtype` array.
 
-    The needles are sorted, so a block's answers lie between those of its first and last needle: each block
-    searches only that slice of the haystack, which stays in cache.
+    `values` is sorted, so a block's answers lie between those of its first and last needle: each block
+    searches only that slice of `values`, which stays in cache.
     """
+    n = len(values)
     out = np.empty(n, dtype=dtype)
     for i in range(0, n, _SEARCH_BLOCK):
         j = min(i + _SEARCH_BLOCK, n)
-        block = needles(i, j)
-        start, stop = np.searchsorted(haystack, block[[0, -1]], side=side)
-        found = np.searchsorted(haystack[start:stop], block, side=side)
+        block = values[i:j] + offset
+        start, stop = np.searchsorted(values, block[[0, -1]], side=side)
+        found = np.searchsorted(values[start:stop], block, side=side)
         found += start
         out[i:j] = found
     return out
@@ -420,13 +421,8 @@ def _count_facts(
     prev = np.full(n, -1, dtype=index)
     prev[owner[1:][same]] = owner[:-1][same]
 
-    def window_edge(side: str, offset: int) -> np.ndarray:
-        edge = _search(c, lambda i, j: c[i:j] + offset, n, side, index)  # lo[r] (left), hi[r] + 1 (right)
-        if side == "right":
-            edge -= 1
-        return edge
-
-    lo, hi = _in_threads(window_edge, [("left", -window), ("right", window)])
+    lo, hi = _in_threads(lambda offset, side: _search(c, offset, side, index), [(-window, "left"), (window, "right")])
+    hi -= 1  # the last row of each window, not the first one past it
     # Windows are symmetric (s is in the window of r exactly when r is in the window of s), so lo[r] <= s
     # <=> r <= hi[s], and s <= hi[r] <=> r >= lo[s]: row s is the first of its account in the window of r
     # exactly when lo[s] <= r <= hi[s] and r > hi[prev[s]].

@@ -223,13 +223,13 @@ def test_many_small_chunks_give_the_same_counts(monkeypatch):
 def test_blocked_window_search_matches_numpy(monkeypatch):
     import numpy as np
 
-    # Sorted needles with runs of ties that straddle block edges, on both sides.
-    haystack = np.repeat(np.arange(0, 40, 2), 3)
-    needles = np.repeat(np.arange(-3, 44), 2)
+    # Runs of ties that straddle block edges, searched on both sides at offsets that land on and between them.
+    values = np.repeat(np.arange(0, 40, 2), 3)
     monkeypatch.setattr(coaction, "_SEARCH_BLOCK", 5)
-    for side in ("left", "right"):
-        got = coaction._search(haystack, lambda i, j: needles[i:j], len(needles), side, np.int32)
-        assert got.tolist() == np.searchsorted(haystack, needles, side=side).tolist()
+    for offset in (-7, -2, 0, 1, 2, 6):
+        for side in ("left", "right"):
+            got = coaction._search(values, offset, side, np.int32)
+            assert got.tolist() == np.searchsorted(values, values + offset, side=side).tolist()
 
 
 def test_small_search_blocks_give_the_same_counts(monkeypatch):
