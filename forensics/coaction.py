@@ -143,8 +143,7 @@ def coaction_edges(
     if not keys["_row"].equals(rows["_row"]):
         raise InternalError("co-action key and account columns came back in different row orders")
     rows = rows.drop("_row").hstack([keys["k"]]).drop_nulls(["k", "a", "t"])
-    del keys
-    del key_codes
+    del keys, key_codes
     # The categories live as long as a column uses them: read the names before taking the codes.
     names = account_codes.to_series()  # name of each code, in code order
     rows = rows.with_columns(pl.col("a").to_physical())
@@ -339,7 +338,7 @@ class _Table:
             del new_key
             owner, owner_account = by_account.result()
         key_of_owner = key[owner]
-        same = (owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1])
+        same = _same_group(owner_account, key_of_owner)
         key_accounts = np.bincount(key_of_owner[np.concatenate(([True], ~same))], minlength=len(key_requests))
         del key_of_owner
         return cls(key, a, time, window, owner, owner_account, same, key_accounts, key_requests, account_count)
@@ -362,7 +361,6 @@ class _Table:
         key = self.key[row_keep]
         owner = new_index[self.owner[owner_keep]]
         owner_account = self.owner_account[owner_keep]
-        key_of_owner = key[owner]
         return replace(
             self,
             key=key,
@@ -370,8 +368,13 @@ class _Table:
             time=self.time[row_keep],
             owner=owner,
             owner_account=owner_account,
-            same=(owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1]),
+            same=_same_group(owner_account, key[owner]),
         )
+
+
+def _same_group(owner_account: np.ndarray, key_of_owner: np.ndarray) -> np.ndarray:
+    """same[i]: owner-order entries i and i + 1 belong to one (key, account)."""
+    return (owner_account[1:] == owner_account[:-1]) & (key_of_owner[1:] == key_of_owner[:-1])
 
 
 def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.ndarray]:
