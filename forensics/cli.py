@@ -13,6 +13,7 @@ import typer
 
 from forensics import __version__
 from forensics.errors import ForensicsError, ForensicsWarning
+from forensics.params import ClusterParams
 from forensics.progress import progress_for
 
 app = typer.Typer(
@@ -149,27 +150,31 @@ def cluster(
     case: Annotated[Path, typer.Argument(help="Case directory written by `forensics ingest`.", file_okay=False)],
     coaction_window: Annotated[
         int, typer.Option("--coaction-window", help="Seconds within which two requests with the same prompt co-act.")
-    ] = 60,
-    min_coaction: Annotated[int, typer.Option("--min-coaction", help="Drop co-action pairs with a lower count.")] = 2,
+    ] = ClusterParams.coaction_window_s,
+    min_coaction: Annotated[
+        int, typer.Option("--min-coaction", help="Drop co-action pairs with a lower count.")
+    ] = ClusterParams.min_coaction,
     coaction_max_accounts: Annotated[
         int,
         typer.Option(
             "--coaction-max-accounts",
-            help="Skip prompt fingerprints used by more distinct accounts (0: no cap). Default 50: a prompt sent by "
-            "more accounts is public or popular, not a campaign's private work list.",
+            help="Skip prompt fingerprints used by more distinct accounts (0: no cap). A prompt sent by more "
+            "accounts is public or popular, not a campaign's private work list.",
         ),
-    ] = 50,
+    ] = ClusterParams.coaction_max_accounts,
     key_max_accounts: Annotated[
         int,
         typer.Option(
             "--key-max-accounts",
             help="Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap).",
         ),
-    ] = 50,
-    min_cluster_size: Annotated[int, typer.Option("--min-cluster-size", help="Smallest group HDBSCAN reports.")] = 5,
+    ] = ClusterParams.key_max_accounts,
+    min_cluster_size: Annotated[
+        int, typer.Option("--min-cluster-size", help="Smallest group HDBSCAN reports.")
+    ] = ClusterParams.min_cluster_size,
     flag_threshold: Annotated[
         float, typer.Option("--flag-threshold", help="Suspicion score from which a cluster is flagged (0..1).")
-    ] = 0.5,
+    ] = ClusterParams.flag_threshold,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -177,7 +182,7 @@ def cluster(
 
     Example: forensics cluster cases/acme --coaction-window 60 --min-coaction 2
     """
-    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.cluster import run_cluster
 
     params = ClusterParams(
         coaction_window_s=coaction_window,

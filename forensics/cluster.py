@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import resource
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -34,66 +33,15 @@ from forensics.edges import (
     sync_edges,
     template_facts,
 )
-from forensics.errors import BadInputError, CaseError
+from forensics.errors import CaseError
 from forensics.features import collect_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
-from forensics.graph import GraphParams, build_graph, cluster_graph, write_graphml
+from forensics.graph import build_graph, cluster_graph, write_graphml
+from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
-from forensics.score import ScoreParams, high_volume_accounts, score_clusters
+from forensics.score import high_volume_accounts, score_clusters
 
 OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
-
-
-@dataclass(frozen=True)
-class ClusterParams:
-    """Every option of `forensics cluster`; all are recorded in clusters.json.
-
-    coaction_max_accounts defaults to 50: a prompt sent by more than 50 distinct accounts is a public or
-    popular prompt, not a campaign's private work list, and would cost O(accounts^2) pairs.
-    """
-
-    coaction_window_s: int = 60
-    min_coaction: int = 2
-    coaction_max_accounts: int = 50
-    # Shared-key kinds (IP-day, /24, payment, signup burst, templates): keys held by more accounts are skipped.
-    key_max_accounts: int = 50
-    signup_burst_s: int = 24 * 3600
-    sync_bucket_s: int = 600
-    sync_max_accounts: int = 50
-    sync_min_shared: int = 3
-    sync_min_jaccard: float = 0.05
-    template_min_shared: int = 2
-    # The graph and scoring options, with their defaults taken from GraphParams and ScoreParams.
-    min_similarity: float = GraphParams.min_similarity
-    top_k: int = GraphParams.top_k
-    min_cluster_size: int = GraphParams.min_cluster_size
-    min_samples: int = GraphParams.min_samples
-    cluster_epsilon: float = GraphParams.cluster_epsilon
-    flag_threshold: float = ScoreParams.flag_threshold
-    min_flag_accounts: int = ScoreParams.min_flag_accounts
-
-    def graph_params(self) -> GraphParams:
-        return GraphParams(**self._shared_with(GraphParams))
-
-    def score_params(self) -> ScoreParams:
-        return ScoreParams(**self._shared_with(ScoreParams))
-
-    def _shared_with(self, params_type: type) -> dict:
-        """This object's values of the fields it shares with `params_type`."""
-        own = {f.name for f in dataclasses.fields(self)}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(params_type) if f.name in own}
-
-    def validate(self) -> None:
-        if self.coaction_window_s < 0:
-            raise BadInputError(f"--coaction-window must be >= 0, got {self.coaction_window_s}")
-        if self.min_coaction < 1:
-            raise BadInputError(f"--min-coaction must be >= 1, got {self.min_coaction}")
-        if self.coaction_max_accounts < 0:
-            raise BadInputError(f"--coaction-max-accounts must be >= 0 (0 = no cap), got {self.coaction_max_accounts}")
-        if self.min_cluster_size < 2:
-            raise BadInputError(f"--min-cluster-size must be >= 2, got {self.min_cluster_size}")
-        if not 0.0 <= self.flag_threshold <= 1.0:
-            raise BadInputError(f"--flag-threshold must be within [0, 1], got {self.flag_threshold}")
 
 
 class _Steps:

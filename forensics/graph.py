@@ -20,7 +20,7 @@ and numbered 0, 1, 2, ...; they depend on no hash seed, thread count or input fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -28,31 +28,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from forensics.codes import ACCOUNT, run_starts
-
-# kind -> (alpha, scale): the ceiling of one kind's contribution and the evidence at which it reaches 63% of it.
-DEFAULT_KIND_STRENGTH: dict[str, tuple[float, float]] = {
-    "coaction": (0.9, 2.0),
-    "ip_day": (0.6, 0.25),
-    "net": (0.3, 0.25),
-    "payment": (0.8, 0.5),
-    "signup": (0.6, 0.5),
-    "template": (0.6, 3.0),
-    "sync": (0.6, 0.25),
-}
-
-
-@dataclass(frozen=True)
-class GraphParams:
-    min_similarity: float = 0.3
-    top_k: int = 15
-    min_cluster_size: int = 5
-    min_samples: int = 3
-    # HDBSCAN's cluster_selection_epsilon on the distance 1 - s: members joined at a distance up to this stay
-    # in their cluster (without it, allow_single_cluster keeps only the densest core of a uniform campaign),
-    # and sub-groups closer than this are not split.
-    cluster_epsilon: float = 0.5
-    kind_strength: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_KIND_STRENGTH))
-
+from forensics.params import GraphParams
 
 _SHIFT = 1 << 32  # an undirected pair as one UInt64: a << 32 | b
 

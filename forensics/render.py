@@ -442,8 +442,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"requests examined)"
             + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
             + ". The accounts in each group behaved "
-            f"as one coordinated operation, which is the pattern of a \"distillation\" campaign: many accounts "
-            f"working through a shared list of prompts to harvest the model's answers, typically to train another model."
+            "as one coordinated operation, which is the pattern of a \"distillation\" campaign: many accounts "
+            "working through a shared list of prompts to harvest the model's answers, typically to train another model."
         )
         evidence = main_evidence(top)
         if evidence:

@@ -27,23 +27,12 @@ flagged; heavy single accounts are listed separately (`high_volume_accounts`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT, collect_coded
-
-
-@dataclass(frozen=True)
-class ScoreParams:
-    flag_threshold: float = 0.5
-    min_flag_accounts: int = 5
-    signup_burst_h: float = 72.0
-    # Accounts singled out for review: >= `high_volume_min_requests` and >= `high_volume_factor` x the median account.
-    high_volume_min_requests: int = 1000
-    high_volume_factor: float = 100.0
-    high_volume_max_listed: int = 100
+from forensics.params import ScoreParams
 
 
 def _pct(x: float) -> str:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from forensics.cli import main
@@ -13,6 +16,32 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "Example: forensics " + command in out
+
+
+def test_cluster_option_defaults_are_the_cluster_parameters_defaults():
+    """The CLI shows and passes ClusterParams' defaults, not copies that could drift from them."""
+    import dataclasses
+
+    import typer.main
+
+    from forensics.cli import app
+    from forensics.params import ClusterParams
+
+    command = typer.main.get_command(app).commands["cluster"]  # type: ignore[attr-defined]
+    defaults = {p.name: p.default for p in command.params}
+    expected = dataclasses.asdict(ClusterParams())
+    options = {"coaction_window": "coaction_window_s"}
+    shown = [name for name in defaults if options.get(name, name) in expected]
+    assert len(shown) == 6
+    for name in shown:
+        assert defaults[name] == expected[options.get(name, name)], name
+
+
+def test_help_does_not_load_the_analysis_libraries():
+    """`forensics --help` and option parsing stay fast: polars and the graph code load only when a stage runs."""
+    code = "import sys, forensics.cli; print(sorted(m for m in ('polars', 'numpy', 'networkx') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_version(capsys):
