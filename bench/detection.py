@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from forensics.cluster import ClusterParams, run_cluster  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
+from forensics.synth import SCALES, SCENARIOS  # noqa: E402
 
 KEY_HEX = "5eed" * 16
 TARGETS = {"precision": 0.995, "recall": 0.95, "dominant": 0.9, "hard_negative_flagged": 0}
@@ -205,12 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", default="small")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--stealth", default="0.3,0.6,0.9")
-    ap.add_argument("--scenarios", default="default,hard_negatives,shared_proxy")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="Comma-separated (default: all of them).")
     ap.add_argument("--work", type=Path, default=None, help="Working directory (default: a temporary one).")
     ap.add_argument("--perf-scale", default=None, help="Also time `cluster` on one incident of this scale.")
     ap.add_argument("--json", type=Path, default=None, help="Also write the results as JSON here.")
     ap.add_argument("--resume", action="store_true", help="Reuse finished runs found in --work.")
     args = ap.parse_args(argv)
+    # Checked before the first run, which takes minutes: a misspelt name must not fail half-way through.
+    for name, known in ((args.scale, SCALES), *((s, SCENARIOS) for s in args.scenarios.split(","))):
+        if name not in known:
+            ap.error(f"unknown scale or scenario {name!r}; choose from {', '.join(known)}")
     work = args.work or Path(tempfile.mkdtemp(prefix="forensics-detection-"))
     work.mkdir(parents=True, exist_ok=True)
     params = ClusterParams()

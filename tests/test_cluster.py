@@ -218,3 +218,15 @@ def test_detection_benchmark_smoke(tmp_path: Path) -> None:
     assert len(runs) == 1 and runs[0]["attack_accounts"] > 0
     assert 0.0 <= runs[0]["precision"] <= 1.0 and set(runs[0]["campaigns"]) == {
         "campaign-a", "campaign-b", "campaign-c", "campaign-d"}
+
+
+def test_detection_benchmark_rejects_unknown_scenarios_before_running(tmp_path: Path) -> None:
+    """A misspelt scenario fails at once with a usage error, not after minutes of earlier runs."""
+    proc = subprocess.run(
+        [sys.executable, "bench/detection.py", "--scale", "tiny", "--scenarios", "default,shared_proxy",
+         "--work", str(tmp_path / "work")],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "unknown scale or scenario 'shared_proxy'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
