@@ -58,7 +58,7 @@ _MIN_FACTS_PER_CHUNK = 1 << 18
 _UNITS_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
 _U64 = np.uint64
 _SEARCH_BLOCK = 1 << 14  # sorted needles per binary-search call (see _search)
-_CODES_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64}
+_CODES_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.UInt32}
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ class CoactionResult:
     """Directed co-action edges and the accounting the report quotes.
 
     `accounts` holds the account names in sorted order; `codes` the edges as indices into it (UInt32 `src`,
-    `dst`, Int64 `count`, sorted by (src, dst)). `edges` is the same table with the names, decoded on first use.
+    `dst` and `count`, sorted by (src, dst): counts are run lengths, which polars keeps as UInt32). `edges` is the
+    same table with the names, decoded on first use.
     """
 
     accounts: pl.Series
@@ -79,8 +80,7 @@ class CoactionResult:
     def edges(self) -> pl.DataFrame:
         """String `src`, `dst` and Int64 `count`, sorted by (src, dst): account codes follow the name order."""
         src, dst = _in_threads(lambda end: self.accounts.gather(self.codes[end]).rename(end), [("src",), ("dst",)])
-        schema = {"src": pl.String, "dst": pl.String, "count": pl.Int64}
-        return pl.DataFrame([src, dst, self.codes["count"]], schema=schema)
+        return pl.DataFrame([src, dst, self.codes["count"].cast(pl.Int64)])
 
 
 def coaction_edges(
@@ -224,14 +224,6 @@ def _in_threads(fn, argument_tuples: list[tuple]) -> list:
         return [fn(*args) for args in argument_tuples]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda args: fn(*args), argument_tuples))
-
-
-def _widened(values: np.ndarray) -> np.ndarray:
-    """The values as an Int64 array, converted in slices on all threads."""
-    out = np.empty(len(values), dtype=np.int64)
-    bounds = np.linspace(0, len(values), _workers() + 1).astype(np.int64)
-    _in_threads(lambda i, j: np.copyto(out[i:j], values[i:j]), list(zip(bounds[:-1], bounds[1:])))
-    return out
 
 
 def _search(values: np.ndarray, offset: int, side: str, dtype: type) -> np.ndarray:
@@ -398,10 +390,10 @@ def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.
 def _count_facts(
     table: _Table, include_self_loops: bool, min_count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Account code pairs (A, B), sorted, as UInt32 arrays, and per pair the Int64 count of requests of A with a
-    different request of B on the key within the window; pairs below `min_count` left out."""
+    """Account code pairs (A, B), sorted, and per pair the count of requests of A with a different request of B
+    on the key within the window, all UInt32; pairs below `min_count` left out."""
     n = len(table.key)
-    empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
     if n == 0:
         return empty
     window = table.window
@@ -534,8 +526,8 @@ def _count_facts(
         pairs, piece_counts, src, b0 = pieces[0]
         np.bitwise_and(pairs, low, out=dst, casting="unsafe")
         dst += b0
-        return src, dst, _widened(piece_counts)
-    counts = np.empty(total, dtype=pieces[0][1].dtype)  # UInt32 run lengths: half the bytes to scatter
+        return src, dst, piece_counts
+    counts = np.empty(total, dtype=pieces[0][1].dtype)
     # The pieces (chunks of increasing accounts B) are disjoint and each is sorted by (A, B), so in the result a
     # source A lists its pairs from each piece in piece order: a stable counting sort on A places every pair
     # directly, with no comparison sort.
@@ -565,4 +557,4 @@ def _count_facts(
         counts[position] = piece_counts
 
     _in_threads(place, list(zip(pieces, moves)))  # the pieces fill disjoint positions
-    return src, dst, _widened(counts)
+    return src, dst, counts

@@ -125,6 +125,9 @@ def test_output_schema_and_order_for_empty_and_nonempty_inputs():
     result = coaction_edges(events(rows), window_s=5, min_count=1, max_accounts=0)
     assert result.edges.schema == empty.edges.schema
     assert result.edges.equals(result.edges.sort("src", "dst"))
+    coded = pl.Schema({"src": pl.UInt32, "dst": pl.UInt32, "count": pl.UInt32})
+    assert empty.codes.schema == coded and result.codes.schema == coded
+    assert result.codes.height == result.edges.height > 0
 
 
 def test_other_column_names_and_time_units():
