@@ -733,13 +733,14 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     if kinds:
         b.append(
             Table(
-                ("Evidence link", "Meaning: the two accounts ...", "Account pairs"),
+                ("Evidence link", "Meaning: the two accounts ...", "Account pairs", "Shared values compared",
+                 "Shared values ignored as too common"),
                 tuple(
-                    (k, EDGE_KIND_TEXT.get(k, k), n((v or {}).get("pairs", 0)))
+                    (k, EDGE_KIND_TEXT.get(k, k), *(n((v or {}).get(f, 0)) for f in ("pairs", "keys_used", "keys_skipped")))
                     for k, v in sorted(kinds.items())
                 ),
                 caption="Kinds of evidence links found",
-                numeric=(False, False, True),
+                numeric=(False, False, True, True, True),
             )
         )
     param_rows = []
@@ -771,6 +772,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 "what was asked.",
                 "Rows set aside during ingest (section 4) were not analysed; they are kept in the case's quarantine "
                 "file, outside this bundle, for review.",
+                *_ignored_values_caveat(kinds),
             )
         )
     )
@@ -825,6 +827,21 @@ FILE_TEXT = {
     "report.md": "This report as plain Markdown",
     "VERIFY.md": "Step-by-step verification with standard tools",
 }
+
+
+def _ignored_values_caveat(kinds: dict) -> list[str]:
+    """A limitation per case, in numbers: kinds whose very common values were ignored understate that evidence,
+    so a low share in a group's table (for example of lockstep activity) does not mean the behaviour is absent."""
+    ignored = [(k, v["keys_skipped"], v["keys_used"]) for k, v in sorted(kinds.items()) if (v or {}).get("keys_skipped")]
+    if not ignored:
+        return []
+    parts = [f"{k}: {n(skipped)} of {n(skipped + used)}" for k, skipped, used in ignored]
+    return [
+        "Shared values held by more accounts than the cap in section 5 were ignored, so that common values do not "
+        "link unrelated accounts (" + "; ".join(parts) + " values ignored). For those kinds the shares in the "
+        "group tables understate the evidence: a group's busiest shared prompts, time slots or networks are "
+        "the ones left out."
+    ]
 
 
 def _figure_text(name: str) -> str:

@@ -222,6 +222,33 @@ def test_markdown_has_the_same_sections_and_numbers(pipeline) -> None:
     assert "![" in md and "figures/daily-requests.svg" in md
 
 
+def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
+    """A lawyer must see that common values were left out, per kind and in numbers: a 0% share of lockstep
+    activity means little if most time slots were too busy to compare."""
+    md = (pipeline["bundle"] / "data/report.md").read_text(encoding="utf-8")
+    kinds = json.loads((pipeline["case"] / "clusters.json").read_text())["edge_kinds"]
+    table = md.split("*Kinds of evidence links found*")[1].split("*Every parameter used*")[0]
+    for kind, stats in kinds.items():
+        line = next(x for x in table.splitlines() if x.startswith(f"| {kind} | "))
+        assert line.endswith(f" | {stats['pairs']:,} | {stats['keys_used']:,} | {stats['keys_skipped']:,} |"), line
+    caveats = [x for x in md.splitlines() if "values ignored)" in x]
+    ignored = {k: v for k, v in kinds.items() if v["keys_skipped"]}
+    assert len(caveats) == (1 if ignored else 0)
+    for kind, stats in ignored.items():
+        assert f"{kind}: {stats['keys_skipped']:,} of {stats['keys_used'] + stats['keys_skipped']:,}" in caveats[0]
+
+
+def test_ignored_values_caveat_lists_only_kinds_that_ignored_values() -> None:
+    from forensics.render import _ignored_values_caveat
+
+    assert _ignored_values_caveat({"sync": {"pairs": 5, "keys_used": 10, "keys_skipped": 0}}) == []
+    (text,) = _ignored_values_caveat({
+        "net": {"pairs": 1, "keys_used": 5, "keys_skipped": 0},
+        "sync": {"pairs": 2_156, "keys_used": 2_959_594, "keys_skipped": 235_431},
+    })  # fmt: skip
+    assert "(sync: 235,431 of 3,195,025 values ignored)" in text and "net:" not in text
+
+
 def test_verify_md_covers_the_independent_checks(pipeline) -> None:
     text = (pipeline["bundle"] / "data/VERIFY.md").read_text()
     for needle in ("bagit.py --validate", "sha256sum -c --strict manifest-sha256.txt",
