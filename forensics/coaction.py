@@ -457,7 +457,7 @@ def _count_facts(
     # Small inputs still split into a few chunks, so that every thread gets a share.
     per_chunk = min(_FACTS_PER_CHUNK, max(_MIN_FACTS_PER_CHUNK, int(facts_before[-1]) // 4))
     chunk_of_account = facts_before[account_starts] // per_chunk
-    cuts = account_starts[np.concatenate(([True], chunk_of_account[1:] != chunk_of_account[:-1]))]
+    cuts = account_starts[run_starts(chunk_of_account)]
     bounds = np.append(cuts, len(width))
     chunks = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:]) if facts_before[stop] > facts_before[start]]
     # A pair packs A above B - B0, B0 the chunk's first account B: a chunk covers few accounts B, so the pair
