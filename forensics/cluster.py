@@ -82,6 +82,10 @@ class _Steps:
         }
         return result
 
+    def handled(self, name: str, text: str) -> None:
+        """What step `name` handled (rows, accounts, pairs), for the benchmark's table."""
+        self.steps[name]["handled"] = text
+
 
 def _check_case(case: Path) -> dict:
     if not (case / "ingest.json").is_file() or not (case / "events").is_dir():
@@ -172,6 +176,8 @@ def build_edges(
     stats: dict[str, KindStats] = {}
     for s in sets:
         stats.update(s.stats)
+        kind = s.stats[s.kind]
+        steps.handled(f"edges.{s.kind}", f"{kind.pairs:,} pairs from {kind.keys_used:,} shared values")
     # Each set is sorted by (src, dst); concatenated in kind order, the table is sorted by (kind, src, dst).
     frames = [s.coded.with_columns(pl.lit(s.kind, dtype=KIND).alias("kind")) for s in sorted(sets, key=lambda s: s.kind)]
     edges = pl.concat(frames).select("src", "dst", "kind", "count", "weight")
@@ -195,19 +201,24 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         # Only accounts that sent requests take part: an account-table row without traffic has no features
         # and cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
         codes = steps.run("codes", account_codes, events)
+        steps.handled("codes", f"{codes.height:,} accounts")
         features = steps.run("features", collect_features, events, accounts, codes)
+        steps.handled("features", f"{features.height:,} accounts")
         _write_parquet(features, case / "features.parquet")
         task.advance()
 
         edges, names, edge_stats = build_edges(events, accounts, codes, params, steps)
         co_skipped = edge_stats["coaction"].keys_skipped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
+        steps.handled("edges.write", f"{edges.height:,} edges")
         task.advance()
 
         gp = params.graph_params()
         graph_edges = steps.run("graph", build_graph, edges, names, gp)
+        steps.handled("graph", f"{edges.height:,} edges to {graph_edges.height:,} pairs")
         task.advance()
         clustering = steps.run("hdbscan", cluster_graph, graph_edges, names, gp)
+        steps.handled("hdbscan", f"{len(clustering.nodes):,} accounts")
         cl_frame = clustering.frame()
         _write_parquet(cl_frame, case / "clusters.parquet")
         task.advance()
@@ -225,10 +236,12 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             coaction_window_s=params.coaction_window_s,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
+        steps.handled("scoring", f"{len(scored):,} clusters")
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:
             steps.run("graphml", write_graphml, tmp, graph_edges, names, clustering, flagged_ids)
+        steps.handled("graphml", f"{len(clustering.nodes):,} accounts")
 
         doc = {
             "tool_version": __version__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -18,6 +19,11 @@ def test_bench_smoke_prints_every_table(tmp_path):
     for stage in ("| tiny | floor |", "| tiny | ingest |", "| tiny | cluster |", "cluster.hdbscan", "cluster.features",
                   "cluster.edges.coaction", "| tiny | report |", "| tiny | end-to-end |", "x floor"):
         assert stage in out, stage
+    # Every cluster sub-step says what it handled (the "rows or accounts handled" column).
+    for step, unit in (("codes", "accounts"), ("features", "accounts"), ("edges.coaction", "shared values"),
+                       ("edges.template", "shared values"), ("edges.write", "edges"), ("graph", "pairs"),
+                       ("hdbscan", "accounts"), ("scoring", "clusters")):
+        assert re.search(rf"\| tiny \|   cluster\.{re.escape(step)} \|[^\n]*\| [0-9,]+ [^\n]*{unit} \|", out), step
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out
