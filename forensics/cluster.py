@@ -136,6 +136,7 @@ def build_edges(
         window_s=params.coaction_window_s,
         min_count=params.min_coaction,
         max_accounts=params.coaction_max_accounts,
+        id_col=None,  # ingest quarantined every repeated request ID: each event is one request
     )
     sets: list[EdgeSet] = [_coaction_set(co, codes)]
     del co

@@ -92,7 +92,7 @@ def coaction_edges(
     account_col: str = "account_pseudonym",
     key_col: str = "prompt_fingerprint",
     time_col: str = "timestamp",
-    id_col: str = "request_id",
+    id_col: str | None = "request_id",
     include_self_loops: bool = False,
 ) -> CoactionResult:
     """Co-action edges between accounts.
@@ -101,8 +101,9 @@ def coaction_edges(
     unless `include_self_loops`, no src == dst rows; `codes` is the same table over indices into `accounts`.
     `rows_considered` counts rows with an account, a key and a time; `fingerprints_total` the distinct keys
     among them; `fingerprints_skipped` the keys used by more than `max_accounts` distinct accounts (0 = no cap),
-    which contribute no edges. Rows are requests: request IDs are unique in a case; duplicated rows (same
-    account, key, time and request ID) count once.
+    which contribute no edges. Rows are requests: duplicated rows (same account, key, time and request ID)
+    count once. `id_col=None` declares the rows distinct requests already, as in a case, where ingest
+    quarantines repeated request IDs: the check is skipped.
     """
     if window_s < 0:
         raise BadInputError(f"co-action window must be >= 0 seconds, got {window_s}")
@@ -112,7 +113,7 @@ def coaction_edges(
         raise BadInputError(f"co-action max accounts must be >= 0 (0 = no cap), got {max_accounts}")
 
     schema = events.collect_schema()
-    missing = [c for c in (account_col, key_col, time_col, id_col) if c not in schema]
+    missing = [c for c in (account_col, key_col, time_col, id_col) if c is not None and c not in schema]
     if missing:
         raise MissingColumnError(f"co-action needs column(s) {', '.join(missing)}")
     time_type = schema[time_col]
@@ -135,7 +136,7 @@ def coaction_edges(
                 "_row",
                 pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("a"),
                 pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
-                pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash"),
+                *([] if id_col is None else [pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash")]),
             ),
         ],
         engine="streaming",
@@ -157,15 +158,15 @@ def coaction_edges(
     rows_k = rows["k"].to_numpy()
     rows_a = code_of[rows["a"].to_numpy()]
     rows_t = rows["t"].to_numpy()
-    hashes = rows["id_hash"].to_numpy()
+    hashes = None if id_col is None else rows["id_hash"].to_numpy()
     del rows, code_of
-    # Request IDs are unique in a case (ingest quarantines repeats); elsewhere, identical rows (same key,
-    # account, time and request ID hash) must not count twice. The check, one sort of the hashes, runs beside
-    # the table build; only when a hash repeats are the rows made unique and the table built again.
+    # Identical rows (same key, account, time and request ID hash) must not count twice. The check, one sort of
+    # the hashes, runs beside the table build; only when a hash repeats are the rows made unique and the table
+    # built again.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        repeated = pool.submit(_has_repeats, hashes)
+        repeated = None if hashes is None else pool.submit(_has_repeats, hashes)
         table = _Table.build(rows_k, rows_a, rows_t, window, len(by_name))
-        if repeated.result():
+        if repeated is not None and repeated.result():
             del table
             rows = pl.DataFrame({"k": rows_k, "a": rows_a, "t": rows_t, "id_hash": hashes}).unique()
             table = _Table.build(*(rows[c].to_numpy() for c in "kat"), window, len(by_name))

@@ -158,6 +158,14 @@ def test_bad_parameters_and_inputs_are_refused():
         coaction_edges(lf.with_columns(pl.col("timestamp").dt.epoch("s")), window_s=1, min_count=1, max_accounts=0)
 
 
+def test_rows_declared_distinct_need_no_request_ids():
+    rows = [("A", "k", 0), ("A", "k", 0), ("B", "k", 1)]
+    declared = coaction_edges(events(rows).drop("request_id"), window_s=5, min_count=1, max_accounts=0, id_col=None)
+    checked = coaction_edges(events(rows), window_s=5, min_count=1, max_accounts=0)
+    assert declared.edges.equals(checked.edges)
+    assert [tuple(r) for r in declared.edges.iter_rows()] == [("A", "B", 2), ("B", "A", 1)]
+
+
 def test_duplicate_identical_rows_count_once():
     frame = events([("A", "k", 0), ("B", "k", 1)]).collect()
     doubled = pl.concat([frame, frame.head(1)]).lazy()
