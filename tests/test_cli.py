@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -42,6 +43,15 @@ def test_help_does_not_load_the_analysis_libraries():
     code = "import sys, forensics.cli; print(sorted(m for m in ('polars', 'numpy', 'networkx') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("environment, expected", [({}, "False"), ({"NUMPY_MADVISE_HUGEPAGE": "1"}, "True")])
+def test_numpy_huge_page_advice_is_off_unless_set(environment, expected):
+    """The stages run with numpy's huge-page advice off (see forensics/__init__.py); a value already set wins."""
+    code = "import forensics, numpy._core.multiarray as m; print(m._get_madvise_hugepage())"
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"} | environment
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == expected
 
 
 def test_version(capsys):
