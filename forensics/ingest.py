@@ -475,8 +475,7 @@ class _IpCache:
             (pl.col("_ip_raw").str.replace(r"\.[0-9]+$", ".0") + "/24").alias("_net"),
         )
         slow_raw = uniq.filter(~is_v4)["_ip_raw"].to_list()
-        if len(self.parsed) > _CACHE_MAX:
-            self.parsed.clear()
+        _bounded(self.parsed)
         for raw in slow_raw:
             if raw not in self.parsed:
                 self.parsed[raw] = _canonical_address(raw)
@@ -606,10 +605,15 @@ class _Context:
 
     def cache(self, kind: str) -> dict[str, str]:
         """raw value -> pseudonym for a low-cardinality kind, one dict per kind, emptied when it grows past a bound."""
-        found = self.caches.setdefault(kind, {})
-        if len(found) > _CACHE_MAX:
-            found.clear()
-        return found
+        return _bounded(self.caches.setdefault(kind, {}))
+
+
+def _bounded(memo: dict) -> dict:
+    """`memo`, emptied first when it holds more than _CACHE_MAX entries (a memo, not a record: losing it costs
+    only recomputation)."""
+    if len(memo) > _CACHE_MAX:
+        memo.clear()
+    return memo
 
 
 def _reason_expr(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:

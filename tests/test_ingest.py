@@ -519,6 +519,17 @@ def test_output_does_not_depend_on_batch_size(tmp_path, key_file):
     assert sum(name.startswith("events/") for name in outputs[0]) >= 2
 
 
+def test_output_does_not_depend_on_memo_bounds(tmp_path, key_file, monkeypatch):
+    """The pseudonym and address memos are emptied whenever they outgrow their bound; the case is the same."""
+    import forensics.ingest as ingest_module
+
+    logs = mixed_logs(tmp_path / "logs")
+    run_ingest([str(p) for p in logs], tmp_path / "default", IngestOptions(key_file=key_file, batch_rows=64))
+    monkeypatch.setattr(ingest_module, "_CACHE_MAX", 1)
+    run_ingest([str(p) for p in logs], tmp_path / "tiny", IngestOptions(key_file=key_file, batch_rows=64))
+    assert tree_bytes(tmp_path / "default") == tree_bytes(tmp_path / "tiny")
+
+
 def test_derived_columns_follow_their_definitions(tmp_path, key_file):
     """Each kind is hashed under its own name, even when a user agent and a system prompt share a text."""
     ingest(tmp_path, mixed_logs(tmp_path / "logs"), key_file)
