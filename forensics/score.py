@@ -27,7 +27,6 @@ flagged; heavy single accounts are listed separately (`high_volume_accounts`).
 
 from __future__ import annotations
 
-
 import numpy as np
 import polars as pl
 
