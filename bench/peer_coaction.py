@@ -2,8 +2,8 @@
 
 Both run on the same generated share data; the directed edges (self-loops excluded) must be identical.
 The peer runs in a subprocess under a time limit, so a slow peer is reported, not waited for. Its timed run
-builds the indexes its co-retweet join needs (on first use, as in a fresh analysis); a second, untimed-for-the-
-ratio run on the same database shows how much of its time that was.
+builds the indexes its co-retweet join needs (on first use, as in a fresh analysis); a second run on the same
+database, printed beside it, shows how much of its time that was.
 
     .venv/bin/python bench/peer_coaction.py                      # quick: 100k and 300k rows
     .venv/bin/python bench/peer_coaction.py --sizes 1000000 5000000 --peer-timeout 3600
