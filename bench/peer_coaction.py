@@ -164,7 +164,7 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict:
         timings.append((seconds, cpu_s, codes_s))
     our_s, our_cpu, our_codes_s = min(timings)
     row: dict = {"rows": rows, "ours_s": our_s, "ours_cpu_s": our_cpu, "ours_codes_s": our_codes_s,
-                 "ours_slowest_s": max(timings)[0]}
+                 "ours_slowest_s": max(timings)[0], "ours_runs_s": [round(t[0], 3) for t in timings]}
     row["edges"] = our_edges.height
     row.update(peer_load_s=None, peer_s=None, peer_cpu_s=None, peer_indexed_s=None, identical=None, peer_cached=False)
 
@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{fmt(r.get('peer_indexed_s')):>10} {ratio(r['peer_s'], r['ours_s']) + cached:>15} "
             f"{ratio(r['peer_s'], r['ours_slowest_s']):>11} {ratio(r.get('peer_indexed_s'), r['ours_s']):>11}  {identical}"
         )
+    for r in results:
+        print(f"{r['rows']:>10,} rows: our runs took {', '.join(f'{t:.2f}' for t in r['ours_runs_s'])} s, in order")
     print(
         f"ratio = peer co_retweet wall time / ours; ours = best of {args.repeat} runs and includes reading Parquet "
         "and naming the edges (codes s: the same run until the coded edges were ready; at slowest: the ratio for "
