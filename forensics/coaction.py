@@ -388,15 +388,36 @@ def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.
     return order, a[order]
 
 
+def _no_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+
+
 def _count_facts(
     table: _Table, include_self_loops: bool, min_count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Account code pairs (A, B), sorted, and per pair the count of requests of A with a different request of B
     on the key within the window, all UInt32; pairs below `min_count` left out."""
+    if len(table.key) == 0:
+        return _no_pairs()
+    first, last, self_loops = _windows(table, include_self_loops)
+    # Row s stands for its account in the windows of rows first..last. Expand in owner order, which is
+    # account order: chunks of whole accounts of s are contiguous, and no (A, B) pair is split across chunks.
+    span_first, width = _in_threads(lambda column: column[table.owner], [(first,), (last,)])
+    del first, last
+    width -= span_first
+    width += 1
+    np.maximum(width, 0, out=width)
+    if table.active is not None:
+        width[~table.active[table.owner]] = 0
+    pieces, low, pair_type = _count_pieces(table, span_first, width, self_loops, min_count)
+    del span_first, width
+    return _merge_pieces(pieces, table.account_count, low, pair_type)
+
+
+def _windows(table: _Table, include_self_loops: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For each row s, the rows first[s]..last[s] in whose windows s is the first row of its account (none when
+    first > last); and each account's self-loop count when `include_self_loops`, else None."""
     n = len(table.key)
-    empty = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-    if n == 0:
-        return empty
     window = table.window
     gap = window + 1
     # The shared axis `c` grows by at most window + 1 per row; refuse what would overflow Int64.
@@ -425,7 +446,7 @@ def _count_facts(
     first, last = lo, hi
     with_prev = np.flatnonzero(prev >= 0)
     first[with_prev] = np.maximum(first[with_prev], hi[prev[with_prev]] + 1)
-    del lo, hi, with_prev
+    del with_prev
 
     self_loops = None
     if include_self_loops:
@@ -440,17 +461,16 @@ def _count_facts(
             near_own &= table.active
         self_loops = np.bincount(table.account[near_own], minlength=table.account_count)
         del near_own
-    del c, prev
+    return first, last, self_loops
 
-    # Row s stands for its account in the windows of rows first..last. Expand in owner order, which is
-    # account order: chunks of whole accounts of s are contiguous, and no (A, B) pair is split across chunks.
-    span_first, width = _in_threads(lambda column: column[owner], [(first,), (last,)])
-    del first, last
-    width -= span_first
-    width += 1
-    np.maximum(width, 0, out=width)
-    if table.active is not None:
-        width[~table.active[owner]] = 0
+
+def _count_pieces(
+    table: _Table, span_first: np.ndarray, width: np.ndarray, self_loops: np.ndarray | None, min_count: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], np.integer, type]:
+    """The facts of the spans (owner order: row s stands for its account in the windows of rows span_first ..
+    span_first + width - 1), counted in chunks of whole accounts B on all threads. Per chunk with pairs: packed
+    pairs (A above B - B0) sorted, their counts, the sources A and B0; then the mask of B - B0 and the pair type."""
+    index = table.owner.dtype
     span_account = table.owner_account
     facts_before = np.zeros(len(width) + 1, dtype=np.int64)
     np.cumsum(width, out=facts_before[1:])
@@ -517,11 +537,16 @@ def _count_facts(
         return value, count, source, b0
 
     pieces = [piece for piece in _in_threads(count_chunk, chunks) if len(piece[0])]
-    del span_first, width, facts_before, shifted_account_of_row
+    return pieces, low, pair_type
 
+
+def _merge_pieces(
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], account_count: int, low: np.integer, pair_type: type
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of `_count_pieces` as one (src, dst, count) table sorted by (src, dst)."""
     total = sum(len(piece[0]) for piece in pieces)
     if total == 0:
-        return empty
+        return _no_pairs()
     dst = np.empty(total, dtype=np.uint32)
     if len(pieces) == 1:
         pairs, piece_counts, src, b0 = pieces[0]
@@ -534,12 +559,12 @@ def _count_facts(
     # directly, with no comparison sort.
     runs = []  # per piece: its sources A and where each one's run of pairs starts
     position_type = _index_type(total)
-    placed = np.zeros(table.account_count + 1, dtype=position_type)
+    placed = np.zeros(account_count + 1, dtype=position_type)
     for pairs, _, source, _ in pieces:
         starts = run_starts(source)
         runs.append((source[starts], starts, np.diff(np.append(starts, len(pairs)))))
         placed[runs[-1][0] + 1] += runs[-1][2]
-    src = np.repeat(np.arange(table.account_count, dtype=np.uint32), placed[1:])  # the result is sorted by A
+    src = np.repeat(np.arange(account_count, dtype=np.uint32), placed[1:])  # the result is sorted by A
     np.cumsum(placed, out=placed)  # where each source A starts in the result
     moves = []
     for sources, starts, lengths in runs:
