@@ -138,6 +138,29 @@ def _components(c: dict, base_reasoning: float) -> dict[str, float]:
     }
 
 
+def _linked_members(edges: pl.DataFrame, names: pl.Series, members: pl.DataFrame) -> dict[tuple[int, str], int]:
+    """Per (cluster, edge kind), the members with an edge of that kind to another member of their cluster.
+
+    `edges` holds account codes (indices into `names`) and the kind as an Enum. Only the edges inside a cluster
+    are materialised: at seed scale the full edge table has 41.6M rows, and a string kind column over all of it
+    was the peak of the whole `cluster` stage.
+    """
+    code_of = pl.DataFrame({ACCOUNT: names}).with_row_index("code")
+    member_codes = members.join(code_of, on=ACCOUNT, how="inner")
+    cid_of_code = np.full(len(names), -1, dtype=np.int32)
+    cid_of_code[member_codes["code"].to_numpy()] = member_codes["cluster_id"].to_numpy()
+    cs = cid_of_code[edges["src"].to_numpy()]
+    same = cs == cid_of_code[edges["dst"].to_numpy()]
+    same &= cs >= 0
+    inner = edges.select("src", "dst", "kind").filter(pl.Series(same)).with_columns(pl.Series("cluster_id", cs[same]))
+    del cs, same
+    linked = pl.concat(
+        [inner.select("cluster_id", "kind", pl.col("src").alias("a")),
+         inner.select("cluster_id", "kind", pl.col("dst").alias("a"))]
+    ).group_by("cluster_id", "kind").agg(pl.col("a").n_unique().alias("linked"))
+    return {(int(r["cluster_id"]), str(r["kind"])): r["linked"] for r in linked.iter_rows(named=True)}
+
+
 def score_clusters(
     events: pl.LazyFrame,
     features: pl.DataFrame,
@@ -156,23 +179,7 @@ def score_clusters(
     feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
     # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
-    # Members with at least one edge of a kind to another member of the same cluster. `edges` holds account
-    # codes (indices into `names`).
-    code_of = pl.DataFrame({ACCOUNT: names}).with_row_index("code")
-    member_codes = members.join(code_of, on=ACCOUNT, how="inner")
-    cid_of_code = np.full(len(names), -1, dtype=np.int64)
-    cid_of_code[member_codes["code"].to_numpy()] = member_codes["cluster_id"].to_numpy()
-    cs, cd = cid_of_code[edges["src"].to_numpy()], cid_of_code[edges["dst"].to_numpy()]
-    same = (cs == cd) & (cs >= 0)
-    inner = edges.select("src", "dst", pl.col("kind").cast(pl.String)).filter(pl.Series(same)).with_columns(
-        pl.Series("cluster_id", cs[same])
-    )
-    del cs, cd, same
-    linked = pl.concat(
-        [inner.select("cluster_id", "kind", pl.col("src").alias("a")),
-         inner.select("cluster_id", "kind", pl.col("dst").alias("a"))]
-    ).group_by("cluster_id", "kind").agg(pl.col("a").n_unique().alias("linked"))
-    linked_map = {(r["cluster_id"], r["kind"]): r["linked"] for r in linked.iter_rows(named=True)}
+    linked_map = _linked_members(edges, names, members)
 
     heavy_floor = 10.0 * float(features["requests"].median() or 1.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
