@@ -172,6 +172,14 @@ def cluster(
     min_cluster_size: Annotated[
         int, typer.Option("--min-cluster-size", help="Smallest group HDBSCAN reports.")
     ] = ClusterParams.min_cluster_size,
+    cluster_epsilon: Annotated[
+        float,
+        typer.Option(
+            "--cluster-epsilon",
+            help="HDBSCAN keeps a member in its group while its third-strongest link is at least 1 - this "
+            "similar (0..1); lower leaves more weakly linked accounts ungrouped.",
+        ),
+    ] = ClusterParams.cluster_epsilon,
     flag_threshold: Annotated[
         float, typer.Option("--flag-threshold", help="Suspicion score from which a cluster is flagged (0..1).")
     ] = ClusterParams.flag_threshold,
@@ -190,6 +198,7 @@ def cluster(
         coaction_max_accounts=coaction_max_accounts,
         key_max_accounts=key_max_accounts,
         min_cluster_size=min_cluster_size,
+        cluster_epsilon=cluster_epsilon,
         flag_threshold=flag_threshold,
     )
     with progress_for(quiet or as_json) as progress:

@@ -95,5 +95,7 @@ class ClusterParams:
             raise BadInputError(f"--coaction-max-accounts must be >= 0 (0 = no cap), got {self.coaction_max_accounts}")
         if self.min_cluster_size < 2:
             raise BadInputError(f"--min-cluster-size must be >= 2, got {self.min_cluster_size}")
+        if not 0.0 <= self.cluster_epsilon < 1.0:
+            raise BadInputError(f"--cluster-epsilon must be within [0, 1), got {self.cluster_epsilon}")
         if not 0.0 <= self.flag_threshold <= 1.0:
             raise BadInputError(f"--flag-threshold must be within [0, 1], got {self.flag_threshold}")

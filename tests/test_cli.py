@@ -33,7 +33,7 @@ def test_cluster_option_defaults_are_the_cluster_parameters_defaults():
     expected = dataclasses.asdict(ClusterParams())
     options = {"coaction_window": "coaction_window_s"}
     shown = [name for name in defaults if options.get(name, name) in expected]
-    assert len(shown) == 6
+    assert len(shown) == 7
     for name in shown:
         assert defaults[name] == expected[options.get(name, name)], name
 

@@ -183,11 +183,13 @@ def test_cli_json_summary(pipeline, tmp_path: Path, capsys) -> None:
 
     copy = tmp_path / "case"
     shutil.copytree(pipeline["case"], copy)
-    assert main(["cluster", str(copy), "--coaction-window", "30", "--min-coaction", "1", "--json"]) == 0
+    argv = ["cluster", str(copy), "--coaction-window", "30", "--min-coaction", "1", "--cluster-epsilon", "0.55", "--json"]
+    assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     doc = jsonio.read(copy / "clusters.json")
     assert out["clusters"] == len(doc["clusters"]) and out["flagged"] == sum(c["flagged"] for c in doc["clusters"])
     assert doc["parameters"]["coaction_window_s"] == 30 and doc["parameters"]["min_coaction"] == 1
+    assert doc["parameters"]["cluster_epsilon"] == 0.55
 
 
 def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
@@ -198,7 +200,8 @@ def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "params",
     [ClusterParams(coaction_window_s=-1), ClusterParams(min_coaction=0), ClusterParams(coaction_max_accounts=-2),
-     ClusterParams(min_cluster_size=1), ClusterParams(flag_threshold=1.5)],
+     ClusterParams(min_cluster_size=1), ClusterParams(flag_threshold=1.5), ClusterParams(cluster_epsilon=1.0),
+     ClusterParams(cluster_epsilon=-0.1)],
 )
 def test_rejects_bad_parameters(pipeline, params: ClusterParams) -> None:
     with pytest.raises(BadInputError):
