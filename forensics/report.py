@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
 import os
 import platform
@@ -502,9 +503,9 @@ def build_payload(
         edges = sorted(
             (min(u, v), max(u, v), float(attrs.get("weight", 1.0))) for u, v, attrs in sub.edges(data=True)
         )
-        title = f"{label(cid)}: {len(members)} accounts and the links between them"
+        title = f"{label(cid)}: {len(members):,} accounts and the links between them"
         if len(shown) < len(members):
-            title = f"{label(cid)}: the {len(shown)} most connected of {len(members)} accounts"
+            title = f"{label(cid)}: {len(shown):,} of {len(members):,} accounts, around the most connected one"
         figs[f"figures/cluster-{cid}-graph.svg"] = figures.cluster_graph(
             f"cluster-{cid}", shown, edges, {m: m[:8] for m in shown}, title
         )
@@ -535,14 +536,35 @@ MAX_DRAWN_ACCOUNTS = 300
 
 
 def drawn_members(graph: nx.Graph, members: list[str], limit: int = MAX_DRAWN_ACCOUNTS) -> list[str]:
-    """All members, or for a large cluster the `limit` with the highest weighted degree inside it (ties by name):
-    a layout of thousands of dots is slow and unreadable."""
+    """All members, or for a large cluster `limit` of them grown outward from the member with the highest
+    weighted degree inside it: each step takes the strongest member linked to one already taken (ties by name).
+
+    A layout of thousands of dots is slow and unreadable. Taking the `limit` strongest members regardless of
+    their links drew some of them as loose dots, their neighbours not being drawn.
+    """
     if len(members) <= limit:
         return members
     sub = graph.subgraph(members)
     strength = {m: round(sum(a.get("weight", 1.0) for _, _, a in sub.edges(m, data=True)), 9) if m in sub else 0.0
                 for m in members}
-    return sorted(sorted(members, key=lambda m: (-strength[m], m))[:limit])
+    by_rank = sorted(members, key=lambda m: (-strength[m], m))
+    rank = {m: i for i, m in enumerate(by_rank)}
+    chosen: set[str] = set()
+    waiting: list[int] = []  # ranks of members linked to a chosen one
+    strongest_left = 0
+    while len(chosen) < limit:
+        if not waiting:  # no links lead on (the first step, or a part of the cluster drawn whole)
+            while by_rank[strongest_left] in chosen:
+                strongest_left += 1
+            waiting.append(strongest_left)
+        member = by_rank[heapq.heappop(waiting)]
+        if member in chosen:
+            continue
+        chosen.add(member)
+        for neighbour in sub.neighbors(member) if member in sub else ():
+            if neighbour not in chosen:
+                heapq.heappush(waiting, rank[neighbour])
+    return sorted(chosen)
 
 
 def _check_title(title: str, case_id: str) -> None:

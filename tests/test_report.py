@@ -424,3 +424,26 @@ def test_sigkill_during_report_leaves_nothing_partial_and_the_next_run_matches(p
     assert done.returncode == 0, done.stderr
     assert tree_bytes(target) == tree_bytes(pipeline["bundle"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_large_group_is_drawn_as_a_connected_neighbourhood_of_its_strongest_member() -> None:
+    """Only `limit` members of a large group are drawn; they must be linked among themselves, not the
+    `limit` strongest members scattered as loose dots. Here hub X is the strongest member but its links go to
+    weak leaves, while the clique members A-D are each stronger than any leaf."""
+    import networkx as nx
+
+    from forensics.report import drawn_members
+
+    graph = nx.Graph()
+    graph.add_edges_from((a, b, {"weight": 1.0}) for a, b in [("A", "B"), ("A", "C"), ("A", "D"), ("B", "C"), ("B", "D"), ("C", "D")])
+    graph.add_edges_from(("X", leaf, {"weight": 0.9}) for leaf in ("L1", "L2", "L3", "L4"))
+    graph.add_edge("L1", "A", weight=0.05)
+    members = ["A", "B", "C", "D", "L1", "L2", "L3", "L4", "X"]
+
+    drawn = drawn_members(graph, members, limit=5)
+
+    # From X, the strongest linked member is L1 (0.95 against 0.9), then A (3.05), which leads on to B and C.
+    assert drawn == ["A", "B", "C", "L1", "X"]
+    assert nx.is_connected(graph.subgraph(drawn))
+    assert drawn_members(graph, members, limit=7) == ["A", "B", "C", "D", "L1", "L2", "X"]
+    assert drawn_members(graph, members, limit=9) == members
