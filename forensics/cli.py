@@ -176,8 +176,8 @@ def cluster(
         float,
         typer.Option(
             "--cluster-epsilon",
-            help="HDBSCAN keeps a member in its group while its third-strongest link is at least 1 - this "
-            "similar (0..1); lower leaves more weakly linked accounts ungrouped.",
+            help="Keep a member in its group while its third-strongest link has similarity >= 1 - this "
+            "(0 <= value < 1); lower values leave more weakly linked accounts ungrouped.",
         ),
     ] = ClusterParams.cluster_epsilon,
     flag_threshold: Annotated[
