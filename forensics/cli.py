@@ -13,7 +13,7 @@ import typer
 
 from forensics import __version__
 from forensics.errors import ForensicsError, ForensicsWarning
-from forensics.params import ClusterParams
+from forensics.params import CLUSTER_FLAGS, ClusterParams
 from forensics.progress import progress_for
 
 app = typer.Typer(
@@ -145,61 +145,106 @@ def synth(
     _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
 
 
+def _option(field: str, help: str):
+    """The `forensics cluster` option of a ClusterParams field: its flag is CLUSTER_FLAGS' and its default the
+    field's, so neither can drift from what is recorded and replayed."""
+    return typer.Option(CLUSTER_FLAGS[field], help=help)
+
+
 @app.command()
 def cluster(
     case: Annotated[Path, typer.Argument(help="Case directory written by `forensics ingest`.", file_okay=False)],
-    coaction_window: Annotated[
-        int, typer.Option("--coaction-window", help="Seconds within which two requests with the same prompt co-act.")
+    coaction_window_s: Annotated[
+        int, _option("coaction_window_s", "Seconds within which two requests with the same prompt co-act.")
     ] = ClusterParams.coaction_window_s,
     min_coaction: Annotated[
-        int, typer.Option("--min-coaction", help="Drop co-action pairs with a lower count.")
+        int, _option("min_coaction", "Drop co-action pairs with a lower count.")
     ] = ClusterParams.min_coaction,
     coaction_max_accounts: Annotated[
         int,
-        typer.Option(
-            "--coaction-max-accounts",
-            help="Skip prompt fingerprints used by more distinct accounts (0: no cap). A prompt sent by more "
-            "accounts is public or popular, not a campaign's private work list.",
+        _option(
+            "coaction_max_accounts",
+            "Skip prompt fingerprints used by more distinct accounts (0: no cap). A prompt sent by more accounts is "
+            "public or popular, not a campaign's private work list.",
         ),
     ] = ClusterParams.coaction_max_accounts,
     key_max_accounts: Annotated[
         int,
-        typer.Option(
-            "--key-max-accounts",
-            help="Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap).",
-        ),
+        _option("key_max_accounts", "Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap)."),
     ] = ClusterParams.key_max_accounts,
+    signup_burst_s: Annotated[
+        int, _option("signup_burst_s", "Seconds: accounts with the same signup name stem and email domain, created within one such window, are linked.")
+    ] = ClusterParams.signup_burst_s,
+    sync_bucket_s: Annotated[
+        int, _option("sync_bucket_s", "Seconds per time bucket: accounts active on the same /24 network in the same buckets have synchronised schedules.")
+    ] = ClusterParams.sync_bucket_s,
+    sync_max_accounts: Annotated[
+        int, _option("sync_max_accounts", "Skip (/24, bucket) slots shared by more accounts (0: no cap).")
+    ] = ClusterParams.sync_max_accounts,
+    sync_min_shared: Annotated[
+        int, _option("sync_min_shared", "Fewest shared (/24, bucket) slots for a schedule link.")
+    ] = ClusterParams.sync_min_shared,
+    sync_min_jaccard: Annotated[
+        float, _option("sync_min_jaccard", "Lowest Jaccard overlap of two schedules for a schedule link (0..1).")
+    ] = ClusterParams.sync_min_jaccard,
+    template_min_shared: Annotated[
+        int, _option("template_min_shared", "Fewest shared prompt templates for a template link.")
+    ] = ClusterParams.template_min_shared,
+    min_similarity: Annotated[
+        float, _option("min_similarity", "Drop account pairs less similar than this before clustering (0..1).")
+    ] = ClusterParams.min_similarity,
+    top_k: Annotated[
+        int, _option("top_k", "Each account keeps links to at most this many most similar accounts.")
+    ] = ClusterParams.top_k,
     min_cluster_size: Annotated[
-        int, typer.Option("--min-cluster-size", help="Smallest group HDBSCAN reports.")
+        int, _option("min_cluster_size", "Smallest group HDBSCAN reports.")
     ] = ClusterParams.min_cluster_size,
+    min_samples: Annotated[
+        int, _option("min_samples", "HDBSCAN's min_samples: how many strong links make an account a core member.")
+    ] = ClusterParams.min_samples,
     cluster_epsilon: Annotated[
         float,
-        typer.Option(
-            "--cluster-epsilon",
-            help="Keep a member in its group while its third-strongest link has similarity >= 1 - this "
+        _option(
+            "cluster_epsilon",
+            "Keep a member in its group while its min-samples-th strongest link has similarity >= 1 - this "
             "(0 <= value < 1); lower values leave more weakly linked accounts ungrouped.",
         ),
     ] = ClusterParams.cluster_epsilon,
     flag_threshold: Annotated[
-        float, typer.Option("--flag-threshold", help="Suspicion score from which a cluster is flagged (0..1).")
+        float, _option("flag_threshold", "Suspicion score from which a cluster is flagged (0..1).")
     ] = ClusterParams.flag_threshold,
+    min_flag_accounts: Annotated[
+        int, _option("min_flag_accounts", "Smallest cluster that can be flagged.")
+    ] = ClusterParams.min_flag_accounts,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
     """Derive account features, build the similarity graph, cluster it and score each cluster.
+
+    Every option is recorded in clusters.json and replayed by `forensics verify`.
 
     Example: forensics cluster cases/acme --coaction-window 60 --min-coaction 2
     """
     from forensics.cluster import run_cluster
 
     params = ClusterParams(
-        coaction_window_s=coaction_window,
+        coaction_window_s=coaction_window_s,
         min_coaction=min_coaction,
         coaction_max_accounts=coaction_max_accounts,
         key_max_accounts=key_max_accounts,
+        signup_burst_s=signup_burst_s,
+        sync_bucket_s=sync_bucket_s,
+        sync_max_accounts=sync_max_accounts,
+        sync_min_shared=sync_min_shared,
+        sync_min_jaccard=sync_min_jaccard,
+        template_min_shared=template_min_shared,
+        min_similarity=min_similarity,
+        top_k=top_k,
         min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
         cluster_epsilon=cluster_epsilon,
         flag_threshold=flag_threshold,
+        min_flag_accounts=min_flag_accounts,
     )
     with progress_for(quiet or as_json) as progress:
         summary = run_cluster(case, params, progress=progress)

@@ -87,15 +87,48 @@ class ClusterParams:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(params_type) if f.name in own}
 
     def validate(self) -> None:
-        if self.coaction_window_s < 0:
-            raise BadInputError(f"--coaction-window must be >= 0, got {self.coaction_window_s}")
-        if self.min_coaction < 1:
-            raise BadInputError(f"--min-coaction must be >= 1, got {self.min_coaction}")
-        if self.coaction_max_accounts < 0:
-            raise BadInputError(f"--coaction-max-accounts must be >= 0 (0 = no cap), got {self.coaction_max_accounts}")
-        if self.min_cluster_size < 2:
-            raise BadInputError(f"--min-cluster-size must be >= 2, got {self.min_cluster_size}")
-        if not 0.0 <= self.cluster_epsilon < 1.0:
-            raise BadInputError(f"--cluster-epsilon must be within [0, 1), got {self.cluster_epsilon}")
-        if not 0.0 <= self.flag_threshold <= 1.0:
-            raise BadInputError(f"--flag-threshold must be within [0, 1], got {self.flag_threshold}")
+        for name, low in _AT_LEAST.items():
+            value = getattr(self, name)
+            if value < low:
+                no_cap = " (0 = no cap)" if name in _ZERO_IS_NO_CAP else ""
+                raise BadInputError(f"{CLUSTER_FLAGS[name]} must be >= {low}{no_cap}, got {value}")
+        for name, (low, high, high_included) in _WITHIN.items():
+            value = getattr(self, name)
+            if not (low <= value <= high if high_included else low <= value < high):
+                bounds = f"[{low:g}, {high:g}{']' if high_included else ')'}"
+                raise BadInputError(f"{CLUSTER_FLAGS[name]} must be within {bounds}, got {value}")
+
+
+# The `forensics cluster` option of every parameter: the CLI declares them (tests/test_cli.py checks that the two
+# agree), and the report's re-run commands replay every recorded value with them.
+CLUSTER_FLAGS: dict[str, str] = {
+    "coaction_window_s": "--coaction-window",
+    "min_coaction": "--min-coaction",
+    "coaction_max_accounts": "--coaction-max-accounts",
+    "key_max_accounts": "--key-max-accounts",
+    "signup_burst_s": "--signup-burst",
+    "sync_bucket_s": "--sync-bucket",
+    "sync_max_accounts": "--sync-max-accounts",
+    "sync_min_shared": "--sync-min-shared",
+    "sync_min_jaccard": "--sync-min-jaccard",
+    "template_min_shared": "--template-min-shared",
+    "min_similarity": "--min-similarity",
+    "top_k": "--top-k",
+    "min_cluster_size": "--min-cluster-size",
+    "min_samples": "--min-samples",
+    "cluster_epsilon": "--cluster-epsilon",
+    "flag_threshold": "--flag-threshold",
+    "min_flag_accounts": "--min-flag-accounts",
+}
+_AT_LEAST = {
+    "coaction_window_s": 0, "min_coaction": 1, "coaction_max_accounts": 0, "key_max_accounts": 0, "signup_burst_s": 1,
+    "sync_bucket_s": 1, "sync_max_accounts": 0, "sync_min_shared": 1, "template_min_shared": 1, "top_k": 1,
+    "min_cluster_size": 2, "min_samples": 1, "min_flag_accounts": 1,
+}
+_ZERO_IS_NO_CAP = {"coaction_max_accounts", "key_max_accounts", "sync_max_accounts"}
+_WITHIN = {  # name: (lowest, highest, whether the highest is allowed)
+    "sync_min_jaccard": (0.0, 1.0, True),
+    "min_similarity": (0.0, 1.0, True),
+    "cluster_epsilon": (0.0, 1.0, False),
+    "flag_threshold": (0.0, 1.0, True),
+}

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from forensics.params import CLUSTER_FLAGS
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -755,7 +757,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         Bullets(
             (
                 "The score is a weighted combination of indicators chosen by the tool's authors, not a measured "
-                "probability. Thresholds and weights are listed in section 5 and can be changed and re-run.",
+                "probability. Every threshold is listed in section 5 and is an option of `forensics cluster`: it can be "
+                "changed and the analysis re-run (section 7 gives the commands). The weights of the indicators are "
+                "fixed in the tool's version, recorded in this bundle.",
                 "Legitimate explanations can produce similar patterns: a company whose employees use the API through "
                 "one office network or one shared script; a research lab or class running the same benchmark; a "
                 "reseller or app that forwards many end users through shared infrastructure; automated testing. "
@@ -868,10 +872,6 @@ def _param_text(value) -> str:
     return str(value)
 
 
-CLUSTER_FLAGS = {"coaction_window_s": "--coaction-window", "min_coaction": "--min-coaction",
-                 "coaction_max_accounts": "--coaction-max-accounts"}
-
-
 def integrity_commands() -> str:
     return "\n".join(
         (
@@ -900,11 +900,13 @@ def rerun_commands(summary: dict) -> str:
     for canonical, source in sorted((ingest.get("column_map") or {}).items()):
         ingest_cmd += f" --map {shlex.quote(f'{canonical}={source}')}"
     ingest_cmd += " --key-file <key-file> --case <case>"
-    cluster_cmd = "forensics cluster <case>"
+    # Every recorded value is spelt out, defaults included, so the commands still reproduce the bundle when a later
+    # version changes a default.
     cluster = params.get("cluster") or {}
-    for key, flag in CLUSTER_FLAGS.items():
-        if key in cluster:
-            cluster_cmd += f" {flag} {cluster[key]}"
+    options = [f"{flag} {cluster[key]}" for key, flag in CLUSTER_FLAGS.items() if key in cluster]
+    lines = [" ".join(["forensics cluster <case>", *options[:2]])]
+    lines += [" ".join(options[i : i + 3]) for i in range(2, len(options), 3)]
+    cluster_cmd = " \\\n    ".join(lines)
     report = params.get("report") or {}
     report_cmd = (
         f"forensics report <case> --out <new-bundle> --case-id {shlex.quote(report.get('case_id', ''))} "

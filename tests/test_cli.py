@@ -19,23 +19,23 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert "Example: forensics " + command in out
 
 
-def test_cluster_option_defaults_are_the_cluster_parameters_defaults():
-    """The CLI shows and passes ClusterParams' defaults, not copies that could drift from them."""
+def test_cluster_options_are_the_cluster_parameters_with_their_defaults():
+    """`cluster` has one option per ClusterParams field, with the flag the report's re-run commands use and the
+    field's own default, not a copy that could drift from it."""
     import dataclasses
 
     import typer.main
 
     from forensics.cli import app
-    from forensics.params import ClusterParams
+    from forensics.params import CLUSTER_FLAGS, ClusterParams
 
     command = typer.main.get_command(app).commands["cluster"]  # type: ignore[attr-defined]
-    defaults = {p.name: p.default for p in command.params}
-    expected = dataclasses.asdict(ClusterParams())
-    options = {"coaction_window": "coaction_window_s"}
-    shown = [name for name in defaults if options.get(name, name) in expected]
-    assert len(shown) == 7
-    for name in shown:
-        assert defaults[name] == expected[options.get(name, name)], name
+    options = {p.name: p for p in command.params if p.name not in ("case", "as_json", "quiet")}
+    defaults = dataclasses.asdict(ClusterParams())
+    assert set(options) == set(defaults) == set(CLUSTER_FLAGS)
+    for name, option in options.items():
+        assert option.opts == [CLUSTER_FLAGS[name]], name
+        assert option.default == defaults[name], name
 
 
 def test_help_does_not_load_the_analysis_libraries():

@@ -178,18 +178,45 @@ def test_coaction_cap_skips_popular_fingerprints(pipeline, tmp_path: Path) -> No
     assert pl.read_parquet(copy / "edges.parquet").filter(pl.col("kind") == "coaction").height == 0
 
 
-def test_cli_json_summary(pipeline, tmp_path: Path, capsys) -> None:
-    from forensics.cli import main
+# A value other than the default for every parameter, each still giving a working run on the tiny case.
+NON_DEFAULT = {
+    "coaction_window_s": 30, "min_coaction": 1, "coaction_max_accounts": 40, "key_max_accounts": 40,
+    "signup_burst_s": 43_200, "sync_bucket_s": 300, "sync_max_accounts": 40, "sync_min_shared": 2,
+    "sync_min_jaccard": 0.1, "template_min_shared": 3, "min_similarity": 0.25, "top_k": 10, "min_cluster_size": 4,
+    "min_samples": 2, "cluster_epsilon": 0.55, "flag_threshold": 0.45, "min_flag_accounts": 4,
+}
 
-    copy = tmp_path / "case"
-    shutil.copytree(pipeline["case"], copy)
-    argv = ["cluster", str(copy), "--coaction-window", "30", "--min-coaction", "1", "--cluster-epsilon", "0.55", "--json"]
+
+def test_cli_records_every_option_and_the_report_commands_replay_it(pipeline, tmp_path: Path, capsys) -> None:
+    """Each `cluster` option reaches clusters.json, and the cluster command the report prints for a re-run
+    reproduces clusters.json byte for byte from those recorded values."""
+    import dataclasses
+    import shlex
+
+    from forensics.cli import main
+    from forensics.params import CLUSTER_FLAGS
+    from forensics.render import rerun_commands
+
+    defaults = dataclasses.asdict(ClusterParams())
+    assert set(NON_DEFAULT) == set(defaults) and all(NON_DEFAULT[k] != defaults[k] for k in defaults)
+    first = tmp_path / "first"
+    shutil.copytree(pipeline["case"], first)
+    argv = ["cluster", str(first), "--json"]
+    for name, value in NON_DEFAULT.items():
+        argv += [CLUSTER_FLAGS[name], str(value)]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    doc = jsonio.read(copy / "clusters.json")
+    doc = jsonio.read(first / "clusters.json")
     assert out["clusters"] == len(doc["clusters"]) and out["flagged"] == sum(c["flagged"] for c in doc["clusters"])
-    assert doc["parameters"]["coaction_window_s"] == 30 and doc["parameters"]["min_coaction"] == 1
-    assert doc["parameters"]["cluster_epsilon"] == 0.55
+    assert doc["parameters"] == NON_DEFAULT
+
+    commands = rerun_commands({"parameters": {"cluster": doc["parameters"]}})
+    line = next(c for c in commands.replace("\\\n", " ").splitlines() if c.startswith("forensics cluster "))
+    second = tmp_path / "second"
+    shutil.copytree(pipeline["case"], second)
+    replay = [str(second) if arg == "<case>" else arg for arg in shlex.split(line)[1:]]
+    assert main([*replay, "--quiet"]) == 0
+    assert (second / "clusters.json").read_bytes() == (first / "clusters.json").read_bytes()
 
 
 def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
@@ -200,12 +227,23 @@ def test_refuses_a_directory_that_is_not_a_case(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "params",
     [ClusterParams(coaction_window_s=-1), ClusterParams(min_coaction=0), ClusterParams(coaction_max_accounts=-2),
-     ClusterParams(min_cluster_size=1), ClusterParams(flag_threshold=1.5), ClusterParams(cluster_epsilon=1.0),
-     ClusterParams(cluster_epsilon=-0.1)],
+     ClusterParams(key_max_accounts=-1), ClusterParams(signup_burst_s=0), ClusterParams(sync_bucket_s=0),
+     ClusterParams(sync_max_accounts=-1), ClusterParams(sync_min_shared=0), ClusterParams(sync_min_jaccard=1.1),
+     ClusterParams(template_min_shared=0), ClusterParams(min_similarity=-0.1), ClusterParams(top_k=0),
+     ClusterParams(min_cluster_size=1), ClusterParams(min_samples=0), ClusterParams(flag_threshold=1.5),
+     ClusterParams(cluster_epsilon=1.0), ClusterParams(cluster_epsilon=-0.1), ClusterParams(min_flag_accounts=0)],
 )
 def test_rejects_bad_parameters(pipeline, params: ClusterParams) -> None:
     with pytest.raises(BadInputError):
         run_cluster(pipeline["case"], params)
+
+
+def test_a_bad_option_is_one_line_naming_the_flag(pipeline, capsys) -> None:
+    from forensics.cli import main
+
+    assert main(["cluster", str(pipeline["case"]), "--top-k", "0"]) == BadInputError.exit_code
+    err = capsys.readouterr().err
+    assert err == "error: --top-k must be >= 1, got 0\n"
 
 
 def test_detection_benchmark_smoke(tmp_path: Path) -> None:
