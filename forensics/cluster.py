@@ -235,6 +235,8 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             names,
             sp,
             coaction_window_s=params.coaction_window_s,
+            sync_bucket_s=params.sync_bucket_s,
+            sync_max_accounts=params.sync_max_accounts,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")

@@ -333,8 +333,8 @@ COMPONENT_WORDS = {
     "infrastructure": "shared set-up",
 }
 PAGE_ONE_GROUPS = 5
-SHARE_SIGNALS = ("coaction", "shared_templates", "sync", "reasoning", "signup_burst", "round_the_clock",
-                 "regular_timing", "new_model")
+SHARE_SIGNALS = ("coaction", "shared_templates", "sync", "reasoning", "shared_net_slots", "signup_burst",
+                 "round_the_clock", "regular_timing", "new_model")
 
 
 def _join(words: list[str]) -> str:

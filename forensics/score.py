@@ -17,6 +17,10 @@ each part in [0, 1] (see `_components`):
   billing country;
 - size ramps from 0 to 1 at 10 accounts.
 
+The evidence also lists, unscored, the share of requests sent from a /24 network that another member used in
+the same clock slot (the sync bucket). Unlike the `sync` edges it counts slots of any number of accounts, so it
+shows simultaneous use of shared infrastructure in groups too large for pairwise lockstep links.
+
 Default flag: score >= 0.5 (`ScoreParams.flag_threshold`), at least 5 accounts, and no benign explanation.
 Benign explanations: one organisation on one payment method; registered organisations each on their own
 payment method without a signup burst; and, only when the group shows no extraction or heavy volume, an
@@ -38,6 +42,14 @@ def _pct(x: float) -> str:
     return f"{round(100 * x):d}%"
 
 
+def _slot(seconds: int) -> str:
+    """`600` -> `10-minute slot`, `90` -> `90-second slot`."""
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}-{unit} slot"
+    return f"{seconds}-second slot"
+
+
 def _max_window_share(times: list, window_us: int) -> float:
     """Largest share of `times` (epoch microseconds) inside any window of `window_us`."""
     ts = np.sort(np.asarray([t for t in times if t is not None], dtype=np.int64))
@@ -57,13 +69,22 @@ _KEY_COLUMNS = (
 )
 
 
-def _key_sharing(events: pl.LazyFrame, member_codes: pl.DataFrame, cid_of_code: np.ndarray, col: str, name: str) -> pl.DataFrame:
-    """Per cluster, how its members share the keys of one column (see `cluster_key_stats`).
+def _keys(slot_s: int) -> list[tuple[str, pl.Expr]]:
+    """The keys whose sharing `cluster_key_stats` measures, each named and null where a row has none: the key
+    columns, and `net_slot`, a /24 network within one clock-aligned slot of `slot_s` seconds. The latter counts
+    simultaneous use of a network whatever the number of accounts, where the `sync` edges skip busy slots."""
+    net = pl.col("net_pseudonym")
+    slot = pl.when(net.is_not_null()).then(pl.struct(net, pl.col("timestamp").dt.epoch("s") // slot_s))
+    return [*((name, pl.col(col)) for col, name in _KEY_COLUMNS), ("net_slot", slot)]
+
+
+def _key_sharing(events: pl.LazyFrame, member_codes: pl.DataFrame, cid_of_code: np.ndarray, key: pl.Expr, name: str) -> pl.DataFrame:
+    """Per cluster, how its members share the values of one key (see `cluster_key_stats`).
 
     Members' rows are collected as (code, key hash), sorted by (key, cluster, code); each run of one
     (key, cluster) is one key of that cluster, its length the key's requests, its code changes its accounts.
     """
-    rows = collect_coded(events.filter(pl.col(col).is_not_null()), member_codes, pl.col(col).hash(seed=0).alias("_h"))
+    rows = collect_coded(events.filter(key.is_not_null()), member_codes, key.hash(seed=0).alias("_h"))
     cid = cid_of_code[rows["code"].to_numpy()]
     rows = rows.with_columns(pl.Series("_cc", (cid.astype(np.uint64) << np.uint64(32)) | rows["code"].to_numpy().astype(np.uint64)))
     rows = rows.sort("_cc").sort("_h", maintain_order=True)  # two stable sorts: ~2x faster than one on both
@@ -90,8 +111,9 @@ def _key_sharing(events: pl.LazyFrame, member_codes: pl.DataFrame, cid_of_code: 
     )
 
 
-def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Row-level: per cluster and key column, how many keys its members share and what share of requests use them."""
+def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame, slot_s: int) -> pl.DataFrame:
+    """Row-level: per cluster and key (see `_keys`), how many keys its members share and what share of requests
+    use them."""
     member_codes = members.select(ACCOUNT, "cluster_id").sort(ACCOUNT).with_row_index("code")
     cid_of_code = member_codes["cluster_id"].to_numpy()
     totals = (
@@ -108,8 +130,8 @@ def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame) -> pl.DataFra
         .collect(engine="streaming")
     )
     out = totals
-    for col, name in _KEY_COLUMNS:
-        out = out.join(_key_sharing(events, member_codes.select(ACCOUNT, "code"), cid_of_code, col, name), on="cluster_id", how="left")
+    for name, key in _keys(slot_s):
+        out = out.join(_key_sharing(events, member_codes.select(ACCOUNT, "code"), cid_of_code, key, name), on="cluster_id", how="left")
     return out.sort("cluster_id")
 
 
@@ -170,12 +192,14 @@ def score_clusters(
     params: ScoreParams,
     *,
     coaction_window_s: int,
+    sync_bucket_s: int,
+    sync_max_accounts: int,
 ) -> list[dict]:
     """One dict per cluster (sorted by cluster_id) with score, flag, evidence and benign explanation."""
     members = clusters.filter(pl.col("cluster_id") >= 0)
     if members.height == 0:
         return []
-    keys = {r["cluster_id"]: r for r in cluster_key_stats(events, members).iter_rows(named=True)}
+    keys = {r["cluster_id"]: r for r in cluster_key_stats(events, members, sync_bucket_s).iter_rows(named=True)}
     feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
     # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
@@ -224,7 +248,7 @@ def score_clusters(
                  + 0.20 * comp["infrastructure"]) * comp["size"]
         benign = _benign_explanation(c, comp)
         flagged = bool(score >= params.flag_threshold and n >= params.min_flag_accounts and benign is None)
-        evidence = _evidence(c, k, comp, coaction_window_s, params)
+        evidence = _evidence(c, k, coaction_window_s, sync_bucket_s, sync_max_accounts, params)
         out.append(
             {
                 "cluster_id": cid,
@@ -267,7 +291,7 @@ def _benign_explanation(c: dict, comp: dict) -> str | None:
     return None
 
 
-def _evidence(c: dict, k: dict, comp: dict, window_s: int, params: ScoreParams) -> list[dict]:
+def _evidence(c: dict, k: dict, window_s: int, slot_s: int, sync_max_accounts: int, params: ScoreParams) -> list[dict]:
     ev = [{"signal": "accounts", "text": f"{c['accounts']:,} accounts", "value": c["accounts"]}]
 
     def add(signal: str, text: str, value) -> None:
@@ -277,7 +301,13 @@ def _evidence(c: dict, k: dict, comp: dict, window_s: int, params: ScoreParams) 
         round(c["coaction_member_share"], 4))
     add("shared_templates", f"{_pct(c['template_shared_request_share'])} of requests use a prompt template shared with another member",
         round(c["template_shared_request_share"], 4))
-    add("sync", f"{_pct(c['sync_member_share'])} of accounts active in lockstep with another member", round(c["sync_member_share"], 4))
+    busy = f"slots used by more than {sync_max_accounts:,} accounts not compared" if sync_max_accounts else "every slot compared"
+    add("sync", f"{_pct(c['sync_member_share'])} of accounts active in lockstep with another member ({busy})",
+        round(c["sync_member_share"], 4))
+    slot_share = float(k["net_slot_shared_request_share"] or 0.0)
+    add("shared_net_slots",
+        f"{_pct(slot_share)} of requests were sent from a /24 network that another member used in the same {_slot(slot_s)}",
+        round(slot_share, 4))
     add("reasoning", f"{_pct(c['reasoning_share'])} of prompts ask for step-by-step reasoning", round(c["reasoning_share"], 4))
     add("shared_nets", f"{int(k['net_shared_keys'] or 0):,} shared /24 prefixes", int(k["net_shared_keys"] or 0))
     add("shared_ips", f"{int(k['ip_shared_keys'] or 0):,} shared IP addresses", int(k["ip_shared_keys"] or 0))

@@ -14,7 +14,9 @@ from forensics import jsonio
 from forensics.cluster import ClusterParams, run_cluster
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
-from forensics.score import ScoreParams, _benign_explanation, _max_window_share, cluster_key_stats, high_volume_accounts
+from forensics.score import (
+    ScoreParams, _benign_explanation, _max_window_share, _slot, cluster_key_stats, high_volume_accounts,
+)
 from forensics.synth import generate
 
 from conftest import TEST_KEY_HEX, write_key
@@ -42,20 +44,23 @@ def test_cluster_key_stats_match_a_direct_count() -> None:
     cluster_of = {a: i % 3 for i, a in enumerate(accounts) if i % 5}  # every fifth account in no cluster
     members = pl.DataFrame({"account_pseudonym": list(cluster_of), "cluster_id": list(cluster_of.values())})
     # A key column with no values at all (a signal the logs lack) gives no statistics, not an error.
-    blank = cluster_key_stats(events.with_columns(pl.lit(None, dtype=pl.String).alias("user_agent_fingerprint")).lazy(), members)
+    blank = cluster_key_stats(events.with_columns(pl.lit(None, dtype=pl.String).alias("user_agent_fingerprint")).lazy(), members, 600)
     assert blank["user_agent_distinct"].null_count() == 3 and blank["requests"].sum() == events.height - sum(
         1 for r in rows if r["account_pseudonym"] not in cluster_of)
-    got = {r["cluster_id"]: r for r in cluster_key_stats(events.lazy(), members).iter_rows(named=True)}
+    got = {r["cluster_id"]: r for r in cluster_key_stats(events.lazy(), members, 600).iter_rows(named=True)}
     assert sorted(got) == [0, 1, 2]
+    # net_slot: the /24 network within a clock-aligned 600 s slot (the rows span 2,000 s, so four slots).
+    key_of = {name: (lambda r, col=col: r[col]) for name, col in KEY_COLUMNS.items()}
+    key_of["net_slot"] = lambda r: None if r["net_pseudonym"] is None else (r["net_pseudonym"], int(r["timestamp"].timestamp()) // 600)
     for cid in got:
         mine = [r for r in rows if cluster_of.get(r["account_pseudonym"]) == cid]
         assert got[cid]["requests"] == len(mine)
-        for name, col in KEY_COLUMNS.items():
+        for name, key in key_of.items():
             holders, requests = defaultdict(set), defaultdict(int)
             for r in mine:
-                if r[col] is not None:
-                    holders[r[col]].add(r["account_pseudonym"])
-                    requests[r[col]] += 1
+                if key(r) is not None:
+                    holders[key(r)].add(r["account_pseudonym"])
+                    requests[key(r)] += 1
             total = sum(requests.values())
             shared = [k for k in holders if len(holders[k]) >= 2]
             assert got[cid][f"{name}_distinct"] == len(holders)
@@ -160,6 +165,16 @@ def test_flagged_evidence_is_readable_with_counts(hard_case) -> None:
         assert re.fullmatch(r"\d+% of prompts ask for step-by-step reasoning", texts["reasoning"])
         assert re.fullmatch(r"[\d,]+ shared /24 prefixes", texts["shared_nets"])
         assert re.fullmatch(r"\d+% created within 72 h", texts["signup_burst"])
+        assert re.fullmatch(r"\d+% of accounts active in lockstep with another member \(slots used by more than 50 "
+                            r"accounts not compared\)", texts["sync"])
+        assert re.fullmatch(r"\d+% of requests were sent from a /24 network that another member used in the same "
+                            r"10-minute slot", texts["shared_net_slots"])
+
+
+@pytest.mark.parametrize("seconds, text", [(600, "10-minute slot"), (3_600, "1-hour slot"), (86_400, "1-day slot"),
+                                           (90, "90-second slot"), (7_200, "2-hour slot")])
+def test_slot_in_words(seconds: int, text: str) -> None:
+    assert _slot(seconds) == text
 
 
 def test_evaluation_harnesses_listed_as_high_volume_not_flagged(hard_case) -> None:
