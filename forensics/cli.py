@@ -146,8 +146,8 @@ def synth(
 
 
 def _option(field: str, help: str):
-    """The `forensics cluster` option of a ClusterParams field: its flag is CLUSTER_FLAGS' and its default the
-    field's, so neither can drift from what is recorded and replayed."""
+    """The `forensics cluster` option of a ClusterParams field, under the flag that the report's re-run commands
+    print for it (CLUSTER_FLAGS)."""
     return typer.Option(CLUSTER_FLAGS[field], help=help)
 
 

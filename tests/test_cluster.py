@@ -238,6 +238,14 @@ def test_rejects_bad_parameters(pipeline, params: ClusterParams) -> None:
         run_cluster(pipeline["case"], params)
 
 
+def test_every_parameter_has_a_range_check() -> None:
+    import dataclasses
+
+    from forensics.params import _AT_LEAST, _WITHIN
+
+    assert set(_AT_LEAST) | set(_WITHIN) == {f.name for f in dataclasses.fields(ClusterParams)}
+
+
 def test_a_bad_option_is_one_line_naming_the_flag(pipeline, capsys) -> None:
     from forensics.cli import main
 
