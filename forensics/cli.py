@@ -145,10 +145,10 @@ def synth(
     _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
 
 
-def _option(field: str, help: str):
+def _option(field: str, text: str):
     """The `forensics cluster` option of a ClusterParams field, under the flag that the report's re-run commands
     print for it (CLUSTER_FLAGS)."""
-    return typer.Option(CLUSTER_FLAGS[field], help=help)
+    return typer.Option(CLUSTER_FLAGS[field], help=text)
 
 
 @app.command()
@@ -170,13 +170,26 @@ def cluster(
     ] = ClusterParams.coaction_max_accounts,
     key_max_accounts: Annotated[
         int,
-        _option("key_max_accounts", "Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap)."),
+        _option(
+            "key_max_accounts",
+            "Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap).",
+        ),
     ] = ClusterParams.key_max_accounts,
     signup_burst_s: Annotated[
-        int, _option("signup_burst_s", "Seconds: accounts with the same signup name stem and email domain, created within one such window, are linked.")
+        int,
+        _option(
+            "signup_burst_s",
+            "Seconds: accounts with the same signup name stem and email domain, created within one such window, are "
+            "linked.",
+        ),
     ] = ClusterParams.signup_burst_s,
     sync_bucket_s: Annotated[
-        int, _option("sync_bucket_s", "Seconds per time bucket: accounts active on the same /24 network in the same buckets have synchronised schedules.")
+        int,
+        _option(
+            "sync_bucket_s",
+            "Seconds per time bucket: accounts active on the same /24 network in the same buckets have synchronised "
+            "schedules.",
+        ),
     ] = ClusterParams.sync_bucket_s,
     sync_max_accounts: Annotated[
         int, _option("sync_max_accounts", "Skip (/24, bucket) slots shared by more accounts (0: no cap).")
