@@ -54,21 +54,34 @@ def _hour_profile(df: pl.DataFrame) -> pl.DataFrame:
 
 
 # Means and deviations from exact integer sums: a float sum's value would depend on how the engine splits
-# the rows between threads, and the outputs must be byte-identical whatever the thread count.
-def _mean(x: pl.Expr) -> pl.Expr:
-    return x.cast(pl.Int64).sum() / x.count()
-
-
-def _std(x: pl.Expr) -> pl.Expr:
+# the rows between threads, and the outputs must be byte-identical whatever the thread count. The squares are
+# row columns made before the group_by, so that it only sums columns (6x faster for the gaps at seed scale).
+def _moment_columns(x: pl.Expr, name: str) -> list[pl.Expr]:
+    """Row-level: `name` and its square as Int64 columns, for `_moment_sums`."""
     x = x.cast(pl.Int64)
-    n, s1, s2 = x.count(), x.sum(), (x * x).sum()
+    return [x.alias(name), (x * x).alias(f"{name}_sq")]
+
+
+def _moment_sums(name: str, *, squares: bool = True) -> list[pl.Expr]:
+    """Per group: the count, sum and (for `_std`) sum of squares of the column `name` (see `_moment_columns`)."""
+    x = pl.col(name)
+    sums = [x.count().alias(f"{name}_n"), x.sum().alias(f"{name}_s1")]
+    return [*sums, pl.col(f"{name}_sq").sum().alias(f"{name}_s2")] if squares else sums
+
+
+def _mean(name: str) -> pl.Expr:
+    return pl.col(f"{name}_s1") / pl.col(f"{name}_n")
+
+
+def _std(name: str) -> pl.Expr:
+    n, s1, s2 = pl.col(f"{name}_n"), pl.col(f"{name}_s1"), pl.col(f"{name}_s2")
     var = (s2 - s1.cast(pl.Float64) * s1.cast(pl.Float64) / n) / (n - 1)
     return pl.when(n >= 2).then(var.clip(lower_bound=0.0).sqrt()).otherwise(None)
 
 
-def _cv(x: pl.Expr) -> pl.Expr:
+def _cv(name: str) -> pl.Expr:
     """Coefficient of variation of integer gaps (seconds): std / mean."""
-    return pl.when(x.count() >= 2).then(_std(x) / _mean(x)).otherwise(None)
+    return pl.when(pl.col(f"{name}_n") >= 2).then(_std(name) / _mean(name)).otherwise(None)
 
 
 # Every aggregation runs in memory on compact columns keyed by an integer account code, one projected pass
@@ -91,54 +104,96 @@ _COLUMNS = (
 )
 
 
+def _sorted_by_account_and_time(rows: pl.DataFrame) -> pl.DataFrame:
+    """(code, timestamp) rows sorted by code, then time.
+
+    Where both fit in 64 bits (seed scale: 18 + 42), one numpy sort of the pair packed into a UInt64 does it,
+    2.4x faster than two stable sorts, which remain for anything wider.
+    """
+    if rows.height == 0 or rows["timestamp"].null_count():
+        return rows.sort("timestamp").sort("code", maintain_order=True)
+    unit = rows["timestamp"].dtype.time_unit
+    t = rows["timestamp"].dt.epoch(unit).to_numpy()
+    code = rows["code"].to_numpy()
+    t_min = int(t.min())
+    time_bits, code_bits = (int(t.max()) - t_min).bit_length(), int(code.max()).bit_length()
+    if time_bits + code_bits > 64:
+        return rows.sort("timestamp").sort("code", maintain_order=True)
+    packed = code.astype(np.uint64) << np.uint64(time_bits)
+    packed |= (t - t_min).astype(np.uint64)
+    del t, code
+    packed.sort()
+    code = (packed >> np.uint64(time_bits)).astype(np.uint32)
+    packed &= np.uint64((1 << time_bits) - 1)
+    t = packed.view(np.int64)
+    t += t_min
+    return pl.DataFrame({"code": code, "timestamp": pl.Series(t).cast(rows["timestamp"].dtype)})
+
+
 def _timing(rows: pl.DataFrame) -> pl.DataFrame:
     """From (code, timestamp): volume, active days, gaps and hour-of-day counts.
 
-    One stable sort by (code, time) makes every gap and new day a comparison with the previous row; per-group
-    sorts inside a group_by cost several times more at the seed scale.
+    Sorted by (code, time), every gap and new day is a comparison with the previous row; per-group sorts inside
+    a group_by cost several times more at the seed scale.
     """
     ts = pl.col("timestamp")
-    rows = rows.sort("timestamp").sort("code", maintain_order=True)
+    rows = _sorted_by_account_and_time(rows)
     same = pl.col("code") == pl.col("code").shift()
     # Gaps as Duration (same truncation to whole ms and s as before), null at each account's first request.
-    gap = pl.when(same).then(ts - ts.shift())
+    gap_ms = pl.when(same).then(ts - ts.shift()).dt.total_milliseconds()
     day = ts.dt.date()
     marked = rows.select(
         "code",
         "timestamp",
-        gap.dt.total_milliseconds().alias("_gap_ms"),
+        gap_ms.alias("_gap_ms"),
         (~same | (day != day.shift())).fill_null(True).alias("_new_day"),
+        *_moment_columns(gap_ms // 1000, "_gap_s"),  # whole seconds, as total_seconds()
     )
-    out = marked.group_by("code", maintain_order=True).agg(
-        pl.len().alias("requests"),
-        pl.col("_new_day").sum().cast(pl.UInt32).alias("active_days"),
-        ts.first().alias("first_seen"),
-        ts.last().alias("last_seen"),
-        pl.col("_gap_ms").drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
-        _cv((pl.col("_gap_ms") // 1000).drop_nulls()).alias("interarrival_cv"),  # whole seconds, as total_seconds()
+    out = (
+        marked.group_by("code", maintain_order=True)
+        .agg(
+            pl.len().alias("requests"),
+            pl.col("_new_day").sum().cast(pl.UInt32).alias("active_days"),
+            ts.first().alias("first_seen"),
+            ts.last().alias("last_seen"),
+            pl.col("_gap_ms").drop_nulls().median().truediv(1000.0).alias("interarrival_median_s"),
+            *_moment_sums("_gap_s"),
+        )
+        .with_columns(_cv("_gap_s").alias("interarrival_cv"))
+        .select(pl.exclude("^_gap_s_.*$"))
     )
     del marked
-    hours = (
-        rows.group_by("code", ts.dt.hour().alias("_hour"))
-        .agg(pl.len().cast(pl.Int64).alias("_n"))
-        .pivot(on="_hour", index="code", values="_n")
-    )
-    names = {str(h): f"hour_{h:02d}" for h in HOURS}
-    hours = hours.rename({c: names[c] for c in hours.columns if c in names})
-    hours = hours.with_columns(*[pl.lit(0, dtype=pl.Int64).alias(n) for n in names.values() if n not in hours.columns])
-    return out.join(hours.with_columns(pl.exclude("code").fill_null(0)), on="code", how="left")
+    # Hour-of-day counts by one bincount over (code, hour): the rows are sorted by code, so `out` lists the codes
+    # in order and each one's row of counts is at its code.
+    present = out["code"].to_numpy()
+    cell = rows["code"].to_numpy().astype(np.int64) * 24 + rows["timestamp"].dt.hour().to_numpy()
+    counts = np.bincount(cell, minlength=(int(present.max()) + 1) * 24 if len(present) else 0).reshape(-1, 24)[present]
+    hours = pl.DataFrame({f"hour_{h:02d}": counts[:, h] for h in HOURS}).with_columns(pl.Series("code", present))
+    return out.join(hours, on="code", how="left")
+
+
+_VOLUME_COLUMNS = ("input_tokens", "output_tokens", "prompt_chars", "prompt_reasoning")
 
 
 def _volumes(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.group_by("code").agg(
-        _mean(pl.col("input_tokens")).alias("input_tokens_mean"),
-        _std(pl.col("input_tokens")).alias("input_tokens_std"),
-        pl.col("input_tokens").sum().alias("input_tokens"),
-        _mean(pl.col("output_tokens")).alias("output_tokens_mean"),
-        _std(pl.col("output_tokens")).alias("output_tokens_std"),
-        pl.col("output_tokens").sum().alias("output_tokens"),
-        _mean(pl.col("prompt_chars")).alias("prompt_chars_mean"),
-        _mean(pl.col("prompt_reasoning").cast(pl.Int64)).alias("reasoning_share"),
+    """From (code, tokens, prompt length, reasoning flag): token volumes and spread, prompt length, reasoning share."""
+    moments = rows.with_columns(
+        *_moment_columns(pl.col("input_tokens"), "input_tokens"),
+        *_moment_columns(pl.col("output_tokens"), "output_tokens"),
+        pl.col("prompt_chars", "prompt_reasoning").cast(pl.Int64),
+    )
+    sums = [*_moment_sums("input_tokens"), *_moment_sums("output_tokens"),
+            *_moment_sums("prompt_chars", squares=False), *_moment_sums("prompt_reasoning", squares=False)]
+    return moments.group_by("code").agg(*sums).select(
+        "code",
+        _mean("input_tokens").alias("input_tokens_mean"),
+        _std("input_tokens").alias("input_tokens_std"),
+        pl.col("input_tokens_s1").alias("input_tokens"),
+        _mean("output_tokens").alias("output_tokens_mean"),
+        _std("output_tokens").alias("output_tokens_std"),
+        pl.col("output_tokens_s1").alias("output_tokens"),
+        _mean("prompt_chars").alias("prompt_chars_mean"),
+        _mean("prompt_reasoning").alias("reasoning_share"),
     )
 
 
@@ -203,15 +258,13 @@ def collect_features(
     if codes is None:
         codes = account_codes(events)
     ts = pl.col("timestamp")
-    out = _timing(collect_coded(events, codes, ts))
+    # Passes that read the same columns, or few, share one collect: each pass pays for reading and coding the
+    # account of every row (2.4 s at seed scale).
+    timed = collect_coded(events, codes, ts, pl.col("model").cast(pl.String).cast(pl.Categorical()))
+    out = _timing(timed.select("code", "timestamp"))
     case_start = out["first_seen"].min()
-    out = out.join(_volumes(collect_coded(events, codes, pl.col("input_tokens"), pl.col("output_tokens"),
-                                          pl.col("prompt_chars"), pl.col("prompt_reasoning"))), on="code", how="left")
-    for group in _DISTINCT_PASSES:
-        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
-        counts = collect_coded(events, codes, *hashed).group_by("code").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
-        out = out.join(counts, on="code", how="left")
-    models = _models(collect_coded(events, codes, pl.col("model").cast(pl.String).cast(pl.Categorical()), ts), case_start)
+    models = _models(timed, case_start)
+    del timed
     acc = None
     billing = None
     if accounts is not None:
@@ -224,7 +277,17 @@ def collect_features(
             acc.select(ACCOUNT, "billing_country").drop_nulls()
             .join(codes, on=ACCOUNT, how="inner").select("code", "billing_country")
         )
-    places = _places(collect_coded(events, codes, pl.col("country").cast(pl.String).cast(pl.Categorical()), pl.col("asn")), billing)
+    measured = collect_coded(
+        events, codes, *(pl.col(c) for c in _VOLUME_COLUMNS), pl.col("country").cast(pl.String).cast(pl.Categorical()),
+        pl.col("asn"),
+    )
+    places = _places(measured.select("code", "country", "asn"), billing)
+    out = out.join(_volumes(measured.drop("country", "asn")), on="code", how="left")
+    del measured
+    for group in _DISTINCT_PASSES:
+        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
+        counts = collect_coded(events, codes, *hashed).group_by("code").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
+        out = out.join(counts, on="code", how="left")
     distinct = [c for c in _COLUMNS if c.startswith("distinct_")]
     total = pl.col("requests").cast(pl.Float64)
     out = (

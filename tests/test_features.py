@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
 
-from forensics.features import collect_features
+from forensics.features import _sorted_by_account_and_time, collect_features
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
 
@@ -109,3 +110,18 @@ def test_account_table_country_mismatch_and_age() -> None:
     assert f["b"]["country_mismatch_share"] is None
     assert f["b"]["account_age_at_first_request_h"] is None
     assert f["b"]["org_pseudonym"] == "o"
+
+
+@pytest.mark.parametrize("span_us, accounts", [(45 * 86_400 * 10**6, 300), (2**60, 5_000)])
+def test_rows_sorted_by_account_and_time_as_two_stable_sorts(span_us: int, accounts: int) -> None:
+    # The first case packs (code, time) into one UInt64; the second is too wide and takes the two sorts.
+    rng = np.random.default_rng(7)
+    n = 20_000
+    rows = pl.DataFrame({
+        "code": rng.integers(0, accounts, n, dtype=np.uint32),
+        "timestamp": pl.Series(rng.integers(0, span_us, n) - span_us // 2).cast(pl.Datetime("us", "UTC")),
+    })
+    rows = pl.concat([rows, rows.head(500)])  # repeated (code, time) rows
+    got = _sorted_by_account_and_time(rows)
+    assert got.schema == rows.schema
+    assert got.equals(rows.sort("timestamp").sort("code", maintain_order=True))
