@@ -39,7 +39,7 @@ from forensics.fsio import case_lock, replace_file_atomic
 from forensics.graph import build_graph, cluster_graph, write_graphml
 from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
-from forensics.score import high_volume_accounts, score_clusters
+from forensics.score import high_volume_accounts, linked_members, score_clusters
 
 OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
 
@@ -224,6 +224,12 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         _write_parquet(cl_frame, case / "clusters.parquet")
         task.advance()
 
+        # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it before
+        # scoring reads the events.
+        edge_count = edges.height
+        linked = steps.run("links", linked_members, edges, names, cl_frame)
+        steps.handled("links", f"{edge_count:,} edges")
+        del edges
         sp = params.score_params()
         scored = steps.run(
             "scoring",
@@ -231,8 +237,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             events,
             features,
             cl_frame,
-            edges,
-            names,
+            linked,
             sp,
             coaction_window_s=params.coaction_window_s,
             sync_bucket_s=params.sync_bucket_s,
@@ -266,7 +271,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         "flagged_accounts": int(sum(c["accounts"] for c in scored if c["flagged"])),
         "accounts_total": features.height,
         "accounts_in_graph": len(clustering.nodes),
-        "edges": edges.height,
+        "edges": edge_count,
         "coaction_fingerprints_skipped": co_skipped,
         "steps": steps.steps,
     }

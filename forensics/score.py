@@ -158,7 +158,7 @@ def _components(c: dict, base_reasoning: float) -> dict[str, float]:
     }
 
 
-def _linked_members(edges: pl.DataFrame, names: pl.Series, members: pl.DataFrame) -> dict[tuple[int, str], int]:
+def linked_members(edges: pl.DataFrame, names: pl.Series, clusters: pl.DataFrame) -> dict[tuple[int, str], int]:
     """Per (cluster, edge kind), the members with an edge of that kind to another member of their cluster.
 
     `edges` holds account codes (indices into `names`) and the kind as an Enum. Only the edges inside a cluster
@@ -166,7 +166,7 @@ def _linked_members(edges: pl.DataFrame, names: pl.Series, members: pl.DataFrame
     was the peak of the whole `cluster` stage.
     """
     code_of = pl.DataFrame({ACCOUNT: names}).with_row_index("code")
-    member_codes = members.join(code_of, on=ACCOUNT, how="inner")
+    member_codes = clusters.filter(pl.col("cluster_id") >= 0).join(code_of, on=ACCOUNT, how="inner")
     cid_of_code = np.full(len(names), -1, dtype=np.int32)
     cid_of_code[member_codes["code"].to_numpy()] = member_codes["cluster_id"].to_numpy()
     cs = cid_of_code[edges["src"].to_numpy()]
@@ -185,15 +185,15 @@ def score_clusters(
     events: pl.LazyFrame,
     features: pl.DataFrame,
     clusters: pl.DataFrame,
-    edges: pl.DataFrame,
-    names: pl.Series,
+    linked: dict[tuple[int, str], int],
     params: ScoreParams,
     *,
     coaction_window_s: int,
     sync_bucket_s: int,
     sync_max_accounts: int,
 ) -> list[dict]:
-    """One dict per cluster (sorted by cluster_id) with score, flag, evidence and benign explanation."""
+    """One dict per cluster (sorted by cluster_id) with score, flag, evidence and benign explanation; `linked`
+    is `linked_members` of the case's edges (taken first, so that the caller can free the edges)."""
     members = clusters.filter(pl.col("cluster_id") >= 0)
     if members.height == 0:
         return []
@@ -201,7 +201,6 @@ def score_clusters(
     feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
     # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
-    linked_map = _linked_members(edges, names, members)
 
     heavy_floor = 10.0 * float(features["requests"].median() or 1.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
@@ -218,9 +217,9 @@ def score_clusters(
         top_org_share = float(orgs.value_counts()["count"].max() / n) if orgs.len() else 0.0
         c = {
             "accounts": n,
-            "coaction_member_share": linked_map.get((cid, "coaction"), 0) / n,
-            "sync_member_share": linked_map.get((cid, "sync"), 0) / n,
-            "template_member_share": linked_map.get((cid, "template"), 0) / n,
+            "coaction_member_share": linked.get((cid, "coaction"), 0) / n,
+            "sync_member_share": linked.get((cid, "sync"), 0) / n,
+            "template_member_share": linked.get((cid, "template"), 0) / n,
             "template_shared_request_share": float(k["template_shared_request_share"] or 0.0),
             "prompt_overlap": float(k["prompt_shared_request_share"] or 0.0),
             "reasoning_share": float(k["reasoning_share"] or 0.0),

@@ -22,7 +22,7 @@ def test_bench_smoke_prints_every_table(tmp_path):
     # Every cluster sub-step says what it handled (the "rows or accounts handled" column).
     for step, unit in (("codes", "accounts"), ("features", "accounts"), ("edges.coaction", "shared values"),
                        ("edges.template", "shared values"), ("edges.write", "edges"), ("graph", "pairs"),
-                       ("hdbscan", "accounts"), ("scoring", "clusters")):
+                       ("hdbscan", "accounts"), ("links", "edges"), ("scoring", "clusters")):
         assert re.search(rf"\| tiny \|   cluster\.{re.escape(step)} \|[^\n]*\| [0-9,]+ [^\n]*{unit} \|", out), step
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
