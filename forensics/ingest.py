@@ -7,7 +7,10 @@ Three passes keep memory bounded by one record batch plus small indexes, not by 
    decide), and every copy but the first is quarantined. "First" means earliest timestamp, then smallest
    input-file SHA-256, then input path, then row number in that file: independent of the order the files
    are given in and of thread count;
-3. each day's events are sorted by (timestamp, request_id) and written to events/YYYY-MM-DD.parquet.
+3. each day's events are sorted by (account_pseudonym, timestamp, request_id) and written to
+   events/YYYY-MM-DD.parquet. Account order makes every later pass that reads accounts row by row read a
+   row group's account dictionary in order: at seed scale a categorical cast of the account column ran
+   2.3x faster than on the same rows in time order.
 The case is built beside the target and renamed into place only when everything succeeded.
 """
 
@@ -987,7 +990,7 @@ def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
         day = pl.scan_parquet(sorted(day_dir.glob("*.parquet")))
         if not losers.is_empty():
             day = day.join(losers.lazy(), on=["_file", "_row"], how="anti")
-        frame = day.sort(["timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
+        frame = day.sort(["account_pseudonym", "timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
         if frame.height:
             frame.write_parquet(events_dir / f"{day_dir.name}.parquet", **PARQUET_WRITE)
 

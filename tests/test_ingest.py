@@ -73,7 +73,9 @@ def test_clean_logs_accept_every_row(tmp_path, key_file):
     assert summary["input_tokens"] == sum(10 + i for i in range(50))
     frame = events(tmp_path)
     assert frame.height == 50
-    assert frame["timestamp"].is_sorted()
+    # Day files in day order, each sorted by account, then time and request ID.
+    assert frame.equals(frame.sort(pl.col("timestamp").dt.date(), "account_pseudonym", "timestamp", "request_id"))
+    assert not frame["timestamp"].is_sorted()
     key = load_key(key_file)
     assert set(frame["account_pseudonym"]) == {key.pseudonym("account", f"acct_{i}") for i in range(7)}
     assert set(frame["ip_pseudonym"]) == {key.pseudonym("ip", f"203.0.113.{i}") for i in range(11)}
