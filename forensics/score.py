@@ -59,6 +59,14 @@ def _max_window_share(times: list, window_us: int) -> float:
     return float((ends - np.arange(len(ts))).max() / len(ts))
 
 
+_PROMPT_KEY_COLUMNS = (
+    ("prompt_template_fingerprint", "template"),
+    ("prompt_fingerprint", "prompt"),
+    ("system_prompt_fingerprint", "system_prompt"),
+    ("user_agent_fingerprint", "user_agent"),
+)
+
+
 def _key_passes(slot_s: int) -> list[list[tuple[str, pl.Expr]]]:
     """The keys whose sharing `cluster_key_stats` measures, each named and null where a row has none, in two
     passes over the rows: the network keys, then the prompt and client keys.
@@ -71,14 +79,6 @@ def _key_passes(slot_s: int) -> list[list[tuple[str, pl.Expr]]]:
     slot = pl.when(net.is_not_null()).then(pl.struct(net, pl.col("timestamp").dt.epoch("s") // slot_s))
     network = [("net", net), ("ip", pl.col("ip_pseudonym")), ("net_slot", slot)]
     return [network, [(name, pl.col(col)) for col, name in _PROMPT_KEY_COLUMNS]]
-
-
-_PROMPT_KEY_COLUMNS = (
-    ("prompt_template_fingerprint", "template"),
-    ("prompt_fingerprint", "prompt"),
-    ("system_prompt_fingerprint", "system_prompt"),
-    ("user_agent_fingerprint", "user_agent"),
-)
 
 
 def _key_sharing(rows: pl.DataFrame, name: str) -> pl.DataFrame:
