@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT
+from forensics.codes import ACCOUNT, collect_coded
 from forensics.params import ScoreParams
 
 
@@ -103,12 +103,11 @@ def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame, slot_s: int) 
     """Row-level: per cluster and key (see `_key_passes`), how many keys its members share and what share of
     requests use them.
 
-    Each pass streams the rows once: the account becomes its member code through an Enum of the members' names
-    (null, and dropped, for any other account) and each key a 64-bit hash. Hash group-bys then count each
-    (key, cluster)'s requests and accounts; integer counts and sums do not depend on the order rows arrive in.
+    Each pass streams the members' rows once (other accounts drop out in the stream), each key as a 64-bit
+    hash. Hash group-bys then count each (key, cluster)'s requests and accounts; integer counts and sums do not
+    depend on the order rows arrive in.
     """
-    by_name = members.select(ACCOUNT, "cluster_id").sort(ACCOUNT)
-    member = pl.col(ACCOUNT).cast(pl.String).cast(pl.Enum(by_name[ACCOUNT]), strict=False).to_physical().alias("code")
+    by_name = members.select(ACCOUNT, "cluster_id").sort(ACCOUNT).with_row_index("code")
     totals = (
         events.join(members.lazy().select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
         .group_by("cluster_id")
@@ -125,7 +124,7 @@ def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame, slot_s: int) 
     out = totals
     for keys in _key_passes(slot_s):
         hashes = [pl.when(key.is_not_null()).then(key.hash(seed=0)).alias(name) for name, key in keys]
-        rows = events.select(member, *hashes).drop_nulls("code").collect(engine="streaming")
+        rows = collect_coded(events, by_name, *hashes)
         rows = rows.with_columns(by_name["cluster_id"].gather(rows["code"]))
         for name, _ in keys:
             out = out.join(_key_sharing(rows, name), on="cluster_id", how="left")
