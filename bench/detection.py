@@ -67,10 +67,8 @@ def evaluate(case: Path, labels_path: Path, key: CaseKey) -> dict:
         pl.Series("account_pseudonym", key.pseudonyms("account", labels["account_id"].cast(pl.String).to_list()))
     )
     clusters = pl.read_parquet(case / "clusters.parquet")
-    doc = json.loads((case / "clusters.json").read_text())
-    flagged_ids = [c["cluster_id"] for c in doc["clusters"] if c["flagged"]]
-    joined = labels.join(clusters.select("account_pseudonym", "cluster_id"), on="account_pseudonym", how="left").with_columns(
-        pl.col("cluster_id").fill_null(-1), pl.col("cluster_id").is_in(flagged_ids).fill_null(False).alias("flagged")
+    joined = labels.join(clusters.select("account_pseudonym", "cluster_id", "flagged"), on="account_pseudonym", how="left").with_columns(
+        pl.col("cluster_id").fill_null(-1), pl.col("flagged").fill_null(False)
     )
     attack = pl.col("label") == "attack"
     tp = joined.filter(attack & pl.col("flagged")).height

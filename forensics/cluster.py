@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -18,21 +19,21 @@ import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
 from forensics.coaction import coaction_edges
-from forensics.codes import account_codes, codes_of, decode
+from forensics.codes import ACCOUNT, AccountOrder, account_codes, codes_of, decode
+from forensics.blocking import Blocking, BlockingStats
 from forensics.edges import (
+    ACCOUNT_KINDS,
+    CODED_SCHEMA,
     EDGE_SCHEMA,
+    KEY_KINDS,
     KIND,
     EdgeSet,
-    KindStats,
+    account_facts,
     decode_edges,
-    ip_day_facts,
-    net_facts,
-    payment_facts,
-    shared_key_edges,
-    signup_facts,
-    sync_edges,
-    template_facts,
+    event_facts,
+    key_edges,
 )
+from forensics.groups import GROUP_KINDS, FactStore
 from forensics.errors import CaseError
 from forensics.features import collect_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
@@ -41,6 +42,8 @@ from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
 from forensics.score import high_volume_accounts, linked_members, score_clusters
 
+# Scratch space for the facts the edge step hands to scoring; removed when the stage ends.
+SCRATCH = ".cluster-facts"
 OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
 
 
@@ -118,17 +121,26 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
         to_case.gather(co.codes["src"]).alias("src"),
         to_case.gather(co.codes["dst"]).alias("dst"),
         pl.col("count").cast(pl.Int64),
+        pl.lit(None, dtype=pl.Float64).alias("expected"),
+        pl.lit(None, dtype=pl.Float64).alias("surprise"),
         pl.col("count").cast(pl.Float64).alias("weight"),
     )
-    stats = KindStats(coded.height // 2, co.fingerprints_total - co.fingerprints_skipped, co.fingerprints_skipped)
-    return EdgeSet("coaction", coded, decode(codes), {"coaction": stats})
+    used = co.fingerprints_total - co.fingerprints_skipped
+    stats = BlockingStats(coded.height // 2, used, 0, co.fingerprints_skipped, int(co.accounts.len()))
+    return EdgeSet("coaction", coded, decode(codes), stats)
 
 
 def build_edges(
-    events: pl.LazyFrame, accounts: pl.LazyFrame | None, codes: pl.DataFrame, params: ClusterParams, steps: _Steps
-) -> tuple[pl.DataFrame, pl.Series, dict[str, KindStats]]:
+    events: pl.LazyFrame,
+    accounts: pl.LazyFrame | None,
+    codes: pl.DataFrame,
+    order: AccountOrder,
+    params: ClusterParams,
+    steps: _Steps,
+    store: FactStore,
+) -> tuple[pl.DataFrame, pl.Series, dict[str, BlockingStats]]:
     """Every edge kind, as one table of account codes (`codes`) sorted by (kind, src, dst), the pseudonym of
-    each code, and the per-kind accounting."""
+    each code, and the per-kind accounting. The facts of every group kind are left in `store` for scoring."""
     co = steps.run(
         "edges.coaction",
         coaction_edges,
@@ -140,49 +152,37 @@ def build_edges(
     )
     sets: list[EdgeSet] = [_coaction_set(co, codes)]
     del co
-    cap = params.key_max_accounts
-    sets.append(steps.run("edges.ip_day", shared_key_edges, ip_day_facts(events), kind="ip_day", max_accounts=cap, codes=codes, normalize=True))
-    sets.append(steps.run("edges.net", shared_key_edges, net_facts(events), kind="net", max_accounts=cap, codes=codes, normalize=True))
-    if accounts is not None:
-        sets.append(steps.run("edges.payment", shared_key_edges, payment_facts(accounts), kind="payment", max_accounts=cap, codes=codes))
-        sets.append(
-            steps.run(
-                "edges.signup", shared_key_edges, signup_facts(accounts, burst_s=params.signup_burst_s), kind="signup", max_accounts=cap, codes=codes
-            )
-        )
-    sets.append(
-        steps.run(
-            "edges.template",
-            shared_key_edges,
-            template_facts(events),
-            kind="template",
-            max_accounts=cap,
-            min_count=params.template_min_shared,
-            codes=codes,
-        )
-    )
-    sets.append(
-        steps.run(
-            "edges.sync",
-            sync_edges,
-            events,
-            bucket_s=params.sync_bucket_s,
-            key_col="net_pseudonym",
-            max_accounts=params.sync_max_accounts,
-            min_shared=params.sync_min_shared,
-            min_jaccard=params.sync_min_jaccard,
-            codes=codes,
-        )
-    )
-    stats: dict[str, KindStats] = {}
+    names = decode(codes)
+    blocking = Blocking(params.key_all_pairs_max, params.key_partners, params.key_max_accounts, order.rank)
+
+    def facts_of(kind: str) -> pl.DataFrame | None:
+        if kind in ACCOUNT_KINDS:
+            return None if accounts is None else account_facts(kind, accounts, codes, burst_s=params.signup_burst_s)
+        return event_facts(kind, events, codes, slot_s=params.sync_bucket_s)
+
+    for kind in KEY_KINDS:
+        facts = steps.run(f"facts.{kind.name}", facts_of, kind.name)
+        if facts is None:
+            continue
+        if kind.name in GROUP_KINDS:
+            facts = store.put(kind.name, facts)
+        sets.append(steps.run(f"edges.{kind.name}", key_edges, kind, facts, blocking, names, prepared=kind.name in GROUP_KINDS))
+        del facts
+    for kind in GROUP_KINDS:
+        if kind not in store.kinds and (facts := steps.run(f"facts.{kind}", facts_of, kind)) is not None:
+            store.put(kind, facts)
+            del facts
+    stats: dict[str, BlockingStats] = {}
     for s in sets:
-        stats.update(s.stats)
-        kind = s.stats[s.kind]
-        steps.handled(f"edges.{s.kind}", f"{kind.pairs:,} pairs from {kind.keys_used:,} shared values")
+        stats[s.kind] = s.stats
+        steps.handled(f"edges.{s.kind}", f"{s.stats.pairs:,} pairs from {s.stats.keys_used:,} shared values")
     # Each set is sorted by (src, dst); concatenated in kind order, the table is sorted by (kind, src, dst).
-    frames = [s.coded.with_columns(pl.lit(s.kind, dtype=KIND).alias("kind")) for s in sorted(sets, key=lambda s: s.kind)]
-    edges = pl.concat(frames).select("src", "dst", "kind", "count", "weight")
-    return edges, decode(codes), stats
+    frames = [
+        s.coded.cast(CODED_SCHEMA).with_columns(pl.lit(s.kind, dtype=KIND).alias("kind"))
+        for s in sorted(sets, key=lambda s: s.kind)
+    ]
+    edges = pl.concat(frames).select("src", "dst", "kind", "count", "expected", "surprise", "weight")
+    return edges, names, stats
 
 
 def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentProgress()) -> dict:
@@ -196,6 +196,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         stale = case / "clusters.json"
         if stale.exists():
             stale.unlink()
+        shutil.rmtree(case / SCRATCH, ignore_errors=True)
         events = scan_events(case)
         accounts = scan_accounts(case)
 
@@ -206,45 +207,52 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         features = steps.run("features", collect_features, events, accounts, codes)
         steps.handled("features", f"{features.height:,} accounts")
         _write_parquet(features, case / "features.parquet")
+        order = AccountOrder.from_digests(features["activity_digest"].to_numpy())
         task.advance()
 
-        edges, names, edge_stats = build_edges(events, accounts, codes, params, steps)
-        co_skipped = edge_stats["coaction"].keys_skipped
+        store = FactStore(case / SCRATCH)
+        edges, names, edge_stats = build_edges(events, accounts, codes, order, params, steps, store)
+        co_skipped = edge_stats["coaction"].keys_dropped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         steps.handled("edges.write", f"{edges.height:,} edges")
         task.advance()
 
         gp = params.graph_params()
-        graph_edges = steps.run("graph", build_graph, edges, names, gp)
+        graph_edges = steps.run("graph", build_graph, edges, order, gp)
         steps.handled("graph", f"{edges.height:,} edges to {graph_edges.height:,} pairs")
         task.advance()
-        clustering = steps.run("hdbscan", cluster_graph, graph_edges, names, gp)
+        clustering = steps.run("hdbscan", cluster_graph, graph_edges, names, gp, order)
         steps.handled("hdbscan", f"{len(clustering.nodes):,} accounts")
         cl_frame = clustering.frame()
-        _write_parquet(cl_frame, case / "clusters.parquet")
         task.advance()
 
-        # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it before
-        # scoring reads the events.
+        # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it first.
         edge_count = edges.height
         linked = steps.run("links", linked_members, edges, names, cl_frame)
         steps.handled("links", f"{edge_count:,} edges")
         del edges
         sp = params.score_params()
-        scored = steps.run(
+        scored, roles = steps.run(
             "scoring",
             score_clusters,
-            events,
             features,
             cl_frame,
+            codes,
+            graph_edges,
             linked,
+            store,
             sp,
             coaction_window_s=params.coaction_window_s,
-            sync_bucket_s=params.sync_bucket_s,
-            sync_max_accounts=params.sync_max_accounts,
+            strong_similarity=1.0 - params.cluster_epsilon,
+            min_samples=params.min_samples,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")
+        cl_frame = cl_frame.join(roles.select(ACCOUNT, "role", "flagged"), on=ACCOUNT, how="left").with_columns(
+            pl.col("role").fill_null("unclustered"), pl.col("flagged").fill_null(False)
+        )
+        _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
+        shutil.rmtree(case / SCRATCH, ignore_errors=True)
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:
@@ -268,7 +276,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
     return {
         "clusters": len(scored),
         "flagged": len(flagged_ids),
-        "flagged_accounts": int(sum(c["accounts"] for c in scored if c["flagged"])),
+        "flagged_accounts": int(sum(c["flagged_accounts"] for c in scored if c["flagged"])),
         "accounts_total": features.height,
         "accounts_in_graph": len(clustering.nodes),
         "edges": edge_count,

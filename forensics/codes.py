@@ -6,6 +6,8 @@ pseudonym and outputs decoded at the end are in the same order as if the work ha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -56,3 +58,42 @@ def decode(codes: pl.DataFrame) -> pl.Series:
 def run_starts(values: np.ndarray) -> np.ndarray:
     """Indices where a run of equal values begins in a sorted array."""
     return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def mix64(values: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 over uint64 `values`, chained onto `state`: a specified, library-independent 64-bit hash."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(values).astype(np.uint64) + _GOLD
+        if state is not None:
+            z = z ^ (state * _GOLD)
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        return z ^ (z >> np.uint64(31))
+
+
+@dataclass(frozen=True)
+class AccountOrder:
+    """A total order of the accounts that depends on their activity, never on their pseudonyms.
+
+    Every choice that shapes the graph (salting rings, tie-breaks, HDBSCAN's node order, cluster numbering)
+    follows it, so the same logs give the same groups under any key. `digest` is a hash of the account's own
+    activity (see `features.activity_digest`); `rank` is each code's place in (digest, code) order, the code
+    breaking only exact digest ties (accounts whose first and last request, volume and tokens all coincide).
+    Both are indexed by account code.
+    """
+
+    digest: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def from_digests(cls, digest: np.ndarray) -> "AccountOrder":
+        digest = np.asarray(digest, dtype=np.uint64)
+        by = np.lexsort((np.arange(len(digest)), digest))
+        rank = np.empty(len(digest), dtype=np.int64)
+        rank[by] = np.arange(len(digest))
+        return cls(digest, rank)

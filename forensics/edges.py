@@ -1,57 +1,76 @@
-"""Evidence edges between accounts, each kind found by blocking on shared keys (row-level work).
+"""Evidence edges between accounts (row-level work): the facts each kind blocks on, and the edge table.
 
-Every kind reduces to a table of (account, key) facts. A key held by `d` accounts yields the d*(d-1)/2
-pairs of its holders via a polars self-join on the key, so the cost is the sum of d^2 over keys, never
-all account pairs. Keys held by more than `max_accounts` accounts carry little evidence (a CGNAT address,
-the prompt "hi") and are skipped and counted; the others weigh 1/log(d + c) each (FRAUDAR-style), so a key
-shared by two accounts weighs ~0.72 and one shared by 50 ~0.25.
+Each shared-key kind streams the events once into (account code, key, stratum) facts of integers; the
+blocking and its chance calibration are in `forensics.blocking`. Keys are 64-bit hashes of pseudonyms or of
+times: equal values give equal hashes whatever the case key, so which accounts share a key never depends on
+the key.
 
-Edges of these kinds are undirected and written once with src < dst. Co-action edges are directed and
-written in both directions, exactly as `forensics.coaction.coaction_edges` returns them.
+| kind | key | stratum | null model |
+|---|---|---|---|
+| `ip` | an address | its ASN | typical |
+| `net` | a /24 (IPv4) or /48 (IPv6) network | its ASN | typical |
+| `slot` | a 10-minute clock slot (two grids, half a slot apart) | - | observed |
+| `template` | a digit-masked prompt, or one of its MinHash band keys | - | observed |
+| `skeleton` | a prompt skeleton (function words kept, content masked) | - | observed |
+| `payment` | a payment fingerprint | - | anomaly |
+| `signup` | signup stem + e-mail domain within a signup burst (two grids) | - | anomaly |
+
+Co-action edges come from `forensics.coaction` and behaviour edges from `forensics.behaviour`. Edges of every
+kind but co-action are undirected and written once with src < dst; co-action edges are directed and written in
+both directions, exactly as `coaction_edges` returns them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT, account_codes, collect_coded, decode
+from forensics.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
+from forensics.codes import ACCOUNT, collect_coded
 
 # The edge table as written to edges.parquet (pseudonyms), and as the cluster stage holds it (account codes;
 # `kind` an Enum in alphabetical order, so sorting by it sorts by the kind's name).
-EDGE_SCHEMA = {"src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "weight": pl.Float64}
-EDGE_KINDS = ("coaction", "ip_day", "net", "payment", "signup", "sync", "template")
+EDGE_SCHEMA = {
+    "src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "expected": pl.Float64,
+    "surprise": pl.Float64, "weight": pl.Float64,
+}
+EDGE_KINDS = ("behaviour", "coaction", "ip", "net", "payment", "signup", "skeleton", "slot", "template")
 KIND = pl.Enum(EDGE_KINDS)
-CODED_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "weight": pl.Float64}
-IDF_C = 1.5
-_WEIGHT_SCALE = 1e9
-_SHIFT = 1 << 32
-# Facts sorted at once when deduplicating (~12 bytes each): bounds the sort's memory to a few hundred MB.
-_FACTS_PER_SLICE = 1 << 24
+CODED_SCHEMA = {
+    "src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "expected": pl.Float64, "surprise": pl.Float64,
+    "weight": pl.Float64,
+}
 
 
 @dataclass(frozen=True)
-class KindStats:
-    """Per edge kind: undirected pairs found, keys that linked accounts, keys skipped for high degree."""
+class KeyKind:
+    """A shared-key evidence kind: where its facts come from and how its keys' popularity is judged."""
 
-    pairs: int = 0
-    keys_used: int = 0
-    keys_skipped: int = 0
+    name: str
+    null: str
+    source: str  # "events" or "accounts"
 
-    def as_dict(self) -> dict:
-        return {"pairs": self.pairs, "keys_used": self.keys_used, "keys_skipped": self.keys_skipped}
+
+KEY_KINDS = (
+    KeyKind("ip", "typical", "events"),
+    KeyKind("net", "typical", "events"),
+    KeyKind("slot", "observed", "events"),
+    KeyKind("template", "observed", "events"),
+    KeyKind("skeleton", "observed", "events"),
+    KeyKind("payment", "anomaly", "accounts"),
+    KeyKind("signup", "anomaly", "accounts"),
+)
 
 
 @dataclass
 class EdgeSet:
-    """One edge kind: `coded` holds src/dst account codes (indices into `names`), count and weight."""
+    """One edge kind: `coded` holds src/dst account codes (indices into `names`) and the CODED_SCHEMA columns."""
 
     kind: str
     coded: pl.DataFrame
     names: pl.Series
-    stats: dict[str, KindStats]
+    stats: BlockingStats
 
     @property
     def edges(self) -> pl.DataFrame:
@@ -60,150 +79,92 @@ class EdgeSet:
 
 
 def decode_edges(coded: pl.DataFrame, names: pl.Series) -> pl.DataFrame:
-    """Coded edges (src/dst codes, kind, count, weight) with pseudonyms, in EDGE_SCHEMA."""
+    """Coded edges (src/dst codes, kind, ...) with pseudonyms, in EDGE_SCHEMA."""
     return coded.select(
         names.gather(coded["src"]).alias("src"),
         names.gather(coded["dst"]).alias("dst"),
         pl.col("kind").cast(pl.String),
         pl.col("count").cast(pl.Int64),
+        pl.col("expected").cast(pl.Float64),
+        pl.col("surprise").cast(pl.Float64),
         pl.col("weight").cast(pl.Float64),
     )
 
 
-def _hash_key(expr: pl.Expr) -> pl.Expr:
-    # Only used to join equal keys inside one run; collisions at 64 bits are negligible.
+def hash_key(expr: pl.Expr) -> pl.Expr:
+    """A 64-bit key for equality joins within one run (collisions at 64 bits are negligible)."""
     return expr.hash(seed=0)
 
 
-def _pairs_from_facts(
-    facts: pl.LazyFrame, codes: pl.DataFrame, max_accounts: int, group_cols: tuple[str, ...] = ()
-) -> tuple[pl.LazyFrame, tuple[int, int], pl.DataFrame]:
-    """(pairs, key_counts, sizes) from (account, key) facts.
+def _asn_stratum() -> pl.Expr:
+    return pl.col("asn").fill_null(0).clip(0, 2**32 - 1).cast(pl.UInt32).alias("stratum")
 
-    pairs: src/dst codes (src < dst), group_cols, `_n` shared keys, `_w` IDF weight sum; key_counts: keys
-    used and keys skipped for their degree; sizes: distinct keys per (code, group_cols) as `_size`.
-    `group_cols` must be a function of the key (sync tokens carry their grid inside the key).
-    The facts are collected once as integers and sorted by (key, account): deduplication and key degrees
-    are then runs of that order. Hash-based unique() and group_by() over tens of millions of keys
-    would cost several times the memory.
-    """
-    key_cols = [*group_cols, "_k"]
-    held = collect_coded(facts, codes, *[pl.col(c) for c in group_cols], _hash_key(pl.col("key")).alias("_k"))
-    # Keys are processed in disjoint slices by hash, so the sorts below hold one slice at a time.
-    slices = max(1, -(-held.height // _FACTS_PER_SLICE))
-    parts = (
-        [held]
-        if slices == 1
-        else held.with_columns((pl.col("_k") % slices).alias("_slice")).partition_by("_slice", include_key=False, maintain_order=False)
-    )
-    del held
-    used = skipped = 0
-    sizes_parts, linked_parts = [], []
-    while parts:
-        part = parts.pop()
-        # Two stable single-column sorts are about twice as fast as one sort on (key, code); group_cols are
-        # a function of the key, so runs of `_k` are runs of (group_cols, key).
-        part = part.sort("code").sort("_k", maintain_order=True)
-        part = part.filter(_changed(["_k", "code"]))
-        runs = part.select(_changed(["_k"]).cum_sum().rle())["_k"].struct.field("len").to_numpy()
-        capped = (runs > max_accounts) if max_accounts > 0 else np.zeros(len(runs), dtype=bool)
-        used += int(((runs >= 2) & ~capped).sum())
-        skipped += int(capped.sum())
-        sizes_parts.append(part.group_by("code", *group_cols).agg(pl.len().alias("_size")))
-        degree = pl.Series("_deg", np.repeat(runs, runs))
-        keep = (degree >= 2) & ~pl.Series(np.repeat(capped, runs))
-        # Per-key weight as a fixed-point integer: the per-pair sum is then exact and independent of
-        # summation order (and so of thread count).
-        linked_parts.append(
-            part.with_columns(degree).filter(keep).select(
-                "code", *key_cols, (_WEIGHT_SCALE / (pl.col("_deg").cast(pl.Float64) + IDF_C).log()).round().cast(pl.Int64).alias("_wi")
-            )
+
+def _no_stratum() -> pl.Expr:
+    return pl.lit(0, dtype=pl.UInt32).alias("stratum")
+
+
+def event_facts(kind: str, events: pl.LazyFrame, codes: pl.DataFrame, *, slot_s: int = 600) -> pl.DataFrame:
+    """(code, key, stratum, rows) facts of an events kind: one per account and key, with its requests."""
+    if kind in ("ip", "net"):
+        col = "ip_pseudonym" if kind == "ip" else "net_pseudonym"
+        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _asn_stratum())
+    elif kind == "slot":
+        secs = pl.col("timestamp").dt.epoch("s")
+        # Two grids half a slot apart, told apart by the top bit: a wave across a slot edge matches on one.
+        rows = pl.concat(
+            [
+                collect_coded(events, codes, (((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)).alias("key"), _no_stratum())
+                for grid, off in ((0, 0), (1, slot_s // 2))
+            ]
         )
-        del part, degree, keep
-    sizes = pl.concat(sizes_parts).group_by("code", *group_cols).agg(pl.col("_size").sum())
-    linked = pl.concat(linked_parts)
-    del sizes_parts, linked_parts
-    # Pairs are counted on one UInt64 key (src << 32 | dst): grouping on a single integer column is several
-    # times cheaper than on two.
-    pairs = (
-        linked.lazy()
-        .join(linked.lazy().select(pl.col("code").alias("_d"), *key_cols), on=key_cols, how="inner")
-        .filter(pl.col("code") < pl.col("_d"))
-        .select((pl.col("code").cast(pl.UInt64) * _SHIFT + pl.col("_d")).alias("_pair"), *group_cols, "_wi")
-        .group_by("_pair", *group_cols)
-        .agg(pl.len().cast(pl.Int64).alias("_n"), (pl.col("_wi").sum() / _WEIGHT_SCALE).alias("_w"))
-        .select(
-            (pl.col("_pair") // _SHIFT).cast(pl.UInt32).alias("src"),
-            (pl.col("_pair") % _SHIFT).cast(pl.UInt32).alias("dst"),
-            *group_cols,
-            "_n",
-            "_w",
+    elif kind == "template":
+        tmpl = collect_coded(
+            events.filter(pl.col("prompt_template_fingerprint").is_not_null()), codes,
+            hash_key(pl.col("prompt_template_fingerprint")).alias("key"), _no_stratum(),
         )
-    )
-    return pairs, (used, skipped), sizes
-
-
-def _changed(cols: list[str]) -> pl.Expr:
-    """True where a row differs from the previous one in any of `cols` (and on the first row)."""
-    return pl.any_horizontal(*[pl.col(c) != pl.col(c).shift() for c in cols]).fill_null(True).alias(cols[-1])
-
-
-def _codes_for(facts: pl.LazyFrame, codes: pl.DataFrame | None) -> pl.DataFrame:
-    return codes if codes is not None else account_codes(facts)
-
-
-def _edge_set(kind: str, edges: pl.LazyFrame, codes: pl.DataFrame, key_counts: tuple[int, int]) -> EdgeSet:
-    coded = edges.collect(engine="streaming").sort("src", "dst").cast(CODED_SCHEMA)
-    stats = KindStats(pairs=coded.height, keys_used=key_counts[0], keys_skipped=key_counts[1])
-    return EdgeSet(kind, coded, decode(codes), {kind: stats})
-
-
-def shared_key_edges(
-    facts: pl.LazyFrame,
-    *,
-    kind: str,
-    max_accounts: int,
-    min_count: int = 1,
-    codes: pl.DataFrame | None = None,
-    normalize: bool = False,
-) -> EdgeSet:
-    """Pairs of accounts sharing keys. `facts` has columns account_pseudonym, key (duplicates allowed).
-
-    count = number of distinct shared keys; weight = sum over them of 1/log(degree + IDF_C), divided, with
-    `normalize`, by sqrt(keys of src * keys of dst) (cosine-style). Normalising matters for network keys: two
-    users behind one NAT share most of their IP-days, while a rotating-proxy account shares a handful of its
-    hundreds of IP-days with each other customer of the same proxy pool.
-    `max_accounts` 0 means no cap. `codes` (from `account_codes`) numbers the accounts; by default the
-    accounts in `facts`.
-    """
-    facts = facts.select(ACCOUNT, pl.col("key")).drop_nulls()
-    codes = _codes_for(facts, codes)
-    pairs, key_counts, sizes = _pairs_from_facts(facts, codes, max_accounts)
-    if normalize:
-        sizes = sizes.lazy().select("code", pl.col("_size").cast(pl.Float64))
-        pairs = (
-            pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on="src")
-            .join(sizes.rename({"code": "dst", "_size": "_nd"}), on="dst")
-            .with_columns((pl.col("_w") / (pl.col("_ns") * pl.col("_nd")).sqrt()).alias("_w"))
+        bands = collect_coded(
+            events.filter(pl.col("prompt_minhash").is_not_null()), codes, pl.col("prompt_minhash").alias("_m")
         )
-    edges = pairs.filter(pl.col("_n") >= min_count).select("src", "dst", pl.col("_n").alias("count"), pl.col("_w").alias("weight"))
-    return _edge_set(kind, edges, codes, key_counts)
+        bands = (
+            bands.with_columns(pl.int_ranges(0, pl.col("_m").list.len()).alias("_band"))
+            .explode("_m", "_band", empty_as_null=True)
+            .drop_nulls("_m")
+            .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum())
+        )
+        rows = pl.concat([tmpl, bands])
+    elif kind in GROUP_COLUMNS:
+        col = GROUP_COLUMNS[kind]
+        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _no_stratum())
+    else:
+        raise ValueError(f"not an events kind: {kind}")
+    return rows.group_by("code", "key").agg(pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"))
 
 
-def ip_day_facts(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Same IP address on the same UTC day."""
-    return events.filter(pl.col("ip_pseudonym").is_not_null()).select(
-        ACCOUNT, pl.struct(pl.col("ip_pseudonym"), pl.col("timestamp").dt.date()).alias("key")
-    )
+ACCOUNT_KINDS = ("payment", "signup", "created")
+# Kinds read straight off one events column (fingerprints shared as they are).
+GROUP_COLUMNS = {
+    "skeleton": "prompt_skeleton_fingerprint",
+    "user_agent": "user_agent_fingerprint",
+    "system_prompt": "system_prompt_fingerprint",
+}
 
 
-def net_facts(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Same /24 (IPv4) or /48 (IPv6) prefix at any time in the case."""
-    return events.select(ACCOUNT, pl.col("net_pseudonym").alias("key"))
-
-
-def payment_facts(accounts: pl.LazyFrame) -> pl.LazyFrame:
-    return accounts.select(ACCOUNT, pl.col("payment_pseudonym").alias("key"))
+def account_facts(kind: str, accounts: pl.LazyFrame, codes: pl.DataFrame, *, burst_s: int = 86_400) -> pl.DataFrame:
+    """(code, key, stratum, rows) facts of an account-table kind (one row each)."""
+    if kind == "payment":
+        frame = accounts.filter(pl.col("payment_pseudonym").is_not_null()).select(ACCOUNT, hash_key(pl.col("payment_pseudonym")).alias("key"))
+    elif kind == "signup":
+        frame = signup_facts(accounts, burst_s=burst_s).select(ACCOUNT, hash_key(pl.col("key")).alias("key"))
+    elif kind == "created":
+        # The hour of signup: a signup burst concentrates a group's accounts in a few hours.
+        frame = accounts.filter(pl.col("created_at").is_not_null()).select(
+            ACCOUNT, (pl.col("created_at").dt.epoch("s") // 3600).cast(pl.UInt64).alias("key")
+        )
+    else:
+        raise ValueError(f"not an account kind: {kind}")
+    rows = collect_coded(frame, codes, pl.col("key"), _no_stratum())
+    return rows.group_by("code", "key").agg(pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"))
 
 
 def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
@@ -230,64 +191,14 @@ def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
     )
 
 
-def template_facts(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Near-duplicate prompts: the masked template fingerprint and each MinHash-LSH band key are blocking keys.
-
-    A band key matches only at the same band position; keys are hashed to UInt64 to share one column.
-    """
-    tmpl = events.filter(pl.col("prompt_template_fingerprint").is_not_null()).select(
-        ACCOUNT, _hash_key(pl.col("prompt_template_fingerprint")).alias("key")
+def key_edges(kind: KeyKind, facts: pl.DataFrame, blocking: Blocking, names: pl.Series, *, prepared: bool = False) -> EdgeSet:
+    """The edges of one shared-key kind: pairs whose overlap is unlikely by chance (weight > 0)."""
+    pairs, stats = shared_key_pairs(facts, blocking, null=kind.null, prepared=prepared)
+    coded = (
+        pairs.with_columns(evidence_from_surprise(pl.col("surprise"), stats.accounts).alias("weight"))
+        .filter(pl.col("weight") > 0)
+        .select(CODED_SCHEMA.keys())
+        .cast(CODED_SCHEMA)
     )
-    bands = (
-        events.select(ACCOUNT, pl.col("prompt_minhash"))
-        .filter(pl.col("prompt_minhash").is_not_null())
-        .with_columns(pl.int_ranges(0, pl.col("prompt_minhash").list.len()).alias("_band"))
-        .explode("prompt_minhash", "_band", empty_as_null=True)
-        .select(ACCOUNT, _hash_key(pl.struct("_band", "prompt_minhash")).alias("key"))
-    )
-    return pl.concat([tmpl, bands])
-
-
-def sync_edges(
-    events: pl.LazyFrame,
-    *,
-    bucket_s: int,
-    key_col: str,
-    max_accounts: int,
-    min_shared: int,
-    min_jaccard: float,
-    kind: str = "sync",
-    codes: pl.DataFrame | None = None,
-) -> EdgeSet:
-    """SynchroTrap-style synchronised activity: Jaccard over (time bucket, key) tokens.
-
-    Tokens are built on two grids offset by half a bucket so a wave that straddles a bucket edge still
-    matches on one of them; a pair's similarity is the larger of its two Jaccard values (count = the shared
-    tokens on that grid). Tokens held by more than `max_accounts` accounts are skipped (a busy NAT in a busy
-    minute is no evidence) but still count in each account's token total.
-    """
-    secs = pl.col("timestamp").dt.epoch("s")
-    base = events.filter(pl.col(key_col).is_not_null())
-    codes = _codes_for(base, codes)
-    tokens = pl.concat(
-        [
-            base.select(
-                ACCOUNT,
-                pl.lit(grid, dtype=pl.UInt8).alias("_grid"),
-                pl.struct(pl.lit(grid, dtype=pl.UInt8).alias("_g"), ((secs + offset) // bucket_s).alias("_b"), pl.col(key_col)).alias("key"),
-            )
-            for grid, offset in ((0, 0), (1, bucket_s // 2))
-        ]
-    )
-    pairs, key_counts, sizes = _pairs_from_facts(tokens, codes, max_accounts, group_cols=("_grid",))
-    sizes = sizes.lazy()
-    shared = (
-        pairs.join(sizes.rename({"code": "src", "_size": "_ns"}), on=["src", "_grid"])
-        .join(sizes.rename({"code": "dst", "_size": "_nd"}), on=["dst", "_grid"])
-        .with_columns((pl.col("_n") / (pl.col("_ns") + pl.col("_nd") - pl.col("_n"))).alias("_jac"))
-        .sort("src", "dst", "_jac", "_n", descending=[False, False, True, True])
-        .group_by("src", "dst", maintain_order=True)
-        .agg(pl.col("_n").first().alias("count"), pl.col("_jac").first().alias("weight"))
-        .filter((pl.col("count") >= min_shared) & (pl.col("weight") >= min_jaccard))
-    )
-    return _edge_set(kind, shared, codes, key_counts)
+    return EdgeSet(kind.name, coded, names, BlockingStats(coded.height, stats.keys_used, stats.keys_salted,
+                                                             stats.keys_dropped, stats.accounts))

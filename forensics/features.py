@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT, account_codes, collect_coded
+from forensics.codes import ACCOUNT, account_codes, collect_coded, mix64
 
 HOURS = list(range(24))
 # A model first seen this long after the case starts counts as "newly released" within the case.
@@ -324,7 +324,28 @@ def collect_features(
             pl.lit(None, dtype=pl.Int8).alias("signup_hour"),
             pl.lit(None, dtype=pl.Float64).alias("account_age_at_first_request_h"),
         )
-    return _hour_profile(out.sort(ACCOUNT))
+    return activity_digest(_hour_profile(out.sort(ACCOUNT)))
+
+
+_DIGEST_COLUMNS = ("first_seen", "last_seen", "requests", "active_days", "input_tokens", "output_tokens",
+                   "distinct_prompts", "distinct_ips")
+
+
+def activity_digest(features: pl.DataFrame) -> pl.DataFrame:
+    """Add `activity_digest`: a 64-bit splitmix64 chain over integer facts of the account's own activity (first
+    and last request in microseconds, requests, active days, token sums, distinct prompts and addresses).
+
+    It orders accounts wherever an order shapes the result (`codes.AccountOrder`): it depends on the logs
+    alone, never on the key, and two accounts share a digest only if all those facts coincide.
+    """
+    state = None
+    for col in _DIGEST_COLUMNS:
+        values = features[col]
+        if values.dtype.is_temporal():
+            values = values.dt.epoch("us")
+        state = mix64(values.fill_null(0).cast(pl.Int64).to_numpy().view(np.uint64), state)
+    digest = state if state is not None else np.zeros(0, dtype=np.uint64)
+    return features.with_columns(pl.Series("activity_digest", digest, dtype=pl.UInt64))
 
 
 def compute_features(case: Path) -> pl.DataFrame:

@@ -27,27 +27,29 @@ import polars as pl
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from forensics.codes import ACCOUNT, run_starts
+from forensics.codes import ACCOUNT, AccountOrder, run_starts
 from forensics.params import GraphParams
 
 _SHIFT = 1 << 32  # an undirected pair as one UInt64: a << 32 | b
 
 
 def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
-    """One row per undirected pair and kind: `pair` (a << 32 | b, a < b), `kind`, evidence `ev` and strength
-    `s`, sorted by (pair, kind).
+    """One row per undirected pair and kind: `pair` (a << 32 | b, a < b), `kind` and its evidence `ev` (log10
+    units), sorted by (pair, kind).
 
     `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.edges.KIND`). Each
     kind is reduced on its own (co-action's two directions to their larger count), then one stable sort by
-    the pair key lines up each pair's kinds in kind order. Grouping on (a, b, kind) took ~8 GB at seed scale.
+    the pair key lines up each pair's kinds in kind order.
     """
     blocks = []
     for kind in edges.schema["kind"].categories.to_list():
         block = edges.filter(pl.col("kind") == kind)
         if block.height == 0:
             continue
-        alpha, scale = params.kind_strength.get(kind, (0.5, 1.0))
-        ev = pl.col("count").cast(pl.Float64) if kind == "coaction" else pl.col("weight")
+        if kind == "coaction":
+            ev = (pl.col("count").cast(pl.Float64) * params.coaction_evidence).clip(upper_bound=params.coaction_evidence_max)
+        else:
+            ev = pl.col("weight")
         block = block.select(
             (pl.min_horizontal("src", "dst").cast(pl.UInt64) * _SHIFT + pl.max_horizontal("src", "dst")).alias("pair"),
             ev.alias("ev"),
@@ -56,24 +58,52 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
         if not bool(np.all(pairs[1:] > pairs[:-1])):
             block = block.group_by("pair").agg(pl.col("ev").max()).sort("pair")
         del pairs
-        blocks.append(
-            block.select(
-                "pair",
-                pl.lit(kind, dtype=edges.schema["kind"]).alias("kind"),
-                "ev",
-                (alpha * (1.0 - (-pl.col("ev") / scale).exp())).alias("s"),
-            )
-        )
+        blocks.append(block.select("pair", pl.lit(kind, dtype=edges.schema["kind"]).alias("kind"), "ev"))
     return pl.concat(blocks).sort("pair", maintain_order=True)
 
 
-def _similarity(per_kind: pl.DataFrame) -> pl.DataFrame:
-    """`pair` and `similarity` = 1 - prod(1 - s) over the pair's kinds, multiplied in kind order (so the last
-    bit does not depend on thread count)."""
+# Kinds that measure the same thing are one family: within a family a pair's evidence is its strongest kind's
+# (an address and its /24, a template and its skeleton are not independent), and families add up.
+EVIDENCE_FAMILY = {
+    "ip": "network", "net": "network", "slot": "time", "template": "prompt", "skeleton": "prompt",
+    "payment": "account", "signup": "account", "coaction": "coaction", "behaviour": "behaviour",
+}
+FAMILIES = ("account", "behaviour", "coaction", "network", "prompt", "time")
+
+
+def family_caps(params: GraphParams) -> dict[str, float]:
+    """The most evidence a family can give a pair on its own (others: no limit)."""
+    return {"network": params.network_evidence_max, "time": params.time_evidence_max}
+
+
+def _similarity(per_kind: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
+    """`pair` and `similarity` = E / (E + evidence_scale).
+
+    E sums the pair's evidence over families (see EVIDENCE_FAMILY): each family gives its strongest kind's
+    evidence, capped for the families that innocent co-location also produces (network, time), so that
+    sharing a proxy pool or a busy clock alone never makes a strong link; behaviour adds at most
+    `behaviour_share_max` of the rest. Sums run in a fixed family order, so the last bit does not depend on
+    thread count.
+    """
+    categories = per_kind.schema["kind"].categories.to_list()
+    family_of_kind = np.array([FAMILIES.index(EVIDENCE_FAMILY[k]) for k in categories])
     pairs = per_kind["pair"].to_numpy()
     starts = run_starts(pairs)
-    keep = np.multiply.reduceat((1.0 - per_kind["s"]).to_numpy(), starts)
-    return pl.DataFrame({"pair": pairs[starts], "similarity": 1.0 - keep})
+    pair_index = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(pairs)]))
+    family = family_of_kind[per_kind["kind"].to_physical().to_numpy()]
+    by_family = np.zeros((len(starts), len(FAMILIES)))
+    np.maximum.at(by_family, (pair_index, family), per_kind["ev"].to_numpy())
+    caps = family_caps(params)
+    for name, cap in caps.items():
+        j = FAMILIES.index(name)
+        by_family[:, j] = np.minimum(by_family[:, j], cap)
+    beh = FAMILIES.index("behaviour")
+    other = np.zeros(len(starts))
+    for j in range(len(FAMILIES)):
+        if j != beh:
+            other = other + by_family[:, j]
+    total = other + np.minimum(by_family[:, beh], params.behaviour_share_max * other)
+    return pl.DataFrame({"pair": pairs[starts], "similarity": total / (total + params.evidence_scale)})
 
 
 def _unpack(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -91,13 +121,15 @@ def _with_evidence(graph: pl.DataFrame, per_kind: pl.DataFrame) -> pl.DataFrame:
     return graph.join(evidence, on=["a", "b"], how="left").sort("a", "b")
 
 
-def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.Series) -> pl.DataFrame:
+def sparsify(pairs: pl.DataFrame, params: GraphParams, order: AccountOrder) -> pl.DataFrame:
     """Drop weak pairs, keep each account's top_k neighbours; undirected rows a < b (account codes), sorted.
 
-    Ties are broken by a per-pair pseudo-random key (XOR of the pseudonyms' first 15 hex digits, `tie`
-    indexed by code), not by one global order: with a global order every account of a uniform clique would
-    pick the same few hubs.
+    Ties are broken by a per-pair pseudo-random key (XOR of the two accounts' activity digests), not by one
+    global order: with a global order every account of a uniform clique would pick the same few hubs. Neither
+    depends on the pseudonyms, so the graph is the same under any key.
     """
+    tie = pl.Series(order.digest)
+    rank = pl.Series(order.rank)
     strong = pairs.filter(pl.col("similarity") >= params.min_similarity)
     both = pl.concat(
         [
@@ -105,8 +137,11 @@ def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.Series) -> pl.Dat
             strong.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "similarity"),
         ]
     )
-    both = both.with_columns(pl.lit(tie).gather(pl.col("u")).xor(pl.lit(tie).gather(pl.col("v"))).alias("_tie"))
-    ranked = both.sort(["u", "similarity", "_tie", "v"], descending=[False, True, False, False])
+    both = both.with_columns(
+        pl.lit(tie).gather(pl.col("u")).xor(pl.lit(tie).gather(pl.col("v"))).alias("_tie"),
+        pl.lit(rank).gather(pl.col("v")).alias("_rank"),
+    )
+    ranked = both.sort(["u", "similarity", "_tie", "_rank"], descending=[False, True, False, False])
     del both
     # Rank within each account's run of rows (the frame is sorted by u).
     u = ranked["u"].to_numpy()
@@ -118,7 +153,7 @@ def sparsify(pairs: pl.DataFrame, params: GraphParams, tie: pl.Series) -> pl.Dat
     return strong.join(kept, on=["a", "b"], how="semi").sort("a", "b")
 
 
-def build_graph(edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> pl.DataFrame:
+def build_graph(edges: pl.DataFrame, order: AccountOrder, params: GraphParams) -> pl.DataFrame:
     """Pair similarities, sparsified: rows a < b (account codes, indices into `names`), sorted, with
     `similarity` and one evidence column per kind present.
 
@@ -127,10 +162,9 @@ def build_graph(edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> p
     """
     if edges.height == 0:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "similarity": pl.Float64})
-    tie = names.str.slice(0, 15).str.to_integer(base=16)
     per_kind = _per_kind(edges, params)
-    similar = _unpack(_similarity(per_kind).filter(pl.col("similarity") >= params.min_similarity))
-    return _with_evidence(sparsify(similar, params, tie), per_kind)
+    similar = _unpack(_similarity(per_kind, params).filter(pl.col("similarity") >= params.min_similarity))
+    return _with_evidence(sparsify(similar, params, order), per_kind)
 
 
 @dataclass
@@ -173,15 +207,23 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams) -> tuple[np.ndarra
     return np.asarray(model.labels_), np.asarray(model.probabilities_, dtype=np.float64), outliers
 
 
-def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphParams) -> Clustering:
-    """HDBSCAN per connected component of the sparsified graph, with canonical cluster IDs."""
+def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphParams, order: AccountOrder) -> Clustering:
+    """HDBSCAN per connected component of the sparsified graph, with canonical cluster IDs.
+
+    The nodes enter HDBSCAN in activity order (`order`), never pseudonym order, so ties inside HDBSCAN resolve
+    the same way under any key.
+    """
     a, b = graph_edges["a"].to_numpy(), graph_edges["b"].to_numpy()
     codes = np.union1d(a, b)
     n = len(codes)
     if n == 0:
         empty = np.zeros(0)
         return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0)
-    ia, ib = np.searchsorted(codes, a), np.searchsorted(codes, b)
+    # Node i of the matrix is the i-th graph account in activity order.
+    by_rank = np.argsort(order.rank[codes], kind="stable")
+    position = np.empty(n, dtype=np.int64)
+    position[by_rank] = np.arange(n)
+    ia, ib = position[np.searchsorted(codes, a)], position[np.searchsorted(codes, b)]
     dist = np.clip(1.0 - graph_edges["similarity"].to_numpy(), 1e-6, 1.0)
     rows, cols, vals = np.concatenate([ia, ib]), np.concatenate([ib, ia]), np.concatenate([dist, dist])
     full = csr_matrix((vals, (rows, cols)), shape=(n, n))
@@ -205,13 +247,15 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
             sel = members[labels == lab]
             groups.append(sel)
             membership[sel] = probs[labels == lab]
-    # Canonical IDs: size descending, then smallest member pseudonym (codes follow pseudonym order).
+    # Canonical IDs: size descending, then the member first in activity order (matrix positions follow it).
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     for cid, g in enumerate(groups):
         raw_labels[g] = cid
     membership[raw_labels == -1] = 0.0
+    # Back from activity order to code order.
+    back = position
     nodes = names.gather(pl.Series(codes)).to_list()
-    return Clustering(codes, nodes, raw_labels, membership, outlier, n_comp)
+    return Clustering(codes, nodes, raw_labels[back], membership[back], outlier[back], n_comp)
 
 
 def _fmt(col: str) -> pl.Expr:

@@ -53,8 +53,10 @@ from forensics.schema import (
     DIGIT_RUN,
     EPOCH_UNITS,
     LOG_COLUMNS,
+    FUNCTION_WORDS,
     MINHASH_BANDS,
     MINHASH_ROWS_PER_BAND,
+    MINHASH_SEED,
     OPTIONAL_COLUMNS,
     PLAUSIBLE_FROM,
     PLAUSIBLE_UNTIL,
@@ -62,6 +64,7 @@ from forensics.schema import (
     REASONING_PATTERN,
     REQUIRED_COLUMNS,
     SHINGLE_WORDS,
+    SKELETON_TOKEN,
     WHITESPACE_RUN,
     WORD,
 )
@@ -82,6 +85,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "output_tokens": pl.Int64(),
     "prompt_fingerprint": pl.String(),
     "prompt_template_fingerprint": pl.String(),
+    "prompt_skeleton_fingerprint": pl.String(),
     "prompt_minhash": pl.List(pl.UInt64()),
     "prompt_chars": pl.Int64(),
     "prompt_reasoning": pl.Boolean(),
@@ -532,9 +536,22 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.to_lowercase().str.replace_all(WHITESPACE_RUN, " ").str.strip_chars()
 
 
+def _splitmix64(x: int) -> int:
+    """splitmix64's finaliser: spreads small integers into well-mixed 64-bit hash seeds."""
+    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (x ^ (x >> 31)) >> 1  # 63 bits: a valid polars seed
+
+
 @dataclass(frozen=True)
 class MinHasher:
-    """Keyed MinHash-LSH band keys over word shingles, computed in polars on distinct prompts."""
+    """MinHash-LSH band keys over word shingles, computed in polars on distinct prompts.
+
+    The MinHash itself uses fixed seeds, so which prompts share a band is a property of the prompts, never of
+    the key; each band's signature is then hashed with a key-derived seed before it is written, so the stored
+    band keys cannot be recomputed from a guessed prompt without the key.
+    """
 
     seeds: tuple[int, ...]
     band_seeds: tuple[int, ...]
@@ -542,7 +559,7 @@ class MinHasher:
     @classmethod
     def from_key(cls, key: CaseKey) -> "MinHasher":
         count = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
-        seeds = tuple(int(key.digest(f"minhash:{i}")[:15], 16) for i in range(count + 1))
+        seeds = tuple(_splitmix64(MINHASH_SEED + i) for i in range(count + 1))
         bands = tuple(int(key.digest(f"minhash-band:{i}")[:15], 16) for i in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
@@ -569,6 +586,25 @@ class MinHasher:
         ]
         keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
         return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
+
+
+def prompt_skeletons(texts: pl.Series) -> pl.Series:
+    """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order."""
+    frame = pl.DataFrame({"_text": texts}).with_row_index("_pid")
+    tokens = frame.select("_pid", pl.col("_text").str.extract_all(SKELETON_TOKEN).alias("_w")).explode(
+        "_w", empty_as_null=True
+    )
+    word = pl.col("_w").str.contains(r"^[\p{L}\p{N}']")
+    mapped = tokens.with_columns(
+        pl.when(word & ~pl.col("_w").is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.col("_w")).alias("_w")
+    )
+    repeat = (pl.col("_w") == "~") & (pl.col("_w").shift() == "~") & (pl.col("_pid") == pl.col("_pid").shift())
+    joined = (
+        mapped.filter(~repeat.fill_null(False))
+        .group_by("_pid", maintain_order=True)
+        .agg(pl.col("_w").drop_nulls().str.join(" ").alias("_skeleton"))
+    )
+    return frame.select("_pid").join(joined, on="_pid", how="left", maintain_order="left")["_skeleton"].fill_null("")
 
 
 @dataclass
@@ -857,6 +893,7 @@ class _PromptTable:
 
     prompt_fingerprint          = pseudonym("prompt", normalised prompt)
     prompt_template_fingerprint = pseudonym("template", normalised prompt with digit runs as 0)
+    prompt_skeleton_fingerprint = pseudonym("skeleton", that template's skeleton)
     prompt_minhash              = band keys of that template
     """
 
@@ -865,10 +902,15 @@ class _PromptTable:
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
+        skeletons = prompt_skeletons(templates)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they
         # are; UTF-8 bytes straight from polars skip building and encoding a Python str per value.
         self.hashed = ctx.key.pseudonyms_async(
-            [("prompt", table["_norm"].cast(pl.Binary).to_list()), ("template", templates.cast(pl.Binary).to_list())]
+            [
+                ("prompt", table["_norm"].cast(pl.Binary).to_list()),
+                ("template", templates.cast(pl.Binary).to_list()),
+                ("skeleton", skeletons.cast(pl.Binary).to_list()),
+            ]
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
         self.minhash = ctx.minhasher.band_keys(templates)
@@ -884,11 +926,12 @@ class _PromptTable:
     def attach(self, valid: pl.DataFrame) -> pl.DataFrame:
         """The prompt columns for each row of `valid`; null where the prompt is null."""
         out = valid.join(self.rows, on="_prompt", how="left", maintain_order="left")
-        prompt_fp, template_fp = self.hashed.result()
+        prompt_fp, template_fp, skeleton_fp = self.hashed.result()
         tid, gid = out["_tid"], out["_gid"]
         return out.drop("_tid", "_gid").with_columns(
             pl.Series("prompt_fingerprint", prompt_fp, dtype=pl.String).gather(tid),
             pl.Series("prompt_template_fingerprint", template_fp, dtype=pl.String).gather(gid),
+            pl.Series("prompt_skeleton_fingerprint", skeleton_fp, dtype=pl.String).gather(gid),
             self.minhash.gather(gid).alias("prompt_minhash"),
         )
 

@@ -9,20 +9,21 @@ from dataclasses import dataclass, field
 
 from forensics.errors import BadInputError
 
-# kind -> (alpha, scale): the ceiling of one kind's contribution and the evidence at which it reaches 63% of it.
-DEFAULT_KIND_STRENGTH: dict[str, tuple[float, float]] = {
-    "coaction": (0.9, 2.0),
-    "ip_day": (0.6, 0.25),
-    "net": (0.3, 0.25),
-    "payment": (0.8, 0.5),
-    "signup": (0.6, 0.5),
-    "template": (0.6, 3.0),
-    "sync": (0.6, 0.25),
-}
-
-
 @dataclass(frozen=True)
 class GraphParams:
+    # A pair's similarity is E / (E + evidence_scale), E its evidence in log10 units summed over kinds: at
+    # E = evidence_scale (by default a one-in-a-million overlap beyond the per-account bound) it is 0.5.
+    evidence_scale: float = 6.0
+    # Co-action counts enter E at this much per request answered by the other account within the window,
+    # up to the maximum (co-action edges count matches, not chance; see README, Detection).
+    coaction_evidence: float = 3.0
+    coaction_evidence_max: float = 30.0
+    # Behaviour links never carry a pair: they add at most this share of the pair's other evidence.
+    behaviour_share_max: float = 0.5
+    # Shared places and busy clocks have innocent explanations (a proxy pool, a campus NAT, office hours): on
+    # their own they give a pair at most this much evidence, below what keeps a member in a group.
+    network_evidence_max: float = 3.5
+    time_evidence_max: float = 3.5
     min_similarity: float = 0.3
     top_k: int = 15
     min_cluster_size: int = 5
@@ -30,10 +31,8 @@ class GraphParams:
     # HDBSCAN's cluster_selection_epsilon on the distance 1 - s: members joined at a distance up to this stay
     # in their cluster (without it, allow_single_cluster keeps only the densest core of a uniform campaign),
     # and sub-groups closer than this are not split. A member stays when its min_samples-th strongest link has
-    # similarity >= 1 - epsilon: at 0.5, a tenth of the seed-scale campaign accounts, whose third link was
-    # 0.40-0.49, were left ungrouped (README, Detection quality).
+    # similarity >= 1 - epsilon.
     cluster_epsilon: float = 0.6
-    kind_strength: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_KIND_STRENGTH))
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,21 @@ class ClusterParams:
     coaction_window_s: int = 60
     min_coaction: int = 2
     coaction_max_accounts: int = 50
-    # Shared-key kinds (IP-day, /24, payment, signup burst, templates): keys held by more accounts are skipped.
-    key_max_accounts: int = 50
+    # Shared-key kinds: keys held by more accounts than this are ubiquitous and dropped (0 = no cap); keys held
+    # by up to key_all_pairs_max accounts link every pair of holders, larger ones link each holder to
+    # key_partners others along the salting ring.
+    key_max_accounts: int = 10_000
+    key_all_pairs_max: int = 50
+    key_partners: int = 12
     signup_burst_s: int = 24 * 3600
     sync_bucket_s: int = 600
-    sync_max_accounts: int = 50
-    sync_min_shared: int = 3
-    sync_min_jaccard: float = 0.05
-    template_min_shared: int = 2
     # The graph and scoring options, with their defaults taken from GraphParams and ScoreParams.
+    evidence_scale: float = GraphParams.evidence_scale
+    coaction_evidence: float = GraphParams.coaction_evidence
+    coaction_evidence_max: float = GraphParams.coaction_evidence_max
+    behaviour_share_max: float = GraphParams.behaviour_share_max
+    network_evidence_max: float = GraphParams.network_evidence_max
+    time_evidence_max: float = GraphParams.time_evidence_max
     min_similarity: float = GraphParams.min_similarity
     top_k: int = GraphParams.top_k
     min_cluster_size: int = GraphParams.min_cluster_size
@@ -106,12 +111,16 @@ CLUSTER_FLAGS: dict[str, str] = {
     "min_coaction": "--min-coaction",
     "coaction_max_accounts": "--coaction-max-accounts",
     "key_max_accounts": "--key-max-accounts",
+    "key_all_pairs_max": "--key-all-pairs-max",
+    "key_partners": "--key-partners",
     "signup_burst_s": "--signup-burst",
     "sync_bucket_s": "--sync-bucket",
-    "sync_max_accounts": "--sync-max-accounts",
-    "sync_min_shared": "--sync-min-shared",
-    "sync_min_jaccard": "--sync-min-jaccard",
-    "template_min_shared": "--template-min-shared",
+    "evidence_scale": "--evidence-scale",
+    "coaction_evidence": "--coaction-evidence",
+    "coaction_evidence_max": "--coaction-evidence-max",
+    "behaviour_share_max": "--behaviour-share-max",
+    "network_evidence_max": "--network-evidence-max",
+    "time_evidence_max": "--time-evidence-max",
     "min_similarity": "--min-similarity",
     "top_k": "--top-k",
     "min_cluster_size": "--min-cluster-size",
@@ -121,13 +130,14 @@ CLUSTER_FLAGS: dict[str, str] = {
     "min_flag_accounts": "--min-flag-accounts",
 }
 _AT_LEAST = {
-    "coaction_window_s": 0, "min_coaction": 1, "coaction_max_accounts": 0, "key_max_accounts": 0, "signup_burst_s": 1,
-    "sync_bucket_s": 1, "sync_max_accounts": 0, "sync_min_shared": 1, "template_min_shared": 1, "top_k": 1,
-    "min_cluster_size": 2, "min_samples": 1, "min_flag_accounts": 1,
+    "coaction_window_s": 0, "min_coaction": 1, "coaction_max_accounts": 0, "key_max_accounts": 0,
+    "key_all_pairs_max": 2, "key_partners": 2, "signup_burst_s": 1, "sync_bucket_s": 60, "evidence_scale": 0.1,
+    "coaction_evidence": 0.0, "coaction_evidence_max": 0.0, "network_evidence_max": 0.0, "time_evidence_max": 0.0, "top_k": 1, "min_cluster_size": 2, "min_samples": 1,
+    "min_flag_accounts": 1,
 }
-_ZERO_IS_NO_CAP = {"coaction_max_accounts", "key_max_accounts", "sync_max_accounts"}
+_ZERO_IS_NO_CAP = {"coaction_max_accounts", "key_max_accounts"}
 _WITHIN = {  # name: (lowest, highest, whether the highest is allowed)
-    "sync_min_jaccard": (0.0, 1.0, True),
+    "behaviour_share_max": (0.0, 1.0, True),
     "min_similarity": (0.0, 1.0, True),
     "cluster_epsilon": (0.0, 1.0, False),
     "flag_threshold": (0.0, 1.0, True),

@@ -59,6 +59,26 @@ REASONING_PATTERN = (
 MINHASH_BANDS = 2
 MINHASH_ROWS_PER_BAND = 2
 SHINGLE_WORDS = 3
+# The MinHash seeds are fixed, not derived from the key: which prompts collide must be a property of the logs,
+# never of the pseudonymisation key. The band keys written to the events are still keyed (see ingest.MinHasher).
+MINHASH_SEED = 0x6D696E68617368  # "minhash"
+
+# Prompt skeleton: the normalised, digit-masked prompt with every word that is not a function word replaced by
+# "~" (runs of them collapsed into one), punctuation kept. Templates filled with different content, or the same
+# template paraphrased only in its content words, share a skeleton; free text rarely does.
+SKELETON_TOKEN = r"[\p{L}\p{N}']+|[^\s\p{L}\p{N}']"
+FUNCTION_WORDS = (
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "down", "during", "each", "either", "every", "few", "first", "for", "from", "further", "had",
+    "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "i'm", "if", "in", "into", "is",
+    "it", "it's", "its", "itself", "just", "let's", "me", "more", "most", "must", "my", "no", "nor", "not", "now",
+    "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same",
+    "shall", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then",
+    "there", "these", "they", "this", "those", "through", "to", "too", "two", "under", "until", "up", "upon", "us",
+    "very", "was", "we", "were", "what", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why",
+    "will", "with", "within", "without", "would", "you", "your", "yours", "yourself",
+)
 
 
 def parse_column_map(items: list[str], map_file: Path | None = None) -> dict[str, str]:

@@ -1,53 +1,129 @@
-"""Suspicion scores, flags and human-readable evidence per cluster.
+"""Suspicion scores, flags and plain-language evidence per cluster.
 
-A distillation campaign shows up as a group that (1) acts together on the same prompts, (2) extracts
-(reasoning-heavy prompts), (3) runs like a machine (round the clock, heavy volume per account) and (4) shares
-cheap infrastructure (signup bursts, shared payment fingerprints, proxies abroad). A cluster's score is
+A distillation campaign is a group whose accounts (1) concentrate on the same keys far beyond chance
+(coordination), (2) send templated prompts that ask for reasoning (extraction), and often (3) run like
+machines and (4) share cheap infrastructure. Each part is a number in [0, 1] computed from indicators (see
+`INDICATORS`); the score is
 
-    score = (0.30 * coordination + 0.30 * extraction + 0.20 * automation + 0.20 * infrastructure) * size
+    score = 0.35 * coordination + 0.40 * extraction + 0.10 * automation + 0.15 * infrastructure
 
-each part in [0, 1] (see `_components`):
-- coordination: the largest of the shares of members with a co-action or lockstep partner inside the cluster,
-  and of requests on shared templates times the share of requests on shared exact prompts;
-- extraction: the reasoning-prompt share above the median account's, full marks at +0.5;
-- automation: the mean of the shares of members active around the clock (hour entropy >= 4.2 bits) and of
-  members sending >= 10x the median account's requests;
-- infrastructure: the largest of the signup-burst share (72 h), the share on shared payment fingerprints,
-  the share switching to a newly released model within 48 h, and the share of requests from outside the
-  billing country;
-- size ramps from 0 to 1 at 10 accounts.
+and a group is flagged when score >= flag_threshold, coordination >= 0.5, extraction >= 0.3, at least
+min_flag_accounts of its members are flagged accounts, and no benign explanation covers it.
 
-The evidence also lists, unscored, the share of requests sent from a /24 network that another member used in
-the same clock slot (the sync bucket). Unlike the `sync` edges it counts slots of any number of accounts, so it
-shows simultaneous use of shared infrastructure in groups too large for pairwise lockstep links.
+- coordination: the strongest concentration among addresses, networks, clock slots, prompt templates, cards
+  and co-action (`forensics.groups`): 10 times fewer distinct keys than chance would give, at a chance below
+  one in a million, gives full marks; co-action gives the share of members with a co-action partner;
+- extraction: the share of the group's requests on prompt templates other members also use, times how far
+  its reasoning-request share exceeds the typical account's (full at +0.5);
+- automation: the share of members active around the clock (hour entropy >= 4.2 bits);
+- infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
+  model within 48 h, and the share of requests from outside the billing country.
 
-Default flag: score >= 0.5 (`ScoreParams.flag_threshold`), at least 5 accounts, and no benign explanation.
-Benign explanations: one organisation on one payment method; registered organisations each on their own
-payment method without a signup burst; and, only when the group shows no extraction or heavy volume, an
-app's shared system prompt with diverse prompts, or a shared network of diverse, diurnal users. Such groups
-stay in the output with their score and explanation, unflagged. A singleton is never a cluster, so never
-flagged; heavy single accounts are listed separately (`high_volume_accounts`).
+Who in a flagged group is counted as flagged is decided per account, so that a legitimate sub-group inside a
+cluster is never named with it:
+- core members (HDBSCAN membership >= 0.5) and weakly attached members that have `min_samples` links of
+  their own at the strength that keeps core members in the group; other weak members are listed as weakly
+  attached, not flagged;
+- an organisation's accounts on one payment method, or registered organisations each on their own card
+  without a signup burst, are left out with that reason, wherever they sit;
+- members whose own requests are not mostly on the group's shared templates are left out as not sharing the
+  group's prompts (a proxy pool's or campus NAT's ordinary users).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT, collect_coded
+from forensics.codes import ACCOUNT
+from forensics.groups import GROUP_KINDS, FactStore, group_evidence
 from forensics.params import ScoreParams
+
+WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}
+COORDINATION_MIN = 0.5
+EXTRACTION_MIN = 0.3
+FULL_CONCENTRATION = 10.0  # concentration at which a kind gives full coordination marks
+MIN_SURPRISE = 6.0  # a concentration counts only when chance gives it below one in a million
+ROUND_THE_CLOCK_BITS = 4.2
+HUMAN_PACED_BITS = 4.0
+REASONING_FULL = 0.5
+MEMBER_TEMPLATED_MIN = 0.5
+COORDINATION_KINDS = ("ip", "net", "slot", "template", "skeleton", "payment")
+
+# Each evidence line names the indicator that produced it; the report words each indicator one way (see
+# `phrase`), and tests tie every phrase to an indicator the scorer emits.
+KIND_INDICATOR = {
+    "ip": "shared_addresses", "net": "shared_networks", "slot": "shared_clock_slots", "template": "shared_templates",
+    "skeleton": "shared_prompt_skeletons", "payment": "shared_cards", "created": "signup_hours",
+    "user_agent": "shared_user_agents", "system_prompt": "shared_system_prompts",
+}
+KIND_NOUN = {
+    "ip": ("address", "addresses"), "net": ("network (/24)", "networks (/24)"),
+    "slot": ("ten-minute clock slot", "ten-minute clock slots"), "template": ("prompt template", "prompt templates"),
+    "skeleton": ("prompt skeleton", "prompt skeletons"), "payment": ("payment card", "payment cards"),
+    "created": ("signup hour", "signup hours"), "user_agent": ("user agent", "user agents"),
+    "system_prompt": ("system prompt", "system prompts"),
+}
+INDICATORS = (
+    "accounts", "members", *KIND_INDICATOR.values(), "coaction", "reasoning", "round_the_clock", "new_model",
+    "country_mismatch",
+)
 
 
 def _pct(x: float) -> str:
     return f"{round(100 * x):d}%"
 
 
-def _slot(seconds: int) -> str:
-    """`600` -> `10-minute slot`, `90` -> `90-second slot`."""
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}-{unit} slot"
-    return f"{seconds}-second slot"
+def chance_words(surprise: float) -> str:
+    """A -log10 probability as words a letter can quote."""
+    if surprise >= 300:
+        return "less than one in 10^300"
+    if surprise >= 9:
+        return f"less than one in 10^{int(math.floor(surprise))}"
+    if surprise >= 6:
+        return "less than one in a million"
+    if surprise >= 3:
+        return "less than one in a thousand"
+    if surprise >= 2:
+        return "less than one in a hundred"
+    return "not unusual"
+
+
+def phrase(indicator: str, v: dict) -> str:
+    """The one wording of each indicator (`v` holds the figures the scorer computed for it)."""
+    if indicator == "accounts":
+        return f"{v['accounts']:,} accounts"
+    if indicator == "members":
+        return (
+            f"{v['flagged']:,} accounts counted as flagged; {v['weak']:,} weakly attached and {v['excluded']:,} left out "
+            "for the reasons listed"
+        )
+    if indicator in KIND_INDICATOR.values():
+        one, many = v["noun"]
+        return (
+            f"members used {v['keys']:,} distinct {many if v['keys'] != 1 else one}, {v['shared_keys']:,} of them by "
+            f"two or more members ({_pct(v['rows_on_shared_share'])} of their requests); accounts with the same "
+            f"activity drawn from the rest of the case would have used about {v['expected_keys']:,.0f} "
+            f"({v['concentration']:,.1f} times as many); chance of so few: {chance_words(v['surprise'])}"
+        )
+    if indicator == "coaction":
+        return f"{_pct(v['share'])} of accounts sent the same prompt as another member within {v['window_s']} s"
+    if indicator == "reasoning":
+        return f"{_pct(v['share'])} of prompts ask for step-by-step reasoning (the typical account: {_pct(v['base'])})"
+    if indicator == "round_the_clock":
+        return f"{_pct(v['share'])} of accounts active around the clock (activity spread evenly over the 24 hours)"
+    if indicator == "new_model":
+        return f"{_pct(v['share'])} started using a newly released model within 48 h of its first use in the case"
+    if indicator == "country_mismatch":
+        return f"{_pct(v['share'])} of requests come from outside the account's billing country"
+    raise KeyError(indicator)
+
+
+def _evidence_item(indicator: str, value: float, figures: dict) -> dict:
+    return {"indicator": indicator, "text": phrase(indicator, figures), "value": value}
 
 
 def _max_window_share(times: list, window_us: int) -> float:
@@ -59,110 +135,11 @@ def _max_window_share(times: list, window_us: int) -> float:
     return float((ends - np.arange(len(ts))).max() / len(ts))
 
 
-_PROMPT_KEY_COLUMNS = (
-    ("prompt_template_fingerprint", "template"),
-    ("prompt_fingerprint", "prompt"),
-    ("system_prompt_fingerprint", "system_prompt"),
-    ("user_agent_fingerprint", "user_agent"),
-)
-
-
-def _key_passes(slot_s: int) -> list[list[tuple[str, pl.Expr]]]:
-    """The keys whose sharing `cluster_key_stats` measures, each named and null where a row has none, in two
-    passes over the rows: the network keys, then the prompt and client keys.
-
-    `net_slot` is a /24 network within one clock-aligned slot of `slot_s` seconds: it counts simultaneous use of
-    a network whatever the number of accounts, where the `sync` edges skip busy slots. Two passes bound the
-    memory: at seed scale one pass for all seven keys was 2 s faster (of 25) but peaked 0.8 GiB higher.
-    """
-    net = pl.col("net_pseudonym")
-    slot = pl.when(net.is_not_null()).then(pl.struct(net, pl.col("timestamp").dt.epoch("s") // slot_s))
-    network = [("net", net), ("ip", pl.col("ip_pseudonym")), ("net_slot", slot)]
-    return [network, [(name, pl.col(col)) for col, name in _PROMPT_KEY_COLUMNS]]
-
-
-def _key_sharing(rows: pl.DataFrame, name: str) -> pl.DataFrame:
-    """Per cluster, how its members share the values of one key (see `cluster_key_stats`); `rows` holds the
-    members' rows as `code`, `cluster_id` and the key's hash in column `name`."""
-    per_key = (
-        rows.select("cluster_id", "code", pl.col(name).alias("_h"))
-        .drop_nulls("_h")
-        .group_by("_h", "cluster_id")
-        .agg(pl.len().alias("_r"), pl.col("code").n_unique().alias("_m"))
-    )
-    return per_key.group_by("cluster_id").agg(
-        (pl.col("_m") >= 2).sum().alias(f"{name}_shared_keys"),
-        (pl.col("_m") >= 20).sum().alias(f"{name}_keys_ge20"),
-        (pl.col("_r").filter(pl.col("_m") >= 2).sum() / pl.col("_r").sum()).alias(f"{name}_shared_request_share"),
-        (pl.col("_r").max() / pl.col("_r").sum()).alias(f"{name}_top_request_share"),
-        pl.len().cast(pl.UInt32).alias(f"{name}_distinct"),
-    )
-
-
-def cluster_key_stats(events: pl.LazyFrame, members: pl.DataFrame, slot_s: int) -> pl.DataFrame:
-    """Row-level: per cluster and key (see `_key_passes`), how many keys its members share and what share of
-    requests use them.
-
-    Each pass streams the members' rows once (other accounts drop out in the stream), each key as a 64-bit
-    hash. Hash group-bys then count each (key, cluster)'s requests and accounts; integer counts and sums do not
-    depend on the order rows arrive in.
-    """
-    by_name = members.select(ACCOUNT, "cluster_id").sort(ACCOUNT).with_row_index("code")
-    totals = (
-        events.join(members.lazy().select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
-        .group_by("cluster_id")
-        .agg(
-            pl.len().alias("requests"),
-            pl.col("prompt_reasoning").cast(pl.Float64).mean().alias("reasoning_share"),
-            pl.col("timestamp").min().alias("first_seen"),
-            pl.col("timestamp").max().alias("last_seen"),
-            pl.col("input_tokens").sum().alias("input_tokens"),
-            pl.col("output_tokens").sum().alias("output_tokens"),
-        )
-        .collect(engine="streaming")
-    )
-    out = totals
-    for keys in _key_passes(slot_s):
-        hashes = [pl.when(key.is_not_null()).then(key.hash(seed=0)).alias(name) for name, key in keys]
-        rows = collect_coded(events, by_name, *hashes)
-        rows = rows.with_columns(by_name["cluster_id"].gather(rows["code"]))
-        for name, _ in keys:
-            out = out.join(_key_sharing(rows, name), on="cluster_id", how="left")
-        del rows
-    return out.sort("cluster_id")
-
-
-def _components(c: dict, base_reasoning: float) -> dict[str, float]:
-    """The four parts of the score, each in [0, 1], plus a size factor (1 from 10 accounts up)."""
-    coordination = max(
-        c["coaction_member_share"],
-        c["template_shared_request_share"] * c["prompt_overlap"],
-        c["sync_member_share"],
-    )
-    # Reasoning prompts well above the case's own base rate; full marks at base + 0.5.
-    extraction = (c["reasoning_share"] - base_reasoning) / 0.5
-    automation = 0.5 * c["round_the_clock_share"] + 0.5 * c["heavy_share"]
-    infrastructure = max(
-        c["signup_burst_share"] if c["has_signup"] else 0.0,
-        c["payment_shared_member_share"],
-        c["fast_new_model_share"],
-        c["country_mismatch_share"],
-    )
-    return {
-        "coordination": float(np.clip(coordination, 0, 1)),
-        "extraction": float(np.clip(extraction, 0, 1)),
-        "automation": float(np.clip(automation, 0, 1)),
-        "infrastructure": float(np.clip(infrastructure, 0, 1)),
-        "size": float(min(1.0, c["accounts"] / 10.0)),
-    }
-
-
 def linked_members(edges: pl.DataFrame, names: pl.Series, clusters: pl.DataFrame) -> dict[tuple[int, str], int]:
     """Per (cluster, edge kind), the members with an edge of that kind to another member of their cluster.
 
     `edges` holds account codes (indices into `names`) and the kind as an Enum. Only the edges inside a cluster
-    are materialised: at seed scale the full edge table has 41.6M rows, and a string kind column over all of it
-    was the peak of the whole `cluster` stage.
+    are materialised.
     """
     code_of = pl.DataFrame({ACCOUNT: names}).with_row_index("code")
     member_codes = clusters.filter(pl.col("cluster_id") >= 0).join(code_of, on=ACCOUNT, how="inner")
@@ -180,148 +157,262 @@ def linked_members(edges: pl.DataFrame, names: pl.Series, clusters: pl.DataFrame
     return {(int(r["cluster_id"]), str(r["kind"])): r["linked"] for r in linked.iter_rows(named=True)}
 
 
+def strong_links(graph_edges: pl.DataFrame, clusters: pl.DataFrame, codes: pl.DataFrame, min_similarity: float) -> pl.DataFrame:
+    """Per account: how many of its graph links to core members of its own cluster have similarity >=
+    `min_similarity` (`code`, `strong_links`)."""
+    coded = clusters.join(codes, on=ACCOUNT, how="inner").select("code", "cluster_id", (pl.col("membership") >= 0.5).alias("_core"))
+    both = pl.concat(
+        [graph_edges.select(pl.col("a").alias("u"), pl.col("b").alias("v"), "similarity"),
+         graph_edges.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "similarity")]
+    ).filter(pl.col("similarity") >= min_similarity)
+    joined = (
+        both.join(coded.rename({"code": "u", "cluster_id": "_cu", "_core": "_ucore"}), on="u", how="inner")
+        .join(coded.rename({"code": "v", "cluster_id": "_cv", "_core": "_vcore"}), on="v", how="inner")
+        .filter((pl.col("_cu") == pl.col("_cv")) & (pl.col("_cu") >= 0) & pl.col("_vcore"))
+    )
+    return joined.group_by(pl.col("u").alias("code")).agg(pl.len().cast(pl.Int64).alias("strong_links"))
+
+
+@dataclass
+class _Group:
+    """Per-kind group evidence of one set of groups (clusters or their flagged members)."""
+
+    kinds: dict[str, dict[int, dict]]
+    member_templated: pl.DataFrame  # code, shared_row_share (max over prompt kinds)
+
+
+def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
+    kinds: dict[str, dict[int, dict]] = {}
+    templated = []
+    for kind in GROUP_KINDS:
+        if kind not in store.kinds:
+            continue
+        groups, accounts = group_evidence(store.kinds[kind], members)
+        kinds[kind] = {int(r["cluster_id"]): r for r in groups.iter_rows(named=True)}
+        if kind in ("template", "skeleton"):
+            templated.append(accounts.select("code", "shared_row_share"))
+    if templated:
+        member_templated = pl.concat(templated).group_by("code").agg(pl.col("shared_row_share").max()).sort("code")
+    else:
+        member_templated = pl.DataFrame(schema={"code": pl.UInt32, "shared_row_share": pl.Float64})
+    return _Group(kinds, member_templated)
+
+
+def _kind_figures(kind: str, r: dict) -> dict:
+    rows = int(r["rows"] or 0)
+    return {
+        "noun": KIND_NOUN[kind],
+        "keys": int(r["keys"]),
+        "shared_keys": int(r["shared_keys"]),
+        "rows_on_shared_share": (int(r["rows_on_shared"] or 0) / rows) if rows else 0.0,
+        "expected_keys": float(r["expected_keys"]),
+        "concentration": float(r["concentration"]),
+        "surprise": float(r["surprise"]),
+    }
+
+
+def _concentration_score(r: dict | None) -> float:
+    if r is None or float(r["surprise"]) < MIN_SURPRISE or int(r["shared_keys"]) == 0:
+        return 0.0
+    return float(np.clip(math.log10(max(float(r["concentration"]), 1.0)) / math.log10(FULL_CONCENTRATION), 0.0, 1.0))
+
+
+def _templated_share(g: _Group, cid: int) -> float:
+    best = 0.0
+    for kind in ("template", "skeleton"):
+        r = g.kinds.get(kind, {}).get(cid)
+        if r and r["rows"]:
+            best = max(best, int(r["rows_on_shared"] or 0) / int(r["rows"]))
+    return best
+
+
+def _components(c: dict) -> dict[str, float]:
+    return {
+        "coordination": float(np.clip(c["coordination"], 0, 1)),
+        "extraction": float(np.clip(c["templated_share"] * np.clip((c["reasoning_share"] - c["base_reasoning"]) / REASONING_FULL, 0, 1), 0, 1)),
+        "automation": float(np.clip(c["round_the_clock_share"], 0, 1)),
+        "infrastructure": float(np.clip(max(c["payment_score"], c["signup_burst_share"], c["fast_new_model_share"],
+                                            c["country_mismatch_share"]), 0, 1)),
+    }
+
+
+def _score(comp: dict[str, float]) -> float:
+    return float(sum(WEIGHTS[k] * comp[k] for k in WEIGHTS))
+
+
+def _org_exclusions(grp: pl.DataFrame, params: ScoreParams) -> dict[str, str]:
+    """Members of a cluster left out as a legitimate organisation, with the reason (pseudonym -> reason)."""
+    out: dict[str, str] = {}
+    with_org = grp.filter(pl.col("org_pseudonym").is_not_null())
+    if with_org.height == 0:
+        return out
+    for (org,), sub in with_org.group_by("org_pseudonym", maintain_order=True):
+        cards = sub["payment_pseudonym"].drop_nulls().n_unique()
+        if cards <= 1:
+            reason = f"one registered organisation ({sub.height:,} accounts) on one payment method"
+            out.update({a: reason for a in sub[ACCOUNT].to_list()})
+    rest = with_org.filter(~pl.col(ACCOUNT).is_in(list(out)))
+    if rest.height:
+        shared = rest["payment_pseudonym"].drop_nulls().value_counts().filter(pl.col("count") >= 2).height
+        created = rest["created_at"].dt.epoch("us").to_list()
+        burst = _max_window_share(created, int(params.signup_burst_h * 3600e6)) if any(t is not None for t in created) else 0.0
+        if shared == 0 and (rest.height < 3 or burst <= 0.5):
+            reason = "registered organisations, each account on its own payment method, with no signup burst"
+            out.update({a: reason for a in rest[ACCOUNT].to_list()})
+    return out
+
+
+def _group_benign(c: dict) -> str | None:
+    """A legitimate reason for a whole group's ties, when it shows no extraction."""
+    if c["extraction"] >= EXTRACTION_MIN:
+        return None
+    if c["system_prompt_top_share"] >= 0.8 and c["templated_share"] < 0.3:
+        return "one app's shared system prompt, with diverse prompts"
+    if c["human_paced_share"] >= 0.6 and c["templated_share"] < 0.3:
+        return "a shared network of diverse, human-paced users"
+    return None
+
+
 def score_clusters(
-    events: pl.LazyFrame,
     features: pl.DataFrame,
     clusters: pl.DataFrame,
+    codes: pl.DataFrame,
+    graph_edges: pl.DataFrame,
     linked: dict[tuple[int, str], int],
+    store: FactStore,
     params: ScoreParams,
     *,
     coaction_window_s: int,
-    sync_bucket_s: int,
-    sync_max_accounts: int,
-) -> list[dict]:
-    """One dict per cluster (sorted by cluster_id) with score, flag, evidence and benign explanation; `linked`
-    is `linked_members` of the case's edges (taken first, so that the caller can free the edges)."""
-    members = clusters.filter(pl.col("cluster_id") >= 0)
-    if members.height == 0:
-        return []
-    keys = {r["cluster_id"]: r for r in cluster_key_stats(events, members, sync_bucket_s).iter_rows(named=True)}
-    feats = features.join(members.select(ACCOUNT, "cluster_id"), on=ACCOUNT, how="inner")
-    # The typical account's reasoning share (median over accounts), robust to heavy campaign volume.
-    base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
+    strong_similarity: float,
+    min_samples: int,
+) -> tuple[list[dict], pl.DataFrame]:
+    """Score every cluster; returns (one dict per cluster sorted by cluster_id, the per-account roles).
 
-    heavy_floor = 10.0 * float(features["requests"].median() or 1.0)
+    Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`): `flagged`, `core`, `weak` (weakly attached),
+    `organisation` (a legitimate organisation left out), `not_templated` (own prompts not the group's).
+    """
+    members = clusters.filter(pl.col("cluster_id") >= 0).join(codes, on=ACCOUNT, how="inner")
+    role_schema = {ACCOUNT: pl.String, "cluster_id": pl.Int64, "role": pl.String, "flagged": pl.Boolean}
+    if members.height == 0:
+        return [], pl.DataFrame(schema=role_schema)
+    evaluated = _evaluate_groups(store, members.select("code", "cluster_id"))
+    strong = strong_links(graph_edges, clusters, codes, strong_similarity)
+    feats = (
+        features.join(members.select(ACCOUNT, "code", "cluster_id", "membership"), on=ACCOUNT, how="inner")
+        .join(strong, on="code", how="left")
+        .join(evaluated.member_templated, on="code", how="left")
+        .with_columns(pl.col("strong_links").fill_null(0), pl.col("shared_row_share").fill_null(0.0))
+    )
+    base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
-    out = []
-    for cid, grp in feats.sort("cluster_id", ACCOUNT).group_by("cluster_id", maintain_order=True):
-        cid = int(cid[0])
+    out, roles = [], []
+    for (cid,), grp in feats.sort("cluster_id", ACCOUNT).group_by("cluster_id", maintain_order=True):
+        cid = int(cid)
         n = grp.height
-        k = keys[cid]
+        requests = int(grp["requests"].sum())
+        reasoning = float((grp["reasoning_share"].fill_null(0) * grp["requests"]).sum() / max(requests, 1))
         created = grp["created_at"].dt.epoch("us").to_list()
         has_signup = any(t is not None for t in created)
-        payments = grp["payment_pseudonym"].drop_nulls().value_counts()
-        shared_payments = payments.filter(pl.col("count") >= 2)
-        orgs = grp["org_pseudonym"].drop_nulls()
-        top_org_share = float(orgs.value_counts()["count"].max() / n) if orgs.len() else 0.0
+        coord_by_kind = {k: _concentration_score(evaluated.kinds.get(k, {}).get(cid)) for k in COORDINATION_KINDS}
+        coaction_share = linked.get((cid, "coaction"), 0) / n
         c = {
             "accounts": n,
-            "coaction_member_share": linked.get((cid, "coaction"), 0) / n,
-            "sync_member_share": linked.get((cid, "sync"), 0) / n,
-            "template_member_share": linked.get((cid, "template"), 0) / n,
-            "template_shared_request_share": float(k["template_shared_request_share"] or 0.0),
-            "prompt_overlap": float(k["prompt_shared_request_share"] or 0.0),
-            "reasoning_share": float(k["reasoning_share"] or 0.0),
-            "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= 4.2).mean()),
-            "human_paced_share": float((grp["hour_entropy"].fill_null(0) < 4.0).mean()),
-            "heavy_share": float((grp["requests"] >= heavy_floor).mean()),
+            "coordination": max([*coord_by_kind.values(), coaction_share]),
+            "templated_share": _templated_share(evaluated, cid),
+            "reasoning_share": reasoning,
+            "base_reasoning": base_reasoning,
+            "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= ROUND_THE_CLOCK_BITS).mean()),
+            "human_paced_share": float((grp["hour_entropy"].fill_null(0) < HUMAN_PACED_BITS).mean()),
+            "payment_score": coord_by_kind.get("payment", 0.0),
             "signup_burst_share": _max_window_share(created, burst_us) if has_signup else 0.0,
-            "has_signup": has_signup,
-            "payment_shared_member_share": float(shared_payments["count"].sum() / n) if shared_payments.height else 0.0,
-            "payments_shared": shared_payments.height,
-            "payments_shared_ge20": int((payments["count"] >= 20).sum()) if payments.height else 0,
-            "distinct_payments": payments.height,
-            "top_org_share": top_org_share,
-            "org_member_share": float(orgs.len() / n),
-            "distinct_orgs": int(orgs.n_unique()),
             "fast_new_model_share": float(grp["fast_new_model_switch"].mean()),
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
-            "prompt_diversity_median": float(grp["prompt_diversity"].median() or 0.0),
-            "system_prompt_top_share": float(k["system_prompt_top_request_share"] or 0.0),
         }
-        comp = _components(c, base_reasoning)
-        score = (0.30 * comp["coordination"] + 0.30 * comp["extraction"] + 0.20 * comp["automation"]
-                 + 0.20 * comp["infrastructure"]) * comp["size"]
-        benign = _benign_explanation(c, comp)
-        flagged = bool(score >= params.flag_threshold and n >= params.min_flag_accounts and benign is None)
-        evidence = _evidence(c, k, coaction_window_s, sync_bucket_s, sync_max_accounts, params)
+        sysr = evaluated.kinds.get("system_prompt", {}).get(cid)
+        c["system_prompt_top_share"] = 0.0
+        if sysr and sysr["rows"]:
+            c["system_prompt_top_share"] = (int(sysr["rows_on_shared"] or 0) / int(sysr["rows"])) if sysr["keys"] <= 3 else 0.0
+        comp = _components(c)
+        c["extraction"] = comp["extraction"]
+        score = _score(comp)
+
+        # Who would be named: strong members, less legitimate organisations and members not sharing the prompts.
+        organisation = _org_exclusions(grp, params)
+        status = []
+        for r in grp.iter_rows(named=True):
+            acct = r[ACCOUNT]
+            if acct in organisation:
+                status.append("organisation")
+            elif r["membership"] < 0.5 and r["strong_links"] < min_samples:
+                status.append("weak")
+            elif r["shared_row_share"] < MEMBER_TEMPLATED_MIN:
+                status.append("not_templated")
+            else:
+                status.append("core")
+        candidates = sum(1 for s in status if s == "core")
+        benign = _group_benign(c)
+        if benign is None and candidates == 0 and organisation:
+            benign = next(iter(sorted(set(organisation.values()))))
+        flagged = bool(
+            score >= params.flag_threshold
+            and comp["coordination"] >= COORDINATION_MIN
+            and comp["extraction"] >= EXTRACTION_MIN
+            and candidates >= params.min_flag_accounts
+            and benign is None
+        )
+        for r, st in zip(grp.iter_rows(named=True), status):
+            roles.append({ACCOUNT: r[ACCOUNT], "cluster_id": cid, "role": "flagged" if (flagged and st == "core") else st,
+                          "flagged": bool(flagged and st == "core")})
+        excluded = sorted({(organisation[a], 1) for a in organisation})
+        reasons = {}
+        for a, why in organisation.items():
+            reasons[why] = reasons.get(why, 0) + 1
+        nt = status.count("not_templated")
+        if nt:
+            reasons["own requests not mostly on the group's shared prompt templates"] = nt
+        figures = {
+            "accounts": n, "flagged": candidates if flagged else 0, "weak": status.count("weak"),
+            "excluded": len(organisation) + nt,
+        }
+        evidence = [
+            _evidence_item("accounts", n, figures),
+            _evidence_item("members", figures["flagged"], figures),
+        ]
+        for kind in GROUP_KINDS:
+            r = evaluated.kinds.get(kind, {}).get(cid)
+            if r is None or int(r["keys"]) == 0:
+                continue
+            f = _kind_figures(kind, r)
+            evidence.append(_evidence_item(KIND_INDICATOR[kind], round(f["concentration"], 4), f))
+        evidence.append(_evidence_item("coaction", round(coaction_share, 4), {"share": coaction_share, "window_s": coaction_window_s}))
+        evidence.append(_evidence_item("reasoning", round(reasoning, 4), {"share": reasoning, "base": base_reasoning}))
+        evidence.append(_evidence_item("round_the_clock", round(c["round_the_clock_share"], 4), {"share": c["round_the_clock_share"]}))
+        evidence.append(_evidence_item("new_model", round(c["fast_new_model_share"], 4), {"share": c["fast_new_model_share"]}))
+        evidence.append(_evidence_item("country_mismatch", round(c["country_mismatch_share"], 4), {"share": c["country_mismatch_share"]}))
+        del excluded
+        first = grp["first_seen"].min()
+        last = grp["last_seen"].max()
         out.append(
             {
                 "cluster_id": cid,
                 "accounts": n,
-                "requests": int(k["requests"]),
-                "input_tokens": int(k["input_tokens"] or 0),
-                "output_tokens": int(k["output_tokens"] or 0),
-                "first_seen": k["first_seen"].isoformat().replace("+00:00", "Z"),
-                "last_seen": k["last_seen"].isoformat().replace("+00:00", "Z"),
-                "suspicion_score": round(float(score), 4),
-                "score_components": {kk: round(v, 4) for kk, v in comp.items()},
+                "flagged_accounts": figures["flagged"],
+                "weakly_attached": figures["weak"],
+                "left_out": dict(sorted(reasons.items())),
+                "requests": requests,
+                "input_tokens": int(grp["input_tokens"].fill_null(0).sum()),
+                "output_tokens": int(grp["output_tokens"].fill_null(0).sum()),
+                "first_seen": first.isoformat().replace("+00:00", "Z"),
+                "last_seen": last.isoformat().replace("+00:00", "Z"),
+                "suspicion_score": round(score, 4),
+                "score_components": {k: round(v, 4) for k, v in comp.items()},
                 "flagged": flagged,
                 "evidence": evidence,
                 "benign_explanation": benign,
             }
         )
-    return out
-
-
-def _benign_explanation(c: dict, comp: dict) -> str | None:
-    """A legitimate reason for the group's ties. Registered organisations are trusted as such; the network and
-    system-prompt explanations are offered only when the group shows no sign of extraction."""
-    if c["top_org_share"] >= 0.9 and c["distinct_payments"] <= 1:
-        return f"{_pct(c['top_org_share'])} of accounts belong to one organisation on one payment method"
-    if (
-        c["org_member_share"] >= 0.9
-        and c["payment_shared_member_share"] == 0.0
-        and (not c["has_signup"] or c["signup_burst_share"] <= 0.5)
-    ):
-        return (
-            f"{_pct(c['org_member_share'])} of accounts belong to registered organisations ({c['distinct_orgs']:,}), "
-            "each on its own payment method, with no signup burst (e.g. evaluation harnesses on public benchmarks)"
-        )
-    if comp["extraction"] >= 0.3 or c["heavy_share"] >= 0.3:
-        return None
-    if c["system_prompt_top_share"] >= 0.8 and c["prompt_overlap"] < 0.2 and c["coaction_member_share"] < 0.2:
-        return "one app's shared system prompt, with diverse prompts and no co-action"
-    if c["coaction_member_share"] < 0.2 and c["human_paced_share"] >= 0.6 and c["prompt_overlap"] < 0.2:
-        return "shared network of diverse, human-paced users (no shared prompts, diurnal activity)"
-    return None
-
-
-def _evidence(c: dict, k: dict, window_s: int, slot_s: int, sync_max_accounts: int, params: ScoreParams) -> list[dict]:
-    ev = [{"signal": "accounts", "text": f"{c['accounts']:,} accounts", "value": c["accounts"]}]
-
-    def add(signal: str, text: str, value) -> None:
-        ev.append({"signal": signal, "text": text, "value": value})
-
-    add("coaction", f"{_pct(c['coaction_member_share'])} of accounts sent the same prompt as another member within {window_s} s",
-        round(c["coaction_member_share"], 4))
-    add("shared_templates", f"{_pct(c['template_shared_request_share'])} of requests use a prompt template shared with another member",
-        round(c["template_shared_request_share"], 4))
-    busy = f"slots used by more than {sync_max_accounts:,} accounts not compared" if sync_max_accounts else "every slot compared"
-    add("sync", f"{_pct(c['sync_member_share'])} of accounts active in lockstep with another member ({busy})",
-        round(c["sync_member_share"], 4))
-    slot_share = float(k["net_slot_shared_request_share"] or 0.0)
-    add("shared_net_slots",
-        f"{_pct(slot_share)} of requests were sent from a /24 network that another member used in the same {_slot(slot_s)}",
-        round(slot_share, 4))
-    add("reasoning", f"{_pct(c['reasoning_share'])} of prompts ask for step-by-step reasoning", round(c["reasoning_share"], 4))
-    add("shared_nets", f"{int(k['net_shared_keys'] or 0):,} shared /24 prefixes", int(k["net_shared_keys"] or 0))
-    add("shared_ips", f"{int(k['ip_shared_keys'] or 0):,} shared IP addresses", int(k["ip_shared_keys"] or 0))
-    if c["has_signup"]:
-        add("signup_burst", f"{_pct(c['signup_burst_share'])} created within {params.signup_burst_h:g} h",
-            round(c["signup_burst_share"], 4))
-    add("shared_payment",
-        f"{c['payments_shared']:,} payment fingerprints shared by >= 2 accounts ({c['payments_shared_ge20']:,} by >= 20 accounts each)",
-        c["payments_shared"])
-    add("round_the_clock", f"{_pct(c['round_the_clock_share'])} of accounts active around the clock (hour entropy >= 4.2 bits)",
-        round(c["round_the_clock_share"], 4))
-    add("heavy_volume", f"{_pct(c['heavy_share'])} of accounts sent >= 10x the median account's requests",
-        round(c["heavy_share"], 4))
-    add("new_model", f"{_pct(c['fast_new_model_share'])} started using a newly released model within 48 h",
-        round(c["fast_new_model_share"], 4))
-    add("country_mismatch", f"{_pct(c['country_mismatch_share'])} of requests come from outside the billing country",
-        round(c["country_mismatch_share"], 4))
-    return ev
+    role_frame = pl.DataFrame(roles, schema=role_schema).sort(ACCOUNT)
+    return out, role_frame
 
 
 def high_volume_accounts(features: pl.DataFrame, params: ScoreParams) -> list[dict]:

@@ -1,0 +1,151 @@
+"""Group-level evidence: how far a group's members concentrate on the same keys, against the rest of the case.
+
+The accounts of a distributed campaign share a little with each other pairwise but a lot as a group. For each
+kind of key (addresses, networks, clock slots, prompt templates, cards...) and each group, the question is:
+if the members had picked their keys the way the other accounts of the case pick theirs, how many distinct
+keys would they have used? A campaign's requests pile onto few keys (a proxy pool, a template set, one card per
+twenty accounts); ordinary accounts' do not.
+
+With N member facts (distinct account-key pairs) and outsiders' key popularity pi_k = o_k / S_out (o_k the key's
+holders outside the group), the expected number of distinct keys is
+
+    U_exp = sum_k (1 - exp(-N * pi_k)) + N * f1,
+
+the last term (Good-Turing) counting draws of keys no outsider holds: f1 is the share of outsider facts on keys
+only one outsider holds. The background is the other accounts only, so a campaign's own keys never make
+themselves look ordinary. `concentration` = U_exp / U_obs, and the chance of so few distinct keys is bounded by
+Chernoff's lower tail for a sum of independent indicators, P(U <= (1 - delta) U_exp) <= exp(-delta^2 U_exp / 2),
+reported as `surprise` = -log10 of that bound.
+
+This runs after clustering on facts the edge step already collected (`FactStore`), so the events are not read
+again for the network and prompt kinds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from forensics.blocking import key_degrees, unique_facts
+
+_LN10 = math.log(10.0)
+# Kinds measured for every group, in the order the evidence lists them.
+GROUP_KINDS = ("ip", "net", "slot", "template", "skeleton", "payment", "created", "user_agent", "system_prompt")
+PROMPT_KINDS = ("template", "skeleton")
+
+
+@dataclass
+class KindBackground:
+    """One kind's facts with their key degrees (on disk, by code) and the histogram of key degrees."""
+
+    kind: str
+    path: Path
+    hist: np.ndarray
+    total_facts: int
+
+
+@dataclass
+class FactStore:
+    """Where the edge step leaves each kind's facts for the group step (a scratch directory of the case)."""
+
+    root: Path
+    kinds: dict[str, KindBackground] = field(default_factory=dict)
+
+    def put(self, kind: str, facts: pl.DataFrame) -> pl.DataFrame:
+        """Keep `facts` (any (code, key, stratum[, rows]) table) for the group step; returns them as
+        `unique_facts` gives them, for the caller to block on."""
+        facts = unique_facts(facts)
+        degree = key_degrees(facts)
+        sizes = np.bincount(degree, minlength=2) if len(degree) else np.zeros(2, dtype=np.int64)
+        # hist[d] = keys with d holders: each such key has d facts of degree d.
+        hist = np.zeros(len(sizes), dtype=np.int64)
+        nz = np.flatnonzero(sizes)
+        hist[nz] = sizes[nz] // np.maximum(nz, 1)
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f"{kind}.parquet"
+        facts.select("code", "key", "rows").with_columns(pl.Series("degree", degree, dtype=pl.UInt32)).sort(
+            "code", "key"
+        ).write_parquet(path, compression="lz4", statistics=True)
+        self.kinds[kind] = KindBackground(kind, path, hist, int(len(degree)))
+        return facts
+
+
+def expected_distinct(hist: np.ndarray, total: int, draws: np.ndarray, member_d: list[np.ndarray], member_m: list[np.ndarray]) -> np.ndarray:
+    """U_exp for each group (see module docstring): `draws` its member facts N, `member_d`/`member_m` the degree
+    and member holders of each key its members hold."""
+    degrees = np.arange(len(hist), dtype=np.float64)
+    out = np.zeros(len(draws))
+    for g, n in enumerate(draws):
+        s_out = max(total - n, 1)
+        rate = n / s_out
+        base = float(np.dot(hist, -np.expm1(-rate * degrees)))
+        d = member_d[g].astype(np.float64)
+        o = d - member_m[g]
+        correction = float(np.sum(-np.expm1(-rate * d)) - np.sum(-np.expm1(-rate * o)))
+        singles = (hist[1] if len(hist) > 1 else 0) - int(np.sum(d == 1)) + int(np.sum(o == 1))
+        out[g] = base - correction + n * max(singles, 0) / s_out
+    return out
+
+
+def chernoff_surprise(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """-log10 of Chernoff's bound on P(U <= observed) for a sum of independent indicators with mean `expected`."""
+    obs = np.asarray(observed, dtype=np.float64)
+    exp = np.asarray(expected, dtype=np.float64)
+    delta = np.where(exp > 0, np.clip(1.0 - obs / np.maximum(exp, 1e-300), 0.0, 1.0), 0.0)
+    return delta * delta * exp / (2.0 * _LN10)
+
+
+def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per group and per member, for one kind.
+
+    `members`: (code, cluster_id). Returns (groups, accounts): groups has `cluster_id`, `keys` (distinct keys
+    the members hold), `shared_keys` (held by 2+ members), `facts`, `rows`, `rows_on_shared` (requests on
+    shared keys), `expected_keys`, `concentration` and `surprise`; accounts has `code`, `cluster_id` and
+    `shared_row_share` (the share of the account's own requests on keys another member also holds).
+    """
+    kind = background.kind
+    facts = (
+        pl.scan_parquet(background.path)
+        .join(members.lazy().select("code", "cluster_id"), on="code", how="inner")
+        .collect()
+    )
+    empty_groups = pl.DataFrame(
+        schema={"cluster_id": pl.Int64, "keys": pl.UInt32, "shared_keys": pl.UInt32, "facts": pl.UInt32,
+                "rows": pl.Int64, "rows_on_shared": pl.Int64, "expected_keys": pl.Float64,
+                "concentration": pl.Float64, "surprise": pl.Float64}
+    )
+    if facts.height == 0:
+        return empty_groups, pl.DataFrame(schema={"code": pl.UInt32, "cluster_id": pl.Int64, "shared_row_share": pl.Float64})
+    held = facts.group_by("cluster_id", "key").agg(pl.len().cast(pl.Int64).alias("_m"), pl.col("degree").first().cast(pl.Int64).alias("_d"))
+    facts = facts.join(held.select("cluster_id", "key", "_m"), on=["cluster_id", "key"], how="left")
+    per_account = facts.group_by("code", "cluster_id").agg(
+        (pl.col("rows").filter(pl.col("_m") >= 2).sum().cast(pl.Float64) / pl.col("rows").sum()).alias("shared_row_share")
+    )
+    groups = (
+        facts.group_by("cluster_id")
+        .agg(
+            pl.col("key").n_unique().cast(pl.UInt32).alias("keys"),
+            pl.col("key").filter(pl.col("_m") >= 2).n_unique().cast(pl.UInt32).alias("shared_keys"),
+            pl.len().cast(pl.UInt32).alias("facts"),
+            pl.col("rows").sum().cast(pl.Int64).alias("rows"),
+            pl.col("rows").filter(pl.col("_m") >= 2).sum().cast(pl.Int64).alias("rows_on_shared"),
+        )
+        .sort("cluster_id")
+    )
+    by_group = {cid: (g["_d"].to_numpy(), g["_m"].to_numpy()) for (cid,), g in held.partition_by("cluster_id", as_dict=True).items()}
+    ids = groups["cluster_id"].to_list()
+    expected = expected_distinct(
+        background.hist, background.total_facts, groups["facts"].to_numpy().astype(np.int64),
+        [by_group[c][0] for c in ids], [by_group[c][1] for c in ids],
+    )
+    observed = groups["keys"].to_numpy().astype(np.float64)
+    groups = groups.with_columns(
+        pl.Series("expected_keys", np.round(expected, 3)),
+        pl.Series("concentration", np.round(expected / np.maximum(observed, 1.0), 4)),
+        pl.Series("surprise", np.round(chernoff_surprise(observed, expected), 3)),
+    )
+    return groups.with_columns(pl.lit(kind).alias("kind")).drop("kind"), per_account.sort("code")
