@@ -41,7 +41,7 @@ _FACTS_PER_SLICE = 1 << 22
 _LN10 = float(np.log(10.0))
 # Evidence is rounded to this many decimals, so the last bits of the special functions never reach a decision.
 EVIDENCE_DECIMALS = 6
-FACT_SCHEMA = {"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32}
+FACT_SCHEMA = {"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32, "reasoning": pl.UInt32}
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,16 @@ def key_anomaly(degree: np.ndarray, mean_excess: np.ndarray) -> np.ndarray:
 
 
 def unique_facts(facts: pl.DataFrame) -> pl.DataFrame:
-    """(code, key, stratum, rows) facts, one per (key, code) with their rows summed, sorted by (key, code).
-    A key belongs to one stratum. Facts without a `rows` column count one row each."""
+    """(code, key, stratum, rows, reasoning) facts, one per (key, code) with their requests (and reasoning
+    requests) summed, sorted by (key, code). A key belongs to one stratum. Facts without a `rows` column count
+    one row each; without `reasoning`, none."""
     if "rows" not in facts.columns:
         facts = facts.with_columns(pl.lit(1, dtype=pl.UInt32).alias("rows"))
+    if "reasoning" not in facts.columns:
+        facts = facts.with_columns(pl.lit(0, dtype=pl.UInt32).alias("reasoning"))
     return (
         facts.group_by("key", "code")
-        .agg(pl.col("stratum").first(), pl.col("rows").sum())
+        .agg(pl.col("stratum").first(), pl.col("rows").sum(), pl.col("reasoning").sum())
         .select(FACT_SCHEMA.keys())
         .cast(FACT_SCHEMA)
         .sort("key", "code")

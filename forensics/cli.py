@@ -127,21 +127,39 @@ def ingest(
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Directory to write logs/, accounts.parquet and labels.parquet.")],
     scale: Annotated[str, typer.Option(help="tiny, sample, small, medium, quarter, half or seed.")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed; the same arguments give the same bytes.")] = 1,
     stealth: Annotated[float, typer.Option(help="Campaign tradecraft from 0 (blatant) to 1 (very stealthy).")] = 0.5,
     scenario: Annotated[
-        str, typer.Option(help="default, many-hard-negatives, few-hard-negatives or shared-proxy.")
+        str,
+        typer.Option(
+            help="How many hard negatives: default, many-hard-negatives, few-hard-negatives or shared-proxy "
+            "(six times the benign customers of the campaigns' proxy pool and relay)."
+        ),
     ] = "default",
+    family: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--family",
+            metavar="<name>",
+            help="A campaign or hard-negative family to include (repeatable; default: all). Campaigns: "
+            "fanout-datacenter, bulk-datacenter, hydra-residential, lowslow-sticky, reseller-relay, agentic. "
+            "Hard negatives: eval-org, classroom, platform-relay, university-nat, enterprise-org, wrapper-app, "
+            "eval-harness, mobile-cgnat. The benign background is always there; hydra-residential and "
+            "reseller-relay bring the benign customers of their proxy pool and relay.",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Generate a realistic incident: benign background, hard negatives and distillation campaigns.
 
-    Example: forensics synth --out /tmp/incident --scale small --seed 3 --stealth 0.7 --scenario shared-proxy
+    Example: forensics synth --out /tmp/incident --scale small --seed 3 --stealth 0.7 --family hydra-residential
+    --family eval-org --family classroom
     """
     from forensics.synth import generate
 
     with progress_for(quiet) as progress:
-        summary = generate(out, scale=scale, seed=seed, progress=progress, stealth=stealth, scenario=scenario)
+        summary = generate(out, scale=scale, seed=seed, progress=progress, stealth=stealth, scenario=scenario,
+                           families=family or ["all"])
     _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
 
 
@@ -172,9 +190,21 @@ def cluster(
         int,
         _option(
             "key_max_accounts",
-            "Skip IP-day, /24, payment, signup and template keys shared by more accounts (0: no cap).",
+            "Drop shared keys (addresses, networks, clock slots, templates, cards) held by more accounts as "
+            "ubiquitous (0: no cap).",
         ),
     ] = ClusterParams.key_max_accounts,
+    key_all_pairs_max: Annotated[
+        int,
+        _option("key_all_pairs_max", "A key held by at most this many accounts links every pair of its holders."),
+    ] = ClusterParams.key_all_pairs_max,
+    key_partners: Annotated[
+        int,
+        _option(
+            "key_partners",
+            "In a key held by more accounts, each holder is linked to this many others along a fixed ring.",
+        ),
+    ] = ClusterParams.key_partners,
     signup_burst_s: Annotated[
         int,
         _option(
@@ -184,25 +214,36 @@ def cluster(
         ),
     ] = ClusterParams.signup_burst_s,
     sync_bucket_s: Annotated[
-        int,
-        _option(
-            "sync_bucket_s",
-            "Seconds per time bucket: accounts active on the same /24 network in the same buckets have synchronised "
-            "schedules.",
-        ),
+        int, _option("sync_bucket_s", "Seconds per clock slot for synchronised activity (at least 60).")
     ] = ClusterParams.sync_bucket_s,
-    sync_max_accounts: Annotated[
-        int, _option("sync_max_accounts", "Skip (/24, bucket) slots shared by more accounts (0: no cap).")
-    ] = ClusterParams.sync_max_accounts,
-    sync_min_shared: Annotated[
-        int, _option("sync_min_shared", "Fewest shared (/24, bucket) slots for a schedule link.")
-    ] = ClusterParams.sync_min_shared,
-    sync_min_jaccard: Annotated[
-        float, _option("sync_min_jaccard", "Lowest Jaccard overlap of two schedules for a schedule link (0..1).")
-    ] = ClusterParams.sync_min_jaccard,
-    template_min_shared: Annotated[
-        int, _option("template_min_shared", "Fewest shared prompt templates for a template link.")
-    ] = ClusterParams.template_min_shared,
+    evidence_scale: Annotated[
+        float,
+        _option(
+            "evidence_scale",
+            "Evidence (log10 units) at which a pair's similarity is 0.5; similarity = E / (E + this).",
+        ),
+    ] = ClusterParams.evidence_scale,
+    coaction_evidence: Annotated[
+        float, _option("coaction_evidence", "Evidence per co-action match.")
+    ] = ClusterParams.coaction_evidence,
+    coaction_evidence_max: Annotated[
+        float, _option("coaction_evidence_max", "Most evidence co-action gives one pair.")
+    ] = ClusterParams.coaction_evidence_max,
+    network_evidence_max: Annotated[
+        float, _option("network_evidence_max", "Most evidence shared addresses and networks give one pair on their own.")
+    ] = ClusterParams.network_evidence_max,
+    time_evidence_max: Annotated[
+        float, _option("time_evidence_max", "Most evidence synchronised clock slots give one pair on their own.")
+    ] = ClusterParams.time_evidence_max,
+    behaviour_min_requests: Annotated[
+        int, _option("behaviour_min_requests", "Fewest requests for an account to get a behavioural fingerprint.")
+    ] = ClusterParams.behaviour_min_requests,
+    behaviour_min_cosine: Annotated[
+        float, _option("behaviour_min_cosine", "Lowest fingerprint cosine for a behaviour link (0 <= value < 1).")
+    ] = ClusterParams.behaviour_min_cosine,
+    behaviour_evidence_max: Annotated[
+        float, _option("behaviour_evidence_max", "Most evidence a behaviour link gives (at identical fingerprints).")
+    ] = ClusterParams.behaviour_evidence_max,
     min_similarity: Annotated[
         float, _option("min_similarity", "Drop account pairs less similar than this before clustering (0..1).")
     ] = ClusterParams.min_similarity,
@@ -227,7 +268,7 @@ def cluster(
         float, _option("flag_threshold", "Suspicion score from which a cluster is flagged (0..1).")
     ] = ClusterParams.flag_threshold,
     min_flag_accounts: Annotated[
-        int, _option("min_flag_accounts", "Smallest cluster that can be flagged.")
+        int, _option("min_flag_accounts", "Fewest flagged accounts for a group to be flagged.")
     ] = ClusterParams.min_flag_accounts,
     as_json: AsJson = False,
     quiet: Quiet = False,
@@ -240,25 +281,8 @@ def cluster(
     """
     from forensics.cluster import run_cluster
 
-    params = ClusterParams(
-        coaction_window_s=coaction_window_s,
-        min_coaction=min_coaction,
-        coaction_max_accounts=coaction_max_accounts,
-        key_max_accounts=key_max_accounts,
-        signup_burst_s=signup_burst_s,
-        sync_bucket_s=sync_bucket_s,
-        sync_max_accounts=sync_max_accounts,
-        sync_min_shared=sync_min_shared,
-        sync_min_jaccard=sync_min_jaccard,
-        template_min_shared=template_min_shared,
-        min_similarity=min_similarity,
-        top_k=top_k,
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        cluster_epsilon=cluster_epsilon,
-        flag_threshold=flag_threshold,
-        min_flag_accounts=min_flag_accounts,
-    )
+    values = dict(locals())
+    params = ClusterParams(**{name: values[name] for name in CLUSTER_FLAGS})
     with progress_for(quiet or as_json) as progress:
         summary = run_cluster(case, params, progress=progress)
     if as_json:

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from forensics import __version__, jsonio
 from forensics.coaction import coaction_edges
 from forensics.codes import ACCOUNT, AccountOrder, account_codes, codes_of, decode
+from forensics.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
 from forensics.blocking import Blocking, BlockingStats
 from forensics.edges import (
     ACCOUNT_KINDS,
@@ -130,11 +131,29 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
     return EdgeSet("coaction", coded, decode(codes), stats)
 
 
+def behaviour_set(
+    events: pl.LazyFrame, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder, params: ClusterParams
+) -> EdgeSet:
+    """Behaviour links between near-identical accounts (see `forensics.behaviour`)."""
+    bp = BehaviourParams(
+        min_requests=params.behaviour_min_requests, min_cosine=params.behaviour_min_cosine,
+        evidence_max=params.behaviour_evidence_max,
+    )
+    active, vectors = behaviour_vectors(events, codes, features, store, bp)
+    pairs = behaviour_pairs(active, vectors, order, bp)
+    coded = pairs.select(
+        "src", "dst", pl.lit(1, dtype=pl.Int64).alias("count"), pl.lit(None, dtype=pl.Float64).alias("expected"),
+        pl.col("cosine").alias("surprise"), behaviour_evidence(pl.col("cosine"), bp).round(6).alias("weight"),
+    ).filter(pl.col("weight") > 0).cast(CODED_SCHEMA)
+    return EdgeSet("behaviour", coded, decode(codes), BlockingStats(coded.height, 0, 0, 0, len(active)))
+
+
 def build_edges(
     events: pl.LazyFrame,
     accounts: pl.LazyFrame | None,
     codes: pl.DataFrame,
     order: AccountOrder,
+    features: pl.DataFrame,
     params: ClusterParams,
     steps: _Steps,
     store: FactStore,
@@ -172,6 +191,7 @@ def build_edges(
         if kind not in store.kinds and (facts := steps.run(f"facts.{kind}", facts_of, kind)) is not None:
             store.put(kind, facts)
             del facts
+    sets.append(steps.run("edges.behaviour", behaviour_set, events, codes, features, store, order, params))
     stats: dict[str, BlockingStats] = {}
     for s in sets:
         stats[s.kind] = s.stats
@@ -211,7 +231,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         task.advance()
 
         store = FactStore(case / SCRATCH)
-        edges, names, edge_stats = build_edges(events, accounts, codes, order, params, steps, store)
+        edges, names, edge_stats = build_edges(events, accounts, codes, order, features, params, steps, store)
         co_skipped = edge_stats["coaction"].keys_dropped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         steps.handled("edges.write", f"{edges.height:,} edges")

@@ -12,6 +12,7 @@ the key.
 | `slot` | a 10-minute clock slot (two grids, half a slot apart) | - | observed |
 | `template` | a digit-masked prompt, or one of its MinHash band keys | - | observed |
 | `skeleton` | a prompt skeleton (function words kept, content masked) | - | observed |
+| `opening`, `closing` | a prompt's first or last four words (digit-masked) | - | observed |
 | `payment` | a payment fingerprint | - | anomaly |
 | `signup` | signup stem + e-mail domain within a signup burst (two grids) | - | anomaly |
 
@@ -35,7 +36,7 @@ EDGE_SCHEMA = {
     "src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "expected": pl.Float64,
     "surprise": pl.Float64, "weight": pl.Float64,
 }
-EDGE_KINDS = ("behaviour", "coaction", "ip", "net", "payment", "signup", "skeleton", "slot", "template")
+EDGE_KINDS = ("behaviour", "closing", "coaction", "ip", "net", "opening", "payment", "signup", "skeleton", "slot", "template")
 KIND = pl.Enum(EDGE_KINDS)
 CODED_SCHEMA = {
     "src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "expected": pl.Float64, "surprise": pl.Float64,
@@ -58,6 +59,8 @@ KEY_KINDS = (
     KeyKind("slot", "observed", "events"),
     KeyKind("template", "observed", "events"),
     KeyKind("skeleton", "observed", "events"),
+    KeyKind("opening", "observed", "events"),
+    KeyKind("closing", "observed", "events"),
     KeyKind("payment", "anomaly", "accounts"),
     KeyKind("signup", "anomaly", "accounts"),
 )
@@ -105,46 +108,52 @@ def _no_stratum() -> pl.Expr:
 
 
 def event_facts(kind: str, events: pl.LazyFrame, codes: pl.DataFrame, *, slot_s: int = 600) -> pl.DataFrame:
-    """(code, key, stratum, rows) facts of an events kind: one per account and key, with its requests."""
+    """(code, key, stratum, rows, reasoning) facts of an events kind: one per account and key, with its requests
+    and how many of them ask for reasoning."""
+    asks = pl.col("prompt_reasoning").fill_null(False).alias("_r")
     if kind in ("ip", "net"):
         col = "ip_pseudonym" if kind == "ip" else "net_pseudonym"
-        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _asn_stratum())
+        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _asn_stratum(), asks)
     elif kind == "slot":
         secs = pl.col("timestamp").dt.epoch("s")
         # Two grids half a slot apart, told apart by the top bit: a wave across a slot edge matches on one.
         rows = pl.concat(
             [
-                collect_coded(events, codes, (((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)).alias("key"), _no_stratum())
+                collect_coded(events, codes, (((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)).alias("key"), _no_stratum(), asks)
                 for grid, off in ((0, 0), (1, slot_s // 2))
             ]
         )
     elif kind == "template":
         tmpl = collect_coded(
             events.filter(pl.col("prompt_template_fingerprint").is_not_null()), codes,
-            hash_key(pl.col("prompt_template_fingerprint")).alias("key"), _no_stratum(),
+            hash_key(pl.col("prompt_template_fingerprint")).alias("key"), _no_stratum(), asks,
         )
         bands = collect_coded(
-            events.filter(pl.col("prompt_minhash").is_not_null()), codes, pl.col("prompt_minhash").alias("_m")
+            events.filter(pl.col("prompt_minhash").is_not_null()), codes, pl.col("prompt_minhash").alias("_m"), asks
         )
         bands = (
             bands.with_columns(pl.int_ranges(0, pl.col("_m").list.len()).alias("_band"))
             .explode("_m", "_band", empty_as_null=True)
             .drop_nulls("_m")
-            .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum())
+            .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum(), "_r")
         )
         rows = pl.concat([tmpl, bands])
     elif kind in GROUP_COLUMNS:
         col = GROUP_COLUMNS[kind]
-        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _no_stratum())
+        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _no_stratum(), asks)
     else:
         raise ValueError(f"not an events kind: {kind}")
-    return rows.group_by("code", "key").agg(pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"))
+    return rows.group_by("code", "key").agg(
+        pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"), pl.col("_r").sum().cast(pl.UInt32).alias("reasoning")
+    )
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")
 # Kinds read straight off one events column (fingerprints shared as they are).
 GROUP_COLUMNS = {
     "skeleton": "prompt_skeleton_fingerprint",
+    "opening": "prompt_opening_fingerprint",
+    "closing": "prompt_closing_fingerprint",
     "user_agent": "user_agent_fingerprint",
     "system_prompt": "system_prompt_fingerprint",
 }

@@ -66,6 +66,7 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
 # (an address and its /24, a template and its skeleton are not independent), and families add up.
 EVIDENCE_FAMILY = {
     "ip": "network", "net": "network", "slot": "time", "template": "prompt", "skeleton": "prompt",
+    "opening": "prompt", "closing": "prompt",
     "payment": "account", "signup": "account", "coaction": "coaction", "behaviour": "behaviour",
 }
 FAMILIES = ("account", "behaviour", "coaction", "network", "prompt", "time")
@@ -81,8 +82,8 @@ def _similarity(per_kind: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
 
     E sums the pair's evidence over families (see EVIDENCE_FAMILY): each family gives its strongest kind's
     evidence, capped for the families that innocent co-location also produces (network, time), so that
-    sharing a proxy pool or a busy clock alone never makes a strong link; behaviour adds at most
-    `behaviour_share_max` of the rest. Sums run in a fixed family order, so the last bit does not depend on
+    sharing a proxy pool or a busy clock alone never makes a strong link (behaviour links are capped where
+    they are made, `forensics.behaviour`). Sums run in a fixed family order, so the last bit does not depend on
     thread count.
     """
     categories = per_kind.schema["kind"].categories.to_list()
@@ -97,12 +98,9 @@ def _similarity(per_kind: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     for name, cap in caps.items():
         j = FAMILIES.index(name)
         by_family[:, j] = np.minimum(by_family[:, j], cap)
-    beh = FAMILIES.index("behaviour")
-    other = np.zeros(len(starts))
+    total = np.zeros(len(starts))
     for j in range(len(FAMILIES)):
-        if j != beh:
-            other = other + by_family[:, j]
-    total = other + np.minimum(by_family[:, beh], params.behaviour_share_max * other)
+        total = total + by_family[:, j]
     return pl.DataFrame({"pair": pairs[starts], "similarity": total / (total + params.evidence_scale)})
 
 

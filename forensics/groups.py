@@ -30,12 +30,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from forensics.blocking import key_degrees, unique_facts
+from forensics.blocking import key_degrees, poisson_surprise, unique_facts
 
 _LN10 = math.log(10.0)
 # Kinds measured for every group, in the order the evidence lists them.
-GROUP_KINDS = ("ip", "net", "slot", "template", "skeleton", "payment", "created", "user_agent", "system_prompt")
-PROMPT_KINDS = ("template", "skeleton")
+GROUP_KINDS = (
+    "ip", "net", "slot", "template", "skeleton", "opening", "closing", "payment", "created", "user_agent",
+    "system_prompt",
+)
+PROMPT_KINDS = ("template", "skeleton", "opening", "closing")
+# A key is specific to a group at this surprise (-log10 p) plus log10 of the group's distinct keys.
+SPECIFIC_SURPRISE = 3.0
 
 
 @dataclass
@@ -67,7 +72,7 @@ class FactStore:
         hist[nz] = sizes[nz] // np.maximum(nz, 1)
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"{kind}.parquet"
-        facts.select("code", "key", "rows").with_columns(pl.Series("degree", degree, dtype=pl.UInt32)).sort(
+        facts.select("code", "key", "rows", "reasoning").with_columns(pl.Series("degree", degree, dtype=pl.UInt32)).sort(
             "code", "key"
         ).write_parquet(path, compression="lz4", statistics=True)
         self.kinds[kind] = KindBackground(kind, path, hist, int(len(degree)))
@@ -102,10 +107,18 @@ def chernoff_surprise(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
 def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per group and per member, for one kind.
 
-    `members`: (code, cluster_id). Returns (groups, accounts): groups has `cluster_id`, `keys` (distinct keys
-    the members hold), `shared_keys` (held by 2+ members), `facts`, `rows`, `rows_on_shared` (requests on
-    shared keys), `expected_keys`, `concentration` and `surprise`; accounts has `code`, `cluster_id` and
-    `shared_row_share` (the share of the account's own requests on keys another member also holds).
+    `members`: (code, cluster_id). Returns (groups, accounts). groups has `cluster_id`; `keys` (distinct keys
+    the members hold), `shared_keys` (held by 2+ members), `facts`, `rows` (member requests); the
+    concentration figures `expected_keys`, `concentration` and `surprise` (module docstring); and the
+    group-specific keys: `specific_keys`, `rows_on_specific`, `reasoning_on_specific` (those of them that ask
+    for reasoning), and for the most surprising one `top_members`,
+    `top_expected` and `top_surprise`. accounts has `code`, `cluster_id` and `specific_row_share` (the share of
+    the account's own requests on its group's specific keys).
+
+    A key is specific to a group when more members hold it than the rest of the case makes plausible: with
+    o_k outsiders among S_out outsider facts, members would hold it about E_k = N * max(o_k, 1) / S_out times,
+    and it is specific when at least two members do and -log10 P(Poisson(E_k) >= m_k) is at least
+    SPECIFIC_SURPRISE plus log10 of the group's distinct keys (a bound over the keys tested).
     """
     kind = background.kind
     facts = (
@@ -113,39 +126,79 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
         .join(members.lazy().select("code", "cluster_id"), on="code", how="inner")
         .collect()
     )
-    empty_groups = pl.DataFrame(
-        schema={"cluster_id": pl.Int64, "keys": pl.UInt32, "shared_keys": pl.UInt32, "facts": pl.UInt32,
-                "rows": pl.Int64, "rows_on_shared": pl.Int64, "expected_keys": pl.Float64,
-                "concentration": pl.Float64, "surprise": pl.Float64}
-    )
+    group_schema = {
+        "cluster_id": pl.Int64, "keys": pl.UInt32, "shared_keys": pl.UInt32, "facts": pl.UInt32, "rows": pl.Int64,
+        "expected_keys": pl.Float64, "concentration": pl.Float64, "surprise": pl.Float64, "specific_keys": pl.UInt32,
+        "rows_on_specific": pl.Int64, "reasoning_on_specific": pl.Int64, "top_members": pl.Int64, "top_expected": pl.Float64, "top_surprise": pl.Float64,
+    }
+    account_schema = {"code": pl.UInt32, "cluster_id": pl.Int64, "specific_row_share": pl.Float64}
     if facts.height == 0:
-        return empty_groups, pl.DataFrame(schema={"code": pl.UInt32, "cluster_id": pl.Int64, "shared_row_share": pl.Float64})
-    held = facts.group_by("cluster_id", "key").agg(pl.len().cast(pl.Int64).alias("_m"), pl.col("degree").first().cast(pl.Int64).alias("_d"))
-    facts = facts.join(held.select("cluster_id", "key", "_m"), on=["cluster_id", "key"], how="left")
-    per_account = facts.group_by("code", "cluster_id").agg(
-        (pl.col("rows").filter(pl.col("_m") >= 2).sum().cast(pl.Float64) / pl.col("rows").sum()).alias("shared_row_share")
+        return pl.DataFrame(schema=group_schema), pl.DataFrame(schema=account_schema)
+    held = facts.group_by("cluster_id", "key").agg(
+        pl.len().cast(pl.Int64).alias("_m"), pl.col("degree").first().cast(pl.Int64).alias("_d"),
+        pl.col("rows").sum().cast(pl.Int64).alias("_rows"), pl.col("reasoning").sum().cast(pl.Int64).alias("_reasoning"),
     )
     groups = (
         facts.group_by("cluster_id")
-        .agg(
-            pl.col("key").n_unique().cast(pl.UInt32).alias("keys"),
-            pl.col("key").filter(pl.col("_m") >= 2).n_unique().cast(pl.UInt32).alias("shared_keys"),
-            pl.len().cast(pl.UInt32).alias("facts"),
-            pl.col("rows").sum().cast(pl.Int64).alias("rows"),
-            pl.col("rows").filter(pl.col("_m") >= 2).sum().cast(pl.Int64).alias("rows_on_shared"),
-        )
+        .agg(pl.len().cast(pl.Int64).alias("facts"), pl.col("rows").sum().cast(pl.Int64).alias("rows"))
+        .join(held.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("keys"),
+                                              (pl.col("_m") >= 2).sum().cast(pl.UInt32).alias("shared_keys")),
+              on="cluster_id")
         .sort("cluster_id")
+    )
+    total = background.total_facts
+    held = held.join(groups.select("cluster_id", "facts", "keys"), on="cluster_id").sort("cluster_id", "key")
+    n = held["facts"].to_numpy().astype(np.float64)
+    m = held["_m"].to_numpy().astype(np.float64)
+    outsiders = held["_d"].to_numpy() - held["_m"].to_numpy()
+    s_out = np.maximum(total - n, 1.0)
+    expected = n * np.maximum(outsiders, 1) / s_out
+    key_surprise = poisson_surprise(m, expected)
+    threshold = SPECIFIC_SURPRISE + np.log10(np.maximum(held["keys"].to_numpy().astype(np.float64), 1.0))
+    specific = (m >= 2) & (key_surprise >= threshold)
+    held = held.with_columns(
+        pl.Series("_specific", specific), pl.Series("_surprise", np.round(key_surprise, 3)),
+        pl.Series("_expected", np.round(expected, 6)),
+    )
+    top = (
+        held.filter(pl.col("_specific"))
+        .sort(["cluster_id", "_surprise", "_m", "key"], descending=[False, True, True, False])
+        .group_by("cluster_id", maintain_order=True)
+        .agg(pl.col("_m").first().alias("top_members"), pl.col("_expected").first().alias("top_expected"),
+             pl.col("_surprise").first().alias("top_surprise"))
+    )
+    spec = held.group_by("cluster_id").agg(
+        pl.col("_specific").sum().cast(pl.UInt32).alias("specific_keys"),
+        pl.col("_rows").filter(pl.col("_specific")).sum().cast(pl.Int64).alias("rows_on_specific"),
+        pl.col("_reasoning").filter(pl.col("_specific")).sum().cast(pl.Int64).alias("reasoning_on_specific"),
     )
     by_group = {cid: (g["_d"].to_numpy(), g["_m"].to_numpy()) for (cid,), g in held.partition_by("cluster_id", as_dict=True).items()}
     ids = groups["cluster_id"].to_list()
-    expected = expected_distinct(
-        background.hist, background.total_facts, groups["facts"].to_numpy().astype(np.int64),
+    expected_keys = expected_distinct(
+        background.hist, total, groups["facts"].to_numpy().astype(np.int64),
         [by_group[c][0] for c in ids], [by_group[c][1] for c in ids],
     )
     observed = groups["keys"].to_numpy().astype(np.float64)
-    groups = groups.with_columns(
-        pl.Series("expected_keys", np.round(expected, 3)),
-        pl.Series("concentration", np.round(expected / np.maximum(observed, 1.0), 4)),
-        pl.Series("surprise", np.round(chernoff_surprise(observed, expected), 3)),
+    groups = (
+        groups.with_columns(
+            pl.Series("expected_keys", np.round(expected_keys, 3)),
+            pl.Series("concentration", np.round(expected_keys / np.maximum(observed, 1.0), 4)),
+            pl.Series("surprise", np.round(chernoff_surprise(observed, expected_keys), 3)),
+        )
+        .join(spec, on="cluster_id", how="left")
+        .join(top, on="cluster_id", how="left")
+        .with_columns(pl.col("specific_keys").fill_null(0), pl.col("rows_on_specific").fill_null(0),
+                      pl.col("reasoning_on_specific").fill_null(0),
+                      pl.col("top_members").fill_null(0), pl.col("top_expected").fill_null(0.0),
+                      pl.col("top_surprise").fill_null(0.0))
+        .select(group_schema.keys())
+        .cast(group_schema)
     )
-    return groups.with_columns(pl.lit(kind).alias("kind")).drop("kind"), per_account.sort("code")
+    per_account = (
+        facts.join(held.select("cluster_id", "key", "_specific"), on=["cluster_id", "key"], how="left")
+        .group_by("code", "cluster_id")
+        .agg((pl.col("rows").filter(pl.col("_specific")).sum().cast(pl.Float64) / pl.col("rows").sum()).alias("specific_row_share"))
+        .sort("code")
+        .cast(account_schema)
+    )
+    return groups, per_account

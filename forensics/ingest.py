@@ -57,6 +57,7 @@ from forensics.schema import (
     MINHASH_BANDS,
     MINHASH_ROWS_PER_BAND,
     MINHASH_SEED,
+    PHRASE_WORDS,
     OPTIONAL_COLUMNS,
     PLAUSIBLE_FROM,
     PLAUSIBLE_UNTIL,
@@ -86,6 +87,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "prompt_fingerprint": pl.String(),
     "prompt_template_fingerprint": pl.String(),
     "prompt_skeleton_fingerprint": pl.String(),
+    "prompt_opening_fingerprint": pl.String(),
+    "prompt_closing_fingerprint": pl.String(),
     "prompt_minhash": pl.List(pl.UInt64()),
     "prompt_chars": pl.Int64(),
     "prompt_reasoning": pl.Boolean(),
@@ -588,6 +591,15 @@ class MinHasher:
         return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
 
 
+def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The opening and closing phrase of each normalised, digit-masked text: its first and last
+    `PHRASE_WORDS` words (schema.WORD), joined by single spaces; "" for a text without words."""
+    words = texts.to_frame("_t").select(pl.col("_t").str.extract_all(WORD).alias("_w"))["_w"]
+    opening = words.list.head(PHRASE_WORDS).list.join(" ").fill_null("")
+    closing = words.list.tail(PHRASE_WORDS).list.join(" ").fill_null("")
+    return opening, closing
+
+
 def prompt_skeletons(texts: pl.Series) -> pl.Series:
     """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order."""
     frame = pl.DataFrame({"_text": texts}).with_row_index("_pid")
@@ -885,7 +897,20 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         ),
     )
     out = prompts.attach(out)
+    # A request asks for reasoning when its prompt or its system prompt does (agents put it in the system prompt).
+    out = out.with_columns(
+        pl.when(_system_reasoning(valid["_system"])).then(True).otherwise(pl.col("prompt_reasoning")).alias("prompt_reasoning")
+    )
     return out.with_columns([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])
+
+
+def _system_reasoning(system: pl.Series) -> pl.Series:
+    """Whether each row's system prompt asks for reasoning, matched once per distinct system prompt."""
+    distinct = system.drop_nulls().unique()
+    if distinct.is_empty():
+        return pl.Series(system.name, [False] * len(system), dtype=pl.Boolean)
+    matches = distinct.to_frame("_s").select(normalise_text(pl.col("_s")).str.contains(REASONING_PATTERN))["_s"]
+    return system.replace_strict(distinct, matches, default=False, return_dtype=pl.Boolean)
 
 
 class _PromptTable:
@@ -894,6 +919,8 @@ class _PromptTable:
     prompt_fingerprint          = pseudonym("prompt", normalised prompt)
     prompt_template_fingerprint = pseudonym("template", normalised prompt with digit runs as 0)
     prompt_skeleton_fingerprint = pseudonym("skeleton", that template's skeleton)
+    prompt_opening_fingerprint  = pseudonym("opening", its first PHRASE_WORDS words)
+    prompt_closing_fingerprint  = pseudonym("closing", its last PHRASE_WORDS words)
     prompt_minhash              = band keys of that template
     """
 
@@ -903,6 +930,7 @@ class _PromptTable:
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
         skeletons = prompt_skeletons(templates)
+        openings, closings = prompt_phrases(templates)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they
         # are; UTF-8 bytes straight from polars skip building and encoding a Python str per value.
         self.hashed = ctx.key.pseudonyms_async(
@@ -910,6 +938,8 @@ class _PromptTable:
                 ("prompt", table["_norm"].cast(pl.Binary).to_list()),
                 ("template", templates.cast(pl.Binary).to_list()),
                 ("skeleton", skeletons.cast(pl.Binary).to_list()),
+                ("opening", openings.cast(pl.Binary).to_list()),
+                ("closing", closings.cast(pl.Binary).to_list()),
             ]
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
@@ -926,12 +956,14 @@ class _PromptTable:
     def attach(self, valid: pl.DataFrame) -> pl.DataFrame:
         """The prompt columns for each row of `valid`; null where the prompt is null."""
         out = valid.join(self.rows, on="_prompt", how="left", maintain_order="left")
-        prompt_fp, template_fp, skeleton_fp = self.hashed.result()
+        prompt_fp, template_fp, skeleton_fp, opening_fp, closing_fp = self.hashed.result()
         tid, gid = out["_tid"], out["_gid"]
         return out.drop("_tid", "_gid").with_columns(
             pl.Series("prompt_fingerprint", prompt_fp, dtype=pl.String).gather(tid),
             pl.Series("prompt_template_fingerprint", template_fp, dtype=pl.String).gather(gid),
             pl.Series("prompt_skeleton_fingerprint", skeleton_fp, dtype=pl.String).gather(gid),
+            pl.Series("prompt_opening_fingerprint", opening_fp, dtype=pl.String).gather(gid),
+            pl.Series("prompt_closing_fingerprint", closing_fp, dtype=pl.String).gather(gid),
             self.minhash.gather(gid).alias("prompt_minhash"),
         )
 

@@ -18,13 +18,11 @@ class GraphParams:
     # up to the maximum (co-action edges count matches, not chance; see README, Detection).
     coaction_evidence: float = 3.0
     coaction_evidence_max: float = 30.0
-    # Behaviour links never carry a pair: they add at most this share of the pair's other evidence.
-    behaviour_share_max: float = 0.5
     # Shared places and busy clocks have innocent explanations (a proxy pool, a campus NAT, office hours): on
     # their own they give a pair at most this much evidence, below what keeps a member in a group.
     network_evidence_max: float = 3.5
     time_evidence_max: float = 3.5
-    min_similarity: float = 0.3
+    min_similarity: float = 0.4
     top_k: int = 15
     min_cluster_size: int = 5
     min_samples: int = 3
@@ -69,7 +67,11 @@ class ClusterParams:
     evidence_scale: float = GraphParams.evidence_scale
     coaction_evidence: float = GraphParams.coaction_evidence
     coaction_evidence_max: float = GraphParams.coaction_evidence_max
-    behaviour_share_max: float = GraphParams.behaviour_share_max
+    # Behavioural nearest neighbours (forensics.behaviour): accounts with at least this many requests, linked when
+    # their fingerprints' cosine is at least the minimum, with at most this much evidence per link.
+    behaviour_min_requests: int = 20
+    behaviour_min_cosine: float = 0.9
+    behaviour_evidence_max: float = 4.5
     network_evidence_max: float = GraphParams.network_evidence_max
     time_evidence_max: float = GraphParams.time_evidence_max
     min_similarity: float = GraphParams.min_similarity
@@ -118,7 +120,9 @@ CLUSTER_FLAGS: dict[str, str] = {
     "evidence_scale": "--evidence-scale",
     "coaction_evidence": "--coaction-evidence",
     "coaction_evidence_max": "--coaction-evidence-max",
-    "behaviour_share_max": "--behaviour-share-max",
+    "behaviour_min_requests": "--behaviour-min-requests",
+    "behaviour_min_cosine": "--behaviour-min-cosine",
+    "behaviour_evidence_max": "--behaviour-evidence-max",
     "network_evidence_max": "--network-evidence-max",
     "time_evidence_max": "--time-evidence-max",
     "min_similarity": "--min-similarity",
@@ -132,12 +136,13 @@ CLUSTER_FLAGS: dict[str, str] = {
 _AT_LEAST = {
     "coaction_window_s": 0, "min_coaction": 1, "coaction_max_accounts": 0, "key_max_accounts": 0,
     "key_all_pairs_max": 2, "key_partners": 2, "signup_burst_s": 1, "sync_bucket_s": 60, "evidence_scale": 0.1,
-    "coaction_evidence": 0.0, "coaction_evidence_max": 0.0, "network_evidence_max": 0.0, "time_evidence_max": 0.0, "top_k": 1, "min_cluster_size": 2, "min_samples": 1,
+    "coaction_evidence": 0.0, "coaction_evidence_max": 0.0, "network_evidence_max": 0.0, "time_evidence_max": 0.0,
+    "behaviour_min_requests": 2, "behaviour_evidence_max": 0.0, "top_k": 1, "min_cluster_size": 2, "min_samples": 1,
     "min_flag_accounts": 1,
 }
 _ZERO_IS_NO_CAP = {"coaction_max_accounts", "key_max_accounts"}
 _WITHIN = {  # name: (lowest, highest, whether the highest is allowed)
-    "behaviour_share_max": (0.0, 1.0, True),
+    "behaviour_min_cosine": (0.0, 1.0, False),
     "min_similarity": (0.0, 1.0, True),
     "cluster_epsilon": (0.0, 1.0, False),
     "flag_threshold": (0.0, 1.0, True),

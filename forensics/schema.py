@@ -63,6 +63,10 @@ SHINGLE_WORDS = 3
 # never of the pseudonymisation key. The band keys written to the events are still keyed (see ingest.MinHasher).
 MINHASH_SEED = 0x6D696E68617368  # "minhash"
 
+# Opening and closing phrases: the first and last words of the digit-masked prompt. A template's fixed frame
+# (its instruction, its request for reasoning) survives paraphrase of the middle and any fill.
+PHRASE_WORDS = 4
+
 # Prompt skeleton: the normalised, digit-masked prompt with every word that is not a function word replaced by
 # "~" (runs of them collapsed into one), punctuation kept. Templates filled with different content, or the same
 # template paraphrased only in its content words, share a skeleton; free text rarely does.

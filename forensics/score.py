@@ -10,11 +10,14 @@ machines and (4) share cheap infrastructure. Each part is a number in [0, 1] com
 and a group is flagged when score >= flag_threshold, coordination >= 0.5, extraction >= 0.3, at least
 min_flag_accounts of its members are flagged accounts, and no benign explanation covers it.
 
-- coordination: the strongest concentration among addresses, networks, clock slots, prompt templates, cards
-  and co-action (`forensics.groups`): 10 times fewer distinct keys than chance would give, at a chance below
-  one in a million, gives full marks; co-action gives the share of members with a co-action partner;
-- extraction: the share of the group's requests on prompt templates other members also use, times how far
-  its reasoning-request share exceeds the typical account's (full at +0.5);
+- coordination: the largest share of the members' requests that fall on keys specific to the group (keys far
+  more members use than the rest of the case explains, `forensics.groups`), over addresses, networks, clock
+  slots, prompt templates and skeletons, cards, signup hours, user agents and system prompts; or the share of
+  members with a co-action partner;
+- extraction: from the share of the group's requests that ask for reasoning in a prompt frame (template,
+  skeleton, opening or closing words) specific to the group: 0 while it is within 0.25 of the typical
+  account's share of reasoning requests, 1 from 0.5 above it (most of the group's requests are templated
+  requests for reasoning);
 - automation: the share of members active around the clock (hour entropy >= 4.2 bits);
 - infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
   model within 48 h, and the share of requests from outside the billing country.
@@ -26,7 +29,7 @@ cluster is never named with it:
   attached, not flagged;
 - an organisation's accounts on one payment method, or registered organisations each on their own card
   without a signup burst, are left out with that reason, wherever they sit;
-- members whose own requests are not mostly on the group's shared templates are left out as not sharing the
+- members whose own requests are not mostly on the group's specific templates are left out as not sharing the
   group's prompts (a proxy pool's or campus NAT's ordinary users).
 """
 
@@ -39,31 +42,39 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT
-from forensics.groups import GROUP_KINDS, FactStore, group_evidence
+from forensics.groups import GROUP_KINDS, PROMPT_KINDS, FactStore, group_evidence
 from forensics.params import ScoreParams
 
 WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}
 COORDINATION_MIN = 0.5
 EXTRACTION_MIN = 0.3
-FULL_CONCENTRATION = 10.0  # concentration at which a kind gives full coordination marks
-MIN_SURPRISE = 6.0  # a concentration counts only when chance gives it below one in a million
 ROUND_THE_CLOCK_BITS = 4.2
 HUMAN_PACED_BITS = 4.0
+# The reasoning factor of extraction rises from 0 at the typical account's reasoning share plus REASONING_FROM
+# to 1 at plus REASONING_FULL.
+REASONING_FROM = 0.25
 REASONING_FULL = 0.5
+# A member counts as sharing its group's prompts when at least this share of its requests falls on the group's
+# specific prompt keys, or half the group's own share, whichever is lower.
 MEMBER_TEMPLATED_MIN = 0.5
-COORDINATION_KINDS = ("ip", "net", "slot", "template", "skeleton", "payment")
+COORDINATION_KINDS = (
+    "ip", "net", "slot", "template", "skeleton", "opening", "closing", "payment", "created", "user_agent", "system_prompt",
+)
 
 # Each evidence line names the indicator that produced it; the report words each indicator one way (see
 # `phrase`), and tests tie every phrase to an indicator the scorer emits.
 KIND_INDICATOR = {
     "ip": "shared_addresses", "net": "shared_networks", "slot": "shared_clock_slots", "template": "shared_templates",
-    "skeleton": "shared_prompt_skeletons", "payment": "shared_cards", "created": "signup_hours",
+    "skeleton": "shared_prompt_skeletons", "opening": "shared_openings", "closing": "shared_closings",
+    "payment": "shared_cards", "created": "signup_hours",
     "user_agent": "shared_user_agents", "system_prompt": "shared_system_prompts",
 }
 KIND_NOUN = {
     "ip": ("address", "addresses"), "net": ("network (/24)", "networks (/24)"),
     "slot": ("ten-minute clock slot", "ten-minute clock slots"), "template": ("prompt template", "prompt templates"),
     "skeleton": ("prompt skeleton", "prompt skeletons"), "payment": ("payment card", "payment cards"),
+    "opening": ("prompt opening (first four words)", "prompt openings (first four words)"),
+    "closing": ("prompt ending (last four words)", "prompt endings (last four words)"),
     "created": ("signup hour", "signup hours"), "user_agent": ("user agent", "user agents"),
     "system_prompt": ("system prompt", "system prompts"),
 }
@@ -103,12 +114,20 @@ def phrase(indicator: str, v: dict) -> str:
         )
     if indicator in KIND_INDICATOR.values():
         one, many = v["noun"]
-        return (
-            f"members used {v['keys']:,} distinct {many if v['keys'] != 1 else one}, {v['shared_keys']:,} of them by "
-            f"two or more members ({_pct(v['rows_on_shared_share'])} of their requests); accounts with the same "
-            f"activity drawn from the rest of the case would have used about {v['expected_keys']:,.0f} "
-            f"({v['concentration']:,.1f} times as many); chance of so few: {chance_words(v['surprise'])}"
+        text = (
+            f"members used {v['keys']:,} distinct {many if v['keys'] != 1 else one}; accounts with the same activity "
+            f"drawn from the rest of the case would have used about {v['expected_keys']:,.0f}"
         )
+        if v["specific_keys"]:
+            text += (
+                f". {v['specific_keys']:,} of them are used by far more members than the rest of the case explains "
+                f"({_pct(v['specific_share'])} of the members' {'accounts' if v['per_account'] else 'requests'}); the "
+                f"most telling is used by {v['top_members']:,} members where about {v['top_expected']:,.2g} would be "
+                f"expected (chance: {chance_words(v['top_surprise'])})"
+            )
+        else:
+            text += "; none of them is used by more members than the rest of the case explains"
+        return text
     if indicator == "coaction":
         return f"{_pct(v['share'])} of accounts sent the same prompt as another member within {v['window_s']} s"
     if indicator == "reasoning":
@@ -178,7 +197,7 @@ class _Group:
     """Per-kind group evidence of one set of groups (clusters or their flagged members)."""
 
     kinds: dict[str, dict[int, dict]]
-    member_templated: pl.DataFrame  # code, shared_row_share (max over prompt kinds)
+    member_templated: pl.DataFrame  # code, specific_row_share (max over prompt kinds)
 
 
 def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
@@ -189,12 +208,12 @@ def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
             continue
         groups, accounts = group_evidence(store.kinds[kind], members)
         kinds[kind] = {int(r["cluster_id"]): r for r in groups.iter_rows(named=True)}
-        if kind in ("template", "skeleton"):
-            templated.append(accounts.select("code", "shared_row_share"))
+        if kind in PROMPT_KINDS:
+            templated.append(accounts.select("code", "specific_row_share"))
     if templated:
-        member_templated = pl.concat(templated).group_by("code").agg(pl.col("shared_row_share").max()).sort("code")
+        member_templated = pl.concat(templated).group_by("code").agg(pl.col("specific_row_share").max()).sort("code")
     else:
-        member_templated = pl.DataFrame(schema={"code": pl.UInt32, "shared_row_share": pl.Float64})
+        member_templated = pl.DataFrame(schema={"code": pl.UInt32, "specific_row_share": pl.Float64})
     return _Group(kinds, member_templated)
 
 
@@ -202,34 +221,49 @@ def _kind_figures(kind: str, r: dict) -> dict:
     rows = int(r["rows"] or 0)
     return {
         "noun": KIND_NOUN[kind],
+        "per_account": kind in ("payment", "created"),
         "keys": int(r["keys"]),
         "shared_keys": int(r["shared_keys"]),
-        "rows_on_shared_share": (int(r["rows_on_shared"] or 0) / rows) if rows else 0.0,
         "expected_keys": float(r["expected_keys"]),
-        "concentration": float(r["concentration"]),
-        "surprise": float(r["surprise"]),
+        "specific_keys": int(r["specific_keys"]),
+        "specific_share": (int(r["rows_on_specific"] or 0) / rows) if rows else 0.0,
+        "top_members": int(r["top_members"]),
+        "top_expected": float(r["top_expected"]),
+        "top_surprise": float(r["top_surprise"]),
     }
 
 
-def _concentration_score(r: dict | None) -> float:
-    if r is None or float(r["surprise"]) < MIN_SURPRISE or int(r["shared_keys"]) == 0:
+def _specific_share(r: dict | None) -> float:
+    """The share of the members' requests (accounts, for account kinds) on keys specific to the group."""
+    if r is None or not r["rows"]:
         return 0.0
-    return float(np.clip(math.log10(max(float(r["concentration"]), 1.0)) / math.log10(FULL_CONCENTRATION), 0.0, 1.0))
+    return int(r["rows_on_specific"] or 0) / int(r["rows"])
 
 
 def _templated_share(g: _Group, cid: int) -> float:
+    return max(_specific_share(g.kinds.get(kind, {}).get(cid)) for kind in PROMPT_KINDS)
+
+
+def _templated_reasoning_share(g: _Group, cid: int) -> float:
+    """The share of the group's requests that ask for reasoning in a prompt frame specific to the group."""
     best = 0.0
-    for kind in ("template", "skeleton"):
+    for kind in PROMPT_KINDS:
         r = g.kinds.get(kind, {}).get(cid)
         if r and r["rows"]:
-            best = max(best, int(r["rows_on_shared"] or 0) / int(r["rows"]))
+            best = max(best, int(r["reasoning_on_specific"] or 0) / int(r["rows"]))
     return best
+
+
+def reasoning_factor(share: float, base: float) -> float:
+    """0 up to the typical account's reasoning share + REASONING_FROM, 1 from + REASONING_FULL, linear between.
+    `share` is the share of the group's requests that ask for reasoning in a prompt frame specific to it."""
+    return float(np.clip((share - base - REASONING_FROM) / (REASONING_FULL - REASONING_FROM), 0.0, 1.0))
 
 
 def _components(c: dict) -> dict[str, float]:
     return {
         "coordination": float(np.clip(c["coordination"], 0, 1)),
-        "extraction": float(np.clip(c["templated_share"] * np.clip((c["reasoning_share"] - c["base_reasoning"]) / REASONING_FULL, 0, 1), 0, 1)),
+        "extraction": reasoning_factor(c["templated_reasoning_share"], c["base_reasoning"]),
         "automation": float(np.clip(c["round_the_clock_share"], 0, 1)),
         "infrastructure": float(np.clip(max(c["payment_score"], c["signup_burst_share"], c["fast_new_model_share"],
                                             c["country_mismatch_share"]), 0, 1)),
@@ -301,7 +335,7 @@ def score_clusters(
         features.join(members.select(ACCOUNT, "code", "cluster_id", "membership"), on=ACCOUNT, how="inner")
         .join(strong, on="code", how="left")
         .join(evaluated.member_templated, on="code", how="left")
-        .with_columns(pl.col("strong_links").fill_null(0), pl.col("shared_row_share").fill_null(0.0))
+        .with_columns(pl.col("strong_links").fill_null(0), pl.col("specific_row_share").fill_null(0.0))
     )
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
@@ -313,12 +347,13 @@ def score_clusters(
         reasoning = float((grp["reasoning_share"].fill_null(0) * grp["requests"]).sum() / max(requests, 1))
         created = grp["created_at"].dt.epoch("us").to_list()
         has_signup = any(t is not None for t in created)
-        coord_by_kind = {k: _concentration_score(evaluated.kinds.get(k, {}).get(cid)) for k in COORDINATION_KINDS}
+        coord_by_kind = {k: _specific_share(evaluated.kinds.get(k, {}).get(cid)) for k in COORDINATION_KINDS}
         coaction_share = linked.get((cid, "coaction"), 0) / n
         c = {
             "accounts": n,
             "coordination": max([*coord_by_kind.values(), coaction_share]),
             "templated_share": _templated_share(evaluated, cid),
+            "templated_reasoning_share": _templated_reasoning_share(evaluated, cid),
             "reasoning_share": reasoning,
             "base_reasoning": base_reasoning,
             "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= ROUND_THE_CLOCK_BITS).mean()),
@@ -328,16 +363,14 @@ def score_clusters(
             "fast_new_model_share": float(grp["fast_new_model_switch"].mean()),
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
         }
-        sysr = evaluated.kinds.get("system_prompt", {}).get(cid)
-        c["system_prompt_top_share"] = 0.0
-        if sysr and sysr["rows"]:
-            c["system_prompt_top_share"] = (int(sysr["rows_on_shared"] or 0) / int(sysr["rows"])) if sysr["keys"] <= 3 else 0.0
+        c["system_prompt_top_share"] = coord_by_kind["system_prompt"]
         comp = _components(c)
         c["extraction"] = comp["extraction"]
         score = _score(comp)
 
         # Who would be named: strong members, less legitimate organisations and members not sharing the prompts.
         organisation = _org_exclusions(grp, params)
+        member_min = min(MEMBER_TEMPLATED_MIN, 0.5 * c["templated_share"])
         status = []
         for r in grp.iter_rows(named=True):
             acct = r[ACCOUNT]
@@ -345,7 +378,7 @@ def score_clusters(
                 status.append("organisation")
             elif r["membership"] < 0.5 and r["strong_links"] < min_samples:
                 status.append("weak")
-            elif r["shared_row_share"] < MEMBER_TEMPLATED_MIN:
+            elif r["specific_row_share"] < member_min or r["specific_row_share"] == 0:
                 status.append("not_templated")
             else:
                 status.append("core")
@@ -363,8 +396,7 @@ def score_clusters(
         for r, st in zip(grp.iter_rows(named=True), status):
             roles.append({ACCOUNT: r[ACCOUNT], "cluster_id": cid, "role": "flagged" if (flagged and st == "core") else st,
                           "flagged": bool(flagged and st == "core")})
-        excluded = sorted({(organisation[a], 1) for a in organisation})
-        reasons = {}
+        reasons: dict[str, int] = {}
         for a, why in organisation.items():
             reasons[why] = reasons.get(why, 0) + 1
         nt = status.count("not_templated")
@@ -383,13 +415,12 @@ def score_clusters(
             if r is None or int(r["keys"]) == 0:
                 continue
             f = _kind_figures(kind, r)
-            evidence.append(_evidence_item(KIND_INDICATOR[kind], round(f["concentration"], 4), f))
+            evidence.append(_evidence_item(KIND_INDICATOR[kind], round(f["specific_share"], 4), f))
         evidence.append(_evidence_item("coaction", round(coaction_share, 4), {"share": coaction_share, "window_s": coaction_window_s}))
         evidence.append(_evidence_item("reasoning", round(reasoning, 4), {"share": reasoning, "base": base_reasoning}))
         evidence.append(_evidence_item("round_the_clock", round(c["round_the_clock_share"], 4), {"share": c["round_the_clock_share"]}))
         evidence.append(_evidence_item("new_model", round(c["fast_new_model_share"], 4), {"share": c["fast_new_model_share"]}))
         evidence.append(_evidence_item("country_mismatch", round(c["country_mismatch_share"], 4), {"share": c["country_mismatch_share"]}))
-        del excluded
         first = grp["first_seen"].min()
         last = grp["last_seen"].max()
         out.append(
@@ -397,6 +428,7 @@ def score_clusters(
                 "cluster_id": cid,
                 "accounts": n,
                 "flagged_accounts": figures["flagged"],
+                "candidate_accounts": candidates,
                 "weakly_attached": figures["weak"],
                 "left_out": dict(sorted(reasons.items())),
                 "requests": requests,
