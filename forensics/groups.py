@@ -112,8 +112,9 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
     concentration figures `expected_keys`, `concentration` and `surprise` (module docstring); and the
     group-specific keys: `specific_keys`, `rows_on_specific`, `reasoning_on_specific` (those of them that ask
     for reasoning), and for the most surprising one `top_members`,
-    `top_expected` and `top_surprise`. accounts has `code`, `cluster_id` and `specific_row_share` (the share of
-    the account's own requests on its group's specific keys).
+    `top_expected` and `top_surprise`. accounts has `code`, `cluster_id`, `specific_row_share` (the share of
+    the account's own requests on its group's specific keys) and `specific_reasoning_share` (those of them that
+    ask for reasoning).
 
     A key is specific to a group when more members hold it than the rest of the case makes plausible: with
     o_k outsiders among S_out outsider facts, members would hold it about E_k = N * max(o_k, 1) / S_out times,
@@ -131,7 +132,8 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
         "expected_keys": pl.Float64, "concentration": pl.Float64, "surprise": pl.Float64, "specific_keys": pl.UInt32,
         "rows_on_specific": pl.Int64, "reasoning_on_specific": pl.Int64, "top_members": pl.Int64, "top_expected": pl.Float64, "top_surprise": pl.Float64,
     }
-    account_schema = {"code": pl.UInt32, "cluster_id": pl.Int64, "specific_row_share": pl.Float64}
+    account_schema = {"code": pl.UInt32, "cluster_id": pl.Int64, "specific_row_share": pl.Float64,
+                      "specific_reasoning_share": pl.Float64}
     if facts.height == 0:
         return pl.DataFrame(schema=group_schema), pl.DataFrame(schema=account_schema)
     held = facts.group_by("cluster_id", "key").agg(
@@ -197,7 +199,12 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
     per_account = (
         facts.join(held.select("cluster_id", "key", "_specific"), on=["cluster_id", "key"], how="left")
         .group_by("code", "cluster_id")
-        .agg((pl.col("rows").filter(pl.col("_specific")).sum().cast(pl.Float64) / pl.col("rows").sum()).alias("specific_row_share"))
+        .agg(
+            (pl.col("rows").filter(pl.col("_specific")).sum().cast(pl.Float64) / pl.col("rows").sum()).alias("specific_row_share"),
+            (pl.col("reasoning").filter(pl.col("_specific")).sum().cast(pl.Float64) / pl.col("rows").sum()).alias(
+                "specific_reasoning_share"
+            ),
+        )
         .sort("code")
         .cast(account_schema)
     )

@@ -14,10 +14,11 @@ min_flag_accounts of its members are flagged accounts, and no benign explanation
   more members use than the rest of the case explains, `forensics.groups`), over addresses, networks, clock
   slots, prompt templates and skeletons, cards, signup hours, user agents and system prompts; or the share of
   members with a co-action partner;
-- extraction: from the share of the group's requests that ask for reasoning in a prompt frame (template,
-  skeleton, opening or closing words) specific to the group: 0 while it is within 0.25 of the typical
-  account's share of reasoning requests, 1 from 0.5 above it (most of the group's requests are templated
-  requests for reasoning);
+- extraction: from the group's templated reasoning requests, those that ask for reasoning in a prompt frame
+  (template, skeleton, opening or closing words) specific to the group: their share of its requests (0 up to
+  0.1 above the typical account's share of reasoning requests, 1 from 0.4 above it) times their number per
+  member per active day (0 up to 0.5, 1 from 2): a group harvesting reasoning answers, not one that asks a
+  few;
 - automation: the share of members active around the clock (hour entropy >= 4.2 bits);
 - infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
   model within 48 h, and the share of requests from outside the billing country.
@@ -29,8 +30,8 @@ cluster is never named with it:
   attached, not flagged;
 - an organisation's accounts on one payment method, or registered organisations each on their own card
   without a signup burst, are left out with that reason, wherever they sit;
-- members whose own requests are not mostly on the group's specific templates are left out as not sharing the
-  group's prompts (a proxy pool's or campus NAT's ordinary users).
+- members whose own share of templated reasoning requests is below half the group's are left out as not
+  sharing the group's prompts (a proxy pool's or campus NAT's ordinary users).
 """
 
 from __future__ import annotations
@@ -50,13 +51,17 @@ COORDINATION_MIN = 0.5
 EXTRACTION_MIN = 0.3
 ROUND_THE_CLOCK_BITS = 4.2
 HUMAN_PACED_BITS = 4.0
-# The reasoning factor of extraction rises from 0 at the typical account's reasoning share plus REASONING_FROM
-# to 1 at plus REASONING_FULL.
-REASONING_FROM = 0.25
-REASONING_FULL = 0.5
-# A member counts as sharing its group's prompts when at least this share of its requests falls on the group's
-# specific prompt keys, or half the group's own share, whichever is lower.
-MEMBER_TEMPLATED_MIN = 0.5
+# Extraction is the product of two factors of the group's templated reasoning requests (requests for reasoning
+# in a prompt frame specific to the group): their share of its requests, from 0 at the typical account's share
+# of reasoning requests plus REASONING_FROM to 1 at plus REASONING_FULL; and their number per member per
+# active day, from 0 at RATE_FROM to 1 at RATE_FULL.
+REASONING_FROM = 0.1
+REASONING_FULL = 0.4
+RATE_FROM = 0.5
+RATE_FULL = 2.0
+# A member is counted with its group when its own share of templated reasoning requests is at least this
+# fraction of the group's.
+MEMBER_SHARE_OF_GROUP = 0.5
 COORDINATION_KINDS = (
     "ip", "net", "slot", "template", "skeleton", "opening", "closing", "payment", "created", "user_agent", "system_prompt",
 )
@@ -197,7 +202,7 @@ class _Group:
     """Per-kind group evidence of one set of groups (clusters or their flagged members)."""
 
     kinds: dict[str, dict[int, dict]]
-    member_templated: pl.DataFrame  # code, specific_row_share (max over prompt kinds)
+    member_templated: pl.DataFrame  # code, specific_row_share, specific_reasoning_share (max over prompt kinds)
 
 
 def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
@@ -209,11 +214,14 @@ def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
         groups, accounts = group_evidence(store.kinds[kind], members)
         kinds[kind] = {int(r["cluster_id"]): r for r in groups.iter_rows(named=True)}
         if kind in PROMPT_KINDS:
-            templated.append(accounts.select("code", "specific_row_share"))
+            templated.append(accounts.select("code", "specific_row_share", "specific_reasoning_share"))
     if templated:
-        member_templated = pl.concat(templated).group_by("code").agg(pl.col("specific_row_share").max()).sort("code")
+        member_templated = pl.concat(templated).group_by("code").agg(
+            pl.col("specific_row_share").max(), pl.col("specific_reasoning_share").max()
+        ).sort("code")
     else:
-        member_templated = pl.DataFrame(schema={"code": pl.UInt32, "specific_row_share": pl.Float64})
+        member_templated = pl.DataFrame(schema={"code": pl.UInt32, "specific_row_share": pl.Float64,
+                                                "specific_reasoning_share": pl.Float64})
     return _Group(kinds, member_templated)
 
 
@@ -254,16 +262,20 @@ def _templated_reasoning_share(g: _Group, cid: int) -> float:
     return best
 
 
-def reasoning_factor(share: float, base: float) -> float:
-    """0 up to the typical account's reasoning share + REASONING_FROM, 1 from + REASONING_FULL, linear between.
-    `share` is the share of the group's requests that ask for reasoning in a prompt frame specific to it."""
-    return float(np.clip((share - base - REASONING_FROM) / (REASONING_FULL - REASONING_FROM), 0.0, 1.0))
+def _ramp(x: float, low: float, high: float) -> float:
+    return float(np.clip((x - low) / (high - low), 0.0, 1.0))
+
+
+def extraction(share: float, rate: float, base: float) -> float:
+    """Extraction from the group's templated reasoning requests: their `share` of its requests against the
+    typical account's share of reasoning requests `base`, times their `rate` per member per active day."""
+    return _ramp(share, base + REASONING_FROM, base + REASONING_FULL) * _ramp(rate, RATE_FROM, RATE_FULL)
 
 
 def _components(c: dict) -> dict[str, float]:
     return {
         "coordination": float(np.clip(c["coordination"], 0, 1)),
-        "extraction": reasoning_factor(c["templated_reasoning_share"], c["base_reasoning"]),
+        "extraction": extraction(c["templated_reasoning_share"], c["templated_reasoning_rate"], c["base_reasoning"]),
         "automation": float(np.clip(c["round_the_clock_share"], 0, 1)),
         "infrastructure": float(np.clip(max(c["payment_score"], c["signup_burst_share"], c["fast_new_model_share"],
                                             c["country_mismatch_share"]), 0, 1)),
@@ -275,23 +287,31 @@ def _score(comp: dict[str, float]) -> float:
 
 
 def _org_exclusions(grp: pl.DataFrame, params: ScoreParams) -> dict[str, str]:
-    """Members of a cluster left out as a legitimate organisation, with the reason (pseudonym -> reason)."""
+    """Members of a cluster left out as a legitimate organisation, with the reason (pseudonym -> reason).
+
+    One organisation on one payment method is accountable to the provider and explains the ties among its own
+    accounts. Several such organisations tied into one group are not explained by it: their accounts act as one
+    operation across organisations, so none of them is left out.
+    """
     out: dict[str, str] = {}
     with_org = grp.filter(pl.col("org_pseudonym").is_not_null())
     if with_org.height == 0:
         return out
+    single_card = []
     for (org,), sub in with_org.group_by("org_pseudonym", maintain_order=True):
-        cards = sub["payment_pseudonym"].drop_nulls().n_unique()
-        if cards <= 1:
+        if sub["payment_pseudonym"].drop_nulls().n_unique() <= 1:
+            single_card.append(sub)
+    if sum(1 for sub in single_card if sub.height >= 2) <= 1:
+        for sub in single_card:
             reason = f"one registered organisation ({sub.height:,} accounts) on one payment method"
             out.update({a: reason for a in sub[ACCOUNT].to_list()})
     rest = with_org.filter(~pl.col(ACCOUNT).is_in(list(out)))
-    if rest.height:
+    if rest.height and rest["org_pseudonym"].n_unique() == rest.height:
         shared = rest["payment_pseudonym"].drop_nulls().value_counts().filter(pl.col("count") >= 2).height
         created = rest["created_at"].dt.epoch("us").to_list()
         burst = _max_window_share(created, int(params.signup_burst_h * 3600e6)) if any(t is not None for t in created) else 0.0
         if shared == 0 and (rest.height < 3 or burst <= 0.5):
-            reason = "registered organisations, each account on its own payment method, with no signup burst"
+            reason = "registered organisations of one account each, each on its own payment method, with no signup burst"
             out.update({a: reason for a in rest[ACCOUNT].to_list()})
     return out
 
@@ -335,7 +355,8 @@ def score_clusters(
         features.join(members.select(ACCOUNT, "code", "cluster_id", "membership"), on=ACCOUNT, how="inner")
         .join(strong, on="code", how="left")
         .join(evaluated.member_templated, on="code", how="left")
-        .with_columns(pl.col("strong_links").fill_null(0), pl.col("specific_row_share").fill_null(0.0))
+        .with_columns(pl.col("strong_links").fill_null(0), pl.col("specific_row_share").fill_null(0.0),
+                      pl.col("specific_reasoning_share").fill_null(0.0))
     )
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
@@ -354,6 +375,7 @@ def score_clusters(
             "coordination": max([*coord_by_kind.values(), coaction_share]),
             "templated_share": _templated_share(evaluated, cid),
             "templated_reasoning_share": _templated_reasoning_share(evaluated, cid),
+            "templated_reasoning_rate": 0.0,
             "reasoning_share": reasoning,
             "base_reasoning": base_reasoning,
             "round_the_clock_share": float((grp["hour_entropy"].fill_null(0) >= ROUND_THE_CLOCK_BITS).mean()),
@@ -364,13 +386,14 @@ def score_clusters(
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
         }
         c["system_prompt_top_share"] = coord_by_kind["system_prompt"]
+        c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(int(grp["active_days"].sum()), 1)
         comp = _components(c)
         c["extraction"] = comp["extraction"]
         score = _score(comp)
 
         # Who would be named: strong members, less legitimate organisations and members not sharing the prompts.
         organisation = _org_exclusions(grp, params)
-        member_min = min(MEMBER_TEMPLATED_MIN, 0.5 * c["templated_share"])
+        member_min = MEMBER_SHARE_OF_GROUP * c["templated_reasoning_share"]
         status = []
         for r in grp.iter_rows(named=True):
             acct = r[ACCOUNT]
@@ -378,7 +401,7 @@ def score_clusters(
                 status.append("organisation")
             elif r["membership"] < 0.5 and r["strong_links"] < min_samples:
                 status.append("weak")
-            elif r["specific_row_share"] < member_min or r["specific_row_share"] == 0:
+            elif r["specific_reasoning_share"] < member_min or r["specific_row_share"] == 0:
                 status.append("not_templated")
             else:
                 status.append("core")
@@ -401,7 +424,7 @@ def score_clusters(
             reasons[why] = reasons.get(why, 0) + 1
         nt = status.count("not_templated")
         if nt:
-            reasons["own requests not mostly on the group's shared prompt templates"] = nt
+            reasons["own requests do not follow the group's prompt templates"] = nt
         figures = {
             "accounts": n, "flagged": candidates if flagged else 0, "weak": status.count("weak"),
             "excluded": len(organisation) + nt,
