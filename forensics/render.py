@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from forensics.params import CLUSTER_FLAGS
+from forensics.score import WEIGHTS as SCORE_WEIGHTS
+from forensics.score import rules as score_rules
 
 
 @dataclass(frozen=True)
@@ -312,19 +314,25 @@ def blocks_text(blocks: Sequence) -> str:
 
 EDGE_KIND_TEXT = {
     "coaction": "sent the same prompt within a short time of each other (co-action)",
-    "ip_day": "used the same IP address on the same day",
-    "net": "used addresses in the same network block (/24 for IPv4, /48 for IPv6)",
-    "payment": "share a payment method (same payment fingerprint)",
+    "ip": "used the same IP addresses, more of them than accounts of the same network normally share",
+    "net": "used the same network blocks (/24 for IPv4, /48 for IPv6), more than is normal for their network",
+    "slot": "were active in the same ten-minute clock slots, more often than their activity explains",
+    "template": "sent prompts built from the same template (digits aside, identical or near-identical text)",
+    "skeleton": "sent prompts with the same structure (the same function words, different content)",
+    "opening": "sent prompts that begin with the same four words, more often than chance explains",
+    "closing": "sent prompts that end with the same four words, more often than chance explains",
+    "payment": "share a payment method used by more accounts than payment methods normally are",
     "signup": "signed up in the same burst with account names built the same way",
-    "template": "sent prompts built from the same template (digits aside, identical text)",
-    "sync": "were active in the same short time slots (lockstep activity)",
+    "behaviour": "behave near-identically (time of day, weekly rhythm, prompt shape, models, tokens, clients)",
 }
 COMPONENT_TEXT = {
-    "coordination": "acting together: same prompts, same templates, lockstep timing",
-    "extraction": "harvesting answers: step-by-step reasoning requests above the baseline",
-    "automation": "machine behaviour: round-the-clock activity or clock-regular pacing",
-    "infrastructure": "shared set-up: sign-up bursts, shared payment methods, fast switches to new models",
-    "size": "group size (groups under 10 accounts are scored down proportionally)",
+    "coordination": "acting together: the largest share of the members' requests on addresses, networks, clock "
+    "slots, prompt templates, cards, signup hours, clients or system prompts specific to the group",
+    "extraction": "harvesting answers: requests for step-by-step reasoning in prompt templates specific to the "
+    "group, as a share of its requests and per member per day",
+    "automation": "machine behaviour: share of members active around the clock",
+    "infrastructure": "shared set-up: shared cards, sign-up bursts, fast switches to a new model, requests from "
+    "outside the billing country",
 }
 COMPONENT_WORDS = {
     "coordination": "acting together",
@@ -333,8 +341,12 @@ COMPONENT_WORDS = {
     "infrastructure": "shared set-up",
 }
 PAGE_ONE_GROUPS = 5
-SHARE_SIGNALS = ("coaction", "shared_templates", "sync", "reasoning", "shared_net_slots", "signup_burst",
-                 "round_the_clock", "regular_timing", "new_model")
+# Indicators that read as a finding when their value (a share) is at least 0.5, acting-together ones first.
+STRONG_INDICATORS = (
+    "shared_templates", "shared_prompt_skeletons", "shared_openings", "shared_closings", "shared_addresses",
+    "shared_networks", "shared_clock_slots", "shared_cards", "coaction", "reasoning", "signup_hours",
+    "round_the_clock", "new_model", "country_mismatch",
+)
 
 
 def _join(words: list[str]) -> str:
@@ -374,17 +386,19 @@ def pct(part: float, whole: float) -> str:
     return f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
 
 
+def _strong_items(cluster: dict) -> list[dict]:
+    items = [e for e in cluster.get("evidence", []) if e["indicator"] in STRONG_INDICATORS and float(e["value"] or 0) >= 0.5]
+    return sorted(items, key=lambda e: STRONG_INDICATORS.index(e["indicator"]))
+
+
 def main_evidence(cluster: dict, limit: int = 3) -> list[str]:
-    """The strongest findings of a cluster in words: shares of at least 50%, acting-together signals first."""
-    items = [e for e in cluster.get("evidence", []) if e["signal"] in SHARE_SIGNALS and float(e["value"] or 0) >= 0.5]
-    items.sort(key=lambda e: (SHARE_SIGNALS.index(e["signal"]), e["signal"]))
-    return [e["text"] for e in items[:limit]]
+    """The strongest findings of a cluster in words: shares of at least 50%, acting-together indicators first."""
+    return [f"{e['indicator'].replace('_', ' ')}: {e['text']}" for e in _strong_items(cluster)[:limit]]
 
 
-def strong_signals(cluster: dict) -> list[str]:
-    """Signal names behind `main_evidence`, for tables."""
-    items = [e for e in cluster.get("evidence", []) if e["signal"] in SHARE_SIGNALS and float(e["value"] or 0) >= 0.5]
-    return sorted((e["signal"] for e in items), key=SHARE_SIGNALS.index)
+def strong_indicators(cluster: dict) -> list[str]:
+    """Indicator names behind `main_evidence`, for tables."""
+    return [e["indicator"] for e in _strong_items(cluster)]
 
 
 def confidence_word(score: float, threshold: float) -> str:
@@ -416,7 +430,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     window = summary.get("window") or {}
     total_requests = int(summary.get("requests") or 0)
     total_accounts = int(summary.get("accounts") or 0)
-    f_accounts = sum(c["accounts"] for c in flagged)
+    f_accounts = sum(c["flagged_accounts"] for c in flagged)
     f_requests = sum(c["requests"] for c in flagged)
     f_out = sum(c["output_tokens"] for c in flagged)
     f_in = sum(c["input_tokens"] for c in flagged)
@@ -439,13 +453,14 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         scores = sorted(c["suspicion_score"] for c in flagged)
         groups = "one group" if len(flagged) == 1 else f"{len(flagged)} separate groups"
         what = (
-            f"Between {day_text(first)} and {day_text(last)}, {n(f_accounts)} accounts, acting as {groups}, "
+            f"Between {day_text(first)} and {day_text(last)}, {n(f_accounts)} accounts in {groups} "
             f"sent {n(f_requests)} requests to the API ({pct(f_requests, total_requests)} of all {n(total_requests)} "
             f"requests examined)"
             + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
-            + ". The accounts in each group behaved "
-            "as one coordinated operation, which is the pattern of a \"distillation\" campaign: many accounts "
-            "working through a shared list of prompts to harvest the model's answers, typically to train another model."
+            + ". Within each group the accounts used the same prompt templates, addresses, clock times or payment "
+            "cards far more than the rest of the logs explains, and most of their requests asked for step-by-step "
+            "reasoning in those templates: the pattern the tool looks for in a \"distillation\" campaign, which "
+            "harvests a model's answers. The logs do not show who controls the accounts or why."
         )
         evidence = main_evidence(top)
         if evidence:
@@ -455,9 +470,10 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         words = {confidence_word(c["suspicion_score"], threshold) for c in flagged}
         sure = (
             f"Each group of accounts received a suspicion score between 0 and 1 that combines four kinds of "
-            f"evidence (acting together, harvesting answers, machine behaviour and shared set-up). A group is "
-            f"flagged only if it scores at least {threshold:g}, has at least {min_accounts} accounts and has no "
-            f"innocent explanation that the tool recognises. The flagged groups score "
+            f"evidence (acting together, harvesting answers, machine behaviour and shared set-up; weights in "
+            f"section 5). A group is flagged only if it scores at least {threshold:g}, shows both acting together "
+            f"and harvesting answers, counts at least {min_accounts} flagged accounts and has no innocent "
+            f"explanation that the tool recognises. The flagged groups score "
             + (f"{scores[0]:.2f}" if len(scores) == 1 else f"between {scores[0]:.2f} and {scores[-1]:.2f}")
             + f", which we describe as {_word_range(words)} "
             f"evidence of coordination. "
@@ -500,10 +516,10 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     if flagged:
         b.append(
             Table(
-                ("Group", "Accounts", "Requests", "First seen", "Last seen", "Score", "Strongest evidence"),
+                ("Group", "Flagged accounts", "Requests", "First seen", "Last seen", "Score", "Strongest evidence"),
                 tuple(
                     (
-                        label(c["cluster_id"]), n(c["accounts"]), n(c["requests"]), when_text(c["first_seen"]),
+                        label(c["cluster_id"]), n(c["flagged_accounts"]), n(c["requests"]), when_text(c["first_seen"]),
                         when_text(c["last_seen"]), f"{c['suspicion_score']:.2f}",
                         "; ".join(main_evidence(c, 2)) or "see section 2",
                     )
@@ -534,21 +550,28 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"])):
         cid = c["cluster_id"]
         rows = member_rows.get(cid, [])
-        active = sorted(r[9] for r in rows)
-        b.append(Heading(3, f"{label(cid)}: {n(c['accounts'])} accounts, score {c['suspicion_score']:.2f}", f"cluster-{cid}"))
+        active = sorted(r[10] for r in rows)
+        b.append(Heading(3, f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {c['suspicion_score']:.2f}",
+                         f"cluster-{cid}"))
+        left_out = "; ".join(f"{n(v)} because: {k}" for k, v in sorted((c.get("left_out") or {}).items()))
         b.append(
             Para(
-                f"{n(c['accounts'])} accounts sent {n(c['requests'])} requests between {when_text(c['first_seen'])} "
-                f"and {when_text(c['last_seen'])}"
+                f"The group holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "
+                f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
                 + (f", using {n(c['input_tokens'])} input and {n(c['output_tokens'])} output tokens" if has_tokens else "")
                 + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
-                f"Every member is listed in accounts.csv with cluster_id {cid}."
+                f"{n(c['flagged_accounts'])} of them are counted as flagged. "
+                + (f"{n(c['weakly_attached'])} are only weakly attached (their membership, the clustering's measure of "
+                   "how firmly an account belongs to its group, is below 0.5, and they lack strong links of their own) "
+                   "and are listed but not counted. " if c.get("weakly_attached") else "")
+                + (f"Left out of the count: {left_out}. " if left_out else "")
+                + f"Every member is listed in accounts.csv with cluster_id {cid} and its role."
             )
         )
         b.append(
             Table(
-                ("Signal", "Finding"),
-                tuple((e["signal"].replace("_", " "), e["text"]) for e in c.get("evidence", [])),
+                ("Indicator", "Finding"),
+                tuple((e["indicator"].replace("_", " "), e["text"]) for e in c.get("evidence", [])),
                 caption=f"What the tool measured for {label(cid)}",
             )
         )
@@ -714,20 +737,26 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 "Ingest. Every log row is validated. Valid rows are kept with account IDs, IP addresses, user agents, "
                 "payment details and prompts replaced by keyed pseudonyms (HMAC-SHA-256 under the case key); invalid "
                 "rows are set aside with a reason, so rows read = rows accepted + rows set aside.",
-                "Evidence links. For every pair of accounts the tool records direct, checkable evidence that they "
-                "acted together (listed below)."
-                + (
-                    f" Very common values (for example a prompt sent by more than "
-                    f"{cluster_params['coaction_max_accounts']} accounts) are ignored as not specific."
-                    if cluster_params.get("coaction_max_accounts") else ""
-                ),
+                "Evidence links. For pairs of accounts that share values (addresses, networks, clock slots, prompt "
+                "templates, cards), the tool measures how unlikely their overlap is by chance, given how active both "
+                "accounts are and how common each value is, and keeps the pairs where it is unlikely even allowing "
+                "for the number of accounts compared. Values held by very many accounts are compared along a fixed "
+                "ring of partners so the work grows in step with the logs; values held by more than "
+                f"{n(cluster_params.get('key_max_accounts', 0))} accounts are ignored as not specific. Sharing "
+                "addresses or clock times alone never makes a strong link, because proxies, campus networks and office "
+                "hours produce it innocently. Accounts that behave near-identically are also linked, weakly.",
                 "Groups. The links are combined into one similarity per pair and the accounts are grouped with "
                 "HDBSCAN, a standard density-based clustering method that leaves accounts without strong links "
-                "ungrouped.",
+                "ungrouped. Every choice that shapes the groups follows the accounts' own activity, never the "
+                "pseudonyms, so a different case key finds the same groups.",
+                "Group evidence. For each group and each kind of value, the tool compares the members with the rest "
+                "of the logs: how many distinct values accounts with the same activity would have used, and which "
+                "values far more members use than the rest of the logs explains (values specific to the group).",
                 "Scores. Each group is scored on coordination, extraction, automation and shared infrastructure "
-                "and flagged by the rule in the summary. Groups with a recognised innocent explanation (one "
-                "organisation on one payment method, a shared network of unrelated human users, one app's shared "
-                "system prompt) are reported but never flagged.",
+                "(weights below) and flagged by the rule in the summary. Within a flagged group, accounts that are "
+                "only weakly attached, a registered organisation on one payment method, and accounts whose own "
+                "requests do not follow the group's templates are left out of the count, with the reason. Groups "
+                "with a recognised innocent explanation are reported but never flagged.",
             )
         )
     )
@@ -736,15 +765,20 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         b.append(
             Table(
                 ("Evidence link", "Meaning: the two accounts ...", "Account pairs", "Shared values compared",
-                 "Shared values ignored as too common"),
+                 "Of them along a ring", "Values ignored as too common"),
                 tuple(
-                    (k, EDGE_KIND_TEXT.get(k, k), *(n((v or {}).get(f, 0)) for f in ("pairs", "keys_used", "keys_skipped")))
+                    (k, EDGE_KIND_TEXT.get(k, k),
+                     *(n((v or {}).get(f, 0)) for f in ("pairs", "keys_used", "keys_salted", "keys_dropped")))
                     for k, v in sorted(kinds.items())
                 ),
                 caption="Kinds of evidence links found",
-                numeric=(False, False, True, True, True),
+                numeric=(False, False, True, True, True, True),
             )
         )
+    b.append(Table(("Part of the score", "Weight", "Meaning"),
+                   tuple((k, f"{w:g}", COMPONENT_TEXT[k]) for k, w in SCORE_WEIGHTS.items()),
+                   caption="Score weights (fixed in this version of the tool)", numeric=(False, True, False)))
+    b.append(Table(("Rule", "Value"), tuple(score_rules(cluster_params)), caption="Thresholds of the score and the flag rule"))
     param_rows = []
     for stage in ("ingest", "cluster", "report"):
         for key, value in sorted((params.get(stage) or {}).items()):
@@ -757,9 +791,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         Bullets(
             (
                 "The score is a weighted combination of indicators chosen by the tool's authors, not a measured "
-                "probability. Every threshold is listed in section 5 and is an option of `forensics cluster`: it can be "
-                "changed and the analysis re-run (section 7 gives the commands). The weights of the indicators are "
-                "fixed in the tool's version, recorded in this bundle.",
+                "probability. Every weight and threshold is listed in section 5; the options of forensics cluster can "
+                "be changed and the analysis re-run (section 7 gives the commands), while the weights are fixed in the "
+                "tool's version, recorded in this bundle.",
                 "Legitimate explanations can produce similar patterns: a company whose employees use the API through "
                 "one office network or one shared script; a research lab or class running the same benchmark; a "
                 "reseller or app that forwards many end users through shared infrastructure; automated testing. "
@@ -822,8 +856,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
 
 FILE_TEXT = {
     "summary.json": "Machine-readable summary: window, row accounting, inputs, parameters, versions, every group",
-    "accounts.csv": "One row per account in any group: pseudonym, group, membership strength, counts, first/last seen",
-    "clusters.csv": "One row per group: score, flag, size, requests, tokens, time span, evidence signals",
+    "accounts.csv": "One row per account in any group: pseudonym, group, membership strength, flag and role, counts, first/last seen",
+    "clusters.csv": "One row per group: score, flag, size, flagged and weakly attached accounts, requests, tokens, time span, strongest indicators",
     "timeline.csv": "Requests per UTC day for each flagged group and for the background (days with none omitted)",
     "timeline.jsonl": "The same timeline in Timesketch's JSONL import format",
     "graph.graphml": "The account similarity graph (pseudonyms only) for Gephi, Cytoscape or networkx",
@@ -834,17 +868,14 @@ FILE_TEXT = {
 
 
 def _ignored_values_caveat(kinds: dict) -> list[str]:
-    """A limitation per case, in numbers: kinds whose very common values were ignored understate that evidence,
-    so a low share in a group's table (for example of lockstep activity) does not mean the behaviour is absent."""
-    ignored = [(k, v["keys_skipped"], v["keys_used"]) for k, v in sorted(kinds.items()) if (v or {}).get("keys_skipped")]
+    """A limitation per case, in numbers: values held by so many accounts that they were ignored."""
+    ignored = [(k, v["keys_dropped"], v["keys_used"]) for k, v in sorted(kinds.items()) if (v or {}).get("keys_dropped")]
     if not ignored:
         return []
-    parts = [f"{k}: {n(skipped)} of {n(skipped + used)}" for k, skipped, used in ignored]
+    parts = [f"{k}: {n(dropped)} of {n(dropped + used)}" for k, dropped, used in ignored]
     return [
-        "Shared values held by more accounts than the cap in section 5 were ignored, so that common values do not "
-        "link unrelated accounts (" + "; ".join(parts) + " values ignored). For those kinds the shares in the "
-        "group tables understate the evidence: a group's busiest shared prompts, time slots or networks are "
-        "the ones left out."
+        "Shared values held by more accounts than the limit in section 5 were ignored as not specific to any group "
+        "(" + "; ".join(parts) + " values ignored). Pairs linked only through such values are not linked."
     ]
 
 

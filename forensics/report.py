@@ -47,7 +47,7 @@ class CaseData:
     ingest: dict
     clusters_meta: dict
     events: pl.LazyFrame | None
-    assignment: pl.DataFrame  # account_pseudonym, cluster_id, membership, outlier_score
+    assignment: pl.DataFrame  # account_pseudonym, cluster_id, membership, outlier_score, role, flagged
     accounts: pl.DataFrame | None
     graph: nx.Graph
     graph_bytes: bytes
@@ -73,7 +73,9 @@ def load_case(case: Path) -> CaseData:
             raise CaseError(f"{case}: {name} is missing; re-run `forensics cluster`")
     event_files = sorted((case / "events").glob("*.parquet"))
     events = pl.scan_parquet(event_files) if event_files else None
-    assignment = pl.read_parquet(case / "clusters.parquet").select(ACCOUNT, "cluster_id", "membership", "outlier_score")
+    assignment = pl.read_parquet(case / "clusters.parquet").select(
+        ACCOUNT, "cluster_id", "membership", "outlier_score", "role", "flagged"
+    )
     assignment = assignment.sort(ACCOUNT)
     accounts = None
     if (case / "accounts.parquet").is_file():
@@ -81,6 +83,7 @@ def load_case(case: Path) -> CaseData:
     graph_bytes = (case / "graph.graphml").read_bytes()
     flagged = {c["cluster_id"] for c in meta.get("clusters", []) if c.get("flagged")}
     drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
+    del flagged
     graph = flagged_subgraph(graph_bytes, drawn)
     return CaseData(ingest, meta, events, assignment, accounts, graph, graph_bytes)
 
@@ -187,9 +190,9 @@ class Tables:
 
 
 def _series_of(data: CaseData) -> pl.DataFrame:
-    flagged = data.flagged_ids
+    """The flagged accounts with their group's series name (weakly attached and left-out members are background)."""
     return (
-        data.assignment.filter(pl.col("cluster_id").is_in(flagged))
+        data.assignment.filter(pl.col("flagged"))
         .select(ACCOUNT, pl.format("cluster-{}", pl.col("cluster_id")).alias("series"))
         .sort(ACCOUNT)
     )
@@ -282,7 +285,7 @@ def compute_tables(data: CaseData) -> Tables:
         account_rows.append(
             [
                 row[ACCOUNT], int(row["cluster_id"]), float(row["membership"]),
-                bool(row["cluster_id"] in flagged), int(stats_row.get("requests") or 0),
+                bool(row["flagged"]), row["role"], int(stats_row.get("requests") or 0),
                 int(stats_row.get("input_tokens") or 0), int(stats_row.get("output_tokens") or 0),
                 stats_row.get("first_seen"), stats_row.get("last_seen"), int(stats_row.get("active_days") or 0),
                 created.get(row[ACCOUNT]),
@@ -314,13 +317,13 @@ def compute_tables(data: CaseData) -> Tables:
 
 
 ACCOUNT_HEADERS = [
-    "account_pseudonym", "cluster_id", "membership", "flagged", "requests", "input_tokens", "output_tokens",
+    "account_pseudonym", "cluster_id", "membership", "flagged", "role", "requests", "input_tokens", "output_tokens",
     "first_seen", "last_seen", "active_days", "created_at",
 ]
 CLUSTER_HEADERS = [
-    "cluster_id", "flagged", "suspicion_score", "accounts", "requests", "input_tokens", "output_tokens",
-    "first_seen", "last_seen", "coordination", "extraction", "automation", "infrastructure", "strong_signals",
-    "benign_explanation",
+    "cluster_id", "flagged", "suspicion_score", "accounts", "flagged_accounts", "weakly_attached", "left_out",
+    "requests", "input_tokens", "output_tokens", "first_seen", "last_seen", "coordination", "extraction", "automation",
+    "infrastructure", "strong_indicators", "benign_explanation",
 ]
 TIMELINE_HEADERS = ["day", "series", "cluster_id", "flagged", "requests", "accounts", "input_tokens", "output_tokens"]
 
@@ -467,10 +470,11 @@ def build_payload(
         CLUSTER_HEADERS,
         [
             [
-                c["cluster_id"], c["flagged"], float(c["suspicion_score"]), c["accounts"], c["requests"],
-                c["input_tokens"], c["output_tokens"], c["first_seen"], c["last_seen"],
+                c["cluster_id"], c["flagged"], float(c["suspicion_score"]), c["accounts"], c["flagged_accounts"],
+                c["weakly_attached"], sum(c["left_out"].values()), c["requests"], c["input_tokens"], c["output_tokens"],
+                c["first_seen"], c["last_seen"],
                 *[_component(c, k) for k in ("coordination", "extraction", "automation", "infrastructure")],
-                ";".join(r.strong_signals(c)), c.get("benign_explanation"),
+                ";".join(r.strong_indicators(c)), c.get("benign_explanation"),
             ]
             for c in sorted(clusters.values(), key=lambda c: c["cluster_id"])
         ],

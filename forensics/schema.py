@@ -54,6 +54,8 @@ REASONING_PATTERN = (
     r"step[ -]by[ -]step|show (?:your|all|the|me your) (?:work|reasoning|steps|thinking)|chain[ -]of[ -]thought"
     r"|think (?:it |this )?through|explain your (?:reasoning|thinking|thought process)|reason (?:carefully|step)"
     r"|walk (?:me )?through|let'?s think|detailed reasoning|full reasoning|thought process"
+    # An agent's ReAct format (Thought: / Action: / Observation:) asks the model to write out its thoughts.
+    r"|\bthought\s*:"
 )
 
 MINHASH_BANDS = 2

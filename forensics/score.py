@@ -17,8 +17,8 @@ min_flag_accounts of its members are flagged accounts, and no benign explanation
 - extraction: from the group's templated reasoning requests, those that ask for reasoning in a prompt frame
   (template, skeleton, opening or closing words) specific to the group: their share of its requests (0 up to
   0.1 above the typical account's share of reasoning requests, 1 from 0.4 above it) times their number per
-  member per active day (0 up to 0.5, 1 from 2): a group harvesting reasoning answers, not one that asks a
-  few;
+  member per day of its activity span (0 up to 0.5, 1 from 1.5): a group harvesting reasoning answers day
+  after day, not one that asks a few questions (a class doing its exercises);
 - automation: the share of members active around the clock (hour entropy >= 4.2 bits);
 - infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
   model within 48 h, and the share of requests from outside the billing country.
@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT
-from forensics.groups import GROUP_KINDS, PROMPT_KINDS, FactStore, group_evidence
+from forensics.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, group_evidence
 from forensics.params import ScoreParams
 
 WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}
@@ -53,12 +53,12 @@ ROUND_THE_CLOCK_BITS = 4.2
 HUMAN_PACED_BITS = 4.0
 # Extraction is the product of two factors of the group's templated reasoning requests (requests for reasoning
 # in a prompt frame specific to the group): their share of its requests, from 0 at the typical account's share
-# of reasoning requests plus REASONING_FROM to 1 at plus REASONING_FULL; and their number per member per
-# active day, from 0 at RATE_FROM to 1 at RATE_FULL.
+# of reasoning requests plus REASONING_FROM to 1 at plus REASONING_FULL; and their number per member per day
+# of the member's span (first to last request, at least one day), from 0 at RATE_FROM to 1 at RATE_FULL.
 REASONING_FROM = 0.1
 REASONING_FULL = 0.4
 RATE_FROM = 0.5
-RATE_FULL = 2.0
+RATE_FULL = 1.5
 # A member is counted with its group when its own share of templated reasoning requests is at least this
 # fraction of the group's.
 MEMBER_SHARE_OF_GROUP = 0.5
@@ -87,6 +87,24 @@ INDICATORS = (
     "accounts", "members", *KIND_INDICATOR.values(), "coaction", "reasoning", "round_the_clock", "new_model",
     "country_mismatch",
 )
+
+
+def rules(params: dict) -> list[tuple[str, str]]:
+    """Every threshold of the score and the flag rule, in words, with its value (`params`: clusters.json's)."""
+    return [
+        ("Flag: suspicion score at least", f"{params.get('flag_threshold', 0.5):g}"),
+        ("Flag: coordination at least", f"{COORDINATION_MIN:g}"),
+        ("Flag: extraction at least", f"{EXTRACTION_MIN:g}"),
+        ("Flag: flagged accounts in the group at least", f"{params.get('min_flag_accounts', 5)}"),
+        ("Extraction share ramp: from the typical account's reasoning share plus", f"{REASONING_FROM:g} to {REASONING_FULL:g}"),
+        ("Extraction rate ramp: templated reasoning requests per member per day", f"{RATE_FROM:g} to {RATE_FULL:g}"),
+        ("Automation: hour-of-day entropy for round the clock (bits, of 4.58)", f"{ROUND_THE_CLOCK_BITS:g}"),
+        ("A value is specific to a group at -log10 chance of at least", f"{SPECIFIC_SURPRISE:g} + log10(the group's distinct values)"),
+        ("A member is counted when its templated reasoning share is at least", f"{MEMBER_SHARE_OF_GROUP:g} of its group's"),
+        ("A weakly attached member (membership below 0.5) is counted with links of its own at similarity",
+         f"at least {1 - params.get('cluster_epsilon', 0.6):g}, to at least {params.get('min_samples', 3)} core members"),
+        ("Signup burst window (hours)", "72"),
+    ]
 
 
 def _pct(x: float) -> str:
@@ -299,9 +317,9 @@ def _org_exclusions(grp: pl.DataFrame, params: ScoreParams) -> dict[str, str]:
         return out
     single_card = []
     for (org,), sub in with_org.group_by("org_pseudonym", maintain_order=True):
-        if sub["payment_pseudonym"].drop_nulls().n_unique() <= 1:
+        if sub.height >= 2 and sub["payment_pseudonym"].drop_nulls().n_unique() <= 1:
             single_card.append(sub)
-    if sum(1 for sub in single_card if sub.height >= 2) <= 1:
+    if len(single_card) == 1:
         for sub in single_card:
             reason = f"one registered organisation ({sub.height:,} accounts) on one payment method"
             out.update({a: reason for a in sub[ACCOUNT].to_list()})
@@ -386,7 +404,8 @@ def score_clusters(
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
         }
         c["system_prompt_top_share"] = coord_by_kind["system_prompt"]
-        c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(int(grp["active_days"].sum()), 1)
+        span_days = ((grp["last_seen"] - grp["first_seen"]).dt.total_seconds() / 86_400.0 + 1.0).sum()
+        c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(float(span_days), 1.0)
         comp = _components(c)
         c["extraction"] = comp["extraction"]
         score = _score(comp)

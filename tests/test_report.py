@@ -223,30 +223,32 @@ def test_markdown_has_the_same_sections_and_numbers(pipeline) -> None:
 
 
 def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
-    """A lawyer must see that common values were left out, per kind and in numbers: a 0% share of lockstep
-    activity means little if most time slots were too busy to compare."""
+    """A lawyer must see, per kind and in numbers, how many values were compared, how many along the salting ring,
+    and how many were left out as too common to be specific."""
     md = (pipeline["bundle"] / "data/report.md").read_text(encoding="utf-8")
     kinds = json.loads((pipeline["case"] / "clusters.json").read_text())["edge_kinds"]
-    table = md.split("*Kinds of evidence links found*")[1].split("*Every parameter used*")[0]
+    table = md.split("*Kinds of evidence links found*")[1].split("*Score weights")[0]
     for kind, stats in kinds.items():
         line = next(x for x in table.splitlines() if x.startswith(f"| {kind} | "))
-        assert line.endswith(f" | {stats['pairs']:,} | {stats['keys_used']:,} | {stats['keys_skipped']:,} |"), line
+        assert line.endswith(
+            f" | {stats['pairs']:,} | {stats['keys_used']:,} | {stats['keys_salted']:,} | {stats['keys_dropped']:,} |"
+        ), line
     caveats = [x for x in md.splitlines() if "values ignored)" in x]
-    ignored = {k: v for k, v in kinds.items() if v["keys_skipped"]}
+    ignored = {k: v for k, v in kinds.items() if v["keys_dropped"]}
     assert len(caveats) == (1 if ignored else 0)
     for kind, stats in ignored.items():
-        assert f"{kind}: {stats['keys_skipped']:,} of {stats['keys_used'] + stats['keys_skipped']:,}" in caveats[0]
+        assert f"{kind}: {stats['keys_dropped']:,} of {stats['keys_used'] + stats['keys_dropped']:,}" in caveats[0]
 
 
 def test_ignored_values_caveat_lists_only_kinds_that_ignored_values() -> None:
     from forensics.render import _ignored_values_caveat
 
-    assert _ignored_values_caveat({"sync": {"pairs": 5, "keys_used": 10, "keys_skipped": 0}}) == []
+    assert _ignored_values_caveat({"slot": {"pairs": 5, "keys_used": 10, "keys_dropped": 0}}) == []
     (text,) = _ignored_values_caveat({
-        "net": {"pairs": 1, "keys_used": 5, "keys_skipped": 0},
-        "sync": {"pairs": 2_156, "keys_used": 2_959_594, "keys_skipped": 235_431},
-    })  # fmt: skip
-    assert "(sync: 235,431 of 3,195,025 values ignored)" in text and "net:" not in text
+        "net": {"pairs": 1, "keys_used": 5, "keys_dropped": 0},
+        "template": {"pairs": 2_156, "keys_used": 2_959_594, "keys_dropped": 235_431},
+    })
+    assert "(template: 235,431 of 3,195,025 values ignored)" in text and "net:" not in text
 
 
 def test_verify_md_covers_the_independent_checks(pipeline) -> None:
