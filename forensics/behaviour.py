@@ -61,15 +61,22 @@ def _shares(counts: np.ndarray) -> np.ndarray:
 
 
 def _sketch(store: FactStore, kind: str, codes: np.ndarray, bins: int) -> np.ndarray:
-    """Per account in `codes` (sorted), the share of its requests in each hash bin of the kind's keys."""
+    """Per account in `codes` (sorted), the share of its requests in each bin of the kind's keys.
+
+    A key's bin is a hash of what the logs say about the key (how many accounts hold it, how many requests use
+    it), never of its keyed fingerprint, so the sketch is the same under any case key: two accounts working the
+    same templates put their requests in the same bins, while one-off prompts share the bins of one-off prompts.
+    """
     out = np.zeros((len(codes), bins))
     if kind not in store.kinds:
         return out
-    facts = pl.read_parquet(store.kinds[kind].path, columns=["code", "key", "rows"]).filter(pl.col("code").is_in(pl.Series(codes).implode()))
+    every = pl.read_parquet(store.kinds[kind].path, columns=["code", "key", "rows", "degree"])
+    per_key = every.group_by("key").agg(pl.col("rows").sum().alias("_total"))
+    facts = every.filter(pl.col("code").is_in(pl.Series(codes).implode())).join(per_key, on="key", how="left")
     if facts.height == 0:
         return out
     row = np.searchsorted(codes, facts["code"].to_numpy())
-    col = (mix64(facts["key"].to_numpy()) % np.uint64(bins)).astype(np.int64)
+    col = (mix64(facts["_total"].to_numpy(), mix64(facts["degree"].to_numpy())) % np.uint64(bins)).astype(np.int64)
     np.add.at(out, (row, col), facts["rows"].to_numpy().astype(np.float64))
     return _shares(out)
 

@@ -253,8 +253,7 @@ def shared_key_pairs(
             frame["_score"] = key_score[lo:hi][k]
             part = pl.DataFrame(frame).group_by("_pair").agg(pl.len().alias("_x"), pl.col("_score").max())
         else:
-            frame["stratum"] = strata[f0:f1][sl_starts[k]]
-            part = pl.DataFrame(frame).group_by("_pair", "stratum").agg(pl.len().alias("_x"))
+            part = pl.DataFrame(frame).group_by("_pair").agg(pl.len().alias("_x"))
         parts.append(part)
     if not parts:
         return empty, BlockingStats(0, *stats_keys, accounts)
@@ -270,10 +269,11 @@ def shared_key_pairs(
             pl.col("_score").round(EVIDENCE_DECIMALS).alias("surprise"),
         )
     else:
-        pairs = pairs.group_by("_pair", "stratum").agg(pl.col("_x").sum())
-        pairs = pairs.with_columns(
+        pairs = pairs.group_by("_pair").agg(pl.col("_x").sum())
+        pairs = pairs.select(
             (pl.col("_pair") // _SHIFT).cast(pl.UInt32).alias("src"),
             (pl.col("_pair") % _SHIFT).cast(pl.UInt32).alias("dst"),
+            pl.col("_x").cast(pl.Int64).alias("count"),
         )
         side_a = {"code": "src", "_n": "_na", "_D": "_Da"}
         side_b = {"code": "dst", "_n": "_nb", "_D": "_Db"}
@@ -281,14 +281,17 @@ def shared_key_pairs(
             lam = pl.max_horizontal(pl.col("_na") * pl.col("_Db"), pl.col("_nb") * pl.col("_Da")) / pl.col("_S")
         else:
             lam = pl.col("_na") * pl.col("_nb") * pl.col("_mu") / pl.col("_S")
-        pairs = (
-            pairs.join(per_account.rename({k: v for k, v in side_a.items() if k in per_account.columns}), on=["src", "stratum"], how="left")
-            .join(per_account.rename({k: v for k, v in side_b.items() if k in per_account.columns}), on=["dst", "stratum"], how="left")
+        # The expectation sums over every stratum in which both accounts hold keys, shared or not.
+        strata_terms = (
+            pairs.select("src", "dst")
+            .join(per_account.rename({k: v for k, v in side_a.items() if k in per_account.columns}), on="src", how="inner")
+            .join(per_account.rename({k: v for k, v in side_b.items() if k in per_account.columns}), on=["dst", "stratum"], how="inner")
             .join(background, on="stratum", how="left")
             .with_columns(lam.alias("_lam"))
             .group_by("src", "dst")
-            .agg(pl.col("_x").sum().cast(pl.Int64).alias("count"), pl.col("_lam").sort().sum().alias("expected"))
+            .agg(pl.col("_lam").sort().sum().alias("expected"))
         )
+        pairs = pairs.join(strata_terms, on=["src", "dst"], how="left")
         surprise = poisson_surprise(pairs["count"].to_numpy(), pairs["expected"].to_numpy())
         out = pairs.with_columns(pl.Series("surprise", surprise).round(EVIDENCE_DECIMALS))
     out = out.sort("src", "dst")

@@ -268,9 +268,18 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")
-        cl_frame = cl_frame.join(roles.select(ACCOUNT, "role", "flagged"), on=ACCOUNT, how="left").with_columns(
-            pl.col("role").fill_null("unclustered"), pl.col("flagged").fill_null(False)
+        # Accounts that joined a flagged group after clustering take its cluster_id, with membership 0: HDBSCAN
+        # did not place them.
+        attached = roles.filter(pl.col("role") == "attached")
+        joined = attached.join(cl_frame.select(ACCOUNT, "outlier_score"), on=ACCOUNT, how="left").select(
+            ACCOUNT, "cluster_id", pl.lit(0.0).alias("membership"), pl.col("outlier_score").fill_null(1.0), "role", "flagged"
         )
+        cl_frame = pl.concat([
+            cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti")
+            .join(roles.select(ACCOUNT, "role", "flagged"), on=ACCOUNT, how="left")
+            .with_columns(pl.col("role").fill_null("unclustered"), pl.col("flagged").fill_null(False)),
+            joined,
+        ])
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
         task.advance()

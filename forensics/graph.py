@@ -1,21 +1,23 @@
 """The account-level side: combine evidence edges into one weighted graph and cluster it with HDBSCAN.
 
-Combination. For an account pair, each edge kind k contributes a strength in [0, 1):
-    s_k = alpha_k * (1 - exp(-evidence_k / scale_k))
-where evidence_k is the kind's weight (co-action: the larger of the two directed counts). The pair's
-similarity is s = 1 - prod_k (1 - s_k): independent pieces of evidence reinforce each other, and no kind on
-its own reaches 1. Pairs below `min_similarity` are dropped, then each account keeps its `top_k` most similar
-neighbours (ties by pseudonym) and the union of those is the graph. That bounds the edges at top_k per
-account however large a campaign is.
+Combination. Each edge kind gives a pair evidence E_k in log10 units (`forensics.blocking`: how unlikely the
+pair's overlap is by chance, beyond the per-account bound; co-action: a fixed amount per match; behaviour: its
+cosine mapped onto [0, behaviour_evidence_max]). Kinds that measure the same thing form a family (an address and
+its /24; a template, its skeleton and its opening and closing words) and a family gives its strongest kind's
+evidence; network and time families are capped, since proxies, campus networks and office hours produce them
+innocently. Families add up to E, and the pair's similarity is E / (E + evidence_scale). Pairs below
+`min_similarity` are dropped, then each account keeps its `top_k` most similar neighbours (ties broken by the
+two accounts' activity digests) and the union of those is the graph. That bounds the edges at top_k per account
+however large a campaign is.
 
 Clustering. HDBSCAN (the `hdbscan` package) runs on the sparse precomputed distance 1 - s, separately on
 each connected component (it refuses a disconnected sparse matrix), with `max_dist` = 1 so accounts with
 fewer than `min_samples` neighbours still get a finite reachability. Components smaller than
 `min_cluster_size` are not clusters (their accounts get cluster_id -1). Within a component HDBSCAN may find
-one cluster (`allow_single_cluster`) or split it.
+one cluster (`allow_single_cluster`) or split it. Nodes enter HDBSCAN in activity order (`AccountOrder`).
 
-Canonical cluster IDs: clusters are ordered by size (descending), then by their smallest member pseudonym,
-and numbered 0, 1, 2, ...; they depend on no hash seed, thread count or input file order.
+Canonical cluster IDs: clusters are ordered by size (descending), then by their member first in activity order,
+and numbered 0, 1, 2, ...; they depend on no key, hash seed, thread count or input file order.
 """
 
 from __future__ import annotations

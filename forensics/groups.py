@@ -104,17 +104,17 @@ def chernoff_surprise(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return delta * delta * exp / (2.0 * _LN10)
 
 
-def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Per group and per member, for one kind.
 
-    `members`: (code, cluster_id). Returns (groups, accounts). groups has `cluster_id`; `keys` (distinct keys
+    `members`: (code, cluster_id). Returns (groups, accounts, specific). groups has `cluster_id`; `keys` (distinct keys
     the members hold), `shared_keys` (held by 2+ members), `facts`, `rows` (member requests); the
     concentration figures `expected_keys`, `concentration` and `surprise` (module docstring); and the
     group-specific keys: `specific_keys`, `rows_on_specific`, `reasoning_on_specific` (those of them that ask
     for reasoning), and for the most surprising one `top_members`,
     `top_expected` and `top_surprise`. accounts has `code`, `cluster_id`, `specific_row_share` (the share of
     the account's own requests on its group's specific keys) and `specific_reasoning_share` (those of them that
-    ask for reasoning).
+    ask for reasoning). specific lists each group's specific keys (`cluster_id`, `key`).
 
     A key is specific to a group when more members hold it than the rest of the case makes plausible: with
     o_k outsiders among S_out outsider facts, members would hold it about E_k = N * max(o_k, 1) / S_out times,
@@ -134,8 +134,9 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
     }
     account_schema = {"code": pl.UInt32, "cluster_id": pl.Int64, "specific_row_share": pl.Float64,
                       "specific_reasoning_share": pl.Float64}
+    specific_schema = {"cluster_id": pl.Int64, "key": pl.UInt64}
     if facts.height == 0:
-        return pl.DataFrame(schema=group_schema), pl.DataFrame(schema=account_schema)
+        return pl.DataFrame(schema=group_schema), pl.DataFrame(schema=account_schema), pl.DataFrame(schema=specific_schema)
     held = facts.group_by("cluster_id", "key").agg(
         pl.len().cast(pl.Int64).alias("_m"), pl.col("degree").first().cast(pl.Int64).alias("_d"),
         pl.col("rows").sum().cast(pl.Int64).alias("_rows"), pl.col("reasoning").sum().cast(pl.Int64).alias("_reasoning"),
@@ -208,4 +209,24 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
         .sort("code")
         .cast(account_schema)
     )
-    return groups, per_account
+    specific_keys = held.filter(pl.col("_specific")).select("cluster_id", "key").sort("cluster_id", "key").cast(specific_schema)
+    return groups, per_account, specific_keys
+
+
+def attach_candidates(background: KindBackground, specific: pl.DataFrame, excluded: pl.DataFrame) -> pl.DataFrame:
+    """For accounts outside every group (not in `excluded`'s `code`), their requests on each group's specific
+    keys: `code`, `cluster_id`, `rows_on_specific`, `reasoning_on_specific`, `specific_keys`, and `rows` (all their
+    requests of this kind)."""
+    facts = pl.scan_parquet(background.path).select("code", "key", "rows", "reasoning").join(
+        excluded.lazy().select("code"), on="code", how="anti"
+    )
+    totals = facts.group_by("code").agg(pl.col("rows").sum().alias("rows"))
+    on_specific = (
+        facts.join(specific.lazy(), on="key", how="inner")
+        .group_by("code", "cluster_id")
+        .agg(
+            pl.col("rows").sum().alias("rows_on_specific"), pl.col("reasoning").sum().alias("reasoning_on_specific"),
+            pl.len().alias("specific_keys"),
+        )
+    )
+    return on_specific.join(totals, on="code", how="left").collect().sort("code", "cluster_id")

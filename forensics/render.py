@@ -431,13 +431,13 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     total_requests = int(summary.get("requests") or 0)
     total_accounts = int(summary.get("accounts") or 0)
     f_accounts = sum(c["flagged_accounts"] for c in flagged)
-    f_requests = sum(c["requests"] for c in flagged)
-    f_out = sum(c["output_tokens"] for c in flagged)
-    f_in = sum(c["input_tokens"] for c in flagged)
+    f_requests = sum(c["flagged_requests"] for c in flagged)
+    f_out = sum(c["flagged_output_tokens"] for c in flagged)
+    f_in = sum(c["flagged_input_tokens"] for c in flagged)
     unavailable_signals = set(summary.get("signals_unavailable") or [])
     has_tokens = not {"input_tokens", "output_tokens"} <= unavailable_signals
-    first = min((c["first_seen"] for c in flagged), default=None)
-    last = max((c["last_seen"] for c in flagged), default=None)
+    first = min((c["flagged_first_seen"] for c in flagged), default=None)
+    last = max((c["flagged_last_seen"] for c in flagged), default=None)
     doc = Document(
         title=summary["title"],
         subtitle=(
@@ -519,8 +519,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 ("Group", "Flagged accounts", "Requests", "First seen", "Last seen", "Score", "Strongest evidence"),
                 tuple(
                     (
-                        label(c["cluster_id"]), n(c["flagged_accounts"]), n(c["requests"]), when_text(c["first_seen"]),
-                        when_text(c["last_seen"]), f"{c['suspicion_score']:.2f}",
+                        label(c["cluster_id"]), n(c["flagged_accounts"]), n(c["flagged_requests"]),
+                        when_text(c["flagged_first_seen"]), when_text(c["flagged_last_seen"]), f"{c['suspicion_score']:.2f}",
                         "; ".join(main_evidence(c, 2)) or "see section 2",
                     )
                     for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"]))[:PAGE_ONE_GROUPS]
@@ -560,7 +560,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
                 + (f", using {n(c['input_tokens'])} input and {n(c['output_tokens'])} output tokens" if has_tokens else "")
                 + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
-                f"{n(c['flagged_accounts'])} of them are counted as flagged. "
+                f"{n(c['flagged_accounts'])} of them are counted as flagged; they sent {n(c['flagged_requests'])} "
+                f"requests between {when_text(c['flagged_first_seen'])} and {when_text(c['flagged_last_seen'])}. "
                 + (f"{n(c['weakly_attached'])} are only weakly attached (their membership, the clustering's measure of "
                    "how firmly an account belongs to its group, is below 0.5, and they lack strong links of their own) "
                    "and are listed but not counted. " if c.get("weakly_attached") else "")

@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT
-from forensics.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, group_evidence
+from forensics.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence
 from forensics.params import ScoreParams
 
 WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}
@@ -131,10 +131,17 @@ def phrase(indicator: str, v: dict) -> str:
     if indicator == "accounts":
         return f"{v['accounts']:,} accounts"
     if indicator == "members":
-        return (
+        text = (
             f"{v['flagged']:,} accounts counted as flagged; {v['weak']:,} weakly attached and {v['excluded']:,} left out "
             "for the reasons listed"
         )
+        if v["attached"]:
+            text += (
+                f"; {v['attached']:,} of the flagged accounts joined after clustering, because most of their own "
+                "requests ask for reasoning in the group's prompt templates and they share another of its specific "
+                "values (too little traffic for links of their own)"
+            )
+        return text
     if indicator in KIND_INDICATOR.values():
         one, many = v["noun"]
         text = (
@@ -221,15 +228,17 @@ class _Group:
 
     kinds: dict[str, dict[int, dict]]
     member_templated: pl.DataFrame  # code, specific_row_share, specific_reasoning_share (max over prompt kinds)
+    specific: dict[str, pl.DataFrame]  # kind -> (cluster_id, key) of each group's specific keys
 
 
 def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
     kinds: dict[str, dict[int, dict]] = {}
+    specific: dict[str, pl.DataFrame] = {}
     templated = []
     for kind in GROUP_KINDS:
         if kind not in store.kinds:
             continue
-        groups, accounts = group_evidence(store.kinds[kind], members)
+        groups, accounts, specific[kind] = group_evidence(store.kinds[kind], members)
         kinds[kind] = {int(r["cluster_id"]): r for r in groups.iter_rows(named=True)}
         if kind in PROMPT_KINDS:
             templated.append(accounts.select("code", "specific_row_share", "specific_reasoning_share"))
@@ -240,7 +249,47 @@ def _evaluate_groups(store: FactStore, members: pl.DataFrame) -> _Group:
     else:
         member_templated = pl.DataFrame(schema={"code": pl.UInt32, "specific_row_share": pl.Float64,
                                                 "specific_reasoning_share": pl.Float64})
-    return _Group(kinds, member_templated)
+    return _Group(kinds, member_templated, specific)
+
+
+def attach_accounts(store: FactStore, evaluated: _Group, flagged: dict[int, float], grouped: pl.DataFrame) -> pl.DataFrame:
+    """Accounts outside every group that join a flagged group after clustering (`code`, `cluster_id`).
+
+    An account joins when its own requests are the group's: its share of requests that ask for reasoning in the
+    group's specific prompt frames is at least the group's member threshold (`flagged`: cluster_id -> threshold),
+    over at least two of those frames, and it also shares a specific key of another kind (an address, network,
+    clock slot, card, signup hour or client) with the group. Accounts with too little traffic for a link of
+    their own are found this way (a CopyCatch-style test of the account against the group's block of keys).
+    An account that qualifies for several groups joins the one it matches best (then the lower cluster id).
+    """
+    schema = {"code": pl.UInt32, "cluster_id": pl.Int64}
+    if not flagged:
+        return pl.DataFrame(schema=schema)
+    keep = pl.Series(sorted(flagged), dtype=pl.Int64)
+    prompt, other = [], []
+    for kind in GROUP_KINDS:
+        if kind not in store.kinds or kind not in evaluated.specific:
+            continue
+        spec = evaluated.specific[kind].filter(pl.col("cluster_id").is_in(keep.implode()))
+        if spec.height == 0:
+            continue
+        found = attach_candidates(store.kinds[kind], spec, grouped)
+        if kind in PROMPT_KINDS:
+            prompt.append(found.filter(pl.col("specific_keys") >= 2).select(
+                "code", "cluster_id", (pl.col("reasoning_on_specific") / pl.col("rows")).alias("share")))
+        else:
+            other.append(found.select("code", "cluster_id"))
+    if not prompt or not other:
+        return pl.DataFrame(schema=schema)
+    thresholds = pl.DataFrame({"cluster_id": list(flagged), "_min": list(flagged.values())}, schema={"cluster_id": pl.Int64, "_min": pl.Float64})
+    best = (
+        pl.concat(prompt).group_by("code", "cluster_id").agg(pl.col("share").max())
+        .join(thresholds, on="cluster_id").filter((pl.col("share") >= pl.col("_min")) & (pl.col("share") > 0))
+        .join(pl.concat(other).unique(), on=["code", "cluster_id"], how="semi")
+        .sort(["code", "share", "cluster_id"], descending=[False, True, False])
+        .group_by("code", maintain_order=True).first()
+    )
+    return best.select("code", "cluster_id").cast(schema).sort("code")
 
 
 def _kind_figures(kind: str, r: dict) -> dict:
@@ -379,6 +428,7 @@ def score_clusters(
     base_reasoning = float(features["reasoning_share"].drop_nulls().median() or 0.0)
     burst_us = int(params.signup_burst_h * 3600 * 1_000_000)
     out, roles = [], []
+    thresholds: dict[int, float] = {}
     for (cid,), grp in feats.sort("cluster_id", ACCOUNT).group_by("cluster_id", maintain_order=True):
         cid = int(cid)
         n = grp.height
@@ -413,6 +463,7 @@ def score_clusters(
         # Who would be named: strong members, less legitimate organisations and members not sharing the prompts.
         organisation = _org_exclusions(grp, params)
         member_min = MEMBER_SHARE_OF_GROUP * c["templated_reasoning_share"]
+        thresholds[cid] = member_min
         status = []
         for r in grp.iter_rows(named=True):
             acct = r[ACCOUNT]
@@ -446,7 +497,7 @@ def score_clusters(
             reasons["own requests do not follow the group's prompt templates"] = nt
         figures = {
             "accounts": n, "flagged": candidates if flagged else 0, "weak": status.count("weak"),
-            "excluded": len(organisation) + nt,
+            "excluded": len(organisation) + nt, "attached": 0,
         }
         evidence = [
             _evidence_item("accounts", n, figures),
@@ -483,10 +534,56 @@ def score_clusters(
                 "flagged": flagged,
                 "evidence": evidence,
                 "benign_explanation": benign,
+                "_figures": figures,
             }
         )
+    flagged_min = {c["cluster_id"]: thresholds[c["cluster_id"]] for c in out if c["flagged"]}
+    joined = attach_accounts(store, evaluated, flagged_min, members.select("code"))
+    if joined.height:
+        named = joined.join(codes, on="code", how="inner")
+        counts = dict(named.group_by("cluster_id").len().iter_rows())
+        roles += [{ACCOUNT: a, "cluster_id": int(c), "role": "attached", "flagged": True}
+                  for a, c in named.select(ACCOUNT, "cluster_id").iter_rows()]
+        for c in out:
+            extra = int(counts.get(c["cluster_id"], 0))
+            c["attached_accounts"] = extra
+            c["accounts"] += extra
+            c["flagged_accounts"] += extra
+            figures = {**c["_figures"], "accounts": c["accounts"], "flagged": c["flagged_accounts"], "attached": extra}
+            c["evidence"][0] = _evidence_item("accounts", c["accounts"], figures)
+            c["evidence"][1] = _evidence_item("members", c["flagged_accounts"], figures)
+    for c in out:
+        c.setdefault("attached_accounts", 0)
+        c.pop("_figures")
     role_frame = pl.DataFrame(roles, schema=role_schema).sort(ACCOUNT)
+    _add_totals(out, role_frame, features)
     return out, role_frame
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _add_totals(clusters: list[dict], roles: pl.DataFrame, features: pl.DataFrame) -> None:
+    """Requests, tokens and first/last request per cluster, over all its accounts and over its flagged ones."""
+    rows = roles.join(features.select(ACCOUNT, "requests", "input_tokens", "output_tokens", "first_seen", "last_seen"),
+                      on=ACCOUNT, how="left")
+    sums = [pl.col("requests").sum().cast(pl.Int64), pl.col("input_tokens").fill_null(0).sum().cast(pl.Int64),
+            pl.col("output_tokens").fill_null(0).sum().cast(pl.Int64), pl.col("first_seen").min(), pl.col("last_seen").max()]
+    every = {r["cluster_id"]: r for r in rows.group_by("cluster_id").agg(*sums).iter_rows(named=True)}
+    flagged = {r["cluster_id"]: r for r in rows.filter(pl.col("flagged")).group_by("cluster_id").agg(*sums).iter_rows(named=True)}
+    for c in clusters:
+        a = every[c["cluster_id"]]
+        c.update(requests=int(a["requests"]), input_tokens=int(a["input_tokens"]), output_tokens=int(a["output_tokens"]),
+                 first_seen=_iso(a["first_seen"]), last_seen=_iso(a["last_seen"]))
+        f = flagged.get(c["cluster_id"])
+        c.update(
+            flagged_requests=int(f["requests"]) if f else 0,
+            flagged_input_tokens=int(f["input_tokens"]) if f else 0,
+            flagged_output_tokens=int(f["output_tokens"]) if f else 0,
+            flagged_first_seen=_iso(f["first_seen"]) if f else None,
+            flagged_last_seen=_iso(f["last_seen"]) if f else None,
+        )
 
 
 def high_volume_accounts(features: pl.DataFrame, params: ScoreParams) -> list[dict]:

@@ -1,163 +1,350 @@
-"""Edge kinds by blocking on shared keys: exact against brute force, caps counted, offset grids."""
+"""The facts each evidence kind blocks on, read from hand-built events and account tables with the case's exact
+column types (forensics.ingest.EVENT_SCHEMA / ACCOUNT_SCHEMA), and the edge table made from them."""
 
 from __future__ import annotations
 
 import itertools
 import math
-import random
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from forensics import edges as edges_module
-from forensics.edges import IDF_C, shared_key_edges, signup_facts, sync_edges, template_facts
-
-T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
-
-
-def facts(rows: list[tuple[str, str]]) -> pl.LazyFrame:
-    return pl.DataFrame(rows, schema={"account_pseudonym": pl.String, "key": pl.String}, orient="row").lazy()
-
-
-def brute_force(rows: list[tuple[str, str]], cap: int) -> dict[tuple[str, str], tuple[int, float]]:
-    holders: dict[str, set[str]] = defaultdict(set)
-    for account, key in rows:
-        holders[key].add(account)
-    out: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0])
-    for accounts in holders.values():
-        d = len(accounts)
-        if d < 2 or (cap and d > cap):
-            continue
-        for a, b in itertools.combinations(sorted(accounts), 2):
-            out[(a, b)][0] += 1
-            out[(a, b)][1] += 1.0 / math.log(d + IDF_C)
-    return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def test_shared_keys_counts_weights_and_cap() -> None:
-    rows = [("a", "k1"), ("b", "k1"), ("c", "k1"), ("a", "k2"), ("b", "k2"), ("a", "k2")]
-    rows += [(x, "busy") for x in "abcd"]  # 4 holders: above the cap of 3
-    result = shared_key_edges(facts(rows), kind="ip_day", max_accounts=3)
-    got = {(r["src"], r["dst"]): (r["count"], r["weight"]) for r in result.edges.iter_rows(named=True)}
-    assert set(got) == {("a", "b"), ("a", "c"), ("b", "c")}
-    assert got[("a", "b")][0] == 2
-    assert got[("a", "b")][1] == pytest.approx(1 / math.log(3 + IDF_C) + 1 / math.log(2 + IDF_C))
-    assert got[("b", "c")] == (1, pytest.approx(1 / math.log(3 + IDF_C)))
-    stats = result.stats["ip_day"]
-    assert (stats.pairs, stats.keys_used, stats.keys_skipped) == (3, 2, 1)
-    assert set(result.edges["kind"]) == {"ip_day"}
-
-
-def test_no_cap_keeps_busy_keys() -> None:
-    rows = [(x, "busy") for x in "abcd"]
-    result = shared_key_edges(facts(rows), kind="net", max_accounts=0)
-    assert result.edges.height == 6
-    assert result.stats["net"].keys_skipped == 0
-
-
-def test_min_count_drops_single_shared_key() -> None:
-    rows = [("a", "k1"), ("b", "k1"), ("a", "k2"), ("b", "k2"), ("c", "k2")]
-    result = shared_key_edges(facts(rows), kind="template", max_accounts=10, min_count=2)
-    assert result.edges.select("src", "dst").rows() == [("a", "b")]
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(st.tuples(st.sampled_from("abcdefg"), st.sampled_from(["k1", "k2", "k3", "k4", "k5"])), max_size=40),
-    st.integers(min_value=0, max_value=5),
+from forensics.blocking import Blocking, shared_key_pairs
+from forensics.codes import ACCOUNT, account_codes
+from forensics.edges import (
+    CODED_SCHEMA,
+    EDGE_SCHEMA,
+    GROUP_COLUMNS,
+    KEY_KINDS,
+    account_facts,
+    event_facts,
+    hash_key,
+    key_edges,
 )
-def test_shared_keys_match_brute_force(rows: list[tuple[str, str]], cap: int) -> None:
-    result = shared_key_edges(facts(rows), kind="x", max_accounts=cap)
-    got = {(r["src"], r["dst"]): (r["count"], r["weight"]) for r in result.edges.iter_rows(named=True)}
-    want = brute_force(rows, cap)
-    assert set(got) == set(want)
-    for pair, (count, weight) in want.items():
-        assert got[pair][0] == count
-        assert got[pair][1] == pytest.approx(weight)
-    assert result.edges.select("src", "dst").rows() == sorted(got)
+from forensics.ingest import ACCOUNT_SCHEMA, EVENT_SCHEMA
+
+T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)  # midnight UTC: a multiple of every slot and burst length
+TOP_BIT = 1 << 63
 
 
-def test_key_slices_give_the_same_edges_and_stats(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Large inputs are deduplicated in slices of keys; a slice size of 4 facts forces many slices here.
-    rng = random.Random(11)
-    rows = [(f"a{rng.randint(0, 30)}", f"k{rng.randint(0, 40)}") for _ in range(400)]
-    whole = shared_key_edges(facts(rows), kind="ip_day", max_accounts=6, normalize=True)
-    monkeypatch.setattr(edges_module, "_FACTS_PER_SLICE", 4)
-    sliced = shared_key_edges(facts(rows), kind="ip_day", max_accounts=6, normalize=True)
-    assert whole.edges.height > 20
-    assert sliced.edges.equals(whole.edges)
-    assert sliced.stats == whole.stats
+def events_frame(rows: list[dict]) -> pl.LazyFrame:
+    """Events with every EVENT_SCHEMA column in its exact type; columns a row does not give are null."""
+    for i, r in enumerate(rows):
+        r.setdefault("request_id", f"r{i}")
+    return pl.DataFrame({c: pl.Series(c, [r.get(c) for r in rows], dtype=t) for c, t in EVENT_SCHEMA.items()}).lazy()
 
 
-def events(rows: list[tuple[str, datetime, str]]) -> pl.LazyFrame:
-    return pl.DataFrame(
-        {
-            "account_pseudonym": [r[0] for r in rows],
-            "timestamp": pl.Series([r[1] for r in rows], dtype=pl.Datetime("us", "UTC")),
-            "net_pseudonym": [r[2] for r in rows],
-        }
-    ).lazy()
+def accounts_frame(rows: list[dict]) -> pl.LazyFrame:
+    return pl.DataFrame({c: pl.Series(c, [r.get(c) for r in rows], dtype=t) for c, t in ACCOUNT_SCHEMA.items()}).lazy()
 
 
-def test_sync_jaccard_and_offset_grid() -> None:
-    bucket = 600
+def named(facts: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """The facts with the account's pseudonym instead of its code."""
+    return facts.join(codes, on="code").drop("code")
+
+
+def keys_by_account(facts: pl.DataFrame, codes: pl.DataFrame) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = defaultdict(set)
+    for r in named(facts, codes).iter_rows(named=True):
+        out[r[ACCOUNT]].add(r["key"])
+    return out
+
+
+def shared_counts(facts: pl.DataFrame, codes: pl.DataFrame) -> dict[tuple[str, str], int]:
+    """(a, b) -> keys both hold, for every pair of accounts that share at least one."""
+    keys = keys_by_account(facts, codes)
+    out = {}
+    for a, b in itertools.combinations(sorted(keys), 2):
+        if n := len(keys[a] & keys[b]):
+            out[(a, b)] = n
+    return out
+
+
+def key_of(value: str) -> int:
+    """The 64-bit key of one pseudonym or fingerprint value, as the edge step hashes it."""
+    return pl.select(hash_key(pl.lit(value, dtype=pl.String)))[0, 0]
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+# ------------------------------------------------------------------------------------------ event kinds
+
+
+def network_events() -> pl.LazyFrame:
+    rows = [
+        # a: address ip1 (ASN 100) three times, one of them asking for reasoning, one with reasoning unknown.
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "prompt_reasoning": True},
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "prompt_reasoning": False},
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "prompt_reasoning": None},
+        # b: ip1 once (reasoning), ip2 (ASN 200) twice; ip2 is in network n1 as well, ASN aside.
+        {"account_pseudonym": "b", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "prompt_reasoning": True},
+        {"account_pseudonym": "b", "ip_pseudonym": "ip2", "net_pseudonym": "n2", "asn": 200, "prompt_reasoning": False},
+        {"account_pseudonym": "b", "ip_pseudonym": "ip2", "net_pseudonym": "n2", "asn": 200, "prompt_reasoning": False},
+        # c: ip3 with no ASN (stratum 0), and two requests with no address at all.
+        {"account_pseudonym": "c", "ip_pseudonym": "ip3", "net_pseudonym": "n3", "asn": None},
+        {"account_pseudonym": "c", "ip_pseudonym": None, "net_pseudonym": None, "asn": 100},
+        {"account_pseudonym": "c", "ip_pseudonym": None, "net_pseudonym": None, "asn": None},
+        # d: a different address in a's network n1.
+        {"account_pseudonym": "d", "ip_pseudonym": "ip4", "net_pseudonym": "n1", "asn": 100, "prompt_reasoning": True},
+    ]
+    for r in rows:
+        r["timestamp"] = T0
+    return events_frame(rows)
+
+
+def test_ip_facts_one_per_account_and_address_with_the_asn_as_stratum() -> None:
+    events = network_events()
+    codes = account_codes(events)
+    facts = event_facts("ip", events, codes)
+    assert facts.schema["code"] == pl.UInt32 and facts.schema["key"] == pl.UInt64 and facts.schema["stratum"] == pl.UInt32
+    got = {
+        (r[ACCOUNT], r["key"]): (r["stratum"], r["rows"], r["reasoning"])
+        for r in named(facts, codes).iter_rows(named=True)
+    }
+    assert got == {
+        ("a", key_of("ip1")): (100, 3, 1),
+        ("b", key_of("ip1")): (100, 1, 1),
+        ("b", key_of("ip2")): (200, 2, 0),
+        ("c", key_of("ip3")): (0, 1, 0),
+        ("d", key_of("ip4")): (100, 1, 1),
+    }
+    assert len({key_of(v) for v in ("ip1", "ip2", "ip3", "ip4")}) == 4
+    assert shared_counts(facts, codes) == {("a", "b"): 1}
+
+
+def test_net_facts_read_the_network_column() -> None:
+    events = network_events()
+    codes = account_codes(events)
+    facts = event_facts("net", events, codes)
+    got = {
+        (r[ACCOUNT], r["key"]): (r["stratum"], r["rows"], r["reasoning"])
+        for r in named(facts, codes).iter_rows(named=True)
+    }
+    assert got == {
+        ("a", key_of("n1")): (100, 3, 1),
+        ("b", key_of("n1")): (100, 1, 1),
+        ("b", key_of("n2")): (200, 2, 0),
+        ("c", key_of("n3")): (0, 1, 0),
+        ("d", key_of("n1")): (100, 1, 1),
+    }
+    assert shared_counts(facts, codes) == {("a", "b"): 1, ("a", "d"): 1, ("b", "d"): 1}
+
+
+def test_slot_keys_on_two_grids_half_a_slot_apart() -> None:
+    """With 10-minute slots: requests 20 s apart across a slot edge share the half-shifted grid's slot; 20 s
+    apart across that grid's edge share the plain grid's slot; 100 s apart mid-slot share both; an hour apart,
+    neither."""
+    hour = 3600
+    rows = [
+        ("a", 1 * hour + 590), ("b", 1 * hour + 610),  # across a plain-grid edge
+        ("c", 2 * hour + 290), ("d", 2 * hour + 310),  # across a shifted-grid edge
+        ("e", 3 * hour + 100), ("f", 3 * hour + 200),  # inside both
+        ("g", 4 * hour + 100), ("h", 5 * hour + 100),  # an hour apart
+    ]
+    events = events_frame([{"account_pseudonym": a, "timestamp": at(s)} for a, s in rows])
+    codes = account_codes(events)
+    facts = event_facts("slot", events, codes, slot_s=600)
+    assert shared_counts(facts, codes) == {("a", "b"): 1, ("c", "d"): 1, ("e", "f"): 2}
+    # One key per grid and request; the grids never collide (the shifted one carries the top bit).
+    assert facts.height == 2 * len(rows)
+    top = facts["key"].to_numpy() >= np.uint64(TOP_BIT)
+    assert top.sum() == len(rows)
+    per_account = named(facts, codes).group_by(ACCOUNT).agg(pl.col("key").count().alias("n"))
+    assert set(per_account["n"]) == {2}
+    # Which grid each shared key is on: a/b meet on the shifted grid, c/d on the plain one.
+    keys = keys_by_account(facts, codes)
+    assert all(k >= TOP_BIT for k in keys["a"] & keys["b"])
+    assert all(k < TOP_BIT for k in keys["c"] & keys["d"])
+
+
+def test_slot_facts_count_requests_and_reasoning_per_slot() -> None:
+    rows = [
+        {"account_pseudonym": "a", "timestamp": at(10), "prompt_reasoning": True},
+        {"account_pseudonym": "a", "timestamp": at(20), "prompt_reasoning": True},
+        {"account_pseudonym": "a", "timestamp": at(250), "prompt_reasoning": False},
+        # 350 s: the same plain slot as the three above, the next shifted one.
+        {"account_pseudonym": "a", "timestamp": at(350), "prompt_reasoning": None},
+    ]
+    events = events_frame(rows)
+    codes = account_codes(events)
+    facts = event_facts("slot", events, codes, slot_s=600)
+    got = sorted((r["key"] >= TOP_BIT, r["rows"], r["reasoning"]) for r in facts.iter_rows(named=True))
+    assert got == [(False, 4, 2), (True, 1, 0), (True, 3, 2)]
+
+
+def test_slot_length_is_a_parameter() -> None:
+    # 59 s and 61 s: apart on a one-minute plain grid, together on its shifted grid and on both 10-minute grids.
+    events = events_frame([{"account_pseudonym": "a", "timestamp": at(59)}, {"account_pseudonym": "b", "timestamp": at(61)}])
+    codes = account_codes(events)
+    assert shared_counts(event_facts("slot", events, codes, slot_s=60), codes) == {("a", "b"): 1}
+    assert shared_counts(event_facts("slot", events, codes, slot_s=600), codes) == {("a", "b"): 2}
+
+
+def test_template_facts_include_minhash_band_keys_by_position() -> None:
+    mh = [
+        ("a", "t1", [1, 2]),
+        ("a", "t1", [1, 2]),  # the same prompt twice: two rows on each of its keys
+        ("b", "t2", [1, 9]),  # band 0 = 1, as a's
+        ("c", "t3", [2, 7]),  # the value 2 as a's band 1, but in band 0: no match
+        ("d", "t1", None),  # a's template, no MinHash
+        ("e", None, [5, 6]),  # no template, bands only
+        ("f", None, None),  # nothing to match on
+    ]
+    rows = [
+        {"account_pseudonym": a, "timestamp": T0, "prompt_template_fingerprint": t, "prompt_minhash": m,
+         "prompt_reasoning": a == "a"}
+        for a, t, m in mh
+    ]
+    events = events_frame(rows)
+    codes = account_codes(events)
+    facts = event_facts("template", events, codes)
+    assert shared_counts(facts, codes) == {("a", "b"): 1, ("a", "d"): 1}
+    per_account = named(facts, codes).group_by(ACCOUNT).agg(
+        pl.len().alias("facts"), pl.col("rows").sum(), pl.col("reasoning").sum()
+    )
+    got = {r[ACCOUNT]: (r["facts"], r["rows"], r["reasoning"]) for r in per_account.iter_rows(named=True)}
+    # a: template + 2 bands, each seen twice (both asking for reasoning); f holds nothing.
+    assert got == {"a": (3, 6, 6), "b": (3, 3, 0), "c": (3, 3, 0), "d": (1, 1, 0), "e": (2, 2, 0)}
+    # The template key is the fingerprint's own key; band keys are none of the templates'.
+    assert key_of("t1") in keys_by_account(facts, codes)["d"]
+    assert all(k != key_of(t) for k in keys_by_account(facts, codes)["e"] for t in ("t1", "t2", "t3"))
+
+
+def test_template_facts_with_longer_signatures() -> None:
+    # Equal values in equal bands match band by band: b matches a in bands 0 and 3; c matches a in none.
+    events = events_frame([
+        {"account_pseudonym": "a", "timestamp": T0, "prompt_minhash": [10, 11, 12, 13]},
+        {"account_pseudonym": "b", "timestamp": T0, "prompt_minhash": [10, 99, 98, 13]},
+        {"account_pseudonym": "c", "timestamp": T0, "prompt_minhash": [13, 12, 11, 10]},
+    ])
+    codes = account_codes(events)
+    facts = event_facts("template", events, codes)
+    assert shared_counts(facts, codes) == {("a", "b"): 2}
+    assert facts.height == 12
+
+
+@pytest.mark.parametrize("kind", sorted(GROUP_COLUMNS))
+def test_fingerprint_kinds_read_their_own_column(kind: str) -> None:
+    """a and b share only this kind's column; every other fingerprint column differs between them."""
+    column = GROUP_COLUMNS[kind]
     rows = []
-    # a and b: five waves on the same net; each wave straddles a grid-a bucket edge (b is 2 minutes later).
-    for w in range(5):
-        start = T0 + timedelta(seconds=w * 7200 + bucket - 60)
-        rows += [("a", start, "n1"), ("b", start + timedelta(seconds=120), "n1")]
-    # c: same net, different times.
-    rows += [("c", T0 + timedelta(seconds=w * 7200 + 3000), "n1") for w in range(5)]
-    result = sync_edges(events(rows), bucket_s=bucket, key_col="net_pseudonym", max_accounts=10, min_shared=3, min_jaccard=0.5)
-    assert result.edges.select("src", "dst", "count").rows() == [("a", "b", 5)]
-    assert result.edges["weight"][0] == pytest.approx(1.0)
+    for account in ("a", "b", "c"):
+        row = {"account_pseudonym": account, "timestamp": T0, "prompt_reasoning": account == "b"}
+        for other in GROUP_COLUMNS.values():
+            row[other] = f"{other}-{account}"
+        rows.append(row)
+    rows[0][column] = rows[1][column] = "shared"
+    rows[2][column] = None
+    events = events_frame(rows)
+    codes = account_codes(events)
+    facts = event_facts(kind, events, codes)
+    assert shared_counts(facts, codes) == {("a", "b"): 1}
+    got = {r[ACCOUNT]: (r["key"], r["stratum"], r["rows"], r["reasoning"]) for r in named(facts, codes).iter_rows(named=True)}
+    assert got == {"a": (key_of("shared"), 0, 1, 0), "b": (key_of("shared"), 0, 1, 1)}
 
 
-def test_sync_skips_busy_tokens() -> None:
-    rows = [(x, T0 + timedelta(seconds=w * 3600), "n1") for x in "abcd" for w in range(4)]
-    result = sync_edges(events(rows), bucket_s=600, key_col="net_pseudonym", max_accounts=3, min_shared=1, min_jaccard=0.0)
-    assert result.edges.height == 0
-    assert result.stats["sync"].keys_skipped > 0
+def test_unknown_event_kind_is_refused() -> None:
+    events = network_events()
+    with pytest.raises(ValueError):
+        event_facts("payment", events, account_codes(events))
 
 
-def test_signup_burst_two_grids() -> None:
-    day = 86400
-    acc = pl.DataFrame(
-        {
-            "account_pseudonym": ["a", "b", "c", "d"],
-            # a and b 2 h apart across a grid-a boundary; c same stem a week later; d another domain.
-            "created_at": pl.Series(
-                [T0 + timedelta(hours=23), T0 + timedelta(hours=25), T0 + timedelta(days=8), T0 + timedelta(hours=24)],
-                dtype=pl.Datetime("us", "UTC"),
-            ),
-            "signup_stem_fingerprint": ["s", "s", "s", "s"],
-            "email_domain_fingerprint": ["d1", "d1", "d1", "d2"],
-        }
-    ).lazy()
-    result = shared_key_edges(signup_facts(acc, burst_s=day), kind="signup", max_accounts=50)
-    assert result.edges.select("src", "dst").rows() == [("a", "b")]
+# ------------------------------------------------------------------------------------------ account kinds
 
 
-def test_template_facts_band_keys_are_positional() -> None:
-    ev = pl.DataFrame(
-        {
-            "account_pseudonym": ["a", "b", "c"],
-            "prompt_template_fingerprint": ["t1", "t2", "t3"],
-            "prompt_minhash": pl.Series([[1, 2], [1, 9], [2, 7]], dtype=pl.List(pl.UInt64)),
-        }
-    ).lazy()
-    result = shared_key_edges(template_facts(ev), kind="template", max_accounts=50)
-    # a/b share band 0 value 1; a/c share the value 2 but in different bands, which is no match.
-    assert result.edges.select("src", "dst", "count").rows() == [("a", "b", 1)]
+def account_case() -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Accounts a-e sent requests; f did not (so it has no code and no facts)."""
+    events = events_frame([{"account_pseudonym": a, "timestamp": T0} for a in "abcde"])
+    hours = lambda h: T0 + timedelta(hours=h)  # noqa: E731
+    accounts = accounts_frame([
+        # a (day 0, 23:00) and b (day 1, 01:00): 2 h apart across a day boundary; same card, stem and domain.
+        {ACCOUNT: "a", "created_at": hours(23), "payment_pseudonym": "p1", "signup_stem_fingerprint": "s", "email_domain_fingerprint": "d1"},
+        {ACCOUNT: "b", "created_at": hours(25), "payment_pseudonym": "p1", "signup_stem_fingerprint": "s", "email_domain_fingerprint": "d1"},
+        # c: same stem and domain, a week later; d: b's hour, another domain; e: no stem.
+        {ACCOUNT: "c", "created_at": hours(8 * 24 + 23), "payment_pseudonym": "p2", "signup_stem_fingerprint": "s", "email_domain_fingerprint": "d1"},
+        {ACCOUNT: "d", "created_at": hours(25) + timedelta(minutes=30), "payment_pseudonym": None, "signup_stem_fingerprint": "s", "email_domain_fingerprint": "d2"},
+        {ACCOUNT: "e", "created_at": None, "payment_pseudonym": "p1", "signup_stem_fingerprint": None, "email_domain_fingerprint": "d1"},
+        {ACCOUNT: "f", "created_at": hours(24), "payment_pseudonym": "p1", "signup_stem_fingerprint": "s", "email_domain_fingerprint": "d1"},
+    ])
+    return accounts, account_codes(events)
 
 
-def test_normalized_weights_divide_by_key_counts() -> None:
-    # a and b share k1 (degree 2); a holds 4 keys in all, b holds 1: weight = idf(2) / sqrt(4 * 1).
-    rows = [("a", "k1"), ("b", "k1"), ("a", "x1"), ("a", "x2"), ("a", "x3")]
-    result = shared_key_edges(facts(rows), kind="ip_day", max_accounts=50, normalize=True)
-    assert result.edges.select("src", "dst", "count").rows() == [("a", "b", 1)]
-    assert result.edges["weight"][0] == pytest.approx(1 / math.log(2 + IDF_C) / 2.0)
+def test_payment_facts() -> None:
+    accounts, codes = account_case()
+    facts = account_facts("payment", accounts, codes)
+    got = {r[ACCOUNT]: (r["key"], r["stratum"], r["rows"]) for r in named(facts, codes).iter_rows(named=True)}
+    assert got == {"a": (key_of("p1"), 0, 1), "b": (key_of("p1"), 0, 1), "c": (key_of("p2"), 0, 1), "e": (key_of("p1"), 0, 1)}
+    assert shared_counts(facts, codes) == {("a", "b"): 1, ("a", "e"): 1, ("b", "e"): 1}
+
+
+def test_signup_facts_two_offset_grids() -> None:
+    accounts, codes = account_case()
+    facts = account_facts("signup", accounts, codes, burst_s=86_400)
+    # a (day 0, 23:00) and b (day 1, 01:00) are on different days of the plain grid but in one window of the
+    # grid shifted by 12 h; c is a week later, d has another domain, e no stem.
+    assert shared_counts(facts, codes) == {("a", "b"): 1}
+    per_account = named(facts, codes).group_by(ACCOUNT).len()
+    assert dict(per_account.iter_rows()) == {"a": 2, "b": 2, "c": 2, "d": 2}
+    # With a one-hour burst a and b (2 h apart) share nothing.
+    assert shared_counts(account_facts("signup", accounts, codes, burst_s=3600), codes) == {}
+
+
+def test_created_facts_are_the_signup_hour() -> None:
+    accounts, codes = account_case()
+    facts = account_facts("created", accounts, codes)
+    # b at 01:00 and d at 01:30 on day 1 share their hour; a (23:00 the day before) does not.
+    assert shared_counts(facts, codes) == {("b", "d"): 1}
+    got = {r[ACCOUNT]: r["key"] for r in named(facts, codes).iter_rows(named=True)}
+    hour0 = int(T0.timestamp()) // 3600
+    assert got == {"a": hour0 + 23, "b": hour0 + 25, "c": hour0 + 8 * 24 + 23, "d": hour0 + 25}
+
+
+def test_unknown_account_kind_is_refused() -> None:
+    accounts, codes = account_case()
+    with pytest.raises(ValueError):
+        account_facts("ip", accounts, codes)
+
+
+# ------------------------------------------------------------------------------------------ the edge table
+
+
+def test_each_kind_has_a_declared_null_and_source() -> None:
+    declared = {k.name: (k.null, k.source) for k in KEY_KINDS}
+    assert declared == {
+        "ip": ("typical", "events"), "net": ("typical", "events"), "slot": ("observed", "events"),
+        "template": ("observed", "events"), "skeleton": ("observed", "events"), "opening": ("observed", "events"),
+        "closing": ("observed", "events"), "payment": ("anomaly", "accounts"), "signup": ("anomaly", "accounts"),
+    }
+
+
+def test_key_edges_keep_pairs_above_the_per_account_bound() -> None:
+    """An edge's weight is its surprise less log10(accounts holding the kind); pairs at 0 are not edges."""
+    rows = []
+    # 60 accounts with one private address each in ASN 7; 0-3 also share two addresses, 4-5 one.
+    for c in range(60):
+        rows.append((c, 1000 + c, 7))
+    rows += [(c, 1, 7) for c in range(4)] + [(c, 2, 7) for c in range(4)] + [(4, 3, 7), (5, 3, 7)]
+    facts = pl.DataFrame(rows, schema={"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32}, orient="row")
+    names = pl.Series([f"{i:032x}" for i in range(60)])
+    blocking = Blocking(50, 12, 0, np.arange(60))
+    ip = next(k for k in KEY_KINDS if k.name == "ip")
+    edge_set = key_edges(ip, facts, blocking, names)
+    pairs, _ = shared_key_pairs(facts, blocking, null="typical")
+    assert dict(edge_set.coded.schema) == CODED_SCHEMA
+    weights = {(r["src"], r["dst"]): r["weight"] for r in edge_set.coded.iter_rows(named=True)}
+    surprises = {(r["src"], r["dst"]): r["surprise"] for r in pairs.iter_rows(named=True)}
+    bound = math.log10(60)
+    assert set(weights) == {p for p, s in surprises.items() if s > bound}
+    assert set(weights) == set(itertools.combinations(range(4), 2))  # (4, 5) share one key: not beyond chance
+    for pair, w in weights.items():
+        assert w == pytest.approx(surprises[pair] - bound, abs=1e-6)
+    assert edge_set.stats.pairs == 6 and edge_set.stats.accounts == 60 and edge_set.stats.keys_used == 3
+    decoded = edge_set.edges
+    assert dict(decoded.schema) == EDGE_SCHEMA
+    assert set(decoded["kind"]) == {"ip"}
+    assert decoded["src"][0] == names[0] and decoded["dst"][0] == names[1]

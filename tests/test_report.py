@@ -131,7 +131,7 @@ def test_timeline_counts_add_up_and_timesketch_lines_match(pipeline) -> None:
     assert sum(int(r["requests"]) for r in rows) == summary["requests"]
     for cid in summary["flagged_clusters"]:
         cluster = next(c for c in summary["clusters"] if c["cluster_id"] == cid)
-        assert sum(int(r["requests"]) for r in rows if r["series"] == f"cluster-{cid}") == cluster["requests"]
+        assert sum(int(r["requests"]) for r in rows if r["series"] == f"cluster-{cid}") == cluster["flagged_requests"]
     lines = (bundle / "data/timeline.jsonl").read_text().splitlines()
     assert len(lines) == len(rows)
     for line, row in zip(lines, rows):

@@ -107,7 +107,10 @@ KIND_LINE = (
 )
 INDICATOR_LINES = {
     "accounts": r"[\d,]+ accounts",
-    "members": r"[\d,]+ accounts counted as flagged; [\d,]+ weakly attached and [\d,]+ left out for the reasons listed",
+    "members": r"[\d,]+ accounts counted as flagged; [\d,]+ weakly attached and [\d,]+ left out for the reasons listed"
+               r"(?:; [\d,]+ of the flagged accounts joined after clustering, because most of their own requests ask for "
+               r"reasoning in the group's prompt templates and they share another of its specific values \(too little "
+               r"traffic for links of their own\))?",
     **{name: KIND_LINE for name in KIND_INDICATOR.values()},
     "coaction": r"\d+% of accounts sent the same prompt as another member within \d+ s",
     "reasoning": r"\d+% of prompts ask for step-by-step reasoning \(the typical account: \d+%\)",
