@@ -17,8 +17,8 @@ min_flag_accounts of its members are flagged accounts, and no benign explanation
 - extraction: from the group's templated reasoning requests, those that ask for reasoning in a prompt frame
   (template, skeleton, opening or closing words) specific to the group: their share of its requests (0 up to
   0.1 above the typical account's share of reasoning requests, 1 from 0.4 above it) times their number per
-  member per day of its activity span (0 up to 0.5, 1 from 1.5): a group harvesting reasoning answers day
-  after day, not one that asks a few questions (a class doing its exercises);
+  member per active day (0 up to 1, 1 from 2): a group harvesting reasoning answers, not one that asks a few
+  questions on the days it works (a class doing its exercises);
 - automation: the share of members active around the clock (hour entropy >= 4.2 bits);
 - infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
   model within 48 h, and the share of requests from outside the billing country.
@@ -53,12 +53,12 @@ ROUND_THE_CLOCK_BITS = 4.2
 HUMAN_PACED_BITS = 4.0
 # Extraction is the product of two factors of the group's templated reasoning requests (requests for reasoning
 # in a prompt frame specific to the group): their share of its requests, from 0 at the typical account's share
-# of reasoning requests plus REASONING_FROM to 1 at plus REASONING_FULL; and their number per member per day
-# of the member's span (first to last request, at least one day), from 0 at RATE_FROM to 1 at RATE_FULL.
+# of reasoning requests plus REASONING_FROM to 1 at plus REASONING_FULL; and their number per member per
+# active day, from 0 at RATE_FROM to 1 at RATE_FULL.
 REASONING_FROM = 0.1
 REASONING_FULL = 0.4
-RATE_FROM = 0.5
-RATE_FULL = 1.5
+RATE_FROM = 1.0
+RATE_FULL = 2.0
 # A member is counted with its group when its own share of templated reasoning requests is at least this
 # fraction of the group's.
 MEMBER_SHARE_OF_GROUP = 0.5
@@ -97,7 +97,7 @@ def rules(params: dict) -> list[tuple[str, str]]:
         ("Flag: extraction at least", f"{EXTRACTION_MIN:g}"),
         ("Flag: flagged accounts in the group at least", f"{params.get('min_flag_accounts', 5)}"),
         ("Extraction share ramp: from the typical account's reasoning share plus", f"{REASONING_FROM:g} to {REASONING_FULL:g}"),
-        ("Extraction rate ramp: templated reasoning requests per member per day", f"{RATE_FROM:g} to {RATE_FULL:g}"),
+        ("Extraction rate ramp: templated reasoning requests per member per active day", f"{RATE_FROM:g} to {RATE_FULL:g}"),
         ("Automation: hour-of-day entropy for round the clock (bits, of 4.58)", f"{ROUND_THE_CLOCK_BITS:g}"),
         ("A value is specific to a group at -log10 chance of at least", f"{SPECIFIC_SURPRISE:g} + log10(the group's distinct values)"),
         ("A member is counted when its templated reasoning share is at least", f"{MEMBER_SHARE_OF_GROUP:g} of its group's"),
@@ -454,8 +454,7 @@ def score_clusters(
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
         }
         c["system_prompt_top_share"] = coord_by_kind["system_prompt"]
-        span_days = ((grp["last_seen"] - grp["first_seen"]).dt.total_seconds() / 86_400.0 + 1.0).sum()
-        c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(float(span_days), 1.0)
+        c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(int(grp["active_days"].sum()), 1)
         comp = _components(c)
         c["extraction"] = comp["extraction"]
         score = _score(comp)
