@@ -127,7 +127,26 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     rows.append(Measured("end-to-end", scale, round(total, 2), round(ingest.cpu_s + cluster.cpu_s + report.cpu_s, 2),
                          max(ingest.peak_rss_mb, cluster.peak_rss_mb, report.peak_rss_mb),
                          f"{total / floor.wall_s:.1f}x floor"))
+    print(detection_at_scale(case, incident, key), flush=True)
     return rows
+
+
+def detection_at_scale(case: Path, incident: Path, key: Path) -> str:
+    """Precision, recall and flagged hard negatives of this scale's case against the incident's labels."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from detection import evaluate  # noqa: PLC0415
+
+    from forensics.keys import load_key  # noqa: PLC0415
+
+    ev = evaluate(case, incident / "labels.parquet", load_key(key))
+    lines = [f"detection: precision {ev['precision']:.4f}, recall {ev['recall']:.4f}, {ev['flagged']:,} flagged, "
+             f"{ev['true_positives']:,} of {ev['attack_accounts']:,} campaign accounts, "
+             f"{ev['benign_flagged']:,} background accounts flagged"]
+    for name, c in ev["campaigns"].items():
+        lines.append(f"  {name}: {c['accounts']:,} accounts, recall {c['recall']:.4f}, dominant group {c['dominant_share']:.4f}")
+    for name, h in ev["hard_negatives"].items():
+        lines.append(f"  {name}: {h['accounts']:,} accounts, {h['flagged']:,} flagged, {h['in_cluster']:,} in a cluster")
+    return "\n".join(lines)
 
 
 def table(rows: list[Measured]) -> str:

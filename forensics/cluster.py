@@ -265,6 +265,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             coaction_window_s=params.coaction_window_s,
             strong_similarity=1.0 - params.cluster_epsilon,
             min_samples=params.min_samples,
+            rank=features.select(ACCOUNT).with_columns(pl.Series("rank", order.rank)),
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")
@@ -274,12 +275,18 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         joined = attached.join(cl_frame.select(ACCOUNT, "outlier_score"), on=ACCOUNT, how="left").select(
             ACCOUNT, "cluster_id", pl.lit(0.0).alias("membership"), pl.col("outlier_score").fill_null(1.0), "role", "flagged"
         )
+        # Roles carry the final cluster ids (groups merged by scoring take one id).
         cl_frame = pl.concat([
-            cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti")
-            .join(roles.select(ACCOUNT, "role", "flagged"), on=ACCOUNT, how="left")
-            .with_columns(pl.col("role").fill_null("unclustered"), pl.col("flagged").fill_null(False)),
+            cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti").drop("cluster_id")
+            .join(roles.select(ACCOUNT, "cluster_id", "role", "flagged"), on=ACCOUNT, how="left")
+            .with_columns(pl.col("cluster_id").fill_null(-1), pl.col("role").fill_null("unclustered"),
+                          pl.col("flagged").fill_null(False))
+            .select(ACCOUNT, "cluster_id", "membership", "outlier_score", "role", "flagged"),
             joined,
         ])
+        clustering.cluster_id = cl_frame.join(
+            pl.DataFrame({ACCOUNT: clustering.nodes}), on=ACCOUNT, how="right"
+        )["cluster_id"].to_numpy()
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
         task.advance()

@@ -10,6 +10,7 @@ the key.
 | `ip` | an address | its ASN | typical |
 | `net` | a /24 (IPv4) or /48 (IPv6) network | its ASN | typical |
 | `slot` | a 10-minute clock slot (two grids, half a slot apart) | - | observed |
+| `slot_asn` | the same slot on the same ASN | the ASN | observed |
 | `template` | a digit-masked prompt, or one of its MinHash band keys | - | observed |
 | `skeleton` | a prompt skeleton (function words kept, content masked) | - | observed |
 | `opening`, `closing` | a prompt's first or last four words (digit-masked) | - | observed |
@@ -36,7 +37,10 @@ EDGE_SCHEMA = {
     "src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "expected": pl.Float64,
     "surprise": pl.Float64, "weight": pl.Float64,
 }
-EDGE_KINDS = ("behaviour", "closing", "coaction", "ip", "net", "opening", "payment", "signup", "skeleton", "slot", "template")
+EDGE_KINDS = (
+    "behaviour", "closing", "coaction", "ip", "net", "opening", "payment", "signup", "skeleton", "slot", "slot_asn",
+    "template",
+)
 KIND = pl.Enum(EDGE_KINDS)
 CODED_SCHEMA = {
     "src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "expected": pl.Float64, "surprise": pl.Float64,
@@ -57,6 +61,7 @@ KEY_KINDS = (
     KeyKind("ip", "typical", "events"),
     KeyKind("net", "typical", "events"),
     KeyKind("slot", "observed", "events"),
+    KeyKind("slot_asn", "observed", "events"),
     KeyKind("template", "observed", "events"),
     KeyKind("skeleton", "observed", "events"),
     KeyKind("opening", "observed", "events"),
@@ -114,14 +119,18 @@ def event_facts(kind: str, events: pl.LazyFrame, codes: pl.DataFrame, *, slot_s:
     if kind in ("ip", "net"):
         col = "ip_pseudonym" if kind == "ip" else "net_pseudonym"
         rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _asn_stratum(), asks)
-    elif kind == "slot":
+    elif kind in ("slot", "slot_asn"):
         secs = pl.col("timestamp").dt.epoch("s")
-        # Two grids half a slot apart, told apart by the top bit: a wave across a slot edge matches on one.
+        # Two grids half a slot apart, told apart by the top bit: a wave across a slot edge matches on one. For
+        # slot_asn the key is (slot, ASN) and the ASN is the stratum, so that co-activity is judged within a network.
+        def key(grid: int, off: int) -> pl.Expr:
+            slot = ((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)
+            return (hash_key(pl.struct(slot.alias("s"), pl.col("asn"))) if kind == "slot_asn" else slot).alias("key")
+
+        source = events.filter(pl.col("asn").is_not_null()) if kind == "slot_asn" else events
+        stratum = _asn_stratum() if kind == "slot_asn" else _no_stratum()
         rows = pl.concat(
-            [
-                collect_coded(events, codes, (((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)).alias("key"), _no_stratum(), asks)
-                for grid, off in ((0, 0), (1, slot_s // 2))
-            ]
+            [collect_coded(source, codes, key(grid, off), stratum, asks) for grid, off in ((0, 0), (1, slot_s // 2))]
         )
     elif kind == "template":
         tmpl = collect_coded(

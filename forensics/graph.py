@@ -67,7 +67,7 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
 # Kinds that measure the same thing are one family: within a family a pair's evidence is its strongest kind's
 # (an address and its /24, a template and its skeleton are not independent), and families add up.
 EVIDENCE_FAMILY = {
-    "ip": "network", "net": "network", "slot": "time", "template": "prompt", "skeleton": "prompt",
+    "ip": "network", "net": "network", "slot": "time", "slot_asn": "time", "template": "prompt", "skeleton": "prompt",
     "opening": "prompt", "closing": "prompt",
     "payment": "account", "signup": "account", "coaction": "coaction", "behaviour": "behaviour",
 }

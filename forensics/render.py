@@ -317,6 +317,8 @@ EDGE_KIND_TEXT = {
     "ip": "used the same IP addresses, more of them than accounts of the same network normally share",
     "net": "used the same network blocks (/24 for IPv4, /48 for IPv6), more than is normal for their network",
     "slot": "were active in the same ten-minute clock slots, more often than their activity explains",
+    "slot_asn": "were active in the same ten-minute clock slots on the same network operator (ASN), more often "
+    "than their activity there explains",
     "template": "sent prompts built from the same template (digits aside, identical or near-identical text)",
     "skeleton": "sent prompts with the same structure (the same function words, different content)",
     "opening": "sent prompts that begin with the same four words, more often than chance explains",

@@ -394,6 +394,51 @@ def _group_benign(c: dict) -> str | None:
     return None
 
 
+# Two flagged groups are one operation when at least this share of the smaller one's specific templates (the
+# digit-masked prompts and their MinHash bands: content, not the boilerplate that asks for reasoning, which
+# unrelated campaigns share) are also the other's.
+MERGE_OVERLAP = 0.25
+
+
+def _merge_map(evaluated: _Group, flagged: list[int]) -> dict[int, int]:
+    """Flagged groups to merge: each maps to the lowest cluster id of its connected set, where two groups connect
+    when the specific templates they share are at least MERGE_OVERLAP of the smaller group's (of at least two)."""
+    keys: dict[int, set] = {cid: set() for cid in flagged}
+    spec = evaluated.specific.get("template")
+    if spec is not None:
+        for (cid,), part in spec.filter(pl.col("cluster_id").is_in(flagged)).group_by("cluster_id"):
+            keys[int(cid)] = set(part["key"].to_list())
+    parent = {cid: cid for cid in flagged}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    ordered = sorted(flagged)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            small = min(len(keys[a]), len(keys[b]))
+            if small >= 2 and len(keys[a] & keys[b]) >= MERGE_OVERLAP * small:
+                ra, rb = root(a), root(b)
+                parent[max(ra, rb)] = min(ra, rb)
+    return {cid: root(cid) for cid in flagged}
+
+
+def renumber(clusters: pl.DataFrame, rank: pl.DataFrame) -> pl.DataFrame:
+    """Canonical cluster ids after merging: size descending, then the member first in activity order (`rank`:
+    account_pseudonym, rank)."""
+    grouped = clusters.filter(pl.col("cluster_id") >= 0).join(rank, on=ACCOUNT, how="left")
+    order = (
+        grouped.group_by("cluster_id").agg(pl.len().alias("_n"), pl.col("rank").min().alias("_first"))
+        .sort(["_n", "_first"], descending=[True, False]).with_row_index("_new")
+    )
+    mapping = order.select("cluster_id", pl.col("_new").cast(pl.Int64))
+    return clusters.join(mapping, on="cluster_id", how="left").with_columns(
+        pl.col("_new").fill_null(-1).alias("cluster_id")
+    ).drop("_new")
+
+
 def score_clusters(
     features: pl.DataFrame,
     clusters: pl.DataFrame,
@@ -406,16 +451,52 @@ def score_clusters(
     coaction_window_s: int,
     strong_similarity: float,
     min_samples: int,
+    rank: pl.DataFrame,
 ) -> tuple[list[dict], pl.DataFrame]:
     """Score every cluster; returns (one dict per cluster sorted by cluster_id, the per-account roles).
 
-    Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`): `flagged`, `core`, `weak` (weakly attached),
-    `organisation` (a legitimate organisation left out), `not_templated` (own prompts not the group's).
+    Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`) cover every clustered account and every account
+    that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a legitimate
+    organisation left out), `not_templated` (own prompts not the group's), `attached`. The role's cluster_id is
+    final: flagged groups that share most of their specific prompt frames are one operation split by the
+    clustering, and are merged (and all groups renumbered canonically) before they are scored again.
     """
+    args = (features, codes, graph_edges, store, params)
+    kwargs = dict(coaction_window_s=coaction_window_s, strong_similarity=strong_similarity, min_samples=min_samples)
+    out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
+    merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
+    if all(a == b for a, b in merge.items()):
+        return out, roles
+    relabelled = clusters.with_columns(
+        pl.col("cluster_id").replace_strict(list(merge), list(merge.values()), default=pl.col("cluster_id"))
+    )
+    relabelled = renumber(relabelled, rank)
+    new_id = dict(clusters.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
+    merged_links: dict[tuple[int, str], int] = {}
+    for (cid, kind), count in linked.items():
+        key = (int(new_id.get(cid, cid)), kind)
+        merged_links[key] = merged_links.get(key, 0) + count
+    out, roles, _ = _score_pass(relabelled, merged_links, *args, **kwargs)
+    return out, roles
+
+
+def _score_pass(
+    clusters: pl.DataFrame,
+    linked: dict[tuple[int, str], int],
+    features: pl.DataFrame,
+    codes: pl.DataFrame,
+    graph_edges: pl.DataFrame,
+    store: FactStore,
+    params: ScoreParams,
+    *,
+    coaction_window_s: int,
+    strong_similarity: float,
+    min_samples: int,
+) -> tuple[list[dict], pl.DataFrame, _Group]:
     members = clusters.filter(pl.col("cluster_id") >= 0).join(codes, on=ACCOUNT, how="inner")
     role_schema = {ACCOUNT: pl.String, "cluster_id": pl.Int64, "role": pl.String, "flagged": pl.Boolean}
     if members.height == 0:
-        return [], pl.DataFrame(schema=role_schema)
+        return [], pl.DataFrame(schema=role_schema), _Group({}, pl.DataFrame(), {})
     evaluated = _evaluate_groups(store, members.select("code", "cluster_id"))
     strong = strong_links(graph_edges, clusters, codes, strong_similarity)
     feats = (
@@ -556,7 +637,7 @@ def score_clusters(
         c.pop("_figures")
     role_frame = pl.DataFrame(roles, schema=role_schema).sort(ACCOUNT)
     _add_totals(out, role_frame, features)
-    return out, role_frame
+    return out, role_frame, evaluated
 
 
 def _iso(moment) -> str | None:

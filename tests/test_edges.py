@@ -162,6 +162,17 @@ def test_slot_keys_on_two_grids_half_a_slot_apart() -> None:
     assert all(k < TOP_BIT for k in keys["c"] & keys["d"])
 
 
+def test_slot_asn_keys_are_a_slot_on_one_network_with_the_asn_as_stratum() -> None:
+    """Two accounts in the same slot meet on slot_asn only on the same ASN; requests without an ASN have no key."""
+    rows = [("a", 100, 64500), ("b", 200, 64500), ("c", 250, 64501), ("d", 260, None)]
+    events = events_frame([{"account_pseudonym": a, "timestamp": at(s), "asn": asn} for a, s, asn in rows])
+    codes = account_codes(events)
+    facts = event_facts("slot_asn", events, codes, slot_s=600)
+    assert shared_counts(facts, codes) == {("a", "b"): 2}
+    strata = dict(named(facts, codes).group_by(ACCOUNT).agg(pl.col("stratum").first()).iter_rows())
+    assert strata == {"a": 64500, "b": 64500, "c": 64501}
+
+
 def test_slot_facts_count_requests_and_reasoning_per_slot() -> None:
     rows = [
         {"account_pseudonym": "a", "timestamp": at(10), "prompt_reasoning": True},
@@ -317,6 +328,7 @@ def test_each_kind_has_a_declared_null_and_source() -> None:
     declared = {k.name: (k.null, k.source) for k in KEY_KINDS}
     assert declared == {
         "ip": ("typical", "events"), "net": ("typical", "events"), "slot": ("observed", "events"),
+        "slot_asn": ("observed", "events"),
         "template": ("observed", "events"), "skeleton": ("observed", "events"), "opening": ("observed", "events"),
         "closing": ("observed", "events"), "payment": ("anomaly", "accounts"), "signup": ("anomaly", "accounts"),
     }

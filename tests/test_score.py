@@ -36,10 +36,10 @@ def test_max_window_share_counts_the_densest_window() -> None:
     "share, rate, base, expected",
     [
         (0.9, 5.0, 0.03, 1.0),  # a campaign: nearly every request a templated request for reasoning, daily
-        (0.28, 0.4, 0.03, 0.0),  # a class: a third of its requests, but less than one a day per student
-        (0.9, 0.5, 0.03, 0.0),  # all templated reasoning, but one request every two days
+        (0.28, 0.8, 0.03, 0.0),  # a class: a third of its requests, but less than one per student per active day
+        (0.9, 0.9, 0.03, 0.0),  # all templated reasoning, but under one request per active day
         (0.13, 9.0, 0.03, 0.0),  # heavy, but within 0.1 of the typical account's reasoning share
-        (0.28, 1.0, 0.03, 0.5 * 0.5),  # halfway on both ramps
+        (0.28, 1.5, 0.03, 0.5 * 0.5),  # halfway on both ramps
     ],
 )
 def test_extraction_needs_both_a_high_share_and_a_daily_rate(share, rate, base, expected) -> None:
@@ -184,3 +184,27 @@ def test_evaluation_harnesses_listed_as_high_volume_not_flagged(hard_case) -> No
     assert not clusters.filter(pl.col("account_pseudonym").is_in(list(harness)))["flagged"].any()
     requests = [a["requests"] for a in doc["high_volume_accounts"]]
     assert requests == sorted(requests, reverse=True)
+
+
+def test_flagged_groups_sharing_their_templates_merge_and_others_do_not() -> None:
+    from forensics.score import _Group, _merge_map
+
+    spec = pl.DataFrame(
+        {"cluster_id": [1] * 8 + [3] * 4 + [5] * 6, "key": [*range(8), 5, 6, 7, 100, *range(200, 206)]},
+        schema={"cluster_id": pl.Int64, "key": pl.UInt64},
+    )
+    evaluated = _Group({}, pl.DataFrame(), {"template": spec})
+    # 3 shares 3 of its 4 specific templates with 1 (at least a quarter of the smaller set): one operation.
+    assert _merge_map(evaluated, [1, 3, 5]) == {1: 1, 3: 1, 5: 5}
+    # Only flagged groups are ever merged.
+    assert _merge_map(evaluated, [3, 5]) == {3: 3, 5: 5}
+
+
+def test_renumber_orders_by_size_then_activity_rank() -> None:
+    from forensics.score import renumber
+
+    clusters = pl.DataFrame({"account_pseudonym": list("abcdefg"), "cluster_id": [4, 4, 9, 9, 2, 2, -1]})
+    rank = pl.DataFrame({"account_pseudonym": list("abcdefg"), "rank": [5, 6, 1, 7, 3, 4, 0]})
+    out = dict(renumber(clusters, rank).select("account_pseudonym", "cluster_id").iter_rows())
+    # Three groups of two: ordered by their first member in activity order (ranks 1, 3, 5).
+    assert out == {"c": 0, "d": 0, "e": 1, "f": 1, "a": 2, "b": 2, "g": -1}
