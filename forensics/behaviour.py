@@ -35,6 +35,7 @@ SKELETON_BINS = 32
 UA_BINS = 16
 MODEL_BINS = 8
 _SEED = 20260422
+_CHUNK = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,11 @@ def behaviour_pairs(active: np.ndarray, vectors: np.ndarray, order: AccountOrder
     packed = np.unique(lo[keep].astype(np.uint64) * np.uint64(n) + hi[keep].astype(np.uint64))
     lo = (packed // np.uint64(n)).astype(np.int64)
     hi = (packed % np.uint64(n)).astype(np.int64)
-    cosine = np.einsum("ij,ij->i", vectors[lo].astype(np.float64), vectors[hi].astype(np.float64))
+    # Cosines in chunks: all candidate pairs' vectors at once would take gigabytes.
+    cosine = np.concatenate(
+        [np.einsum("ij,ij->i", vectors[lo[i:i + _CHUNK]].astype(np.float64), vectors[hi[i:i + _CHUNK]].astype(np.float64))
+         for i in range(0, len(lo), _CHUNK)]
+    ) if len(lo) else np.zeros(0)
     good = cosine >= params.min_cosine
     pairs = pl.DataFrame({"u": lo[good], "v": hi[good], "cosine": np.round(cosine[good], 6)})
     if pairs.height == 0:

@@ -148,7 +148,24 @@ def behaviour_set(
     return EdgeSet("behaviour", coded, decode(codes), BlockingStats(coded.height, 0, 0, 0, len(active)))
 
 
+def event_batches(case: Path, rows_per_batch: int = 1 << 20) -> list[pl.LazyFrame]:
+    """The case's event files in batches of whole files of about `rows_per_batch` rows (from the Parquet footers)."""
+    files = sorted((Path(case) / "events").glob("*.parquet"))
+    batches, current, rows = [], [], 0
+    for path in files:
+        n = pq.ParquetFile(path).metadata.num_rows
+        if current and rows + n > rows_per_batch:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(path)
+        rows += n
+    if current:
+        batches.append(current)
+    return [pl.scan_parquet(batch) for batch in batches]
+
+
 def build_edges(
+    case: Path,
     events: pl.LazyFrame,
     accounts: pl.LazyFrame | None,
     codes: pl.DataFrame,
@@ -173,23 +190,24 @@ def build_edges(
     del co
     names = decode(codes)
     blocking = Blocking(params.key_all_pairs_max, params.key_partners, params.key_max_accounts, order.rank)
+    batches = event_batches(case)
 
     def facts_of(kind: str) -> pl.DataFrame | None:
         if kind in ACCOUNT_KINDS:
             return None if accounts is None else account_facts(kind, accounts, codes, burst_s=params.signup_burst_s)
-        return event_facts(kind, events, codes, slot_s=params.sync_bucket_s)
+        return event_facts(kind, batches, codes, slot_s=params.sync_bucket_s)
 
     for kind in KEY_KINDS:
         facts = steps.run(f"facts.{kind.name}", facts_of, kind.name)
         if facts is None:
             continue
         if kind.name in GROUP_KINDS:
-            facts = store.put(kind.name, facts)
+            facts = store.put(kind.name, facts, summed=True)
         sets.append(steps.run(f"edges.{kind.name}", key_edges, kind, facts, blocking, names, prepared=kind.name in GROUP_KINDS))
         del facts
     for kind in GROUP_KINDS:
         if kind not in store.kinds and (facts := steps.run(f"facts.{kind}", facts_of, kind)) is not None:
-            store.put(kind, facts)
+            store.put(kind, facts, summed=True)
             del facts
     sets.append(steps.run("edges.behaviour", behaviour_set, events, codes, features, store, order, params))
     stats: dict[str, BlockingStats] = {}
@@ -231,7 +249,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
         task.advance()
 
         store = FactStore(case / SCRATCH)
-        edges, names, edge_stats = build_edges(events, accounts, codes, order, features, params, steps, store)
+        edges, names, edge_stats = build_edges(case, events, accounts, codes, order, features, params, steps, store)
         co_skipped = edge_stats["coaction"].keys_dropped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         steps.handled("edges.write", f"{edges.height:,} edges")

@@ -24,8 +24,10 @@ both directions, exactly as `coaction_edges` returns them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from forensics.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
@@ -112,9 +114,13 @@ def _no_stratum() -> pl.Expr:
     return pl.lit(0, dtype=pl.UInt32).alias("stratum")
 
 
-def event_facts(kind: str, events: pl.LazyFrame, codes: pl.DataFrame, *, slot_s: int = 600) -> pl.DataFrame:
-    """(code, key, stratum, rows, reasoning) facts of an events kind: one per account and key, with its requests
-    and how many of them ask for reasoning."""
+def event_facts(kind: str, events: pl.LazyFrame | Sequence[pl.LazyFrame], codes: pl.DataFrame, *, slot_s: int = 600) -> pl.DataFrame:
+    """(code, key, stratum, rows, reasoning) facts of an events kind, with their requests and how many of them
+    ask for reasoning: one per account and key within each batch of `events` (a LazyFrame, or several batches
+    of the event files, each reduced on its own so that no batch's rows are held at once with another's).
+    Repeats across batches are summed by `blocking.unique_facts`."""
+    if not isinstance(events, pl.LazyFrame):
+        return pl.concat([event_facts(kind, batch, codes, slot_s=slot_s) for batch in events])
     asks = pl.col("prompt_reasoning").fill_null(False).alias("_r")
     if kind in ("ip", "net"):
         col = "ip_pseudonym" if kind == "ip" else "net_pseudonym"
@@ -169,7 +175,7 @@ GROUP_COLUMNS = {
 
 
 def account_facts(kind: str, accounts: pl.LazyFrame, codes: pl.DataFrame, *, burst_s: int = 86_400) -> pl.DataFrame:
-    """(code, key, stratum, rows) facts of an account-table kind (one row each)."""
+    """(code, key, stratum, rows, reasoning) facts of an account-table kind (one row each, no reasoning)."""
     if kind == "payment":
         frame = accounts.filter(pl.col("payment_pseudonym").is_not_null()).select(ACCOUNT, hash_key(pl.col("payment_pseudonym")).alias("key"))
     elif kind == "signup":
@@ -182,7 +188,9 @@ def account_facts(kind: str, accounts: pl.LazyFrame, codes: pl.DataFrame, *, bur
     else:
         raise ValueError(f"not an account kind: {kind}")
     rows = collect_coded(frame, codes, pl.col("key"), _no_stratum())
-    return rows.group_by("code", "key").agg(pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"))
+    return rows.group_by("code", "key").agg(
+        pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"), pl.lit(0, dtype=pl.UInt32).alias("reasoning")
+    )
 
 
 def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
@@ -211,7 +219,10 @@ def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
 
 def key_edges(kind: KeyKind, facts: pl.DataFrame, blocking: Blocking, names: pl.Series, *, prepared: bool = False) -> EdgeSet:
     """The edges of one shared-key kind: pairs whose overlap is unlikely by chance (weight > 0)."""
-    pairs, stats = shared_key_pairs(facts, blocking, null=kind.null, prepared=prepared)
+    accounts = int(facts["code"].n_unique()) if facts.height else 0
+    # Pairs whose surprise is below the per-account bound can never be evidence: leave them out early.
+    pairs, stats = shared_key_pairs(facts, blocking, null=kind.null, prepared=prepared,
+                                    min_surprise=float(np.log10(max(accounts, 2))))
     coded = (
         pairs.with_columns(evidence_from_surprise(pl.col("surprise"), stats.accounts).alias("weight"))
         .filter(pl.col("weight") > 0)

@@ -60,10 +60,11 @@ class FactStore:
     root: Path
     kinds: dict[str, KindBackground] = field(default_factory=dict)
 
-    def put(self, kind: str, facts: pl.DataFrame) -> pl.DataFrame:
-        """Keep `facts` (any (code, key, stratum[, rows]) table) for the group step; returns them as
-        `unique_facts` gives them, for the caller to block on."""
-        facts = unique_facts(facts)
+    def put(self, kind: str, facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
+        """Keep `facts` (any (code, key, stratum[, rows]) table; `summed`: already one per account and key, as
+        `forensics.edges` makes them) for the group step; returns them as `unique_facts` gives them, for the
+        caller to block on."""
+        facts = unique_facts(facts, summed=summed)
         degree = key_degrees(facts)
         sizes = np.bincount(degree, minlength=2) if len(degree) else np.zeros(2, dtype=np.int64)
         # hist[d] = keys with d holders: each such key has d facts of degree d.
@@ -72,8 +73,8 @@ class FactStore:
         hist[nz] = sizes[nz] // np.maximum(nz, 1)
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"{kind}.parquet"
-        facts.select("code", "key", "rows", "reasoning").with_columns(pl.Series("degree", degree, dtype=pl.UInt32)).sort(
-            "code", "key"
+        facts.select("code", "key", "rows", "reasoning").with_columns(
+            pl.Series("degree", degree, dtype=pl.UInt32)
         ).write_parquet(path, compression="lz4", statistics=True)
         self.kinds[kind] = KindBackground(kind, path, hist, int(len(degree)))
         return facts

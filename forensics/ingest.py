@@ -591,32 +591,53 @@ class MinHasher:
         return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
 
 
+_PHRASE_CHARS = 256
+
+
 def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
     """The opening and closing phrase of each normalised, digit-masked text: its first and last
-    `PHRASE_WORDS` words (schema.WORD), joined by single spaces; "" for a text without words."""
-    words = texts.to_frame("_t").select(pl.col("_t").str.extract_all(WORD).alias("_w"))["_w"]
-    opening = words.list.head(PHRASE_WORDS).list.join(" ").fill_null("")
-    closing = words.list.tail(PHRASE_WORDS).list.join(" ").fill_null("")
-    return opening, closing
+    `PHRASE_WORDS` words (schema.WORD), joined by single spaces; "" for a text without words.
+
+    Words are taken from the first and last `_PHRASE_CHARS` characters, which hold the phrase whenever they
+    hold one word more than it (so no word is cut at the edge); the other texts are split whole.
+    """
+    frame = texts.to_frame("_t").with_columns(
+        pl.col("_t").str.head(_PHRASE_CHARS).str.extract_all(WORD).alias("_h"),
+        pl.col("_t").str.tail(_PHRASE_CHARS).str.extract_all(WORD).alias("_e"),
+        (pl.col("_t").str.len_chars() > _PHRASE_CHARS).alias("_long"),
+    )
+    whole = pl.col("_t").str.extract_all(WORD)
+    enough = lambda col: ~pl.col("_long") | (pl.col(col).list.len() > PHRASE_WORDS)  # noqa: E731
+    head = pl.when(enough("_h")).then(pl.col("_h")).otherwise(whole)
+    tail = pl.when(enough("_e")).then(pl.col("_e")).otherwise(whole)
+    out = frame.select(
+        head.list.head(PHRASE_WORDS).list.join(" ").fill_null("").alias("opening"),
+        tail.list.tail(PHRASE_WORDS).list.join(" ").fill_null("").alias("closing"),
+    )
+    return out["opening"], out["closing"]
+
+
+def _distinct(values: pl.Series) -> tuple[list[bytes], pl.Series]:
+    """The distinct values (as UTF-8 bytes, sorted) and each value's index among them: fingerprints that many
+    templates share (skeletons, phrases) are hashed once each."""
+    distinct = values.unique().sort()
+    index = (values.rank("dense") - 1).cast(pl.UInt32)
+    return distinct.cast(pl.Binary).to_list(), index
 
 
 def prompt_skeletons(texts: pl.Series) -> pl.Series:
-    """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order."""
-    frame = pl.DataFrame({"_text": texts}).with_row_index("_pid")
-    tokens = frame.select("_pid", pl.col("_text").str.extract_all(SKELETON_TOKEN).alias("_w")).explode(
-        "_w", empty_as_null=True
+    """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order: its
+    tokens with every word that is not a function word made "~", runs of "~" collapsed, joined by spaces."""
+    word = pl.element().str.contains(r"^[\p{L}\p{N}']")
+    masked = pl.when(word & ~pl.element().is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.element())
+    return (
+        texts.to_frame("_t")
+        .select(
+            pl.col("_t").str.extract_all(SKELETON_TOKEN).list.eval(masked).list.join(" ").fill_null("")
+            .str.replace_all(r"~(?: ~)+", "~")
+        )
+        .to_series()
     )
-    word = pl.col("_w").str.contains(r"^[\p{L}\p{N}']")
-    mapped = tokens.with_columns(
-        pl.when(word & ~pl.col("_w").is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.col("_w")).alias("_w")
-    )
-    repeat = (pl.col("_w") == "~") & (pl.col("_w").shift() == "~") & (pl.col("_pid") == pl.col("_pid").shift())
-    joined = (
-        mapped.filter(~repeat.fill_null(False))
-        .group_by("_pid", maintain_order=True)
-        .agg(pl.col("_w").drop_nulls().str.join(" ").alias("_skeleton"))
-    )
-    return frame.select("_pid").join(joined, on="_pid", how="left", maintain_order="left")["_skeleton"].fill_null("")
 
 
 @dataclass
@@ -929,17 +950,19 @@ class _PromptTable:
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
-        skeletons = prompt_skeletons(templates)
+        skeletons, self.skeleton_of = _distinct(prompt_skeletons(templates))
         openings, closings = prompt_phrases(templates)
+        openings, self.opening_of = _distinct(openings)
+        closings, self.closing_of = _distinct(closings)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they
         # are; UTF-8 bytes straight from polars skip building and encoding a Python str per value.
         self.hashed = ctx.key.pseudonyms_async(
             [
                 ("prompt", table["_norm"].cast(pl.Binary).to_list()),
                 ("template", templates.cast(pl.Binary).to_list()),
-                ("skeleton", skeletons.cast(pl.Binary).to_list()),
-                ("opening", openings.cast(pl.Binary).to_list()),
-                ("closing", closings.cast(pl.Binary).to_list()),
+                ("skeleton", skeletons),
+                ("opening", openings),
+                ("closing", closings),
             ]
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
@@ -961,9 +984,9 @@ class _PromptTable:
         return out.drop("_tid", "_gid").with_columns(
             pl.Series("prompt_fingerprint", prompt_fp, dtype=pl.String).gather(tid),
             pl.Series("prompt_template_fingerprint", template_fp, dtype=pl.String).gather(gid),
-            pl.Series("prompt_skeleton_fingerprint", skeleton_fp, dtype=pl.String).gather(gid),
-            pl.Series("prompt_opening_fingerprint", opening_fp, dtype=pl.String).gather(gid),
-            pl.Series("prompt_closing_fingerprint", closing_fp, dtype=pl.String).gather(gid),
+            pl.Series("prompt_skeleton_fingerprint", skeleton_fp, dtype=pl.String).gather(self.skeleton_of.gather(gid)),
+            pl.Series("prompt_opening_fingerprint", opening_fp, dtype=pl.String).gather(self.opening_of.gather(gid)),
+            pl.Series("prompt_closing_fingerprint", closing_fp, dtype=pl.String).gather(self.closing_of.gather(gid)),
             self.minhash.gather(gid).alias("prompt_minhash"),
         )
 

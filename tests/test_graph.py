@@ -19,7 +19,7 @@ from forensics.params import GraphParams
 
 ALL = GraphParams(min_similarity=0.0, top_k=10_000)  # keep every pair, to read similarities off the graph
 FAMILY = {
-    "ip": "network", "net": "network", "slot": "time", "template": "prompt", "skeleton": "prompt",
+    "ip": "network", "net": "network", "slot": "time", "slot_asn": "time", "template": "prompt", "skeleton": "prompt",
     "opening": "prompt", "closing": "prompt", "payment": "account", "signup": "account",
     "coaction": "coaction", "behaviour": "behaviour",
 }
