@@ -31,7 +31,7 @@ from forensics.edges import (
     EdgeSet,
     account_facts,
     decode_edges,
-    event_facts,
+    event_facts_many,
     key_edges,
 )
 from forensics.groups import GROUP_KINDS, FactStore
@@ -164,6 +164,20 @@ def event_batches(case: Path, rows_per_batch: int = 1 << 20) -> list[pl.LazyFram
     return [pl.scan_parquet(batch) for batch in batches]
 
 
+EVENT_PASS_ONE = ("ip", "net", "slot", "slot_asn", "user_agent", "system_prompt")
+EVENT_PASS_TWO = ("template", "skeleton", "opening", "closing")
+
+
+def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStore, sets: list, steps: _Steps,
+                blocking: Blocking, names: pl.Series) -> None:
+    """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds)."""
+    if kind in GROUP_KINDS:
+        facts = store.put(kind, facts, summed=True)
+    if kind in key_kinds:
+        sets.append(steps.run(f"edges.{kind}", key_edges, key_kinds[kind], facts, blocking, names,
+                              prepared=kind in GROUP_KINDS))
+
+
 def build_edges(
     case: Path,
     events: pl.LazyFrame,
@@ -192,23 +206,19 @@ def build_edges(
     blocking = Blocking(params.key_all_pairs_max, params.key_partners, params.key_max_accounts, order.rank)
     batches = event_batches(case)
 
-    def facts_of(kind: str) -> pl.DataFrame | None:
-        if kind in ACCOUNT_KINDS:
-            return None if accounts is None else account_facts(kind, accounts, codes, burst_s=params.signup_burst_s)
-        return event_facts(kind, batches, codes, slot_s=params.sync_bucket_s)
-
-    for kind in KEY_KINDS:
-        facts = steps.run(f"facts.{kind.name}", facts_of, kind.name)
-        if facts is None:
-            continue
-        if kind.name in GROUP_KINDS:
-            facts = store.put(kind.name, facts, summed=True)
-        sets.append(steps.run(f"edges.{kind.name}", key_edges, kind, facts, blocking, names, prepared=kind.name in GROUP_KINDS))
-        del facts
-    for kind in GROUP_KINDS:
-        if kind not in store.kinds and (facts := steps.run(f"facts.{kind}", facts_of, kind)) is not None:
-            store.put(kind, facts, summed=True)
-            del facts
+    key_kinds = {kind.name: kind for kind in KEY_KINDS}
+    # Event kinds in two passes over the events (network, time and clients; then prompts): each pass reads and
+    # codes every batch once for all its kinds; its facts then go one kind at a time to blocking.
+    passes = [[k for k in EVENT_PASS_ONE if k in key_kinds or k in GROUP_KINDS],
+              [k for k in EVENT_PASS_TWO if k in key_kinds or k in GROUP_KINDS]]
+    for number, kinds in enumerate(passes, 1):
+        facts = steps.run(f"facts.pass{number}", event_facts_many, kinds, batches, codes, slot_s=params.sync_bucket_s)
+        for kind in kinds:
+            _kind_edges(kind, facts.pop(kind), key_kinds, store, sets, steps, blocking, names)
+    for kind in ACCOUNT_KINDS:
+        if accounts is not None:
+            facts = steps.run(f"facts.{kind}", account_facts, kind, accounts, codes, burst_s=params.signup_burst_s)
+            _kind_edges(kind, facts, key_kinds, store, sets, steps, blocking, names)
     sets.append(steps.run("edges.behaviour", behaviour_set, events, codes, features, store, order, params))
     stats: dict[str, BlockingStats] = {}
     for s in sets:

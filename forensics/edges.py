@@ -115,55 +115,86 @@ def _no_stratum() -> pl.Expr:
 
 
 def event_facts(kind: str, events: pl.LazyFrame | Sequence[pl.LazyFrame], codes: pl.DataFrame, *, slot_s: int = 600) -> pl.DataFrame:
-    """(code, key, stratum, rows, reasoning) facts of an events kind, with their requests and how many of them
-    ask for reasoning: one per account and key within each batch of `events` (a LazyFrame, or several batches
-    of the event files, each reduced on its own so that no batch's rows are held at once with another's).
-    Repeats across batches are summed by `blocking.unique_facts`."""
-    if not isinstance(events, pl.LazyFrame):
-        return pl.concat([event_facts(kind, batch, codes, slot_s=slot_s) for batch in events])
-    asks = pl.col("prompt_reasoning").fill_null(False).alias("_r")
-    if kind in ("ip", "net"):
-        col = "ip_pseudonym" if kind == "ip" else "net_pseudonym"
-        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _asn_stratum(), asks)
-    elif kind in ("slot", "slot_asn"):
-        secs = pl.col("timestamp").dt.epoch("s")
+    """(code, key, stratum, rows, reasoning) facts of one events kind (see `event_facts_many`)."""
+    return event_facts_many((kind,), events, codes, slot_s=slot_s)[kind]
+
+
+def _batch_columns(kinds: Sequence[str], slot_s: int) -> list[pl.Expr]:
+    """What one read of a batch keeps for `kinds`: 64-bit key hashes, the ASN, times and the reasoning flag."""
+    cols = [pl.col("prompt_reasoning").fill_null(False).alias("_r")]
+    if {"ip", "net", "slot_asn"} & set(kinds):
+        cols.append(pl.col("asn"))
+    if {"slot", "slot_asn"} & set(kinds):
+        cols.append(pl.col("timestamp").dt.epoch("s").alias("_secs"))
+    for kind, col in (("ip", "ip_pseudonym"), ("net", "net_pseudonym"), ("template", "prompt_template_fingerprint"),
+                      *GROUP_COLUMNS.items()):
+        if kind in kinds:
+            cols.append(pl.when(pl.col(col).is_not_null()).then(hash_key(pl.col(col))).alias(f"_k_{kind}"))
+    if "template" in kinds:
+        cols.append(pl.col("prompt_minhash").alias("_m"))
+    return cols
+
+
+def _kind_rows(kind: str, batch: pl.DataFrame, slot_s: int) -> pl.DataFrame:
+    """(code, key, stratum, _r) rows of one kind from a batch read by `_batch_columns`."""
+    if kind in ("slot", "slot_asn"):
         # Two grids half a slot apart, told apart by the top bit: a wave across a slot edge matches on one. For
         # slot_asn the key is (slot, ASN) and the ASN is the stratum, so that co-activity is judged within a network.
-        def key(grid: int, off: int) -> pl.Expr:
-            slot = ((secs + off) // slot_s).cast(pl.UInt64) | (grid << 63)
-            return (hash_key(pl.struct(slot.alias("s"), pl.col("asn"))) if kind == "slot_asn" else slot).alias("key")
-
-        source = events.filter(pl.col("asn").is_not_null()) if kind == "slot_asn" else events
+        source = batch.filter(pl.col("asn").is_not_null()) if kind == "slot_asn" else batch
         stratum = _asn_stratum() if kind == "slot_asn" else _no_stratum()
-        rows = pl.concat(
-            [collect_coded(source, codes, key(grid, off), stratum, asks) for grid, off in ((0, 0), (1, slot_s // 2))]
-        )
-    elif kind == "template":
-        tmpl = collect_coded(
-            events.filter(pl.col("prompt_template_fingerprint").is_not_null()), codes,
-            hash_key(pl.col("prompt_template_fingerprint")).alias("key"), _no_stratum(), asks,
-        )
-        bands = collect_coded(
-            events.filter(pl.col("prompt_minhash").is_not_null()), codes, pl.col("prompt_minhash").alias("_m"), asks
-        )
-        bands = (
-            bands.with_columns(pl.int_ranges(0, pl.col("_m").list.len()).alias("_band"))
-            .explode("_m", "_band", empty_as_null=True)
-            .drop_nulls("_m")
-            .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum(), "_r")
-        )
-        rows = pl.concat([tmpl, bands])
-    elif kind in GROUP_COLUMNS:
-        col = GROUP_COLUMNS[kind]
-        rows = collect_coded(events.filter(pl.col(col).is_not_null()), codes, hash_key(pl.col(col)).alias("key"), _no_stratum(), asks)
-    else:
-        raise ValueError(f"not an events kind: {kind}")
-    return rows.group_by("code", "key").agg(
-        pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"), pl.col("_r").sum().cast(pl.UInt32).alias("reasoning")
+        parts = []
+        for grid, off in ((0, 0), (1, slot_s // 2)):
+            slot = ((pl.col("_secs") + off) // slot_s).cast(pl.UInt64) | (grid << 63)
+            key = hash_key(pl.struct(slot.alias("s"), pl.col("asn"))) if kind == "slot_asn" else slot
+            parts.append(source.select("code", key.alias("key"), stratum, "_r"))
+        return pl.concat(parts)
+    stratum = _asn_stratum() if kind in ("ip", "net") else _no_stratum()
+    rows = batch.filter(pl.col(f"_k_{kind}").is_not_null()).select("code", pl.col(f"_k_{kind}").alias("key"), stratum, "_r")
+    if kind != "template":
+        return rows
+    # The template kind also holds each MinHash band key, told apart by its band position.
+    bands = (
+        batch.filter(pl.col("_m").is_not_null())
+        .select("code", "_m", "_r")
+        .with_columns(pl.int_ranges(0, pl.col("_m").list.len()).alias("_band"))
+        .explode("_m", "_band", empty_as_null=True)
+        .drop_nulls("_m")
+        .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum(), "_r")
     )
+    return pl.concat([rows, bands])
+
+
+def event_facts_many(
+    kinds: Sequence[str], events: pl.LazyFrame | Sequence[pl.LazyFrame], codes: pl.DataFrame, *, slot_s: int = 600
+) -> dict[str, pl.DataFrame]:
+    """(code, key, stratum, rows, reasoning) facts of several events kinds, with each fact's requests and how
+    many of them ask for reasoning.
+
+    `events` is a LazyFrame or batches of the event files. Each batch is read once for all `kinds` (its
+    accounts coded once) and reduced to one fact per account and key before the next is read; repeats across
+    batches are summed by `blocking.unique_facts`.
+    """
+    unknown = [k for k in kinds if k not in EVENT_KINDS]
+    if unknown:
+        raise ValueError(f"not an events kind: {unknown[0]}")
+    batches = [events] if isinstance(events, pl.LazyFrame) else list(events)
+    parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in kinds}
+    columns = _batch_columns(kinds, slot_s)
+    for lazy in batches:
+        batch = collect_coded(lazy, codes, *columns)
+        for kind in kinds:
+            parts[kind].append(
+                _kind_rows(kind, batch, slot_s).group_by("code", "key").agg(
+                    pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"),
+                    pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
+                )
+            )
+        del batch
+    return {kind: pl.concat(frames) for kind, frames in parts.items()}
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")
+EVENT_KINDS = ("ip", "net", "slot", "slot_asn", "template", "skeleton", "opening", "closing", "user_agent", "system_prompt")
 # Kinds read straight off one events column (fingerprints shared as they are).
 GROUP_COLUMNS = {
     "skeleton": "prompt_skeleton_fingerprint",
