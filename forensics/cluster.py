@@ -312,15 +312,12 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             .select(ACCOUNT, "cluster_id", "membership", "outlier_score", "role", "flagged"),
             joined,
         ])
-        clustering.cluster_id = cl_frame.join(
-            pl.DataFrame({ACCOUNT: clustering.nodes}), on=ACCOUNT, how="right"
-        )["cluster_id"].to_numpy()
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:
-            steps.run("graphml", write_graphml, tmp, graph_edges, names, clustering, flagged_ids)
+            steps.run("graphml", write_graphml, tmp, graph_edges, names, cl_frame)
         steps.handled("graphml", f"{len(clustering.nodes):,} accounts")
 
         doc = {

@@ -263,12 +263,15 @@ def _fmt(col: str) -> pl.Expr:
     return pl.col(col).fill_null(0.0).fill_nan(0.0).round(6).cast(pl.String)
 
 
-def write_graphml(path, graph_edges: pl.DataFrame, names: pl.Series, clustering: Clustering, flagged: set[int]) -> None:
+def write_graphml(path, graph_edges: pl.DataFrame, names: pl.Series, accounts: pl.DataFrame) -> None:
     """Write the sparsified graph as GraphML (pseudonym node IDs only), streaming, in sorted order.
 
-    Nodes carry cluster_id, membership and flagged; edges carry `weight` (the combined similarity) and
-    one evidence attribute per edge kind. Written directly rather than through networkx, which would hold
-    every attribute of every edge as Python objects (gigabytes at the seed scale).
+    Nodes are the graph's accounts (`accounts`: account_pseudonym, cluster_id, membership, flagged, role, for at
+    least every graph node) and carry `label` (the first 8 characters of the pseudonym, as the report's drawings
+    label them), cluster_id, membership, flagged (the account is counted as flagged) and role; edges carry
+    `weight` (the combined similarity) and one evidence attribute per edge kind. Written directly rather than
+    through networkx, which would hold every attribute of every edge as Python objects (gigabytes at the seed
+    scale).
     """
     kinds = sorted(c for c in graph_edges.columns if c not in ("a", "b", "similarity"))
     head = [
@@ -276,21 +279,29 @@ def write_graphml(path, graph_edges: pl.DataFrame, names: pl.Series, clustering:
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
         ' xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns'
         ' http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
+        '  <key id="label" for="node" attr.name="label" attr.type="string" />',
         '  <key id="cluster_id" for="node" attr.name="cluster_id" attr.type="long" />',
         '  <key id="membership" for="node" attr.name="membership" attr.type="double" />',
         '  <key id="flagged" for="node" attr.name="flagged" attr.type="boolean" />',
+        '  <key id="role" for="node" attr.name="role" attr.type="string" />',
         '  <key id="weight" for="edge" attr.name="weight" attr.type="double" />',
         *[f'  <key id="{k}" for="edge" attr.name="{k}" attr.type="double" />' for k in kinds],
         '  <graph edgedefault="undirected">',
     ]
-    nodes = pl.DataFrame(
-        {"id": clustering.nodes, "cid": clustering.cluster_id.astype(np.int64), "mem": clustering.membership}
-    ).with_columns(pl.col("cid").is_in(sorted(flagged)).alias("flag"))
+    in_graph = pl.concat([graph_edges.select(pl.col("a").alias("code")), graph_edges.select(pl.col("b").alias("code"))]).unique()
+    nodes = (
+        pl.DataFrame({ACCOUNT: names.gather(in_graph["code"].sort())})
+        .join(accounts.select(ACCOUNT, "cluster_id", "membership", "flagged", "role"), on=ACCOUNT, how="left")
+        .sort(ACCOUNT)
+    )
     node_lines = nodes.select(
         pl.concat_str(
-            pl.lit('    <node id="'), pl.col("id"), pl.lit('">\n      <data key="cluster_id">'), pl.col("cid").cast(pl.String),
-            pl.lit('</data>\n      <data key="membership">'), _fmt("mem"),
-            pl.lit('</data>\n      <data key="flagged">'), pl.when(pl.col("flag")).then(pl.lit("true")).otherwise(pl.lit("false")),
+            pl.lit('    <node id="'), pl.col(ACCOUNT), pl.lit('">\n      <data key="label">'), pl.col(ACCOUNT).str.slice(0, 8),
+            pl.lit('</data>\n      <data key="cluster_id">'), pl.col("cluster_id").fill_null(-1).cast(pl.String),
+            pl.lit('</data>\n      <data key="membership">'), _fmt("membership"),
+            pl.lit('</data>\n      <data key="flagged">'),
+            pl.when(pl.col("flagged").fill_null(False)).then(pl.lit("true")).otherwise(pl.lit("false")),
+            pl.lit('</data>\n      <data key="role">'), pl.col("role").fill_null("unclustered"),
             pl.lit("</data>\n    </node>"),
         ).alias("line")
     )["line"]

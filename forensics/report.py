@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import heapq
 import io
 import os
@@ -86,6 +87,40 @@ def load_case(case: Path) -> CaseData:
     del flagged
     graph = flagged_subgraph(graph_bytes, drawn)
     return CaseData(ingest, meta, events, assignment, accounts, graph, graph_bytes)
+
+
+def limit_graphml(graphml: bytes, keep: set[str]) -> bytes:
+    """The case's GraphML with only the nodes in `keep` (the accounts listed in accounts.csv) and the edges among
+    them, in the same order and format, so that every node of the bundle's graph is an account of its tables."""
+    import xml.etree.ElementTree as ET
+
+    ns = "http://graphml.graphdrawing.org/xmlns"
+    ET.register_namespace("", ns)
+    head = graphml.split(b'<graph edgedefault="undirected">', 1)[0]
+    lines = [head.decode("utf-8") + '<graph edgedefault="undirected">']
+    try:
+        for _, element in ET.iterparse(io.BytesIO(graphml), events=("end",)):
+            tag = element.tag.removeprefix("{" + ns + "}")
+            if tag == "node":
+                if element.get("id") in keep:
+                    lines.append(_element_text(element, ns))
+                element.clear()
+            elif tag == "edge":
+                if element.get("source") in keep and element.get("target") in keep:
+                    lines.append(_element_text(element, ns))
+                element.clear()
+    except ET.ParseError:
+        raise CaseError("graph.graphml is not valid GraphML; re-run `forensics cluster`") from None
+    lines.append("  </graph>\n</graphml>\n")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _element_text(element, ns: str) -> str:
+    """A node or edge element as our GraphML writer lays it out (one data element a line)."""
+    tag = element.tag.removeprefix("{" + ns + "}")
+    attrs = f'id="{element.get("id")}"' if tag == "node" else f'source="{element.get("source")}" target="{element.get("target")}"'
+    data = [f'      <data key="{d.get("key")}">{html.escape(d.text or "", quote=False)}</data>' for d in element]
+    return "\n".join([f"    <{tag} {attrs}>", *data, f"    </{tag}>"])
 
 
 def flagged_subgraph(graphml: bytes, members: set[str]) -> nx.Graph:
@@ -482,7 +517,7 @@ def build_payload(
     rows = timeline_rows(tables, flagged)
     payload["timeline.csv"] = csv_bytes(TIMELINE_HEADERS, rows)
     payload["timeline.jsonl"] = jsonl_bytes(timesketch_records(rows))
-    payload["graph.graphml"] = data.graph_bytes
+    payload["graph.graphml"] = limit_graphml(data.graph_bytes, {row[0] for row in tables.account_rows})
     task.advance()
 
     figs: dict[str, bytes] = {}
