@@ -205,7 +205,8 @@ def main() -> None:
                        check=True)
     if not args.no_detection:
         print("\n## Detection quality\n", flush=True)
-        extra = ["--scale", "tiny", "--seeds", "1", "--stealth", "0.5", "--families", "bulk-datacenter", "--no-lofo"] if args.smoke else []
+        extra = (["--scale", "tiny", "--seeds", "1", "--stealth", "0.5", "--families", "bulk-datacenter", "--no-lofo"]
+                 if args.smoke else ["--results", str(ROOT / "forensics" / "data" / "detection_quality.json")])
         subprocess.run([sys.executable, str(ROOT / "bench" / "detection.py"), *extra], cwd=ROOT, check=True)
 
 
