@@ -370,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "scale": args.scale}, indent=2, default=str))
     if args.results:
         doc = quality_document(results, held_out, scale=args.scale, seeds=seeds, stealth=stealths)
+        if args.results.exists():  # bench/independent.py's figures, kept until it runs again
+            doc |= {k: v for k, v in json.loads(args.results.read_text()).items() if k == "independent"}
         args.results.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return 0
 

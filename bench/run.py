@@ -208,6 +208,10 @@ def main() -> None:
         extra = (["--scale", "tiny", "--seeds", "1", "--stealth", "0.5", "--families", "bulk-datacenter", "--no-lofo"]
                  if args.smoke else ["--results", str(ROOT / "forensics" / "data" / "detection_quality.json")])
         subprocess.run([sys.executable, str(ROOT / "bench" / "detection.py"), *extra], cwd=ROOT, check=True)
+        if not args.smoke:
+            print("\n## Detection on independently generated incidents\n", flush=True)
+            subprocess.run([sys.executable, str(ROOT / "bench" / "independent.py"), "--results",
+                            str(ROOT / "forensics" / "data" / "detection_quality.json")], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":
