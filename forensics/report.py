@@ -382,29 +382,88 @@ def timeline_rows(tables: Tables, flagged: list[int]) -> list[list[Any]]:
     return rows
 
 
-def timesketch_records(rows: list[list[Any]]) -> list[dict]:
-    """Timesketch JSONL: one event per series and day, at 00:00 UTC of that day."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# At one moment, events sort in this order (then by group and pseudonym), so the file's order is fixed.
+TIMESKETCH_KINDS = {
+    "forensics:timeline:daily": "Requests per UTC day",
+    "forensics:account:created": "Account created",
+    "forensics:account:first_request": "First request",
+    "forensics:account:joined_group": "Joined flagged group (first request)",
+    "forensics:account:last_request": "Last request",
+}
+_KIND_RANK = {kind: rank for rank, kind in enumerate(TIMESKETCH_KINDS)}
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _event(kind: str, moment: datetime, message: str, case_id: str, **fields: Any) -> dict:
+    """One Timesketch event: the importer's required `message`, `datetime` (ISO 8601 with offset) and
+    `timestamp_desc`, plus `timestamp` in microseconds since the epoch, which older importers require."""
+    moment = _utc(moment)
+    return {
+        "case_id": case_id,
+        "message": message,
+        "datetime": moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds"),
+        "timestamp": (moment - _EPOCH) // timedelta(microseconds=1),
+        "timestamp_desc": TIMESKETCH_KINDS[kind],
+        "data_type": kind,
+        **fields,
+    }
+
+
+def account_events(account_rows: list[list[Any]], case_id: str) -> list[dict]:
+    """Per-account events for the accounts of accounts.csv (pseudonyms only): created, first request, last request
+    and, for accounts counted as flagged, joining their group.
+
+    Accounts are grouped on their activity over the whole window, not at a moment, so the join is dated at the
+    account's first request in the window: the first moment its activity is part of the group's. It is not a
+    claim about when the account was recruited or registered.
+    """
+    events = []
+    for (account, cid, membership, flagged, role, requests, _in, _out,
+         first_seen, last_seen, _days, created_at) in account_rows:
+        who = f"Account {account} ({label(cid)}, {'flagged' if flagged else 'not flagged: ' + role})"
+        common = {"account_pseudonym": account, "cluster_id": cid, "flagged": flagged, "role": role,
+                  "membership": round(float(membership), 6)}
+        if created_at is not None:
+            events.append(_event("forensics:account:created", created_at, f"{who}: account created", case_id, **common))
+        if first_seen is not None:
+            events.append(_event("forensics:account:first_request", first_seen,
+                                 f"{who}: first request in the incident window", case_id, requests=requests, **common))
+            if flagged:
+                events.append(_event(
+                    "forensics:account:joined_group", first_seen,
+                    f"{who}: joined flagged {label(cid)} (its first request; grouping covers the whole window)",
+                    case_id, **common,
+                ))
+        if last_seen is not None:
+            events.append(_event("forensics:account:last_request", last_seen,
+                                 f"{who}: last request in the incident window", case_id, requests=requests, **common))
+    return events
+
+
+def timesketch_records(rows: list[list[Any]], account_rows: list[list[Any]], *, case_id: str) -> list[dict]:
+    """Timesketch JSONL: one event per series and UTC day (at 00:00 UTC) and the per-account events, sorted by
+    time, then kind, then group (background last) and pseudonym."""
     records = []
     for day, name, cid, is_flagged, requests, accounts, tokens_in, tokens_out in rows:
         moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
         who = f"{label(cid)} (flagged)" if is_flagged else "Background (all accounts outside flagged clusters)"
-        records.append(
-            {
-                "message": f"{who}: {requests} requests from {accounts} accounts on {day.isoformat()} (UTC day)",
-                "datetime": moment.isoformat(),
-                "timestamp": int(moment.timestamp()) * 1_000_000,
-                "timestamp_desc": "Requests per UTC day",
-                "series": name,
-                "cluster_id": cid,
-                "flagged": is_flagged,
-                "requests": requests,
-                "accounts": accounts,
-                "input_tokens": tokens_in,
-                "output_tokens": tokens_out,
-                "data_type": "forensics:timeline:daily",
-            }
-        )
-    return records
+        records.append(_event(
+            "forensics:timeline:daily", moment,
+            f"{who}: {requests} requests from {accounts} accounts on {day.isoformat()} (UTC day)", case_id,
+            series=name, cluster_id=cid, flagged=is_flagged, requests=requests, accounts=accounts,
+            input_tokens=tokens_in, output_tokens=tokens_out,
+        ))
+    records += account_events(account_rows, case_id)
+
+    def order(rec: dict) -> tuple:
+        cid = rec["cluster_id"]
+        return (rec["timestamp"], _KIND_RANK[rec["data_type"]], cid is None, cid or 0, rec.get("account_pseudonym", ""))
+
+    return sorted(records, key=order)
 
 
 def _versions() -> dict[str, str]:
@@ -516,7 +575,7 @@ def build_payload(
     )
     rows = timeline_rows(tables, flagged)
     payload["timeline.csv"] = csv_bytes(TIMELINE_HEADERS, rows)
-    payload["timeline.jsonl"] = jsonl_bytes(timesketch_records(rows))
+    payload["timeline.jsonl"] = jsonl_bytes(timesketch_records(rows, tables.account_rows, case_id=case_id))
     payload["graph.graphml"] = limit_graphml(data.graph_bytes, {row[0] for row in tables.account_rows})
     task.advance()
 
