@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := reports/demo
 SAMPLE_KEY := sample_logs/sample.key
 
-.PHONY: setup demo test bench browser sample sample-bundle clean
+.PHONY: setup demo test bench browser locales sample sample-bundle clean
 
 setup: $(STAMP)
 
@@ -33,7 +33,15 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium unavailable: the report rendering test will be skipped"; }
 
-test: $(STAMP) browser
+# The VERIFY.md test runs every step under en_US.UTF-8 as well as C; generate that locale where it is missing.
+locales:
+	@locale -a 2>/dev/null | grep -qix 'en_US.utf-\?8' || { [ "$$(id -u)" = 0 ] && { [ -d /usr/share/i18n/locales ] || \
+		{ command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq locales >/dev/null; }; } && \
+		localedef -i en_US -c -f UTF-8 en_US.UTF-8; } || \
+		echo "en_US.UTF-8 unavailable (needs root): the VERIFY.md locale test will fail"
+
+test: $(STAMP) browser locales
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

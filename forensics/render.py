@@ -906,12 +906,22 @@ def _param_text(value) -> str:
     return str(value)
 
 
+# VERIFY.md's integrity steps, for the report's verification section. Order-sensitive commands set LC_ALL=C, and
+# bagit goes into its own venv, since Debian's system Python refuses `pip install` (tests/test_verify_md.py runs them).
+BAGIT_VENV = "/tmp/bagit-venv"
+BAGIT_INSTALL = f"python3 -m venv {BAGIT_VENV} && {BAGIT_VENV}/bin/python -m pip install bagit"
+BAGIT_VALIDATE = f"{BAGIT_VENV}/bin/bagit.py --validate <bundle>"
+NOTHING_ADDED = "diff <(find data -type f | LC_ALL=C sort) <(cut -c67- manifest-sha256.txt | LC_ALL=C sort)"
+
+
 def integrity_commands() -> str:
     return "\n".join(
         (
-            "# integrity, with tools independent of this project",
-            "python3 -m pip install bagit && bagit.py --validate <bundle>",
+            "# integrity, with tools independent of this project (bash; on macOS use shasum -a 256 for sha256sum)",
+            BAGIT_INSTALL,
+            BAGIT_VALIDATE,
             "cd <bundle> && sha256sum -c --strict manifest-sha256.txt && sha256sum -c --strict tagmanifest-sha256.txt",
+            NOTHING_ADDED,
             "# integrity, with this tool",
             "forensics verify <bundle>",
         )
@@ -961,33 +971,53 @@ def rerun_commands(summary: dict) -> str:
     )
 
 
+def _bundle_date_text(summary: dict) -> str:
+    """What the bundle's date is: the end of the data unless SOURCE_DATE_EPOCH set it."""
+    day, source = summary["bagging_date"], summary.get("bagging_date_source")
+    if source == "SOURCE_DATE_EPOCH":
+        return f"bagging date {day} (set by SOURCE_DATE_EPOCH)"
+    if source == "no_events":
+        return "no accepted requests"
+    return f"data through {day}"
+
+
 def verify_document(summary: dict, tables) -> bytes:
-    """VERIFY.md: how a sceptical reader checks this bundle with tools nobody on this project wrote."""
+    """VERIFY.md: how a sceptical reader checks this bundle with tools nobody on this project wrote, in any locale,
+    on Linux or macOS (tests/test_verify_md.py runs every step under en_US.UTF-8 and C)."""
     fp = summary["key_fingerprint"]
     ingest = summary["parameters"].get("ingest") or {}
     accounts = " --accounts <accounts-file>" if ingest.get("accounts_file") else ""
     example = tables.account_rows[0][0] if tables.account_rows else "<pseudonym>"
     text = f"""# How to verify this evidence bundle
 
-Case `{summary['case_id']}`, bundle dated {summary['bagging_date']}, produced by forensics {summary['tool_version']}.
+Case `{summary['case_id']}`, {_bundle_date_text(summary)}, produced by forensics {summary['tool_version']}.
 Pseudonymisation key fingerprint: `{fp}`.
 
 Placeholders: `<bundle>` is the directory holding this bag (the one with `bagit.txt`), `<logs>` the original log
 files, `<accounts-file>` the original account table, `<key-file>` the case key file and `<key>` the 64 hex
 characters inside it. No step needs network access except installing the `bagit` package.
 
+The commands are for bash, on Linux or macOS. Commands whose result depends on an order set `LC_ALL=C`, so they
+give the same answer in every locale. Where macOS lacks a GNU tool, the macOS form is given beside it.
+
 ## 1. BagIt validation (Library of Congress `bagit` package)
 
+`bagit` goes into a virtual environment of its own: Debian's and Ubuntu's system Python refuse a plain
+`pip install` ("externally-managed-environment"). Where `pipx` is installed, `pipx install bagit` does the same
+and puts `bagit.py` on the `PATH`.
+
 ```sh
-python3 -m pip install bagit
-bagit.py --validate <bundle>
+{BAGIT_INSTALL}
+{BAGIT_VALIDATE}
 ```
 
-Expected: `<bundle> is valid`. This checks that every file listed in `manifest-sha256.txt` and
+Expected: `<bundle> is valid`, exit code 0. This checks that every file listed in `manifest-sha256.txt` and
 `tagmanifest-sha256.txt` is present with the recorded SHA-256, that no unlisted file sits under `data/`, and that
 the file count and byte total match `Payload-Oxum` in `bag-info.txt`.
 
-## 2. Checksums with GNU coreutils
+## 2. Checksums with standard tools
+
+With GNU coreutils (Linux):
 
 ```sh
 cd <bundle>
@@ -995,10 +1025,21 @@ sha256sum -c --strict manifest-sha256.txt
 sha256sum -c --strict tagmanifest-sha256.txt
 ```
 
-Expected: every line ends in `OK` and both commands exit 0. Also confirm that nothing was added:
+On macOS, where `sha256sum` may be missing, `shasum` (part of the system's Perl) does the same:
 
 ```sh
-find data -type f | sort | diff - <(cut -c67- manifest-sha256.txt)
+cd <bundle>
+shasum -a 256 -c --strict manifest-sha256.txt
+shasum -a 256 -c --strict tagmanifest-sha256.txt
+```
+
+Expected: every line ends in `OK` and both commands exit 0. They check the files listed; to confirm also that no
+file was added under `data/` (no output and exit 0 when none was; both lists are sorted in the C locale, so the
+answer does not depend on yours):
+
+```sh
+cd <bundle>
+{NOTHING_ADDED}
 ```
 
 ## 3. This tool's own check
@@ -1036,7 +1077,8 @@ forensics verify <bundle> --logs <logs> --key-file <key-file>{accounts}
 
 This checks the key fingerprint before doing any work, re-runs ingest, cluster and report with the parameters
 recorded in `data/summary.json`, and reports for every file whether the re-run produced identical bytes. It
-exits 0 only if all files are identical. The step-by-step commands are in section 7 of `data/report.html`.
+exits 0 only if all files are identical. The step-by-step commands are in the report's section on verifying and
+reproducing (`data/report.html`).
 
 ## 6. Detached signature (when the bundle holds `tagmanifest-sha256.txt.sig`)
 
@@ -1068,8 +1110,5 @@ noticed when you ask for it (`--allowed-signers`).
   whether the analysis is right.
 - Re-running (step 5) proves that the analysis follows from the logs, the key and the recorded parameters; it
   does not prove that the logs themselves are complete or authentic.
-
-SHA-256 of nothing in this file depends on where the bundle is stored: paths in manifests are relative.
 """
-    text = text.replace("\nSHA-256 of nothing in this file depends on where the bundle is stored: paths in manifests are relative.\n", "")
     return text.encode("utf-8")
