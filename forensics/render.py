@@ -1,19 +1,23 @@
-"""One document model, two renderings: self-contained print-ready HTML and plain Markdown with the same text.
+"""One document model, three renderings: self-contained print-ready HTML, plain Markdown, and a paginated PDF
+exhibit typeset by Typst, all with the same text.
 
-A document is a list of blocks (plain tuples); each renderer walks the same list, so report.html and
-report.md cannot drift apart. Figures are inlined into the HTML as SVG with ids prefixed per figure.
+A document is a list of blocks; each renderer walks the same list, so report.html, report.md and report.pdf
+cannot drift apart. Tables and figures carry their own numbers ("Table 3.2", numbered within their exhibit, or
+"Table 4" in the body), so a letter can cite "Exhibit 3, Table 3.2" and find the same thing in every rendering.
+Figures are inlined into the HTML as SVG with ids prefixed per figure, and into the PDF as SVG with real text.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
-from forensics.params import CLUSTER_FLAGS
-from forensics.score import WEIGHTS as SCORE_WEIGHTS
-from forensics.score import rules as score_rules
+from forensics import score as scoring
+from forensics.params import CLUSTER_FLAGS, ClusterParams, ScoreParams
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Heading:
 @dataclass(frozen=True)
 class Para:
     text: str
-    strong_lead: str = ""  # an optional bold lead-in, e.g. "What happened."
+    strong_lead: str = ""  # an optional bold lead-in, e.g. "What was observed."
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     numeric: tuple[bool, ...] = ()  # right-align these columns
+    number: str = ""  # "3.2" inside Exhibit 3, "4" in the body; shown as "Table 3.2."
+    widths: tuple[float, ...] = ()  # relative column widths in the PDF (default: automatic)
+    small: bool = False  # set in a smaller type (wide technical tables)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Figure:
     path: str  # relative to data/
     caption: str
     svg: bytes
+    number: str = ""
+    width: float = 1.0  # share of the text width in the PDF
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,56 @@ class Callout:
     tone: str = "summary"
 
 
+@dataclass(frozen=True)
+class Keep:
+    """Blocks kept on one page together (a heading with its first table, a short table with its note)."""
+
+    blocks: tuple = ()
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """A numbered exhibit: starts on a new page in print and in the PDF, its title a level-3 heading."""
+
+    number: int
+    title: str
+    anchor: str
+    blocks: tuple = ()
+
+    @property
+    def heading(self) -> str:
+        return f"Exhibit {self.number}. {self.title}"
+
+
 @dataclass
 class Document:
     title: str
     subtitle: str
     blocks: list = field(default_factory=list)
+    running_header: str = ""  # left of "Page n of N" on every PDF page
+    running_footer: str = ""  # every PDF page's foot
+
+
+def caption_of(kind: str, block) -> str:
+    """"Table 3.2. What was measured" - the caption as printed in every rendering."""
+    return f"{kind} {block.number}. {block.caption}" if block.number else block.caption
+
+
+class Numbering:
+    """Numbers for tables and figures: "n.1", "n.2" inside Exhibit n, "1", "2" in the body."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.tables = 0
+        self.figures = 0
+
+    def table(self) -> str:
+        self.tables += 1
+        return f"{self.prefix}{self.tables}"
+
+    def figure(self) -> str:
+        self.figures += 1
+        return f"{self.prefix}{self.figures}"
 
 
 # ------------------------------------------------------------------------------------------------ HTML
@@ -116,9 +170,10 @@ figure { margin: 1rem 0 1.3rem; break-inside: avoid; page-break-inside: avoid; }
 figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 9pt; color: var(--muted); margin-top: .3rem; }
 pre { background: var(--soft); border: 1px solid var(--rule); padding: .55rem .7rem; font-size: 8.3pt;
-  white-space: pre-wrap; word-break: break-all; break-inside: avoid; }
+  white-space: pre-wrap; word-break: normal; overflow-wrap: normal; overflow-x: auto; break-inside: avoid; }
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 9pt; }
-.break { break-before: page; page-break-before: always; }
+.break, .exhibit { break-before: page; page-break-before: always; }
+.keep { break-inside: avoid; page-break-inside: avoid; }
 .toc { font-size: 9.5pt; color: var(--muted); margin: 1rem 0; }
 .toc a { color: inherit; }
 @media print {
@@ -130,6 +185,7 @@ code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 9
   .fact { padding: .3rem .45rem; }
   .fact .value { font-size: 12.5pt; }
   table { font-size: 8pt; margin: .4rem 0 .6rem; }
+  pre { font-size: 7pt; }
   figure svg { width: auto; max-width: 100%; max-height: 120mm; margin: 0 auto; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
@@ -170,7 +226,7 @@ def _html_block(block, out: list[str]) -> None:
         numeric = block.numeric or tuple(False for _ in block.headers)
         out.append("<table>")
         if block.caption:
-            out.append(f"<caption>{_esc(block.caption)}</caption>")
+            out.append(f"<caption>{_esc(caption_of('Table', block))}</caption>")
         out.append(
             "<thead><tr>"
             + "".join(f"<th{_NUM if num else ''}>{_esc(h)}</th>" for h, num in zip(block.headers, numeric))
@@ -196,7 +252,7 @@ def _html_block(block, out: list[str]) -> None:
         prefix = re.sub(r"[^a-z0-9]+", "-", block.path.lower()).strip("-")
         out.append(
             f'<figure id="fig-{prefix}">{inline_svg(block.svg, prefix)}'
-            f"<figcaption>{_esc(block.caption)} (file: {_esc(block.path)})</figcaption></figure>"
+            f"<figcaption>{_esc(caption_of('Figure', block))} (file: {_esc(block.path)})</figcaption></figure>"
         )
     elif isinstance(block, Code):
         out.append(f"<pre><code>{_esc(block.text)}</code></pre>")
@@ -205,6 +261,17 @@ def _html_block(block, out: list[str]) -> None:
         for inner in block.blocks:
             _html_block(inner, out)
         out.append("</div>")
+    elif isinstance(block, Keep):
+        out.append('<div class="keep">')
+        for inner in block.blocks:
+            _html_block(inner, out)
+        out.append("</div>")
+    elif isinstance(block, Exhibit):
+        out.append(f'<section class="exhibit" id="{_esc(block.anchor)}">')
+        out.append(f"<h3>{_esc(block.heading)}</h3>")
+        for inner in block.blocks:
+            _html_block(inner, out)
+        out.append("</section>")
     else:  # pragma: no cover - a programming error
         raise TypeError(f"unknown block {type(block).__name__}")
 
@@ -250,7 +317,7 @@ def _md_block(block, out: list[str], quote: bool = False) -> None:
     elif isinstance(block, Table):
         numeric = block.numeric or tuple(False for _ in block.headers)
         if block.caption:
-            lines.append(f"*{block.caption}*")
+            lines.append(f"*{caption_of('Table', block)}*")
             lines.append("")
         lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
         lines.append("|" + "|".join("---:" if num else "---" for num in numeric) + "|")
@@ -260,12 +327,22 @@ def _md_block(block, out: list[str], quote: bool = False) -> None:
         lines.append("|---|---:|---|")
         lines += [f"| {_md_cell(l)} | {_md_cell(v)} | {_md_cell(d)} |" for l, v, d in block.items]
     elif isinstance(block, Figure):
-        lines = [f"![{block.caption}]({block.path})", "", f"*{block.caption} (file: {block.path})*"]
+        text = caption_of("Figure", block)
+        lines = [f"![{text}]({block.path})", "", f"*{text} (file: {block.path})*"]
     elif isinstance(block, Code):
         lines = ["```sh", *block.text.split("\n"), "```"]
     elif isinstance(block, Callout):
         for inner in block.blocks:
             _md_block(inner, out, quote=True)
+        return
+    elif isinstance(block, Keep):
+        for inner in block.blocks:
+            _md_block(inner, out, quote=quote)
+        return
+    elif isinstance(block, Exhibit):
+        _md_block(Heading(3, block.heading, block.anchor), out)
+        for inner in block.blocks:
+            _md_block(inner, out)
         return
     else:  # pragma: no cover
         raise TypeError(f"unknown block {type(block).__name__}")
@@ -292,28 +369,210 @@ def blocks_text(blocks: Sequence) -> str:
     """All visible text of some blocks, for tests and for the raw-value self-check."""
     out: list[str] = []
     for block in blocks:
-        if isinstance(block, Callout):
+        if isinstance(block, (Callout, Keep)):
+            out.append(blocks_text(block.blocks))
+        elif isinstance(block, Exhibit):
+            out.append(block.heading)
             out.append(blocks_text(block.blocks))
         elif isinstance(block, (Heading, Para)):
             out.append(getattr(block, "strong_lead", "") + " " + block.text)
         elif isinstance(block, Bullets):
             out.extend(block.items)
         elif isinstance(block, Table):
+            out.append(caption_of("Table", block))
             out.append(" ".join(block.headers))
             out.extend(" ".join(row) for row in block.rows)
         elif isinstance(block, Facts):
             out.extend(" ".join(item) for item in block.items)
         elif isinstance(block, Figure):
-            out.append(block.caption)
+            out.append(caption_of("Figure", block))
         elif isinstance(block, Code):
             out.append(block.text)
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------------------------------- PDF
+
+# The text width of an A4 page with the margins below, in points, and DejaVu Sans Mono's advance per em: code is
+# set small enough that its longest line fits, so that commands never wrap.
+_TEXT_WIDTH_PT = 595.28 - 2 * 18 * 72 / 25.4 - 14
+_MONO_ADVANCE = 0.602
+
+
+def typst_str(text: str) -> str:
+    """A Typst string literal holding `text` exactly (markup characters in it stay literal)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def _t(text: str) -> str:
+    """Literal text inside Typst markup."""
+    return f"#{typst_str(text)}"
+
+
+def _code_size(text: str) -> float:
+    longest = max((len(line) for line in text.split("\n")), default=1)
+    return round(min(8.0, _TEXT_WIDTH_PT / (_MONO_ADVANCE * max(longest, 1))) - 0.05, 2)
+
+
+def _typst_table(block: Table) -> str:
+    numeric = block.numeric or tuple(False for _ in block.headers)
+    if block.widths:
+        columns = "(" + ", ".join(f"{w:g}fr" for w in block.widths) + ",)"
+    else:
+        columns = "(" + ", ".join(_auto_width(block, i) for i in range(len(block.headers))) + ",)"
+    align = "(" + ", ".join("right" if num else "left" for num in numeric) + ",)"
+    cells = []
+    for row in block.rows:
+        for value, num in zip(row, numeric):
+            mono = not num and re.fullmatch(r"[0-9a-f]{16,64}", value)
+            cells.append(f"text(font: \"DejaVu Sans Mono\", size: 0.92em, {typst_str(value)})" if mono else typst_str(value))
+    header = ", ".join(f"strong({typst_str(h)})" for h in block.headers)
+    size = "7pt" if block.small else "7.8pt"
+    table = (
+        f"#block(width: 100%)[#set text(font: \"DejaVu Sans\", size: {size}); "
+        f"#table(columns: {columns}, align: {align}, "
+        f"table.header({header}), {', '.join(cells)}{',' if cells else ''})]"
+    )
+    if not block.caption:
+        return table
+    caption = f"#block(sticky: true, below: 0.45em)[#set text(font: \"DejaVu Sans\", size: 8.5pt); *{_t(caption_of('Table', block))}*]"
+    return caption + "\n" + table
+
+
+def _auto_width(block: Table, index: int) -> str:
+    """Columns of short values take what they need; columns of prose share the rest."""
+    longest = max([len(block.headers[index]), *(len(row[index]) for row in block.rows)])
+    return "auto" if longest <= 24 else f"{min(longest, 90)}fr"
+
+
+def _typst_block(block, out: list[str]) -> None:
+    if isinstance(block, Heading):
+        if block.page_break:
+            out.append("#pagebreak(weak: true)")
+        out.append(f"#heading(level: {block.level - 1}, {typst_str(block.text)})")
+    elif isinstance(block, Para):
+        lead = f"*{_t(block.strong_lead)}* " if block.strong_lead else ""
+        out.append(f"{lead}{_t(block.text)}")
+    elif isinstance(block, Bullets):
+        out.append("#list(" + ", ".join(typst_str(item) for item in block.items) + ",)")
+    elif isinstance(block, Table):
+        out.append(_typst_table(block))
+    elif isinstance(block, Facts):
+        cells = []
+        for label, value, detail in block.items:
+            cells.append(
+                f"block(width: 100%, fill: luma(246), stroke: 0.5pt + luma(210), inset: 5pt, radius: 2pt)["
+                f"#text(size: 6.5pt, fill: luma(90), upper({typst_str(label)})) \\ "
+                f"#text(size: 11pt, weight: \"bold\", {typst_str(value)})"
+                + (f" \\ #text(size: 6.5pt, fill: luma(90), {typst_str(detail)})" if detail else "")
+                + "]"
+            )
+        out.append("#block(above: 0.8em, below: 0.8em)[#set text(font: \"DejaVu Sans\"); "
+                   "#grid(columns: (1fr, 1fr, 1fr, 1fr), gutter: 4pt, " + ", ".join(cells) + ")]")
+    elif isinstance(block, Figure):
+        svg = block.svg.decode("utf-8")
+        svg = svg[svg.index("<svg"):]
+        out.append(
+            f"#block(breakable: false, above: 0.9em, below: 1em, width: 100%)["
+            f"#align(center, image(bytes({typst_str(svg)}), format: \"svg\", width: {round(100 * block.width)}%))\n\n"
+            f"#block(above: 0.4em, width: 100%)[#set text(font: \"DejaVu Sans\", size: 7.8pt, fill: luma(70)); "
+            f"*{_t('Figure ' + block.number + '.') if block.number else ''}* {_t(block.caption)} {_t('(file: ' + block.path + ')')}]]"
+        )
+    elif isinstance(block, Code):
+        out.append(
+            f"#block(width: 100%, fill: luma(246), stroke: 0.5pt + luma(210), inset: 7pt, breakable: false)["
+            f"#set text(font: \"DejaVu Sans Mono\", size: {_code_size(block.text)}pt); "
+            f"#raw(block: true, {typst_str(block.text)})]"
+        )
+    elif isinstance(block, Callout):
+        inner: list[str] = []
+        for item in block.blocks:
+            _typst_block(item, inner)
+        out.append(
+            "#block(width: 100%, stroke: 1.4pt + rgb(\"#9b1c1c\"), radius: 3pt, inset: 9pt, fill: rgb(\"#fffdfc\"))["
+            + "\n\n".join(inner) + "]"
+        )
+    elif isinstance(block, Keep):
+        inner = []
+        for item in block.blocks:
+            _typst_block(item, inner)
+        out.append("#block(breakable: false, width: 100%)[" + "\n\n".join(inner) + "]")
+    elif isinstance(block, Exhibit):
+        out.append("#pagebreak(weak: true)")
+        out.append(f"#heading(level: 2, {typst_str(block.heading)}) <{block.anchor}>")
+        for item in block.blocks:
+            _typst_block(item, out)
+    else:  # pragma: no cover
+        raise TypeError(f"unknown block {type(block).__name__}")
+
+
+_PREAMBLE = """
+#set document(title: {title}, date: none)
+#set page(paper: "a4", margin: (top: 24mm, bottom: 22mm, x: 18mm),
+  header: context [
+    #set text(font: "DejaVu Sans", size: 7.5pt, fill: luma(80))
+    #grid(columns: (1fr, auto), {header}, [Page #counter(page).display() of #counter(page).final().first()])
+    #v(-0.6em)
+    #line(length: 100%, stroke: 0.4pt + luma(160))
+  ],
+  footer: context [
+    #set text(font: "DejaVu Sans", size: 7pt, fill: luma(80))
+    #line(length: 100%, stroke: 0.4pt + luma(160))
+    #v(-0.5em)
+    {footer}
+  ])
+#set text(font: "DejaVu Serif", size: 9.2pt, lang: "en", hyphenate: false)
+#set par(leading: 0.55em, spacing: 0.8em)
+#set list(indent: 0.6em, spacing: 0.55em)
+#set table(stroke: (x, y) => (bottom: if y == 0 {{ 0.8pt + luma(40) }} else {{ 0.4pt + luma(200) }}),
+  inset: (x: 4pt, y: 3pt), fill: (x, y) => if y == 0 {{ luma(244) }})
+#show heading: set text(font: "DejaVu Sans")
+#show heading.where(level: 1): it => block(above: 1.6em, below: 0.8em, sticky: true, width: 100%)[
+  #set text(size: 13pt, weight: "bold")
+  #it.body
+  #v(-0.5em)
+  #line(length: 100%, stroke: 1pt)]
+#show heading.where(level: 2): it => block(above: 1.3em, below: 0.6em, sticky: true)[#set text(size: 11pt, weight: "bold"); #it.body]
+#show heading.where(level: 3): it => block(above: 1em, below: 0.5em, sticky: true)[#set text(size: 9.5pt, weight: "bold"); #it.body]
+"""
+
+
+def to_typst(doc: Document) -> str:
+    """The document as Typst markup: every text is a string literal, so nothing in it is read as markup."""
+    out = [
+        _PREAMBLE.format(
+            title=typst_str(doc.title), header=f"[{_t(doc.running_header)}]", footer=_t(doc.running_footer)
+        ).strip(),
+        f"#text(font: \"DejaVu Sans\", size: 17pt, weight: \"bold\", {typst_str(doc.title)})",
+        f"#block(above: 0.5em, below: 1em)[#set text(font: \"DejaVu Sans\", size: 8.5pt, fill: luma(80)); {_t(doc.subtitle)}]",
+    ]
+    for block in doc.blocks:
+        _typst_block(block, out)
+    return "\n\n".join(out) + "\n"
+
+
+def _font_dir() -> str:
+    """matplotlib's own DejaVu fonts: pinned with the package, the same files on every machine, and the fonts the
+    SVG figures name. No system font is used, so the PDF does not depend on what the machine has installed."""
+    import matplotlib
+
+    return str(resources.files(matplotlib) / "mpl-data" / "fonts" / "ttf")
+
+
+def to_pdf(doc: Document) -> bytes:
+    """A paginated PDF, byte-identical for the same document: no creation date, fixed fonts."""
+    import typst
+
+    fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[_font_dir()])
+    compiler = typst.Compiler(font_paths=fonts, ignore_system_fonts=True)
+    return compiler.compile(to_typst(doc).encode("utf-8"), format="pdf", timestamp=0)
+
+
 # ------------------------------------------------------------------------------- the report's wording
 
 EDGE_KIND_TEXT = {
-    "coaction": "sent the same prompt within a short time of each other (co-action)",
+    "coaction": "sent the same prompt within a short time of each other",
     "ip": "used the same IP addresses, more of them than accounts of the same network normally share",
     "net": "used the same network blocks (/24 for IPv4, /48 for IPv6), more than is normal for their network",
     "slot": "were active in the same ten-minute clock slots, more often than their activity explains",
@@ -342,12 +601,91 @@ COMPONENT_WORDS = {
     "automation": "machine behaviour",
     "infrastructure": "shared set-up",
 }
+# The plain name of every indicator the scorer emits (score.INDICATORS); tests check the two lists agree.
+INDICATOR_NAMES = {
+    "accounts": "Accounts in the group",
+    "members": "Accounts counted",
+    "shared_addresses": "Shared IP addresses",
+    "shared_networks": "Shared networks",
+    "shared_clock_slots": "Shared ten-minute clock slots",
+    "shared_templates": "Shared prompt templates",
+    "shared_prompt_skeletons": "Shared prompt structures",
+    "shared_openings": "Shared prompt openings",
+    "shared_closings": "Shared prompt endings",
+    "shared_cards": "Shared payment cards",
+    "signup_hours": "Shared signup hours",
+    "shared_user_agents": "Shared client software",
+    "shared_system_prompts": "Shared system prompts",
+    "coaction": "Same prompt at the same time",
+    "reasoning": "Requests for step-by-step reasoning",
+    "round_the_clock": "Active around the clock",
+    "new_model": "Quick move to a new model",
+    "country_mismatch": "Outside the billing country",
+}
 PAGE_ONE_GROUPS = 5
 # Indicators that read as a finding when their value (a share) is at least 0.5, acting-together ones first.
 STRONG_INDICATORS = (
     "shared_templates", "shared_prompt_skeletons", "shared_openings", "shared_closings", "shared_addresses",
     "shared_networks", "shared_clock_slots", "shared_cards", "coaction", "reasoning", "signup_hours",
     "round_the_clock", "new_model", "country_mismatch",
+)
+
+GLOSSARY = (
+    ("Account pseudonym", "A 32-character code standing for one account ID, computed with a secret case key. "
+     "Only the key holder can tell which account it stands for."),
+    ("Group", "A set of accounts the method found linked by shared values or behaviour; groups are numbered "
+     "(Cluster 1, Cluster 2, ...)."),
+    ("Flagged group", "A group that met every condition of the flag rule (section 5)."),
+    ("Flagged account", "An account of a flagged group that is counted with it. Accounts of a flagged group can "
+     "also be weakly attached and not counted, or left out for a stated reason."),
+    ("Membership", "How firmly an account belongs to its group, between 0 and 1, as measured by the grouping "
+     "method: 1 in the group's dense core, lower at its edge."),
+    ("Core member", "A member with membership of 0.5 or more."),
+    ("Weakly attached member", "A member with membership below 0.5. It is counted as flagged only if it has strong "
+     "links of its own to core members (section 5); otherwise it is listed but not counted."),
+    ("Joined after grouping", "An account too quiet to have links of its own that joined a flagged group because "
+     "most of its requests use the group's own prompt templates and it shares another value specific to the group."),
+    ("Value specific to a group", "A value (address, network, clock slot, prompt template, card, ...) used by far "
+     "more members of a group than accounts with the same activity elsewhere in the logs would use by chance."),
+    ("Chance", "How likely it is that as many members would use a value if they were ordinary accounts of the case, "
+     "given their activity and how common the value is."),
+    ("Prompt template", "A prompt with its digits masked, so that prompts differing only in numbers count as one."),
+    ("Prompt structure", "A prompt template with every content word masked: prompts built the same way with "
+     "different topics."),
+    ("Clock slot", "A ten-minute interval of clock time (UTC)."),
+    ("Network", "A block of 256 neighbouring IPv4 addresses (a /24), or a /48 for IPv6."),
+    ("Step-by-step reasoning request", "A prompt that asks the model to explain its reasoning step by step."),
+    ("Around the clock", "Requests spread over the 24 hours of the day at least as widely as the threshold in "
+     "section 5; an account can be around the clock and still show a daily rhythm."),
+    ("Suspicion score", "A number between 0 and 1 that weighs four parts: acting together, harvesting answers, "
+     "machine behaviour and shared set-up. It is a weighted indicator, not a probability."),
+    ("Precision", "Of the accounts flagged, the share that really were campaign accounts (measured on generated "
+     "incidents, section 6)."),
+    ("Recall", "Of the campaign accounts, the share that were flagged (measured on generated incidents)."),
+    ("Look-alike benign activity", "Generated legitimate activity built to resemble a campaign (a class, an "
+     "office behind one network, an app with a shared prompt): what a method must not flag."),
+    ("Held-out figures", "Figures for one kind of campaign measured with settings chosen without looking at that "
+     "kind."),
+    ("Key fingerprint", "A short code derived from the case key that identifies the key without revealing it."),
+)
+
+# Plain names used in the body and the technical names behind them, for the methods appendix.
+TECHNICAL_NAMES = (
+    ("Acting together", "coordination (score component)"),
+    ("Harvesting answers", "extraction (score component)"),
+    ("Machine behaviour", "automation (score component)"),
+    ("Shared set-up", "infrastructure (score component)"),
+    ("Same prompt at the same time", "co-action (coaction edges; QUT co_retweet definition)"),
+    ("Active in the same clock slots", "lockstep or sync (SynchroTrap-style Jaccard over slot and network)"),
+    ("Around the clock", f"hour-of-day entropy of at least {scoring.ROUND_THE_CLOCK_BITS:g} bits (of log2 24 = 4.58)"),
+    ("Membership", "HDBSCAN membership probability"),
+    ("Group", "cluster (HDBSCAN on the account similarity graph)"),
+    ("Evidence link", "graph edge; its kind is one of the edge kinds below"),
+    ("Value specific to a group", "key with Poisson surprise -log10 p above the bound in section 5"),
+    ("Prompt template, structure, opening, ending", "template, skeleton, opening and closing fingerprints (keyed hashes)"),
+    ("Joined after grouping", "role 'attached' in accounts.csv"),
+    ("Weakly attached, not counted", "role 'weak' in accounts.csv"),
+    ("Left out", "roles 'organisation' and 'not_templated' in accounts.csv"),
 )
 
 
@@ -393,9 +731,14 @@ def _strong_items(cluster: dict) -> list[dict]:
     return sorted(items, key=lambda e: STRONG_INDICATORS.index(e["indicator"]))
 
 
+def evidence_line(item: dict) -> str:
+    """One evidence item as the report prints it: the indicator's plain name, then the scorer's own words."""
+    return f"{INDICATOR_NAMES.get(item['indicator'], item['indicator'])}: {item['text']}"
+
+
 def main_evidence(cluster: dict, limit: int = 3) -> list[str]:
     """The strongest findings of a cluster in words: shares of at least 50%, acting-together indicators first."""
-    return [f"{e['indicator'].replace('_', ' ')}: {e['text']}" for e in _strong_items(cluster)[:limit]]
+    return [evidence_line(e) for e in _strong_items(cluster)[:limit]]
 
 
 def strong_indicators(cluster: dict) -> list[str]:
@@ -403,32 +746,230 @@ def strong_indicators(cluster: dict) -> list[str]:
     return [e["indicator"] for e in _strong_items(cluster)]
 
 
-def confidence_word(score: float, threshold: float) -> str:
-    if score >= max(0.75, threshold + 0.25):
-        return "strong"
-    if score >= threshold + 0.1:
-        return "clear"
-    return "moderate"
+def _evidence(cluster: dict, indicator: str) -> dict | None:
+    return next((e for e in cluster.get("evidence", []) if e["indicator"] == indicator), None)
 
 
-def _word_range(words: set[str]) -> str:
-    ordered = sorted(words, key=["moderate", "clear", "strong"].index)
-    return ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
+# ---------------------------------------------------------------------------------------------- captions
 
 
-def _strong_components(cluster: dict) -> list[str]:
-    comps = cluster.get("score_components") or {}
-    return [k for k in ("coordination", "extraction", "automation", "infrastructure") if comps.get(k, 0) >= 0.5]
+def caption_daily_requests(meta: dict) -> str:
+    groups = meta.get("groups") or []
+    bottom = f"each flagged group's counted accounts ({len(groups)} groups)" if groups else "no flagged group"
+    return (f"Requests per UTC {meta.get('unit', 'day')}, {meta.get('first_day') or '-'} to {meta.get('last_day') or '-'}. "
+            f"Top: every account outside the flagged groups. Bottom: {bottom}; each panel has its own scale.")
 
 
-def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names: list[str]) -> Document:
-    """The lawyer-facing report: summary first, then evidence, method, limits and how to check it all."""
+def caption_hour_of_day(meta: dict) -> str:
+    groups = meta.get("groups") or []
+    who = "each flagged group (dots)" + (" and " if meta.get("background") else "") if groups else ""
+    who += "all other accounts (grey line)" if meta.get("background") else ""
+    return (f"Share of the requests of {who or 'no account'} by hour of the day (UTC), each as a percentage of its "
+            "own requests. People follow a daily rhythm; automated activity is often spread over the day.")
+
+
+def caption_account_creation(meta: dict) -> str:
+    if meta.get("empty"):
+        return "Account sign-ups: not shown. " + (meta.get("reason") or "No sign-up times were available.")
+    text = (f"Accounts created, {meta['first_day']} to {meta['last_day']}. Top: per {meta['unit']}, members of "
+            f"flagged groups ({n(meta['flagged'])}, red) stacked on all other accounts ({n(meta['others'])}, grey).")
+    zoom = meta.get("zoom")
+    if zoom:
+        text += (f" Bottom: per day from {zoom['first_day']} to {zoom['last_day']}, on its own scale, the two drawn "
+                 f"as separate lines: {n(zoom['flagged'])} members of flagged groups (at most {n(zoom['peak_flagged'])} "
+                 f"on one day) and {n(zoom['others'])} other accounts were created in those days.")
+    return text
+
+
+def caption_group_daily(name: str, meta: dict, counted: int) -> str:
+    if not meta.get("active_days"):
+        return f"{name}: no requests from its {n(counted)} counted accounts in the window."
+    return (f"{name}: requests per UTC day (bars, left scale) and accounts active that day (line, right scale) of its "
+            f"{n(counted)} counted accounts, {meta['first_day']} to {meta['last_day']}; active on "
+            f"{n(meta['active_days'])} days, {meta['first_active']} to {meta['last_active']}, at most "
+            f"{n(meta['peak'])} requests on one day.")
+
+
+def caption_cluster_graph(name: str, meta: dict, members: int) -> str:
+    shown = (f"all {n(members)} accounts" if meta.get("accounts") == members
+             else f"{n(meta.get('accounts'))} of its {n(members)} accounts, those most linked to its most connected one")
+    dots = ("each dot is one account, labelled with the first 8 characters of its pseudonym" if meta.get("labelled")
+            else "each dot is one account (too many to label; pseudonyms are in accounts.csv)")
+    return (f"{name}: {shown}; {dots}. A line joins two accounts with direct evidence of acting together "
+            f"({n(meta.get('links'))} lines), thicker for stronger evidence.")
+
+
+# ------------------------------------------------------------------------------------- method, accuracy
+
+
+def detection_quality() -> dict:
+    """The detection benchmark's figures (forensics/data/detection_quality.json, written by `make bench`)."""
+    return json.loads((resources.files("forensics") / "data" / "detection_quality.json").read_text(encoding="utf-8"))
+
+
+def _rate(value) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
+
+
+def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
+    """Section 6: the measured precision and recall, per kind of campaign and of look-alike benign activity."""
+    b: list = []
+    totals = quality.get("totals") or {}
+    seeds = ", ".join(str(s) for s in quality.get("seeds") or [])
+    stealth = ", ".join(f"{s:g}" for s in quality.get("stealth") or [])
+    b.append(Para(
+        "These figures come from incidents generated by this project's own generator (forensics synth), which was "
+        "written alongside the detector by the same authors. They show how the method performs on the kinds of "
+        "campaign and of look-alike benign activity its authors thought of. They are not error rates on real "
+        "incidents, where the true campaign accounts are not known, and a real campaign unlike these may be missed "
+        "or a legitimate group unlike these may be flagged.",
+        "Where the figures come from.",
+    ))
+    b.append(Para(
+        f"Each kind of campaign was generated {n(totals.get('runs'))} times in all (generator scale "
+        f"'{quality.get('scale', '-')}', seeds {seeds or '-'}, evasion levels {stealth or '-'}) and analysed with the "
+        f"default settings. Over all runs: precision {_rate(totals.get('precision'))}, recall "
+        f"{_rate(totals.get('recall'))}, {n(totals.get('hard_negative_flagged'))} of "
+        f"{n(totals.get('hard_negative_accounts'))} look-alike benign accounts flagged. The held-out columns give "
+        "each kind's figures with the two main settings (evidence scale and flag threshold) chosen from the other "
+        "kinds only, a check that the defaults were not fitted to that kind."
+    ))
+    rows = []
+    for fam in quality.get("campaign_families") or []:
+        held = fam.get("held_out") or {}
+        rows.append((fam["family"], n(fam.get("runs")), n(fam.get("campaign_accounts")), n(fam.get("flagged")),
+                     _rate(fam.get("precision")), _rate(fam.get("recall")), _rate(held.get("precision")),
+                     _rate(held.get("recall")), n(fam.get("hard_negative_flagged"))))
+    b.append(Table(("Kind of campaign", "Runs", "Campaign accounts", "Accounts flagged", "Precision", "Recall",
+                    "Held-out precision", "Held-out recall", "Benign accounts flagged"), tuple(rows),
+                   caption="Detection on generated campaigns, per kind of campaign", number=numbers.table(),
+                   numeric=(False, *([True] * 8))))
+    rows = [(fam["family"], n(fam.get("runs")), n(fam.get("accounts")), n(fam.get("flagged")))
+            for fam in quality.get("hard_negative_families") or []]
+    b.append(Table(("Kind of look-alike benign activity", "Runs", "Accounts", "Accounts flagged"), tuple(rows),
+                   caption="Look-alike benign activity flagged, per kind", number=numbers.table(),
+                   numeric=(False, True, True, True)))
+    independent = quality.get("independent") or []
+    if independent:
+        b.append(Para(
+            "The incidents below were made by a second generator, written by someone who did not write the detector "
+            "and never used to choose a setting. They are the nearest this project has to error rates on incidents "
+            "it was not tuned on, but they are still generated, not real.",
+            "Independently generated incidents.",
+        ))
+        rows = [(str(i.get("name", "-")), n(i.get("campaign_accounts")), n(i.get("flagged")), _rate(i.get("precision")),
+                 _rate(i.get("recall"))) for i in independent]
+        b.append(Table(("Incident", "Campaign accounts", "Accounts flagged", "Precision", "Recall"), tuple(rows),
+                       caption="Detection on independently generated incidents", number=numbers.table(),
+                       numeric=(False, True, True, True, True)))
+    return b
+
+
+def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
+    """Every weight, threshold and default of the score and the flag rule: (setting, value used, default, how set).
+
+    Values come from the scorer's constants and the recorded parameters, never typed here."""
+    defaults = ClusterParams()
+    used = {**{k: getattr(defaults, k) for k in CLUSTER_FLAGS}, **cluster_params}
+    fixed = "fixed in this version"
+
+    def option(key: str) -> tuple[str, str, str]:
+        return f"{used[key]:g}", f"{getattr(defaults, key):g}", "analysis option"
+
+    rows = [(f"Weight of {COMPONENT_WORDS[k]}", f"{w:g}", f"{w:g}", fixed) for k, w in scoring.WEIGHTS.items()]
+    rows += [
+        ("Flag: suspicion score at least", *option("flag_threshold")),
+        ("Flag: acting together at least", f"{scoring.COORDINATION_MIN:g}", f"{scoring.COORDINATION_MIN:g}", fixed),
+        ("Flag: harvesting answers at least", f"{scoring.EXTRACTION_MIN:g}", f"{scoring.EXTRACTION_MIN:g}", fixed),
+        ("Flag: counted accounts in the group at least", *option("min_flag_accounts")),
+        ("Smallest group the grouping method forms (accounts)", *option("min_cluster_size")),
+        ("Harvesting answers, share part: from the typical account's reasoning share plus ... to plus ...",
+         f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", fixed),
+        ("Harvesting answers, rate part: templated reasoning requests per member per active day, from ... to ...",
+         f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", fixed),
+        ("Around the clock: spread of requests over the hours (bits, of 4.58) at least",
+         f"{scoring.ROUND_THE_CLOCK_BITS:g}", f"{scoring.ROUND_THE_CLOCK_BITS:g}", fixed),
+        ("Human-paced: spread of requests over the hours (bits) below", f"{scoring.HUMAN_PACED_BITS:g}",
+         f"{scoring.HUMAN_PACED_BITS:g}", fixed),
+        ("A value is specific to a group when the chance of its use is below one in 10 to the power of",
+         f"{scoring.SPECIFIC_SURPRISE:g} + log10(the group's distinct values)",
+         f"{scoring.SPECIFIC_SURPRISE:g} + log10(the group's distinct values)", fixed),
+        ("Core member: membership at least", f"{scoring.CORE_MEMBERSHIP:g}", f"{scoring.CORE_MEMBERSHIP:g}", fixed),
+        ("Weakly attached member counted with links of its own: at least ... links", *option("min_samples")),
+        ("... each at similarity at least (1 minus the grouping distance)", f"{1 - float(used['cluster_epsilon']):g}",
+         f"{1 - defaults.cluster_epsilon:g}", "analysis option"),
+        ("A member is counted when its own templated reasoning share is at least this fraction of its group's",
+         f"{scoring.MEMBER_SHARE_OF_GROUP:g}", f"{scoring.MEMBER_SHARE_OF_GROUP:g}", fixed),
+        ("Flagged groups sharing at least this share of their specific templates are merged",
+         f"{scoring.MERGE_OVERLAP:g}", f"{scoring.MERGE_OVERLAP:g}", fixed),
+        ("Signup burst window (hours)", f"{ScoreParams.signup_burst_h:g}", f"{ScoreParams.signup_burst_h:g}", fixed),
+        ("Innocent explanation, an app's shared system prompt: share of requests at least, templated share below",
+         f"{scoring.BENIGN_SYSTEM_PROMPT_SHARE:g}, {scoring.BENIGN_TEMPLATED_MAX:g}",
+         f"{scoring.BENIGN_SYSTEM_PROMPT_SHARE:g}, {scoring.BENIGN_TEMPLATED_MAX:g}", fixed),
+        ("Innocent explanation, a shared network of people: human-paced share at least, templated share below",
+         f"{scoring.BENIGN_HUMAN_PACED_SHARE:g}, {scoring.BENIGN_TEMPLATED_MAX:g}",
+         f"{scoring.BENIGN_HUMAN_PACED_SHARE:g}, {scoring.BENIGN_TEMPLATED_MAX:g}", fixed),
+        ("Single accounts listed for review: requests at least, and at least this many times the median account",
+         f"{ScoreParams.high_volume_min_requests:,}, {ScoreParams.high_volume_factor:g}",
+         f"{ScoreParams.high_volume_min_requests:,}, {ScoreParams.high_volume_factor:g}", fixed),
+    ]
+    return rows
+
+
+def member_counts(cluster: dict, rows: list) -> list[tuple[str, str]]:
+    """A flagged group's accounts by how they are counted (accounts.csv rows of the group)."""
+    core = sum(1 for r in rows if r[4] == "flagged" and float(r[2]) >= scoring.CORE_MEMBERSHIP)
+    weak_counted = sum(1 for r in rows if r[4] == "flagged" and float(r[2]) < scoring.CORE_MEMBERSHIP)
+    attached = sum(1 for r in rows if r[4] == "attached")
+    weak = sum(1 for r in rows if r[4] == "weak")
+    out = [
+        (f"Core members (membership {scoring.CORE_MEMBERSHIP:g} or more), counted", n(core)),
+        (f"Weakly attached (membership below {scoring.CORE_MEMBERSHIP:g}) with strong links of their own, counted",
+         n(weak_counted)),
+        ("Joined after grouping (too quiet for links of their own), counted", n(attached)),
+        ("Weakly attached without strong links of their own, listed but not counted", n(weak)),
+    ]
+    out += [(f"Left out: {reason}", n(count)) for reason, count in sorted((cluster.get("left_out") or {}).items())]
+    out.append(("All accounts of the group", n(len(rows))))
+    return out
+
+
+CASE_METADATA = (  # summary.json keys of the optional case metadata, shown on page one when given
+    ("source_organization", "Source organisation"),
+    ("contact_name", "Contact"),
+    ("contact_email", "Contact e-mail"),
+    ("external_identifier", "External identifier"),
+    ("analysis_date", "Analysis date"),
+)
+
+
+def _case_metadata(summary: dict) -> list[tuple[str, str]]:
+    found = summary.get("case") if isinstance(summary.get("case"), dict) else {}
+    rows = []
+    for key, name in CASE_METADATA:
+        value = found.get(key) if found.get(key) else summary.get(key)
+        if value:
+            rows.append((name, str(value)))
+    return rows
+
+
+def data_through(summary: dict) -> str:
+    """The last day with log data, in words ("5 June 2026")."""
+    window = summary.get("window") or {}
+    return day_text(window.get("last_seen"))
+
+
+def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names: list[str],
+                    meta: dict[str, dict] | None = None) -> Document:
+    """The lawyer-facing report: summary first, then one exhibit per flagged group, method, accuracy, limits, how to
+    check it all, a glossary and the technical appendix. `meta` holds each figure's own description (figures.py)."""
+    meta = meta or {}
     clusters = summary["clusters"]
-    flagged = [c for c in clusters if c["flagged"]]
+    flagged = sorted((c for c in clusters if c["flagged"]), key=lambda c: (-c["suspicion_score"], c["cluster_id"]))
     params = summary["parameters"]
     cluster_params = params["cluster"]
-    threshold = float(cluster_params.get("flag_threshold", 0.5))
-    min_accounts = int(cluster_params.get("min_flag_accounts", 5))
+    threshold = float(cluster_params.get("flag_threshold", ClusterParams.flag_threshold))
+    min_accounts = int(cluster_params.get("min_flag_accounts", ClusterParams.min_flag_accounts))
     window = summary.get("window") or {}
     total_requests = int(summary.get("requests") or 0)
     total_accounts = int(summary.get("accounts") or 0)
@@ -440,421 +981,419 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     has_tokens = not {"input_tokens", "output_tokens"} <= unavailable_signals
     first = min((c["flagged_first_seen"] for c in flagged), default=None)
     last = max((c["flagged_last_seen"] for c in flagged), default=None)
+    member_rows: dict[int, list] = {}
+    for row in tables.account_rows:
+        member_rows.setdefault(row[1], []).append(row)
+    weak_counted = sum(1 for c in flagged for r in member_rows.get(c["cluster_id"], [])
+                       if r[3] and float(r[2]) < scoring.CORE_MEMBERSHIP)
+    exhibit_of = {c["cluster_id"]: i + 1 for i, c in enumerate(flagged)}
+    through = data_through(summary)
     doc = Document(
         title=summary["title"],
         subtitle=(
-            f"Case {summary['case_id']} · evidence bundle dated {summary['bagging_date']} · produced by forensics "
+            f"Case {summary['case_id']} · data through {through} · produced by forensics "
             f"{summary['tool_version']} · pseudonymisation key fingerprint {summary['key_fingerprint']}"
         ),
+        running_header=f"Case {summary['case_id']} · {summary['title']}",
+        running_footer=f"Key fingerprint {summary['key_fingerprint']} · forensics {summary['tool_version']} · "
+        f"data through {through}",
     )
+    body = Numbering()
     b = doc.blocks
+    case_rows = _case_metadata(summary)
+    if case_rows:
+        b.append(Table(("Case", "Detail"), tuple(case_rows), widths=(1, 3)))
+
+    # 1: summary
     b.append(Heading(2, "1 Summary", "summary"))
-    period = f"{day_text(window.get('since') or window.get('first_seen'))} to {day_text(window.get('last_seen'))}"
+    period = f"{day_text(window.get('since') or window.get('first_seen'))} to {through}"
     if flagged:
-        top = max(flagged, key=lambda c: (c["suspicion_score"], -c["cluster_id"]))
-        scores = sorted(c["suspicion_score"] for c in flagged)
-        groups = "one group" if len(flagged) == 1 else f"{len(flagged)} separate groups"
-        what = (
-            f"Between {day_text(first)} and {day_text(last)}, {n(f_accounts)} accounts in {groups} "
-            f"sent {n(f_requests)} requests to the API ({pct(f_requests, total_requests)} of all {n(total_requests)} "
-            f"requests examined)"
+        groups = "one group" if len(flagged) == 1 else f"{len(flagged)} groups"
+        exhibits = "Exhibit 1" if len(flagged) == 1 else f"Exhibits 1 to {len(flagged)}"
+        observed = (
+            f"The logs examined run from {period}. Between {day_text(first)} and {day_text(last)}, {n(f_accounts)} "
+            f"accounts in {groups} sent {n(f_requests)} requests ({pct(f_requests, total_requests)} of all "
+            f"{n(total_requests)} requests examined)"
             + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
-            + ". Within each group the accounts used the same prompt templates, addresses, clock times or payment "
-            "cards far more than the rest of the logs explains, and most of their requests asked for step-by-step "
-            "reasoning in those templates: the pattern the tool looks for in a \"distillation\" campaign, which "
-            "harvests a model's answers. The logs do not show who controls the accounts or why."
+            + f". In each group, the members used the same prompt templates, addresses, clock times, payment cards or "
+            f"other values far more often than accounts with the same activity elsewhere in the logs would by chance "
+            f"({exhibits})."
         )
-        evidence = main_evidence(top)
-        if evidence:
-            what += f" In the most suspicious group ({label(top['cluster_id'])}): " + "; ".join(evidence) + "."
-        found = {k for c in flagged for k in _strong_components(c)}
-        strong = [k for k in ("coordination", "extraction", "automation", "infrastructure") if k in found]
-        words = {confidence_word(c["suspicion_score"], threshold) for c in flagged}
-        sure = (
-            f"Each group of accounts received a suspicion score between 0 and 1 that combines four kinds of "
-            f"evidence (acting together, harvesting answers, machine behaviour and shared set-up; weights in "
-            f"section 5). A group is flagged only if it scores at least {threshold:g}, shows both acting together "
-            f"and harvesting answers, counts at least {min_accounts} flagged accounts and has no innocent "
-            f"explanation that the tool recognises. The flagged groups score "
+        lowest = min(flagged, key=lambda c: (float((_evidence(c, "reasoning") or {}).get("value") or 0), c["cluster_id"]))
+        reasoning = _evidence(lowest, "reasoning")
+        if reasoning:
+            observed += (f" In every group a large share of the requests asked for step-by-step reasoning; in the group "
+                         f"where the share was lowest ({label(lowest['cluster_id'])}), {reasoning['text']}.")
+        limits = (
+            "These observations do not establish who controls the accounts or why, whether the groups are one "
+            "organisation or several, or what the model's answers were used for. They match the pattern this method "
+            "was built to flag as a possible distillation campaign (many accounts collecting a model's answers, for "
+            "example to train another model), but other explanations exist (section 8). The method's accuracy was "
+            "measured only on generated incidents (section 6)."
+        )
+        scores = sorted(c["suspicion_score"] for c in flagged)
+        rule = (
+            f"Each group received a suspicion score between 0 and 1 that weighs acting together, harvesting answers, "
+            f"machine behaviour and shared set-up (weights in section 5). A group is flagged only if it scores at "
+            f"least {threshold:g}, shows both acting together and harvesting answers, counts at least {min_accounts} "
+            f"flagged accounts and has no innocent explanation that the method recognises. The flagged groups score "
             + (f"{scores[0]:.2f}" if len(scores) == 1 else f"between {scores[0]:.2f} and {scores[-1]:.2f}")
-            + f", which we describe as {_word_range(words)} "
-            f"evidence of coordination. "
-            + (f"The evidence is strongest for {_join([COMPONENT_WORDS[k] for k in strong])}. " if strong else "")
-            + "The score is a weighted indicator, not a probability; independent review of the listed evidence "
-            "is recommended before acting on any single account (see Limitations)."
+            + ". The score is a weighted indicator, not a probability."
         )
     else:
-        what = (
+        observed = (
             f"The logs from {period} hold {n(total_requests)} requests from {n(total_accounts)} accounts. "
             f"No group of accounts met the criteria for a coordinated distillation campaign."
         )
-        sure = (
-            f"A group is flagged only if its suspicion score is at least {threshold:g}, it has at least "
-            f"{min_accounts} accounts and it has no innocent explanation. None qualified. Absence of a flag is not "
-            f"proof of absence: see Limitations."
-        )
+        limits = ("Absence of a flag is not proof of absence: a careful operator can avoid the patterns this method "
+                  "looks for (section 8).")
+        rule = (f"A group is flagged only if its suspicion score is at least {threshold:g}, it has at least "
+                f"{min_accounts} flagged accounts and it has no innocent explanation. None qualified.")
     who = (
-        "Accounts are named in this report only by pseudonyms: 32-character codes computed from the real account "
-        "ID with a secret case key. Whoever holds that key can confirm which real account a pseudonym stands for "
-        "(VERIFY.md, step 4); nobody else can. No account ID, IP address, e-mail address, payment detail or prompt "
-        "text appears in this bundle."
+        "Accounts are named only by pseudonyms: 32-character codes computed from the real account ID with a secret "
+        "case key. Whoever holds that key can confirm which real account a pseudonym stands for (VERIFY.md, step 4); "
+        "nobody else can. No account ID, IP address, e-mail address, payment detail or prompt text appears in this "
+        "bundle."
     )
-    b.append(Callout((Para(what, "What happened."), Para(sure, "How sure we are."), Para(who, "Who."))))
+    b.append(Callout((Para(observed, "What was observed."), Para(limits, "What this does not establish."),
+                      Para(who, "Who."))))
     b.append(
         Facts(
             (
                 ("Flagged groups", n(len(flagged)), f"of {n(len(clusters))} groups found"),
-                ("Accounts in them", n(f_accounts), f"of {n(total_accounts)} accounts ({pct(f_accounts, total_accounts)})"),
+                ("Accounts in them", n(f_accounts),
+                 f"{pct(f_accounts, total_accounts)} of {n(total_accounts)}; {n(weak_counted)} weakly attached"),
                 ("Their requests", n(f_requests), f"{pct(f_requests, total_requests)} of {n(total_requests)}"),
                 ("Output tokens", n(f_out) if has_tokens else "unknown",
                  f"plus {n(f_in)} input tokens" if has_tokens else "no token counts in the logs"),
                 ("First seen", day_text(first) if flagged else "none", when_text(first) if flagged else ""),
                 ("Last seen", day_text(last) if flagged else "none", when_text(last) if flagged else ""),
-                ("Logs examined", period, f"{n(summary.get('rows_read'))} log rows"),
+                ("Data through", through, f"{n(summary.get('rows_read'))} log rows read"),
                 ("Rows set aside", n(summary.get("rows_quarantined")), "invalid rows, kept in quarantine"),
             )
         )
     )
+    b.append(Para(rule, "How groups are flagged."))
     if flagged:
         b.append(
             Table(
-                ("Group", "Flagged accounts", "Requests", "First seen", "Last seen", "Score", "Strongest evidence"),
+                ("Exhibit", "Group", "Flagged accounts", "Requests", "First seen", "Last seen", "Score", "Strongest evidence"),
                 tuple(
                     (
-                        label(c["cluster_id"]), n(c["flagged_accounts"]), n(c["flagged_requests"]),
-                        when_text(c["flagged_first_seen"]), when_text(c["flagged_last_seen"]), f"{c['suspicion_score']:.2f}",
-                        "; ".join(main_evidence(c, 2)) or "see section 2",
+                        str(exhibit_of[c["cluster_id"]]), label(c["cluster_id"]), n(c["flagged_accounts"]),
+                        n(c["flagged_requests"]), when_text(c["flagged_first_seen"]), when_text(c["flagged_last_seen"]),
+                        f"{c['suspicion_score']:.2f}",
+                        ", ".join(INDICATOR_NAMES[e["indicator"]].lower() for e in _strong_items(c)[:2]) or "see its exhibit",
                     )
-                    for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"]))[:PAGE_ONE_GROUPS]
+                    for c in flagged[:PAGE_ONE_GROUPS]
                 ),
-                caption="Flagged groups, most suspicious first"
-                + (f" (the first {PAGE_ONE_GROUPS} of {len(flagged)}; all in section 2)"
-                   if len(flagged) > PAGE_ONE_GROUPS else ""),
-                numeric=(False, True, True, False, False, True, False),
+                caption="Flagged groups, highest score first"
+                + (f" (the first {PAGE_ONE_GROUPS} of {len(flagged)}; all in section 2)" if len(flagged) > PAGE_ONE_GROUPS else ""),
+                numeric=(True, False, True, True, False, False, True, False),
+                number=body.table(), small=True, widths=(0.7, 0.9, 0.9, 0.8, 1.45, 1.45, 0.5, 2.6),
             )
         )
     b.append(
         Para(
-            "This report describes patterns of behaviour in the logs. It does not by itself establish who controls "
-            "the accounts or why. Sections: 1 Summary; 2 Evidence per flagged group; 3 Other groups reviewed; "
-            "4 Data examined; 5 Method and parameters; 6 Limitations and alternative explanations; "
-            "7 How to verify and reproduce; 8 Contents of this bundle."
+            "Sections: 1 Summary; 2 Evidence per flagged group (one exhibit per group); 3 Other groups reviewed; "
+            "4 Data examined; 5 How the method works; 6 How accurate is this method; 7 How to verify and reproduce; "
+            "8 Limitations and alternative explanations; 9 Glossary; Appendix A Methods in technical terms; "
+            "Appendix B Contents of this bundle."
         )
     )
 
     # 2: evidence per flagged group
     b.append(Heading(2, "2 Evidence per flagged group", "evidence", page_break=True))
-    if not flagged:
+    if flagged:
+        b.append(Para(
+            "Each flagged group has its own exhibit, starting on a new page: what was observed, how its accounts are "
+            "counted, what the method measured, how the score was made up, its daily activity and a drawing of its "
+            "accounts and links. Every finding is the method's own wording of one measured indicator. The figures "
+            "below show all flagged groups together."
+        ))
+    else:
         b.append(Para("No group was flagged, so there is no per-group evidence. Section 3 lists the groups reviewed."))
-    member_rows = {}
-    for row in tables.account_rows:
-        member_rows.setdefault(row[1], []).append(row)
-    for c in sorted(flagged, key=lambda c: (-c["suspicion_score"], c["cluster_id"])):
-        cid = c["cluster_id"]
-        rows = member_rows.get(cid, [])
-        active = sorted(r[10] for r in rows)
-        b.append(Heading(3, f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {c['suspicion_score']:.2f}",
-                         f"cluster-{cid}"))
-        left_out = "; ".join(f"{n(v)} because: {k}" for k, v in sorted((c.get("left_out") or {}).items()))
-        b.append(
-            Para(
-                f"The group holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "
-                f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
-                + (f", using {n(c['input_tokens'])} input and {n(c['output_tokens'])} output tokens" if has_tokens else "")
-                + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
-                f"{n(c['flagged_accounts'])} of them are counted as flagged; they sent {n(c['flagged_requests'])} "
-                f"requests between {when_text(c['flagged_first_seen'])} and {when_text(c['flagged_last_seen'])}. "
-                + (f"{n(c['weakly_attached'])} are only weakly attached (their membership, the clustering's measure of "
-                   "how firmly an account belongs to its group, is below 0.5, and they lack strong links of their own) "
-                   "and are listed but not counted. " if c.get("weakly_attached") else "")
-                + (f"Left out of the count: {left_out}. " if left_out else "")
-                + f"Every member is listed in accounts.csv with cluster_id {cid} and its role."
-            )
-        )
-        b.append(
-            Table(
-                ("Indicator", "Finding"),
-                tuple((e["indicator"].replace("_", " "), e["text"]) for e in c.get("evidence", [])),
-                caption=f"What the tool measured for {label(cid)}",
-            )
-        )
-        comps = c.get("score_components") or {}
-        if comps:
-            b.append(
-                Table(
-                    ("Component", "Meaning", "Value"),
-                    tuple(
-                        (k, COMPONENT_TEXT.get(k, k), f"{float(comps[k]):.2f}")
-                        for k in sorted(comps, key=lambda k: (list(COMPONENT_TEXT).index(k) if k in COMPONENT_TEXT else 99, k))
-                    ),
-                    caption="How the score was made up (each part between 0 and 1)",
-                    numeric=(False, False, True),
-                )
-            )
-        path = f"figures/cluster-{cid}-graph.svg"
-        b.append(
-            Figure(
-                path,
-                f"{label(cid)}: each dot is one account (labelled with the first 8 characters of its pseudonym); "
-                f"a line joins two accounts with direct evidence of acting together, thicker for stronger evidence.",
-                figs[path],
-            )
-        )
-    b.append(Heading(3, "Activity over time", "activity"))
-    b.append(
-        Figure(
-            "figures/daily-requests.svg",
-            "Requests per UTC day. Top: every account outside the flagged groups. Bottom: each flagged group.",
-            figs["figures/daily-requests.svg"],
-        )
-    )
-    b.append(
-        Figure(
-            "figures/hour-of-day.svg",
-            "Share of each group's requests by hour of the day (UTC). People follow a daily rhythm; "
-            "automated campaigns often run around the clock.",
-            figs["figures/hour-of-day.svg"],
-        )
-    )
-    b.append(
-        Figure(
-            "figures/account-creation.svg",
-            "Accounts created per day, members of flagged groups on top of all other accounts. A campaign often "
-            "opens its accounts in bursts.",
-            figs["figures/account-creation.svg"],
-        )
-    )
+    for path, caption in (
+        ("figures/daily-requests.svg", caption_daily_requests(meta.get("figures/daily-requests.svg", {}))),
+        ("figures/hour-of-day.svg", caption_hour_of_day(meta.get("figures/hour-of-day.svg", {}))),
+        ("figures/account-creation.svg", caption_account_creation(meta.get("figures/account-creation.svg", {"empty": True}))),
+    ):
+        b.append(Figure(path, caption, figs[path], number=body.figure(), width=0.92))
+    for c in flagged:
+        b.append(_exhibit(c, exhibit_of[c["cluster_id"]], member_rows.get(c["cluster_id"], []), figs, meta, has_tokens))
 
     # 3: other groups
-    b.append(Heading(2, "3 Other groups reviewed", "others", page_break=True))
+    b.append(Heading(2, "3 Other groups reviewed", "others"))
     others = [c for c in clusters if not c["flagged"]]
     if others:
-        b.append(
-            Para(
-                "These groups of similar accounts were found but not flagged, either because their score was below "
-                "the threshold, they were too small, or they have an innocent explanation."
-            )
-        )
-        b.append(
-            Table(
-                ("Group", "Accounts", "Requests", "Score", "Why not flagged"),
-                tuple(
-                    (
-                        label(c["cluster_id"]), n(c["accounts"]), n(c["requests"]), f"{c['suspicion_score']:.2f}",
-                        c.get("benign_explanation")
-                        or (f"fewer than {min_accounts} accounts" if c["accounts"] < min_accounts
-                            else f"score below {threshold:g}"),
-                    )
-                    for c in others
-                ),
-                numeric=(False, True, True, True, False),
-            )
-        )
+        b.append(Para(
+            "These groups of similar accounts were found but not flagged, either because their score was below the "
+            "threshold, they were too small, they did not show both acting together and harvesting answers, or they "
+            "have an innocent explanation."
+        ))
+        b.append(Table(
+            ("Group", "Accounts", "Requests", "Score", "Why not flagged"),
+            tuple(
+                (label(c["cluster_id"]), n(c["accounts"]), n(c["requests"]), f"{c['suspicion_score']:.2f}",
+                 _why_not_flagged(c, threshold, min_accounts))
+                for c in others
+            ),
+            caption="Groups found but not flagged", numeric=(False, True, True, True, False), number=body.table(),
+        ))
     else:
         b.append(Para("No other groups were found."))
     high = summary.get("high_volume_accounts") or []
     if high:
-        b.append(
-            Para(
-                f"{n(len(high))} individual accounts sent far more requests than typical and are listed for review; "
-                f"volume alone is not evidence of a campaign."
-            )
-        )
-        b.append(
-            Table(
-                ("Account pseudonym", "Requests"),
-                tuple((a["account_pseudonym"], n(a["requests"])) for a in high[:25]),
-                caption="High-volume accounts (first 25; all in summary.json)",
-                numeric=(False, True),
-            )
-        )
+        b.append(Para(
+            f"{n(len(high))} individual accounts sent far more requests than typical and are listed for review; "
+            f"volume alone is not evidence of a campaign."
+        ))
+        b.append(Table(
+            ("Account pseudonym", "Requests"), tuple((a["account_pseudonym"], n(a["requests"])) for a in high[:25]),
+            caption="High-volume accounts (first 25; all in summary.json)", numeric=(False, True), number=body.table(),
+        ))
 
     # 4: data examined
-    b.append(Heading(2, "4 Data examined", "data", page_break=True))
+    b.append(Heading(2, "4 Data examined", "data"))
     reasons = summary.get("quarantine_reasons") or {}
-    b.append(
-        Para(
-            f"{n(summary.get('rows_read'))} log rows were read from {n(len(summary.get('inputs', [])))} files. "
-            f"{n(summary.get('rows_accepted'))} were accepted and {n(summary.get('rows_quarantined'))} were set aside "
-            f"(quarantined) with a recorded reason; no row was dropped silently. The accepted rows hold "
-            f"{n(total_requests)} requests from {n(total_accounts)} accounts"
-            + (
-                f", with {n(summary.get('input_tokens'))} input and {n(summary.get('output_tokens'))} output tokens."
-                if has_tokens else "; the logs hold no token counts."
-            )
-        )
-    )
-    b.append(
-        Table(
-            ("Window", "Value"),
-            (
-                ("Requested start (--since)", window.get("since") or "not set"),
-                ("Requested end (--until, exclusive)", window.get("until") or "not set"),
-                ("First request accepted", window.get("first_seen") or "none"),
-                ("Last request accepted", window.get("last_seen") or "none"),
-            ),
-            caption="Incident window (UTC)",
-        )
-    )
+    b.append(Para(
+        f"{n(summary.get('rows_read'))} log rows were read from {n(len(summary.get('inputs', [])))} files. "
+        f"{n(summary.get('rows_accepted'))} were accepted and {n(summary.get('rows_quarantined'))} were set aside "
+        f"with a recorded reason; no row was dropped silently. The accepted rows hold {n(total_requests)} requests "
+        f"from {n(total_accounts)} accounts"
+        + (f", with {n(summary.get('input_tokens'))} input and {n(summary.get('output_tokens'))} output tokens."
+           if has_tokens else "; the logs hold no token counts.")
+        + f" The data runs through {through}."
+    ))
+    b.append(Table(
+        ("Window", "Value"),
+        (
+            ("Requested start", window.get("since") or "not set"),
+            ("Requested end (exclusive)", window.get("until") or "not set"),
+            ("First request accepted", window.get("first_seen") or "none"),
+            ("Last request accepted", window.get("last_seen") or "none"),
+        ),
+        caption="Incident window (UTC)", number=body.table(),
+    ))
     if reasons:
-        b.append(
-            Table(
-                ("Reason", "Rows"),
-                tuple((k.replace("_", " "), n(v)) for k, v in sorted(reasons.items())),
-                caption="Rows set aside, by reason",
-                numeric=(False, True),
-            )
-        )
+        b.append(Table(
+            ("Reason", "Rows"), tuple((k.replace("_", " "), n(v)) for k, v in sorted(reasons.items())),
+            caption="Rows set aside, by reason", numeric=(False, True), number=body.table(),
+        ))
     inputs = summary.get("inputs", [])
-    b.append(
-        Table(
-            ("File", "Bytes", "Rows", "Accepted", "SHA-256"),
-            tuple((i["path"], n(i["size"]), n(i["rows"]), n(i["rows_accepted"]), i["sha256"]) for i in inputs[:40]),
-            caption="Input files (paths relative to the logs directory given to ingest)"
-            + ("" if len(inputs) <= 40 else f"; first 40 of {n(len(inputs))}, all in summary.json"),
-            numeric=(False, True, True, True, False),
-        )
-    )
+    b.append(Table(
+        ("File", "Bytes", "Rows", "Accepted", "SHA-256"),
+        tuple((i["path"], n(i["size"]), n(i["rows"]), n(i["rows_accepted"]), i["sha256"]) for i in inputs[:40]),
+        caption="Input files (paths relative to the logs directory given to the tool)"
+        + ("" if len(inputs) <= 40 else f"; first 40 of {n(len(inputs))}, all in summary.json"),
+        numeric=(False, True, True, True, False), number=body.table(), small=True,
+    ))
     acct = summary.get("accounts_input")
     if acct:
-        b.append(
-            Para(
-                f"Account table: {acct.get('name')} ({n(acct.get('size'))} bytes, SHA-256 {acct.get('sha256')}), "
-                f"{n(acct.get('rows'))} rows describing {n(acct.get('accounts'))} accounts."
-            )
-        )
+        b.append(Para(
+            f"Account table: {acct.get('name')} ({n(acct.get('size'))} bytes, SHA-256 {acct.get('sha256')}), "
+            f"{n(acct.get('rows'))} rows describing {n(acct.get('accounts'))} accounts."
+        ))
     unavailable = summary.get("signals_unavailable") or []
-    b.append(
-        Para(
-            "Signals unavailable in these logs (the method ran without them): "
-            + (", ".join(s.replace("_", " ") for s in unavailable) if unavailable else "none")
-            + "."
-        )
-    )
+    b.append(Para(
+        "Signals unavailable in these logs (the method ran without them): "
+        + (", ".join(s.replace("_", " ") for s in unavailable) if unavailable else "none") + "."
+    ))
 
-    # 5: method and parameters
-    b.append(Heading(2, "5 Method and parameters", "method", page_break=True))
-    b.append(
-        Bullets(
-            (
-                "Ingest. Every log row is validated. Valid rows are kept with account IDs, IP addresses, user agents, "
-                "payment details and prompts replaced by keyed pseudonyms (HMAC-SHA-256 under the case key); invalid "
-                "rows are set aside with a reason, so rows read = rows accepted + rows set aside.",
-                "Evidence links. For pairs of accounts that share values (addresses, networks, clock slots, prompt "
-                "templates, cards), the tool measures how unlikely their overlap is by chance, given how active both "
-                "accounts are and how common each value is, and keeps the pairs where it is unlikely even allowing "
-                "for the number of accounts compared. Values held by very many accounts are compared along a fixed "
-                "ring of partners so the work grows in step with the logs; values held by more than "
-                f"{n(cluster_params.get('key_max_accounts', 0))} accounts are ignored as not specific. Sharing "
-                "addresses or clock times alone never makes a strong link, because proxies, campus networks and office "
-                "hours produce it innocently. Accounts that behave near-identically are also linked, weakly.",
-                "Groups. The links are combined into one similarity per pair and the accounts are grouped with "
-                "HDBSCAN, a standard density-based clustering method that leaves accounts without strong links "
-                "ungrouped. Every choice that shapes the groups follows the accounts' own activity, never the "
-                "pseudonyms, so a different case key finds the same groups.",
-                "Group evidence. For each group and each kind of value, the tool compares the members with the rest "
-                "of the logs: how many distinct values accounts with the same activity would have used, and which "
-                "values far more members use than the rest of the logs explains (values specific to the group).",
-                "Scores. Each group is scored on coordination, extraction, automation and shared infrastructure "
-                "(weights below) and flagged by the rule in the summary. Within a flagged group, accounts that are "
-                "only weakly attached, a registered organisation on one payment method, and accounts whose own "
-                "requests do not follow the group's templates are left out of the count, with the reason. Groups "
-                "with a recognised innocent explanation are reported but never flagged.",
-            )
-        )
-    )
-    kinds = (summary.get("graph") or {}).get("edge_kinds") or {}
-    if kinds:
-        b.append(
-            Table(
-                ("Evidence link", "Meaning: the two accounts ...", "Account pairs", "Shared values compared",
-                 "Of them along a ring", "Values ignored as too common"),
-                tuple(
-                    (k, EDGE_KIND_TEXT.get(k, k),
-                     *(n((v or {}).get(f, 0)) for f in ("pairs", "keys_used", "keys_salted", "keys_dropped")))
-                    for k, v in sorted(kinds.items())
-                ),
-                caption="Kinds of evidence links found",
-                numeric=(False, False, True, True, True, True),
-            )
-        )
+    # 5: how the method works
+    b.append(Heading(2, "5 How the method works", "method"))
+    b.append(Bullets((
+        "Reading the logs. Every log row is checked. Valid rows are kept with account IDs, IP addresses, client "
+        "software, payment details and prompts replaced by keyed pseudonyms; invalid rows are set aside with a "
+        "reason, so rows read = rows accepted + rows set aside.",
+        "Evidence links. For pairs of accounts that share values (addresses, networks, clock slots, prompt "
+        "templates, cards), the method measures how unlikely their overlap is by chance, given how active both "
+        "accounts are and how common each value is, and keeps the pairs where it is unlikely even allowing for the "
+        "number of accounts compared. Sharing addresses or clock times alone never makes a strong link, because "
+        "proxies, campus networks and office hours produce it innocently. Accounts that behave near-identically are "
+        "also linked, weakly.",
+        "Groups. The links are combined into one similarity per pair of accounts, and accounts are grouped by a "
+        "standard density-based method that leaves accounts without strong links ungrouped. Every choice that shapes "
+        "the groups follows the accounts' own activity, never the pseudonyms, so a different case key finds the same "
+        "groups.",
+        "Group evidence. For each group and each kind of value, the method compares the members with the rest of the "
+        "logs: how many distinct values accounts with the same activity would have used, and which values far more "
+        "members use than chance explains (values specific to the group).",
+        "Scores. Each group is scored on acting together, harvesting answers, machine behaviour and shared set-up, "
+        "with the weights below, and flagged by the rule in the summary. Groups with a recognised innocent "
+        "explanation are reported but never flagged.",
+    )))
+    b.append(Heading(3, "Membership: who in a flagged group is counted", "membership"))
+    b.append(Para(
+        f"The grouping method gives every member a membership between 0 and 1: how firmly it belongs to its group, 1 "
+        f"in the group's dense core and lower at its edge. Members with membership of at least "
+        f"{scoring.CORE_MEMBERSHIP:g} are core members. Members below it are weakly attached: such a member is counted "
+        f"as flagged only if it has at least {cluster_params.get('min_samples', ClusterParams.min_samples)} links of "
+        f"its own, each at similarity at least {1 - float(cluster_params.get('cluster_epsilon', ClusterParams.cluster_epsilon)):g}, "
+        f"to core members of the group; otherwise it is listed in accounts.csv but not counted. Accounts too quiet "
+        f"for links of their own can join a flagged group after grouping when most of their requests use the group's "
+        f"own prompt templates and they share another value specific to it. Members of a registered organisation on "
+        f"one payment method, and members whose own requests do not follow the group's templates, are left out with "
+        f"the reason. Each exhibit counts its members in these classes; in all flagged groups together, "
+        f"{n(weak_counted)} of the {n(f_accounts)} flagged accounts are weakly attached."
+    ))
     b.append(Table(("Part of the score", "Weight", "Meaning"),
-                   tuple((k, f"{w:g}", COMPONENT_TEXT[k]) for k, w in SCORE_WEIGHTS.items()),
-                   caption="Score weights (fixed in this version of the tool)", numeric=(False, True, False)))
-    b.append(Table(("Rule", "Value"), tuple(score_rules(cluster_params)), caption="Thresholds of the score and the flag rule"))
-    param_rows = []
-    for stage in ("ingest", "cluster", "report"):
-        for key, value in sorted((params.get(stage) or {}).items()):
-            param_rows.append((stage, key, _param_text(value)))
-    b.append(Table(("Stage", "Parameter", "Value"), tuple(param_rows), caption="Every parameter used"))
+                   tuple((COMPONENT_WORDS[k].capitalize(), f"{w:g}", COMPONENT_TEXT[k]) for k, w in scoring.WEIGHTS.items()),
+                   caption="Score weights (fixed in this version of the tool)", numeric=(False, True, False),
+                   number=body.table(), widths=(1.2, 0.5, 5)))
+    b.append(Table(("Setting", "Value used", "Default", "How it is set"), tuple(score_settings(cluster_params)),
+                   caption="Every weight, threshold and default of the score and the flag rule",
+                   number=body.table(), widths=(5, 1.6, 1.6, 1.3)))
 
-    # 6: limitations
-    b.append(Heading(2, "6 Limitations and alternative explanations", "limitations", page_break=True))
-    b.append(
-        Bullets(
-            (
-                "The score is a weighted combination of indicators chosen by the tool's authors, not a measured "
-                "probability. Every weight and threshold is listed in section 5; the options of forensics cluster can "
-                "be changed and the analysis re-run (section 7 gives the commands), while the weights are fixed in the "
-                "tool's version, recorded in this bundle.",
-                "Legitimate explanations can produce similar patterns: a company whose employees use the API through "
-                "one office network or one shared script; a research lab or class running the same benchmark; a "
-                "reseller or app that forwards many end users through shared infrastructure; automated testing. "
-                "The tool recognises some of these (section 3) but not all.",
-                "A flagged group shows accounts that acted alike. It does not show who controls them, whether they "
-                "are one organisation, or what the outputs were used for.",
-                "Evidence is only as good as the logs. Missing or unreliable fields weaken the analysis; signals "
-                "unavailable here are listed in section 4. Clock errors, proxies and VPNs can hide or fake shared "
-                "infrastructure.",
-                "A careful operator can evade detection by spacing requests, varying prompts and using unrelated "
-                "networks and payment methods, so an unflagged account is not cleared.",
-                "Pseudonyms hide identities from readers of this bundle, but the holder of the case key can "
-                "re-identify accounts. Prompts are represented only by keyed fingerprints, so this bundle cannot show "
-                "what was asked.",
-                "Rows set aside during ingest (section 4) were not analysed; they are kept in the case's quarantine "
-                "file, outside this bundle, for review.",
-                *_ignored_values_caveat(kinds),
-            )
-        )
-    )
+    # 6: accuracy
+    b.append(Heading(2, "6 How accurate is this method", "accuracy"))
+    b.extend(accuracy_blocks(detection_quality(), body))
 
     # 7: reproduce and verify
-    b.append(Heading(2, "7 How to verify and reproduce", "reproduce", page_break=True))
-    b.append(
-        Para(
-            "This bundle is a BagIt bag (RFC 8493): manifest-sha256.txt lists a SHA-256 checksum for every file under "
-            "data/, and tagmanifest-sha256.txt covers the manifest and the bag's descriptive files. VERIFY.md gives "
-            "step-by-step checks with standard tools. Placeholders: <bundle> is this directory, <logs> the original "
-            "log files, <accounts-file> the original account table, <key-file> the case key, <case> any new, "
-            "empty directory."
-        )
-    )
+    b.append(Heading(2, "7 How to verify and reproduce", "reproduce"))
+    b.append(Para(
+        "This bundle is a BagIt bag (RFC 8493): manifest-sha256.txt lists a SHA-256 checksum for every file under "
+        "data/, and tagmanifest-sha256.txt covers the manifest and the bag's descriptive files. VERIFY.md gives "
+        "step-by-step checks with standard tools. Placeholders: <bundle> is this directory, <logs> the original log "
+        "files, <accounts-file> the original account table, <key-file> the case key, <case> any new, empty directory."
+    ))
     b.append(Code(integrity_commands()))
     b.append(Para("With the original logs and key, re-run the whole analysis and compare every file:"))
     b.append(Code(rerun_commands(summary)))
-    b.append(
-        Para(
-            "Re-running the pipeline with the same inputs, key, parameters and software versions gives a "
-            "byte-identical bundle, whatever directory or machine it runs on."
-        )
-    )
-    versions = summary.get("versions") or {}
-    b.append(
-        Table(
-            ("Software", "Version"), tuple((k, v) for k, v in sorted(versions.items())), caption="Software versions"
-        )
-    )
+    b.append(Para(
+        "Re-running the analysis with the same inputs, key, parameters and software versions gives a byte-identical "
+        "bundle, this PDF included, whatever directory or machine it runs on."
+    ))
 
-    # 8: contents
-    b.append(Heading(2, "8 Contents of this bundle", "contents"))
-    b.append(
-        Table(
-            ("File", "What it holds"),
-            tuple((name, FILE_TEXT.get(name, _figure_text(name))) for name in payload_names),
-            caption="Files under data/ (checksums in manifest-sha256.txt)",
-        )
-    )
+    # 8: limitations
+    b.append(Heading(2, "8 Limitations and alternative explanations", "limitations"))
+    b.append(Bullets((
+        "A flagged group shows accounts that acted alike. It does not show who controls them, whether they are one "
+        "organisation, or what the outputs were used for.",
+        "The score is a weighted combination of indicators chosen by the tool's authors, not a measured probability. "
+        "Every weight and threshold is listed in section 5. The measured accuracy in section 6 comes from generated "
+        "incidents, not real ones.",
+        "Legitimate explanations can produce similar patterns: a company whose employees use the API through one "
+        "office network or one shared script; a research lab or class running the same benchmark; a reseller or app "
+        "that forwards many end users through shared infrastructure; automated testing. The method recognises some "
+        "of these (section 3) but not all.",
+        "Evidence is only as good as the logs. Missing or unreliable fields weaken the analysis; signals unavailable "
+        "here are listed in section 4. Clock errors, proxies and VPNs can hide or fake shared infrastructure.",
+        "A careful operator can evade detection by spacing requests, varying prompts and using unrelated networks "
+        "and payment methods, so an unflagged account is not cleared.",
+        "Pseudonyms hide identities from readers of this bundle, but the holder of the case key can re-identify "
+        "accounts. Prompts are represented only by keyed fingerprints, so this bundle cannot show what was asked.",
+        "Rows set aside while reading the logs (section 4) were not analysed; they are kept in the case's quarantine "
+        "file, outside this bundle, for review.",
+        *_ignored_values_caveat((summary.get("graph") or {}).get("edge_kinds") or {}),
+    )))
+
+    # 9: glossary
+    b.append(Heading(2, "9 Glossary", "glossary"))
+    b.append(Table(("Term", "Meaning"), GLOSSARY, caption="Plain terms used in this report", number=body.table(),
+                   widths=(1.3, 5)))
+
+    # Appendix A: technical terms, every parameter, versions
+    b.append(Heading(2, "Appendix A. Methods in technical terms", "appendix-methods", page_break=True))
+    b.append(Para(
+        "For a technical reviewer: the names used in the tool's code, options and files for what the report "
+        "describes in plain words, the kinds of evidence link with their counts, every parameter recorded for "
+        "this analysis (with the option that sets it), and the software versions."
+    ))
+    b.append(Table(("Plain term in this report", "Technical name"), TECHNICAL_NAMES,
+                   caption="Plain terms and technical names", number=body.table(), widths=(2, 4)))
+    kinds = (summary.get("graph") or {}).get("edge_kinds") or {}
+    if kinds:
+        b.append(Table(
+            ("Evidence link", "Meaning: the two accounts ...", "Account pairs", "Shared values compared",
+             "Of them along a ring", "Values ignored as too common"),
+            tuple(
+                (k, EDGE_KIND_TEXT.get(k, k), *(n((v or {}).get(f, 0)) for f in ("pairs", "keys_used", "keys_salted", "keys_dropped")))
+                for k, v in sorted(kinds.items())
+            ),
+            caption="Kinds of evidence links found", numeric=(False, False, True, True, True, True),
+            number=body.table(), small=True, widths=(1.1, 4, 1, 1.1, 1, 1.1),
+        ))
+    param_rows = []
+    for stage in ("ingest", "cluster", "report"):
+        for key, value in sorted((params.get(stage) or {}).items()):
+            flag = CLUSTER_FLAGS.get(key, "") if stage == "cluster" else ""
+            param_rows.append((stage, key, flag, _param_text(value)))
+    b.append(Table(("Stage", "Parameter", "Option", "Value"), tuple(param_rows), caption="Every parameter used",
+                   number=body.table(), small=True))
+    versions = summary.get("versions") or {}
+    b.append(Table(("Software", "Version"), tuple((k, v) for k, v in sorted(versions.items())),
+                   caption="Software versions", number=body.table()))
+
+    # Appendix B: contents
+    b.append(Heading(2, "Appendix B. Contents of this bundle", "contents"))
+    b.append(Table(
+        ("File", "What it holds"),
+        tuple((name, FILE_TEXT.get(name, _figure_text(name))) for name in payload_names),
+        caption="Files under data/ (checksums in manifest-sha256.txt)", number=body.table(), widths=(2, 4),
+    ))
     return doc
+
+
+def _why_not_flagged(c: dict, threshold: float, min_accounts: int) -> str:
+    if c.get("benign_explanation"):
+        return str(c["benign_explanation"])
+    comps = c.get("score_components") or {}
+    if c["suspicion_score"] < threshold:
+        return f"score below {threshold:g}"
+    if float(comps.get("coordination", 0)) < scoring.COORDINATION_MIN:
+        return f"acting together below {scoring.COORDINATION_MIN:g}"
+    if float(comps.get("extraction", 0)) < scoring.EXTRACTION_MIN:
+        return f"harvesting answers below {scoring.EXTRACTION_MIN:g}"
+    return f"fewer than {min_accounts} accounts counted"
+
+
+def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dict[str, dict], has_tokens: bool) -> Exhibit:
+    """One flagged group's exhibit: summary, member counts, daily activity and drawing (on its first page), then the
+    evidence table, which may run on, and the make-up of the score."""
+    cid = c["cluster_id"]
+    numbers = Numbering(f"{number}.")
+    active = sorted(r[10] for r in rows)
+    strongest = [INDICATOR_NAMES[e["indicator"]].lower() for e in _strong_items(c)]
+    counts_no, evidence_no, score_no = numbers.table(), numbers.table(), numbers.table()
+    blocks: list = [Para(
+        f"{label(cid)} holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "
+        f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
+        + (f", using {n(c['input_tokens'])} input and {n(c['output_tokens'])} output tokens" if has_tokens else "")
+        + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
+        f"{n(c['flagged_accounts'])} accounts are counted as flagged (Table {counts_no}); they sent "
+        f"{n(c['flagged_requests'])} requests between {when_text(c['flagged_first_seen'])} and "
+        f"{when_text(c['flagged_last_seen'])}. The group scored {c['suspicion_score']:.2f} (Table {score_no})."
+        + (f" Indicators at 50% or more: {_join(strongest)} (Table {evidence_no})." if strongest else "")
+        + f" Every member is listed in accounts.csv with cluster_id {cid} and its role.",
+        "Summary.",
+    )]
+    blocks.append(Table(("How the accounts are counted", "Accounts"), tuple(member_counts(c, rows)),
+                        caption=f"Accounts of {label(cid)} by how they are counted", numeric=(False, True),
+                        number=counts_no, widths=(5, 1)))
+    daily = f"figures/cluster-{cid}-daily.svg"
+    if daily in figs:
+        blocks.append(Figure(daily, caption_group_daily(label(cid), meta.get(daily, {}), c["flagged_accounts"]),
+                             figs[daily], number=numbers.figure(), width=0.9))
+    graph = f"figures/cluster-{cid}-graph.svg"
+    blocks.append(Figure(graph, caption_cluster_graph(label(cid), meta.get(graph, {}), len(rows)), figs[graph],
+                         number=numbers.figure(), width=0.62))
+    blocks.append(Table(
+        ("Indicator", "What was measured"),
+        tuple((INDICATOR_NAMES.get(e["indicator"], e["indicator"]), e["text"]) for e in c.get("evidence", [])),
+        caption=f"What the method measured for {label(cid)}", number=evidence_no, widths=(1.3, 5),
+    ))
+    comps = c.get("score_components") or {}
+    if comps:
+        blocks.append(Table(
+            ("Part of the score", "Meaning", "Value"),
+            tuple((COMPONENT_WORDS.get(k, k).capitalize(), COMPONENT_TEXT.get(k, k), f"{float(comps[k]):.2f}")
+                  for k in sorted(comps, key=lambda k: (list(COMPONENT_TEXT).index(k) if k in COMPONENT_TEXT else 99, k))),
+            caption=f"How the score of {label(cid)} was made up (each part between 0 and 1; weights in section 5)",
+            numeric=(False, False, True), number=score_no, widths=(1.2, 5, 0.5),
+        ))
+    title = f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {c['suspicion_score']:.2f}"
+    return Exhibit(number, title, f"cluster-{cid}", tuple(blocks))
 
 
 FILE_TEXT = {
@@ -866,6 +1405,7 @@ FILE_TEXT = {
     "graph.graphml": "The account similarity graph (pseudonyms only) for Gephi, Cytoscape or networkx",
     "report.html": "This report",
     "report.md": "This report as plain Markdown",
+    "report.pdf": "This report as a paginated PDF exhibit (the same text, page numbers on every page)",
     "VERIFY.md": "Step-by-step verification with standard tools",
 }
 
@@ -877,17 +1417,19 @@ def _ignored_values_caveat(kinds: dict) -> list[str]:
         return []
     parts = [f"{k}: {n(dropped)} of {n(dropped + used)}" for k, dropped, used in ignored]
     return [
-        "Shared values held by more accounts than the limit in section 5 were ignored as not specific to any group "
+        "Shared values held by more accounts than the limit in Appendix A were ignored as not specific to any group "
         "(" + "; ".join(parts) + " values ignored). Pairs linked only through such values are not linked."
     ]
 
 
 def _figure_text(name: str) -> str:
-    if name.startswith("figures/cluster-"):
+    if name.startswith("figures/cluster-") and name.endswith("-graph.svg"):
         return f"Drawing of {label(int(name.split('-')[1]))}'s accounts and links"
+    if name.startswith("figures/cluster-") and name.endswith("-daily.svg"):
+        return f"Figure: {label(int(name.split('-')[1]))}'s requests and active accounts per day"
     return {
         "figures/daily-requests.svg": "Figure: requests per day, flagged groups against the background",
-        "figures/account-creation.svg": "Figure: account sign-ups per day",
+        "figures/account-creation.svg": "Figure: account sign-ups over the whole span and over the last days",
         "figures/hour-of-day.svg": "Figure: hour-of-day activity per flagged group",
     }.get(name, "")
 

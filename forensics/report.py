@@ -580,21 +580,31 @@ def build_payload(
     task.advance()
 
     figs: dict[str, bytes] = {}
+    meta: dict[str, dict] = {}
+
+    def add(path: str, drawn: tuple[bytes, dict]) -> None:
+        figs[path], meta[path] = drawn
+
     series_names = {f"cluster-{cid}": label(cid) for cid in flagged}
     daily_counts = {
         series_names[s]: [tables.daily.get(s, {}).get(d, (0,))[0] for d in tables.days] for s in series_names
     }
     background = [tables.daily.get(BACKGROUND, {}).get(d, (0,))[0] for d in tables.days]
-    figs["figures/daily-requests.svg"] = figures.daily_requests(tables.days, daily_counts, background)
+    add("figures/daily-requests.svg", figures.daily_requests(tables.days, daily_counts, background))
     if tables.creation is not None:
-        figs["figures/account-creation.svg"] = figures.account_creation(*tables.creation)
+        add("figures/account-creation.svg", figures.account_creation(*tables.creation))
     else:
-        figs["figures/account-creation.svg"] = figures.account_creation(None, None, None, tables.creation_reason)
-    figs["figures/hour-of-day.svg"] = figures.hour_of_day(
+        add("figures/account-creation.svg", figures.account_creation(None, None, None, tables.creation_reason))
+    add("figures/hour-of-day.svg", figures.hour_of_day(
         {series_names[s]: tables.hourly.get(s, [0] * 24) for s in series_names},
         tables.hourly.get(BACKGROUND, [0] * 24),
-    )
+    ))
     for cid in flagged:
+        series = tables.daily.get(f"cluster-{cid}", {})
+        add(f"figures/cluster-{cid}-daily.svg", figures.group_daily(
+            f"cluster-{cid}", f"{label(cid)}: activity per day (UTC)", tables.days,
+            [series.get(d, (0, 0))[0] for d in tables.days], [series.get(d, (0, 0))[1] for d in tables.days],
+        ))
         members = sorted(data.assignment.filter(pl.col("cluster_id") == cid)[ACCOUNT].to_list())
         shown = drawn_members(data.graph, members)
         sub = data.graph.subgraph(shown)
@@ -604,15 +614,17 @@ def build_payload(
         title = f"{label(cid)}: {len(members):,} accounts and the links between them"
         if len(shown) < len(members):
             title = f"{label(cid)}: {len(shown):,} of {len(members):,} accounts, around the most connected one"
-        figs[f"figures/cluster-{cid}-graph.svg"] = figures.cluster_graph(
+        add(f"figures/cluster-{cid}-graph.svg", figures.cluster_graph(
             f"cluster-{cid}", shown, edges, {m: m[:8] for m in shown}, title
-        )
+        ))
     task.advance()
     payload.update(figs)
 
-    doc = r.report_document(summary, tables, figs, payload_names=sorted(set(payload) | {"report.html", "report.md", "VERIFY.md"}))
+    names = sorted(set(payload) | {"report.html", "report.md", "report.pdf", "VERIFY.md"})
+    doc = r.report_document(summary, tables, figs, payload_names=names, meta=meta)
     payload["report.html"] = r.to_html(doc)
     payload["report.md"] = r.to_markdown(doc)
+    payload["report.pdf"] = r.to_pdf(doc)
     payload["VERIFY.md"] = r.verify_document(summary, tables)
     task.advance()
     return payload, summary

@@ -62,6 +62,15 @@ RATE_FULL = 2.0
 # A member is counted with its group when its own share of templated reasoning requests is at least this
 # fraction of the group's.
 MEMBER_SHARE_OF_GROUP = 0.5
+# Members with HDBSCAN membership at least this are core members; below it, weakly attached.
+CORE_MEMBERSHIP = 0.5
+# A group without extraction is explained as one app's shared system prompt when that prompt covers at least
+# BENIGN_SYSTEM_PROMPT_SHARE of its requests, or as a shared network of people when at least
+# BENIGN_HUMAN_PACED_SHARE of its members are human-paced; either only while its templated share is below
+# BENIGN_TEMPLATED_MAX.
+BENIGN_SYSTEM_PROMPT_SHARE = 0.8
+BENIGN_HUMAN_PACED_SHARE = 0.6
+BENIGN_TEMPLATED_MAX = 0.3
 COORDINATION_KINDS = (
     "ip", "net", "slot", "template", "skeleton", "opening", "closing", "payment", "created", "user_agent", "system_prompt",
 )
@@ -103,7 +112,7 @@ def rules(params: dict) -> list[tuple[str, str]]:
         ("A member is counted when its templated reasoning share is at least", f"{MEMBER_SHARE_OF_GROUP:g} of its group's"),
         ("A weakly attached member (membership below 0.5) is counted with links of its own at similarity",
          f"at least {1 - params.get('cluster_epsilon', 0.6):g}, to at least {params.get('min_samples', 3)} core members"),
-        ("Signup burst window (hours)", "72"),
+        ("Signup burst window (hours)", f"{ScoreParams.signup_burst_h:g}"),
     ]
 
 
@@ -163,7 +172,8 @@ def phrase(indicator: str, v: dict) -> str:
     if indicator == "reasoning":
         return f"{_pct(v['share'])} of prompts ask for step-by-step reasoning (the typical account: {_pct(v['base'])})"
     if indicator == "round_the_clock":
-        return f"{_pct(v['share'])} of accounts active around the clock (activity spread evenly over the 24 hours)"
+        return (f"{_pct(v['share'])} of accounts active around the clock (requests spread over the 24 hours of the day "
+                f"at least as widely as the threshold; a daily rhythm can remain)")
     if indicator == "new_model":
         return f"{_pct(v['share'])} started using a newly released model within 48 h of its first use in the case"
     if indicator == "country_mismatch":
@@ -209,7 +219,7 @@ def linked_members(edges: pl.DataFrame, names: pl.Series, clusters: pl.DataFrame
 def strong_links(graph_edges: pl.DataFrame, clusters: pl.DataFrame, codes: pl.DataFrame, min_similarity: float) -> pl.DataFrame:
     """Per account: how many of its graph links to core members of its own cluster have similarity >=
     `min_similarity` (`code`, `strong_links`)."""
-    coded = clusters.join(codes, on=ACCOUNT, how="inner").select("code", "cluster_id", (pl.col("membership") >= 0.5).alias("_core"))
+    coded = clusters.join(codes, on=ACCOUNT, how="inner").select("code", "cluster_id", (pl.col("membership") >= CORE_MEMBERSHIP).alias("_core"))
     both = pl.concat(
         [graph_edges.select(pl.col("a").alias("u"), pl.col("b").alias("v"), "similarity"),
          graph_edges.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "similarity")]
@@ -387,9 +397,9 @@ def _group_benign(c: dict) -> str | None:
     """A legitimate reason for a whole group's ties, when it shows no extraction."""
     if c["extraction"] >= EXTRACTION_MIN:
         return None
-    if c["system_prompt_top_share"] >= 0.8 and c["templated_share"] < 0.3:
+    if c["system_prompt_top_share"] >= BENIGN_SYSTEM_PROMPT_SHARE and c["templated_share"] < BENIGN_TEMPLATED_MAX:
         return "one app's shared system prompt, with diverse prompts"
-    if c["human_paced_share"] >= 0.6 and c["templated_share"] < 0.3:
+    if c["human_paced_share"] >= BENIGN_HUMAN_PACED_SHARE and c["templated_share"] < BENIGN_TEMPLATED_MAX:
         return "a shared network of diverse, human-paced users"
     return None
 
@@ -549,7 +559,7 @@ def _score_pass(
             acct = r[ACCOUNT]
             if acct in organisation:
                 status.append("organisation")
-            elif r["membership"] < 0.5 and r["strong_links"] < min_samples:
+            elif r["membership"] < CORE_MEMBERSHIP and r["strong_links"] < min_samples:
                 status.append("weak")
             elif r["specific_reasoning_share"] < member_min or r["specific_row_share"] == 0:
                 status.append("not_templated")

@@ -200,9 +200,10 @@ def test_html_is_self_contained_and_has_the_lawyer_sections(pipeline) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["'](?!#|data:)""", html)
     assert "<link" not in html and "@import" not in html and "url(http" not in html
     assert "default-src 'none'" in html
-    summary_at = html.index("What happened.")
-    for phrase in ("How sure we are.", "2 Evidence per flagged group", "5 Method and parameters",
-                   "6 Limitations and alternative explanations", "7 How to verify and reproduce"):
+    summary_at = html.index("What was observed.")
+    for phrase in ("What this does not establish.", "2 Evidence per flagged group", "Exhibit 1. Cluster",
+                   "5 How the method works", "6 How accurate is this method", "7 How to verify and reproduce",
+                   "8 Limitations and alternative explanations", "9 Glossary", "Appendix A. Methods in technical terms"):
         assert html.index(phrase) > summary_at, phrase
     assert html.count("<svg") >= 4
     assert "forensics verify &lt;bundle&gt; --logs &lt;logs&gt; --key-file &lt;key-file&gt;" in html
@@ -227,7 +228,7 @@ def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
     and how many were left out as too common to be specific."""
     md = (pipeline["bundle"] / "data/report.md").read_text(encoding="utf-8")
     kinds = json.loads((pipeline["case"] / "clusters.json").read_text())["edge_kinds"]
-    table = md.split("*Kinds of evidence links found*")[1].split("*Score weights")[0]
+    table = md.split(". Kinds of evidence links found*")[1].split(". Every parameter used*")[0]
     for kind, stats in kinds.items():
         line = next(x for x in table.splitlines() if x.startswith(f"| {kind} | "))
         assert line.endswith(
