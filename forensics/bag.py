@@ -21,6 +21,9 @@ TAGMANIFEST = "tagmanifest-sha256.txt"
 BAG_INFO = "bag-info.txt"
 BAGIT = "bagit.txt"
 TAG_FILES = (BAGIT, BAG_INFO, MANIFEST)
+# The case's custody log (forensics/custody.py), a tag file at the bag root listed in the tag manifest. It is the
+# one file of a bundle that records wall-clock time, user and host, so a re-run never reproduces it.
+CUSTODY = "custody.jsonl"
 # A detached OpenSSH signature over the tag manifest (optional; it cannot be listed in any manifest).
 SIGNATURE = "tagmanifest-sha256.txt.sig"
 SIGNATURE_NAMESPACE = "forensics-evidence"
@@ -61,8 +64,9 @@ def bag_info_text(info: Sequence[tuple[str, str]], octets: int, count: int) -> s
     return "".join(lines)
 
 
-def bag_files(payload: Mapping[str, bytes], info: Sequence[tuple[str, str]]) -> dict[str, bytes]:
-    """Every file of the bag (path relative to the bag root -> bytes), computed in memory."""
+def unsealed_bag_files(payload: Mapping[str, bytes], info: Sequence[tuple[str, str]]) -> dict[str, bytes]:
+    """The payload, its manifest, bagit.txt and bag-info.txt, without the tag manifest: what a tag file written
+    about the bag (the custody log's `report` line) can already hash."""
     for path in payload:
         if not is_safe_path(path):
             raise InternalError(f"payload path outside [a-z0-9._/-]: {path!r}")
@@ -70,13 +74,41 @@ def bag_files(payload: Mapping[str, bytes], info: Sequence[tuple[str, str]]) -> 
     files[MANIFEST] = manifest_text({p: sha256_bytes(d) for p, d in files.items()}).encode("utf-8")
     files[BAGIT] = BAGIT_TXT.encode("utf-8")
     files[BAG_INFO] = bag_info_text(info, sum(len(d) for d in payload.values()), len(payload)).encode("utf-8")
-    files[TAGMANIFEST] = manifest_text({p: sha256_bytes(files[p]) for p in TAG_FILES}).encode("utf-8")
     return files
 
 
-def write_bag(bag_dir: Path, payload: Mapping[str, bytes], info: Sequence[tuple[str, str]]) -> dict[str, bytes]:
+def seal(files: Mapping[str, bytes], extra_tags: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """Add the extra tag files (custody.jsonl) and the tag manifest over every tag file."""
+    sealed = dict(files)
+    for rel, data in (extra_tags or {}).items():
+        if rel in sealed or "/" in rel or not is_safe_path(rel):
+            raise InternalError(f"extra tag file name not allowed: {rel!r}")
+        sealed[rel] = data
+    tags = [*TAG_FILES, *sorted(extra_tags or {})]
+    sealed[TAGMANIFEST] = manifest_text({p: sha256_bytes(sealed[p]) for p in tags}).encode("utf-8")
+    return sealed
+
+
+def bag_files(
+    payload: Mapping[str, bytes], info: Sequence[tuple[str, str]], extra_tags: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """Every file of the bag (path relative to the bag root -> bytes), computed in memory."""
+    return seal(unsealed_bag_files(payload, info), extra_tags)
+
+
+def write_bag(
+    bag_dir: Path,
+    payload: Mapping[str, bytes],
+    info: Sequence[tuple[str, str]],
+    extra_tags: Mapping[str, bytes] | None = None,
+) -> dict[str, bytes]:
     """Write a complete bag into the (empty, staged) directory `bag_dir`; return what was written."""
-    files = bag_files(payload, info)
+    return write_files(bag_dir, bag_files(payload, info, extra_tags))
+
+
+def write_files(bag_dir: Path, files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Write the files of a bag (from bag_files or seal) into the (empty, staged) directory `bag_dir`."""
+    files = dict(files)
     for rel in sorted(files):
         path = bag_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)

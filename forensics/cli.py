@@ -7,9 +7,11 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+import typer.core
+import typer.main
 
 from forensics import __version__
 from forensics.errors import ForensicsError, ForensicsWarning
@@ -23,10 +25,39 @@ app = typer.Typer(
     help="Forensic analysis of LLM API logs: find coordinated distillation campaigns and write a verifiable evidence bundle.",
 )
 
+
+class _State:
+    """What main() needs from the parsed command line: whether to show tracebacks, and the arguments as given
+    (recorded in the case's custody log)."""
+
+    debug = False
+    argv: list[str] | None = None
+
+
+def _set_debug(value: bool) -> None:
+    if value:
+        _State.debug = True
+
+
+def _argv() -> list[str]:
+    return list(_State.argv if _State.argv is not None else sys.argv[1:])
+
+
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars and messages on stderr.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
+AsJson = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object on stdout and nothing else there (messages go to stderr)."),
+]
+Debug = Annotated[
+    bool,
+    typer.Option(
+        "--debug", help="On failure, print the full traceback as well as the one-line error.", callback=_set_debug,
+        expose_value=False, is_eager=True,
+    ),
+]
 KeyFile = Annotated[
-    Optional[Path], typer.Option("--key-file", help="32-byte hex key file (see `forensics keygen`).", dir_okay=False)
+    Optional[Path],
+    typer.Option("--key-file", metavar="FILE", help="32-byte hex key file (see `forensics keygen`).", dir_okay=False),
 ]
 
 
@@ -36,7 +67,15 @@ def _say(message: str, quiet: bool) -> None:
 
 
 def _print_json(result: dict) -> None:
-    typer.echo(json.dumps(result, sort_keys=True, indent=2))
+    typer.echo(json.dumps(result, sort_keys=True, indent=2, default=str))
+
+
+def _finish(result: dict, as_json: bool, message: str, quiet: bool) -> None:
+    """One JSON object on stdout under --json; otherwise the one-line summary on stderr."""
+    if as_json:
+        _print_json(result)
+    else:
+        _say(message, quiet)
 
 
 def _print_version(value: bool) -> None:
@@ -50,47 +89,71 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
     ] = False,
+    debug: Debug = False,
 ) -> None:
     """Forensic analysis of LLM API logs."""
 
 
 @app.command()
 def keygen(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the new key file.", dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write the new key file.", dir_okay=False)],
+    as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Create a random 32-byte pseudonymisation key, readable only by you (mode 0600).
 
-    Example: forensics keygen --out ~/cases/acme.key
+    \b
+    Example:
+      forensics keygen --out ~/cases/acme.key
     """
     from forensics.keys import generate_key_file, load_key
 
     generate_key_file(out)
-    _say(f"wrote key {out} (fingerprint {load_key(out).fingerprint}); store it safely, it re-identifies accounts", quiet)
+    fingerprint = load_key(out).fingerprint
+    _finish(
+        {"key_file": str(out), "key_fingerprint": fingerprint},
+        as_json,
+        f"wrote key {out} (fingerprint {fingerprint}); store it safely, it re-identifies accounts",
+        quiet,
+    )
 
 
 @app.command()
 def ingest(
-    logs: Annotated[list[str], typer.Argument(help="Parquet files, directories or globs.")],
-    case: Annotated[Path, typer.Option("--case", help="Case directory to create or replace.", file_okay=False)],
-    accounts: Annotated[Optional[Path], typer.Option("--accounts", help="Account table (Parquet).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Window start, UTC ISO-8601 date or datetime, inclusive.")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Window end, UTC ISO-8601 date or datetime, exclusive.")] = None,
+    logs: Annotated[list[str], typer.Argument(metavar="LOGS...", help="Parquet files, directories or globs.")],
+    case: Annotated[
+        Path, typer.Option("--case", metavar="DIR", help="Case directory to create or replace.", file_okay=False)
+    ],
+    accounts: Annotated[
+        Optional[Path], typer.Option("--accounts", metavar="FILE", help="Account table (Parquet).")
+    ] = None,
+    since: Annotated[
+        Optional[str], typer.Option(metavar="DATE", help="Window start, UTC ISO-8601 date or datetime, inclusive.")
+    ] = None,
+    until: Annotated[
+        Optional[str], typer.Option(metavar="DATE", help="Window end, UTC ISO-8601 date or datetime, exclusive.")
+    ] = None,
     key_file: KeyFile = None,
     column_map: Annotated[
-        Optional[list[str]], typer.Option("--map", help="CANONICAL=SOURCE column mapping; repeatable.")
+        Optional[list[str]],
+        typer.Option("--map", metavar="CANONICAL=SOURCE", help="Column mapping; repeatable."),
     ] = None,
     map_file: Annotated[
-        Optional[Path], typer.Option("--map-file", help="TOML file with a [columns] table of canonical = source.")
+        Optional[Path],
+        typer.Option("--map-file", metavar="FILE", help="TOML file with a [columns] table of canonical = source."),
     ] = None,
-    epoch_unit: Annotated[str, typer.Option(help="Unit of integer timestamps: s, ms or us.")] = "s",
+    epoch_unit: Annotated[str, typer.Option(metavar="UNIT", help="Unit of integer timestamps: s, ms or us.")] = "s",
     as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Validate, pseudonymise and account for every row of the logs; write a case directory.
 
-    Example: forensics ingest logs/ --accounts accounts.parquet --since 2026-04-22 --until 2026-06-06 \\
-    --key-file case.key --case cases/acme
+    \b
+    Example:
+      forensics ingest logs/ --accounts accounts.parquet --since 2026-04-22 \\
+        --until 2026-06-06 --key-file case.key --case cases/acme
     """
     from forensics.ingest import IngestOptions, run_ingest
     from forensics.schema import parse_column_map
@@ -104,43 +167,50 @@ def ingest(
         key_file=key_file,
     )
     with progress_for(quiet or as_json) as progress:
-        result = run_ingest(logs, case, options, progress=progress)
+        result = run_ingest(logs, case, options, progress=progress, argv=_argv())
     if result.generated_key is not None:
         _say(
             f"warning: no --key-file given; created {result.generated_key}. Store it safely: it re-identifies accounts.",
             quiet and not as_json,
         )
     summary = result.summary
-    if as_json:
-        _print_json(summary)
-    else:
-        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["quarantine_reasons"].items())) or "none"
-        _say(
-            f"read {summary['rows_read']:,} rows from {len(summary['inputs'])} files: "
-            f"{summary['rows_accepted']:,} accepted, {summary['rows_quarantined']:,} quarantined ({reasons}). "
-            f"Case: {case}",
-            quiet,
-        )
+    reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["quarantine_reasons"].items())) or "none"
+    _finish(
+        summary,
+        as_json,
+        f"read {summary['rows_read']:,} rows from {len(summary['inputs'])} files: "
+        f"{summary['rows_accepted']:,} accepted, {summary['rows_quarantined']:,} quarantined ({reasons}). "
+        f"Case: {case}",
+        quiet,
+    )
 
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option("--out", help="Directory to write logs/, accounts.parquet and labels.parquet.")],
-    scale: Annotated[str, typer.Option(help="tiny, sample, small, medium, quarter, half or seed.")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Random seed; the same arguments give the same bytes.")] = 1,
-    stealth: Annotated[float, typer.Option(help="Campaign tradecraft from 0 (blatant) to 1 (very stealthy).")] = 0.5,
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", help="Directory to write logs/, accounts.parquet and labels.parquet."),
+    ],
+    scale: Annotated[
+        str, typer.Option(metavar="SCALE", help="tiny, sample, small, medium, quarter, half or seed.")
+    ] = "tiny",
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same arguments give the same bytes.")] = 1,
+    stealth: Annotated[
+        float, typer.Option(metavar="X", help="Campaign tradecraft from 0 (blatant) to 1 (very stealthy).")
+    ] = 0.5,
     scenario: Annotated[
         str,
         typer.Option(
+            metavar="NAME",
             help="How many hard negatives: default, many-hard-negatives, few-hard-negatives or shared-proxy "
-            "(six times the benign customers of the campaigns' proxy pool and relay)."
+            "(six times the benign customers of the campaigns' proxy pool and relay).",
         ),
     ] = "default",
     family: Annotated[
         Optional[list[str]],
         typer.Option(
             "--family",
-            metavar="<name>",
+            metavar="NAME",
             help="A campaign or hard-negative family to include (repeatable; default: all). Campaigns: "
             "fanout-datacenter, bulk-datacenter, hydra-residential, lowslow-sticky, reseller-relay, agentic. "
             "Hard negatives: eval-org, classroom, platform-relay, university-nat, enterprise-org, wrapper-app, "
@@ -148,30 +218,43 @@ def synth(
             "reseller-relay bring the benign customers of their proxy pool and relay.",
         ),
     ] = None,
+    as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Generate a realistic incident: benign background, hard negatives and distillation campaigns.
 
-    Example: forensics synth --out /tmp/incident --scale small --seed 3 --stealth 0.7 --family hydra-residential
-    --family eval-org --family classroom
+    \b
+    Example:
+      forensics synth --out /tmp/incident --scale small --seed 3 --stealth 0.7 \\
+        --family hydra-residential --family eval-org --family classroom
     """
     from forensics.synth import generate
 
-    with progress_for(quiet) as progress:
+    with progress_for(quiet or as_json) as progress:
         summary = generate(out, scale=scale, seed=seed, progress=progress, stealth=stealth, scenario=scenario,
                            families=family or ["all"])
-    _say(f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}", quiet)
+    _finish(
+        {**summary, "out": str(out)},
+        as_json,
+        f"wrote {summary['rows']:,} requests from {summary['accounts']:,} accounts to {out}",
+        quiet,
+    )
 
 
 def _option(field: str, text: str):
     """The `forensics cluster` option of a ClusterParams field, under the flag that the report's re-run commands
-    print for it (CLUSTER_FLAGS)."""
-    return typer.Option(CLUSTER_FLAGS[field], help=text)
+    print for it (CLUSTER_FLAGS), with a metavariable saying what kind of value it takes."""
+    default = getattr(ClusterParams, field)
+    metavar = "SECONDS" if field.endswith("_s") else ("N" if isinstance(default, int) else "X")
+    return typer.Option(CLUSTER_FLAGS[field], metavar=metavar, help=text)
 
 
 @app.command()
 def cluster(
-    case: Annotated[Path, typer.Argument(help="Case directory written by `forensics ingest`.", file_okay=False)],
+    case: Annotated[
+        Path, typer.Argument(metavar="CASE", help="Case directory written by `forensics ingest`.", file_okay=False)
+    ],
     coaction_window_s: Annotated[
         int, _option("coaction_window_s", "Seconds within which two requests with the same prompt co-act.")
     ] = ClusterParams.coaction_window_s,
@@ -272,91 +355,245 @@ def cluster(
     ] = ClusterParams.min_flag_accounts,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Derive account features, build the similarity graph, cluster it and score each cluster.
 
     Every option is recorded in clusters.json and replayed by `forensics verify`.
 
-    Example: forensics cluster cases/acme --coaction-window 60 --min-coaction 2
+    \b
+    Example:
+      forensics cluster cases/acme --coaction-window 60 --min-coaction 2
     """
     from forensics.cluster import run_cluster
 
     values = dict(locals())
     params = ClusterParams(**{name: values[name] for name in CLUSTER_FLAGS})
     with progress_for(quiet or as_json) as progress:
-        summary = run_cluster(case, params, progress=progress)
-    if as_json:
-        _print_json(summary)
-    else:
-        _say(f"{summary['clusters']} clusters, {summary['flagged']} flagged; outputs in {case}", quiet)
+        summary = run_cluster(case, params, progress=progress, argv=_argv())
+    _finish(summary, as_json, f"{summary['clusters']} clusters, {summary['flagged']} flagged; outputs in {case}", quiet)
+
+
+def _metadata_option(flag: str, metavar: str, text: str):
+    return typer.Option(flag, metavar=metavar, help=text)
 
 
 @app.command()
 def report(
-    case: Annotated[Path, typer.Argument(help="Case directory after `forensics cluster`.", file_okay=False)],
-    out: Annotated[Path, typer.Option("--out", help="Bundle directory to create.", file_okay=False)],
-    title: Annotated[str, typer.Option(help="Report title.")] = "Distillation campaign evidence report",
-    case_id: Annotated[Optional[str], typer.Option("--case-id", help="Case identifier recorded in bag-info.txt.")] = None,
+    case: Annotated[
+        Path, typer.Argument(metavar="CASE", help="Case directory after `forensics cluster`.", file_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Bundle directory to create.", file_okay=False)],
+    title: Annotated[str, typer.Option(metavar="TEXT", help="Report title.")] = "Distillation campaign evidence report",
+    case_id: Annotated[
+        Optional[str],
+        typer.Option("--case-id", metavar="ID", help="Case identifier (bag-info.txt: Internal-Sender-Identifier)."),
+    ] = None,
+    source_organization: Annotated[
+        Optional[str],
+        _metadata_option("--source-organization", "TEXT", "Organisation the logs come from (bag-info.txt: Source-Organization)."),
+    ] = None,
+    contact_name: Annotated[
+        Optional[str], _metadata_option("--contact-name", "TEXT", "Analyst to contact (bag-info.txt: Contact-Name).")
+    ] = None,
+    contact_email: Annotated[
+        Optional[str], _metadata_option("--contact-email", "EMAIL", "Analyst's email (bag-info.txt: Contact-Email).")
+    ] = None,
+    external_identifier: Annotated[
+        Optional[str],
+        _metadata_option(
+            "--external-identifier", "ID", "Your own reference, e.g. a matter number (bag-info.txt: External-Identifier)."
+        ),
+    ] = None,
+    analysis_date: Annotated[
+        Optional[str],
+        _metadata_option(
+            "--analysis-date", "YYYY-MM-DD", "Date of the analysis (bag-info.txt: Analysis-Date; not the bagging date)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing bundle.")] = False,
     sign: Annotated[
         Optional[Path],
-        typer.Option("--sign", help="OpenSSH private key: add a detached signature over the tag manifest.", dir_okay=False),
+        typer.Option(
+            "--sign", metavar="FILE", help="OpenSSH private key: add a detached signature over the tag manifest.",
+            dir_okay=False,
+        ),
     ] = None,
+    as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Write the evidence bundle: a BagIt bag with the report, tables, timelines and figures.
 
-    Example: forensics report cases/acme --out bundles/acme --case-id ACME-2026-001 --sign ~/.ssh/id_ed25519
+    \b
+    Example:
+      forensics report cases/acme --out bundles/acme --case-id ACME-2026-001 \\
+        --source-organization 'Example AI Ltd' --contact-name 'A. Analyst' \\
+        --contact-email analyst@example.com --analysis-date 2026-06-10
     """
+    from forensics.case_metadata import CaseMetadata
     from forensics.report import build_bundle
 
-    with progress_for(quiet) as progress:
-        result = build_bundle(case, out, title=title, case_id=case_id, force=force, progress=progress, sign_key=sign)
+    metadata = CaseMetadata(
+        source_organization=source_organization,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        external_identifier=external_identifier,
+        analysis_date=analysis_date,
+    )
+    with progress_for(quiet or as_json) as progress:
+        result = build_bundle(
+            case, out, title=title, case_id=case_id, force=force, progress=progress, sign_key=sign,
+            metadata=metadata, argv=_argv(),
+        )
     signed = ", signed" if result.get("signed") else ""
-    _say(f"wrote evidence bundle {out} ({result['files']} files{signed})", quiet)
+    _finish({**result, "bundle": str(out)}, as_json, f"wrote evidence bundle {out} ({result['files']} files{signed})", quiet)
 
 
 @app.command()
 def verify(
-    bundle: Annotated[Path, typer.Argument(help="Evidence bundle directory.", file_okay=False)],
-    logs: Annotated[Optional[list[str]], typer.Option("--logs", help="Original logs, to re-run the pipeline.")] = None,
+    bundle: Annotated[
+        Path, typer.Argument(metavar="BUNDLE", help="Evidence bundle directory.", file_okay=False)
+    ],
+    logs: Annotated[
+        Optional[list[str]],
+        typer.Option("--logs", metavar="PATH", help="Original logs, to re-run the pipeline (repeatable)."),
+    ] = None,
     key_file: KeyFile = None,
-    accounts: Annotated[Optional[Path], typer.Option("--accounts", help="Original account table.")] = None,
+    accounts: Annotated[
+        Optional[Path], typer.Option("--accounts", metavar="FILE", help="Original account table.")
+    ] = None,
     allowed_signers: Annotated[
         Optional[Path],
-        typer.Option("--allowed-signers", help="OpenSSH allowed-signers file: require a good signature.", dir_okay=False),
+        typer.Option(
+            "--allowed-signers", metavar="FILE", help="OpenSSH allowed-signers file: require a good signature.",
+            dir_okay=False,
+        ),
     ] = None,
+    as_json: AsJson = False,
     quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Check a bundle's integrity; with --logs and --key-file, re-run the pipeline and compare every file.
 
-    Example: forensics verify bundles/acme --logs logs/ --key-file case.key --accounts accounts.parquet
+    With --json, the verdict is one object ({"ok": ..., "lines": [...]}) whenever the bundle was examined, also
+    when it fails (exit 3); usage errors print nothing on stdout.
+
+    \b
+    Examples:
+      forensics verify bundles/acme
+      forensics verify bundles/acme --logs logs/ --key-file case.key --accounts accounts.parquet
     """
     from forensics.errors import BundleInvalidError
     from forensics.verify import verify_bundle
 
-    with progress_for(quiet) as progress:
-        result = verify_bundle(
-            bundle, logs=logs, key_file=key_file, accounts=accounts, allowed_signers=allowed_signers, progress=progress
-        )
-    for line in result["lines"]:
-        typer.echo(line)
+    try:
+        with progress_for(quiet or as_json) as progress:
+            result = verify_bundle(
+                bundle, logs=logs, key_file=key_file, accounts=accounts, allowed_signers=allowed_signers,
+                progress=progress,
+            )
+    except BundleInvalidError as exc:
+        if as_json:
+            _print_json({"bundle": str(bundle), "ok": False, "lines": [], "error": str(exc)})
+        raise
+    if as_json:
+        _print_json({"bundle": str(bundle), **result})
+    else:
+        for line in result["lines"]:
+            typer.echo(line)
     if not result["ok"]:
         raise BundleInvalidError(f"{bundle}: the re-run did not reproduce every file (see the lines above)")
+
+
+@app.command()
+def reveal(
+    case: Annotated[
+        Path, typer.Argument(metavar="CASE", help="Case directory after `forensics cluster`.", file_okay=False)
+    ],
+    logs: Annotated[
+        list[str], typer.Argument(metavar="LOGS...", help="The logs the case was ingested from (files, directories, globs).")
+    ],
+    key_file: Annotated[
+        Path,
+        typer.Option("--key-file", metavar="FILE", help="The case's key file (its fingerprint must match the case).",
+                     dir_okay=False),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="FILE", help="CSV to create (mode 0600); refused inside a bundle or the case.",
+                     dir_okay=False),
+    ],
+    cluster_ids: Annotated[
+        Optional[list[int]],
+        typer.Option("--cluster", metavar="ID", help="Only this flagged cluster (repeatable; default: all flagged)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """For the key holder: write the raw account IDs of the flagged accounts, to act on them.
+
+    Pseudonyms are re-derived from the logs with the key; the case stores nothing raw. The CSV identifies
+    accounts: keep it out of bundles and share it only with those who must act on it.
+
+    \b
+    Example:
+      forensics reveal cases/acme logs/ --key-file case.key --out ~/private/acme-accounts.csv \\
+        --cluster 0 --cluster 2
+    """
+    from forensics.reveal import reveal_accounts
+
+    with progress_for(quiet or as_json) as progress:
+        result = reveal_accounts(
+            case, logs, key_file=key_file, out=out, cluster_ids=cluster_ids, force=force, progress=progress,
+            argv=_argv(),
+        )
+    typer.echo(
+        f"warning: {out} identifies {result['accounts']:,} accounts by their raw IDs; keep it private "
+        "and out of any bundle",
+        err=True,
+    )
+    _finish(result, as_json, f"wrote {result['accounts']:,} accounts of {len(result['clusters'])} flagged clusters to {out}", quiet)
+
+
+class _Argument(typer.core.TyperArgument):
+    """Arguments shown by their metavariable (CASE, LOGS...) in the usage line and the Arguments list, without
+    Typer's `{case}` braces and `<list[str]>` type labels."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        return name if self.required else f"[{name}]"
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def command() -> Any:
+    """The Click command group of the app (Typer's own Click), with every argument shown as _Argument."""
+    group = typer.main.get_command(app)
+    for sub in group.commands.values():  # type: ignore[attr-defined]
+        for param in sub.params:
+            if isinstance(param, typer.core.TyperArgument):
+                param.__class__ = _Argument
+    return group  # type: ignore[return-value]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    _State.debug, _State.argv = False, args
     warnings.simplefilter("ignore")  # library deprecation chatter is not for users
     warnings.simplefilter("default", ForensicsWarning)
     warnings.showwarning = lambda message, category, *rest: typer.echo(f"warning: {message}", err=True)
     try:
-        app(args=args, prog_name="forensics", standalone_mode=False)
+        command().main(args=args, prog_name="forensics", standalone_mode=False)
     except ForensicsError as exc:
-        if debug:
+        if _State.debug:
             traceback.print_exc()
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -373,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {exc}", err=True)
         return 2
     except Exception as exc:  # the last line of defence: never a traceback unless --debug
-        if debug:
+        if _State.debug:
             traceback.print_exc()
         typer.echo(f"internal error: {type(exc).__name__} (re-run with --debug for details)", err=True)
         return 1

@@ -233,8 +233,33 @@ def build_edges(
     return edges, names, stats
 
 
-def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentProgress()) -> dict:
-    """Run the whole cluster stage on a case directory and return a summary."""
+CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
+
+
+def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None) -> None:
+    """Append this run to CASE/custody.jsonl once every output is written: the case files read (ingest.json,
+    events, accounts) and written, each hashed in streaming chunks."""
+    from forensics import custody
+
+    inputs = [custody.file_entry("ingest.json", case / "ingest.json")]
+    inputs += custody.tree_entries(case / "events", prefix="events/")
+    if (case / "accounts.parquet").is_file():
+        inputs.append(custody.file_entry("accounts.parquet", case / "accounts.parquet"))
+    outputs = [custody.file_entry(name, case / name) for name in CLUSTER_OUTPUTS]
+    record = custody.make_record(
+        "cluster", argv=argv, parameters={"case": str(case), **dataclasses.asdict(params)}, inputs=inputs,
+        outputs=outputs, key_fingerprint=ingest.get("key_fingerprint"),
+    )
+    custody.append(case, record)
+
+
+def run_cluster(
+    case: Path, params: ClusterParams, progress: Progress = SilentProgress(), argv: list[str] | None = None
+) -> dict:
+    """Run the whole cluster stage on a case directory and return a summary.
+
+    `argv` (the command line, from the CLI) goes into the custody log line this run appends.
+    """
     case = Path(case)
     params.validate()
     ingest = _check_case(case)
@@ -333,6 +358,7 @@ def run_cluster(case: Path, params: ClusterParams, progress: Progress = SilentPr
             "high_volume_accounts": high_volume_accounts(features, sp),
         }
         jsonio.write(case / "clusters.json", doc)
+        _record_custody(case, params, ingest, argv)
         task.advance()
     return {
         "clusters": len(scored),

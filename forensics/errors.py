@@ -83,3 +83,20 @@ class ForensicsWarning(UserWarning):
 
 class SignatureError(BadInputError):
     """A signing key or allowed-signers file that ssh-keygen cannot use."""
+
+
+class InvalidCaseMetadataError(BadInputError):
+    """A --source-organization, --contact-*, --external-identifier or --analysis-date value that cannot be
+    recorded (not one line, too long, not an email address, not a YYYY-MM-DD date)."""
+
+
+class UnknownClusterError(BadInputError):
+    """A `reveal --cluster` ID that is not a flagged cluster of the case."""
+
+
+class UnsafeOutputError(BadInputError):
+    """An output that would put raw identities where they must not be (inside a bundle or a case directory)."""
+
+
+class LogsMismatchError(BadInputError):
+    """Logs that do not hold every account the case flagged: not the logs the case was ingested from."""

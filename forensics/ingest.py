@@ -1216,9 +1216,16 @@ def _check_case_target(case: Path) -> None:
 
 
 def run_ingest(
-    logs: list[str], case: Path, options: IngestOptions, progress: Progress = SilentProgress()
+    logs: list[str],
+    case: Path,
+    options: IngestOptions,
+    progress: Progress = SilentProgress(),
+    argv: list[str] | None = None,
 ) -> IngestResult:
-    """Validate and pseudonymise the logs into the case directory; nothing changes there unless all succeeds."""
+    """Validate and pseudonymise the logs into the case directory; nothing changes there unless all succeeds.
+
+    `argv` (the command line, from the CLI) goes into the custody log line this run appends.
+    """
     if options.epoch_unit not in EPOCH_UNITS:
         raise InvalidWindowError(f"--epoch-unit {options.epoch_unit!r}: expected one of s, ms, us")
     window = parse_window(options.since, options.until)
@@ -1231,7 +1238,41 @@ def run_ingest(
             summary = _ingest_into(stage, key, inputs, skipped, window, options, progress)
         finally:
             key.close()
+        _record_custody(case, stage, logs, inputs, options, summary, argv)
     return IngestResult(summary=summary, generated_key=generated)
+
+
+def _record_custody(
+    case: Path, stage: Path, logs: list[str], inputs: list[InputFile], options: IngestOptions, summary: dict,
+    argv: list[str] | None,
+) -> None:
+    """Carry the replaced case's custody log over and append this run, inside the stage, so the log appears
+    with the new case in one rename (a failed run adds no line and leaves the old log as it was).
+
+    Input digests are the ones ingest computed while reading; outputs are hashed file by file.
+    """
+    from forensics import custody
+
+    previous = custody.read_log(case)
+    if previous:
+        (stage / custody.CUSTODY_LOG).write_bytes(previous)
+    digests = {record["path"]: record for record in summary["inputs"]}
+    entries = [custody.file_entry(str(inp.path), inp.path, digests[inp.rel]["sha256"]) for inp in inputs]
+    if options.accounts is not None and summary.get("accounts_input"):
+        entries.append(custody.file_entry(str(options.accounts), options.accounts, summary["accounts_input"]["sha256"]))
+    parameters = {
+        **summary["parameters"],
+        "logs": list(logs),
+        "case": str(case),
+        "accounts": str(options.accounts) if options.accounts else None,
+        "key_file": str(options.key_file) if options.key_file else None,  # the path only, never its content
+    }
+    record = custody.make_record(
+        "ingest", argv=argv, parameters=parameters, inputs=entries,
+        outputs=custody.tree_entries(stage, exclude=(custody.CUSTODY_LOG, KEY_FILE_NAME)),
+        key_fingerprint=summary["key_fingerprint"],
+    )
+    custody.append(stage, record)
 
 
 def _ingest_into(

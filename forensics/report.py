@@ -27,7 +27,9 @@ import polars as pl
 
 from forensics import __version__, figures, jsonio
 from forensics import render as r
-from forensics.bag import sign_tagmanifest, write_bag
+from forensics.bag import CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sign_tagmanifest, unsealed_bag_files, write_files
+from forensics.case_metadata import CaseMetadata
+from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import case_lock, staged_dir
 from forensics.progress import Progress, SilentProgress
@@ -35,7 +37,6 @@ from forensics.progress import Progress, SilentProgress
 ACCOUNT = "account_pseudonym"
 BACKGROUND = "background"
 DEFAULT_TITLE = "Distillation campaign evidence report"
-DEPENDENCIES = ("polars", "pyarrow", "networkx", "hdbscan", "numpy", "scipy", "matplotlib", "typer")
 _PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,99}")
 
@@ -467,14 +468,10 @@ def timesketch_records(rows: list[list[Any]], account_rows: list[list[Any]], *, 
 
 
 def _versions() -> dict[str, str]:
-    # Python as major.minor: patch releases do not change results, and would make bundles differ between machines.
-    found = {"python": ".".join(platform.python_version_tuple()[:2]), "forensics": __version__}
-    for name in DEPENDENCIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    """The running environment's versions (see forensics/environment.py, shared with the custody log)."""
+    from forensics.environment import versions
+
+    return versions()
 
 
 def bagging_date(data: CaseData, override: tuple[str, str] | None = None) -> tuple[str, str]:
@@ -503,8 +500,21 @@ def default_case_id(ingest: dict) -> str:
     return f"case-{digest[:12]}"
 
 
-def build_summary(data: CaseData, title: str, case_id: str, date_text: str, date_source: str) -> dict:
+def build_summary(
+    data: CaseData,
+    title: str,
+    case_id: str,
+    date_text: str,
+    date_source: str,
+    *,
+    metadata: CaseMetadata | None = None,
+    versions: dict[str, str] | None = None,
+) -> dict:
+    """summary.json. `metadata` (the user's case metadata) goes into the `case` section and the report
+    parameters, so `verify --logs` replays it. `versions` replaces the running environment's versions only for
+    `verify --logs`, which rebuilds with the recorded ones to compare everything else (see verify.rerun)."""
     ingest, meta = data.ingest, data.clusters_meta
+    metadata = metadata or CaseMetadata()
     unavailable = sorted(set(ingest.get("signals_unavailable", [])) | set(meta.get("signals_unavailable", [])))
     return {
         "bundle_format": "forensics-evidence-bundle/1",
@@ -513,7 +523,8 @@ def build_summary(data: CaseData, title: str, case_id: str, date_text: str, date
         "bagging_date": date_text,
         "bagging_date_source": date_source,
         "tool_version": __version__,
-        "versions": _versions(),
+        "versions": dict(versions) if versions is not None else _versions(),
+        "case": {"case_id": case_id, **metadata.as_dict()},
         "key_fingerprint": ingest.get("key_fingerprint"),
         "window": ingest.get("window"),
         "rows_read": ingest.get("rows_read"),
@@ -533,7 +544,7 @@ def build_summary(data: CaseData, title: str, case_id: str, date_text: str, date
         "parameters": {
             "ingest": ingest.get("parameters", {}),
             "cluster": meta.get("parameters", {}),
-            "report": {"title": title, "case_id": case_id},
+            "report": {"title": title, "case_id": case_id, **metadata.as_dict()},
         },
         "graph": {
             "accounts_total": meta.get("accounts_total"),
@@ -548,7 +559,8 @@ def build_summary(data: CaseData, title: str, case_id: str, date_text: str, date
 
 
 def build_payload(
-    data: CaseData, *, title: str, case_id: str, date_text: str, date_source: str, progress: Progress
+    data: CaseData, *, title: str, case_id: str, date_text: str, date_source: str, progress: Progress,
+    case_metadata: CaseMetadata | None = None, versions: dict[str, str] | None = None,
 ) -> tuple[dict[str, bytes], dict]:
     """Every file under data/, as bytes, keyed by its path relative to data/."""
     task = progress.task("report", total=5)
@@ -556,7 +568,7 @@ def build_payload(
     task.advance()
     flagged = data.flagged_ids
     clusters = {c["cluster_id"]: c for c in data.clusters_meta["clusters"]}
-    summary = build_summary(data, title, case_id, date_text, date_source)
+    summary = build_summary(data, title, case_id, date_text, date_source, metadata=case_metadata, versions=versions)
     payload: dict[str, bytes] = {}
     payload["summary.json"] = jsonio.dumps(summary).encode("utf-8")
     payload["accounts.csv"] = csv_bytes(ACCOUNT_HEADERS, tables.account_rows)
@@ -632,13 +644,15 @@ def build_payload(
 
 def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
     """bag-info.txt labels, all derived from summary.json so `verify` can re-derive the file exactly."""
+    metadata = CaseMetadata.from_dict(summary.get("case"))
     return [
         ("Bag-Software-Agent", f"forensics {summary['tool_version']}"),
         ("Bagging-Date", summary["bagging_date"]),
-        ("External-Identifier", summary["case_id"]),
+        ("Internal-Sender-Identifier", summary["case_id"]),
         ("External-Description", summary["title"]),
         ("Internal-Sender-Description",
          f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
+        *metadata.bag_info(),
     ]
 
 
@@ -709,12 +723,25 @@ def build_bundle(
     progress: Progress = SilentProgress(),
     recorded_bagging_date: tuple[str, str] | None = None,
     sign_key: Path | None = None,
+    metadata: CaseMetadata | None = None,
+    recorded_versions: dict[str, str] | None = None,
+    argv: list[str] | None = None,
 ) -> dict:
     """Write the evidence bundle for a clustered case; return {files, bytes, flagged, case_id, bagging_date}.
 
-    `recorded_bagging_date` (date, source) is for `verify`, which re-runs with the original bundle's date.
-    `sign_key` (an OpenSSH private key) adds a detached signature over the tag manifest.
+    `recorded_bagging_date` (date, source) and `recorded_versions` are for `verify`, which re-runs with the
+    original bundle's date and recorded environment. `sign_key` (an OpenSSH private key) adds a detached
+    signature over the tag manifest. `metadata` is the user's case metadata (bag-info.txt, summary.json).
+
+    The custody log travels in the bag as the tag file custody.jsonl, and must hold this run's own line.
+    Order: the payload, its manifest, bagit.txt and bag-info.txt are computed first; this run's line records
+    their SHA-256 as its outputs (manifest-sha256.txt stands for every payload file) and the case files it read
+    as its inputs. The tag manifest cannot be among them, since it lists custody.jsonl. The bag's custody.jsonl
+    is the case's log plus that line; the tag manifest (and signature) seal it; the bag is renamed into place;
+    only then is the same line appended to CASE/custody.jsonl, so a failed report adds no line to the case.
     """
+    from forensics import custody
+
     case, out = Path(case), Path(out)
     if out.resolve() == case.resolve() or case.resolve().is_relative_to(out.resolve()):
         raise BadInputError(f"{out}: the bundle cannot replace or contain the case directory")
@@ -724,19 +751,24 @@ def build_bundle(
         from forensics.errors import OutputExistsError
 
         raise OutputExistsError(f"{out}: already exists; pass --force to replace it")
+    metadata = metadata or CaseMetadata()
     data = load_case(case)
     case_id = case_id or default_case_id(data.ingest)
     _check_title(title, case_id)
     date_text, source = bagging_date(data, recorded_bagging_date)
     payload, summary = build_payload(
-        data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress
+        data, title=title, case_id=case_id, date_text=date_text, date_source=source, progress=progress,
+        case_metadata=metadata, versions=recorded_versions,
     )
     _check_no_local_strings(payload, [case, out, Path.cwd()])
+    unsealed = unsealed_bag_files(payload, bag_info_fields(summary))
+    line = custody.record_line(_custody_record(case, out, unsealed, summary, sign_key, argv))
     with case_lock(out), staged_dir(out, replace=force) as stage:
-        files = write_bag(stage, payload, bag_info_fields(summary))
+        files = write_files(stage, seal(unsealed, {CUSTODY: custody.read_log(case) + line}))
         if sign_key is not None:
             signature = sign_tagmanifest(stage, sign_key)
             files[signature.name] = signature.read_bytes()
+    custody.append_line(case / custody.CUSTODY_LOG, line)
     return {
         "files": len(files),
         "bytes": sum(len(b) for b in files.values()),
@@ -745,3 +777,30 @@ def build_bundle(
         "bagging_date": date_text,
         "signed": sign_key is not None,
     }
+
+
+REPORT_INPUTS = ("ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "accounts.parquet")
+
+
+def _custody_record(
+    case: Path, out: Path, unsealed: dict[str, bytes], summary: dict, sign_key: Path | None, argv: list[str] | None
+) -> dict:
+    """The report's custody record: the case files load_case reads, and the bag files that exist before the tag
+    manifest (see build_bundle)."""
+    from forensics import custody
+
+    inputs = [custody.file_entry(name, case / name) for name in REPORT_INPUTS if (case / name).is_file()]
+    inputs += custody.tree_entries(case / "events", prefix="events/") if (case / "events").is_dir() else []
+    outputs = [
+        {"path": rel, "bytes": len(unsealed[rel]), "sha256": hashlib.sha256(unsealed[rel]).hexdigest()}
+        for rel in (BAGIT, BAG_INFO, MANIFEST)
+    ]
+    parameters = {
+        "case": str(case), "out": str(out), **summary["parameters"]["report"],
+        "sign_key": str(sign_key) if sign_key is not None else None,  # the path only
+        "bagging_date": summary["bagging_date"],
+    }
+    return custody.make_record(
+        "report", argv=argv, parameters=parameters, inputs=sorted(inputs, key=lambda e: e["path"]),
+        outputs=outputs, key_fingerprint=summary.get("key_fingerprint"),
+    )

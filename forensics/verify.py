@@ -3,6 +3,13 @@
 Integrity uses the BagIt manifests (bag.check_bag). The re-run mode checks the key fingerprint before doing
 anything else, then runs ingest, cluster and report into a temporary directory with the parameters recorded
 in the bundle's summary.json and compares the two bundles byte for byte.
+
+Two documented exceptions to byte-for-byte: custody.jsonl, the custody log, is the one record that carries
+wall-clock time, user and host, so it is never compared (its integrity is checked against the tag manifest
+like any tag file), and tagmanifest-sha256.txt is compared without its custody.jsonl line. When the running
+Python or dependency versions differ from those recorded in summary.json, the re-run says so, names the
+fields, and rebuilds the report with the recorded values in those fields only, so that every other byte is
+still compared.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from forensics.bag import BAG_INFO, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
+from forensics.bag import BAG_INFO, CUSTODY, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
 from forensics.progress import Progress, SilentProgress
 
@@ -52,18 +59,43 @@ def check_integrity(bundle: Path) -> list[str]:
     summary = _read_summary(bundle)
     expected = _expected_bag_info(bundle, summary) if (bundle / "data").is_dir() else None
     report = check_bag(bundle, expected_tags={BAG_INFO: expected} if expected is not None else None)
+    if not (bundle / CUSTODY).is_file() and not any(p.path == CUSTODY for p in report.problems):
+        from forensics.bag import BagProblem
+
+        report.problems.append(BagProblem(CUSTODY, "missing", "the custody log every bundle carries"))
     if report.problems:
         details = "; ".join(p.line() for p in report.problems)
         raise BundleInvalidError(f"{bundle}: integrity check failed ({len(report.problems)} problems): {details}")
     tag_digest = hashlib.sha256((bundle / TAGMANIFEST).read_bytes()).hexdigest()
     info = report.info
     return [
-        f"bundle: BagIt 1.0 bag, case {info.get('External-Identifier', '?')}, dated {info.get('Bagging-Date', '?')}, "
+        f"bundle: BagIt 1.0 bag, case {info.get('Internal-Sender-Identifier', '?')}, "
+        f"dated {info.get('Bagging-Date', '?')}, "
         f"made by {info.get('Bag-Software-Agent', '?')}",
         f"integrity: OK, {report.payload_files} payload files ({report.payload_bytes:,} bytes) and "
         f"{report.tag_files} tag files match manifest-sha256.txt and tagmanifest-sha256.txt; nothing missing or extra",
         f"tagmanifest-sha256.txt SHA-256: {tag_digest} (compare with a copy received separately)",
+        f"custody: {CUSTODY} matches {TAGMANIFEST} ({_count_lines(bundle / CUSTODY)} recorded runs)",
     ]
+
+
+def _count_lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n")
+
+
+def environment_differences(recorded: dict, running: dict) -> list[str]:
+    """The environment fields (Python and dependency versions, not the tool's) whose recorded and running
+    values differ, sorted."""
+    from forensics.environment import ENVIRONMENT_FIELDS
+
+    return sorted(f for f in ENVIRONMENT_FIELDS if f in recorded or f in running if recorded.get(f) != running.get(f))
+
+
+def _without_custody_line(tagmanifest: bytes) -> bytes:
+    """The tag manifest minus its custody.jsonl entry: the rest must be reproduced exactly."""
+    return b"".join(
+        line for line in tagmanifest.splitlines(keepends=True) if not line.rstrip(b"\n").endswith(b"  " + CUSTODY.encode())
+    )
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -95,6 +127,21 @@ def rerun(
         accounts=Path(accounts) if accounts else None,
         key_file=Path(key_file),
     )
+    from forensics.case_metadata import CaseMetadata
+    from forensics.environment import ENVIRONMENT_FIELDS, versions
+
+    recorded, running = summary.get("versions") or {}, versions()
+    differing = environment_differences(recorded, running)
+    lines = []
+    substituted = None
+    if differing:
+        lines.append(
+            "environment: this re-run runs under a different environment from the bundle's: "
+            + ", ".join(f"{f} {running.get(f, 'absent')} (bundle: {recorded.get(f, 'absent')})" for f in differing)
+            + "; the re-run records the bundle's values for these fields and compares everything else byte for byte"
+        )
+        substituted = {k: v for k, v in recorded.items() if k in ENVIRONMENT_FIELDS}
+        substituted["forensics"] = running["forensics"]  # a different tool version is a real difference
     with tempfile.TemporaryDirectory(prefix="forensics-verify-") as tmp:
         case, again = Path(tmp) / "case", Path(tmp) / "bundle"
         run_ingest(list(logs), case, options, progress=progress)
@@ -102,10 +149,18 @@ def rerun(
         build_bundle(
             case, again, title=report.get("title") or summary.get("title"), case_id=report.get("case_id"),
             force=False, progress=progress, recorded_bagging_date=(summary.get("bagging_date"), summary.get("bagging_date_source")),
+            metadata=CaseMetadata.from_dict(report), recorded_versions=substituted,
         )
         original, rebuilt = _tree(bundle), _tree(again)
     original.pop(SIGNATURE, None)  # only the private key's holder can re-create a signature
-    lines = []
+    if CUSTODY in original or CUSTODY in rebuilt:
+        original.pop(CUSTODY, None)
+        rebuilt.pop(CUSTODY, None)
+        lines.append(f"re-run: {CUSTODY} not compared (the custody log records wall-clock time, user and host)")
+    for tree in (original, rebuilt):
+        if TAGMANIFEST in tree:
+            tree[TAGMANIFEST] = _without_custody_line(tree[TAGMANIFEST])
+    compared = len(lines)
     for name in sorted(set(original) | set(rebuilt)):
         if name not in rebuilt:
             lines.append(f"re-run: MISSING   {name} (in the bundle, not produced by the re-run)")
@@ -115,11 +170,14 @@ def rerun(
             lines.append(f"re-run: identical {name}")
         else:
             lines.append(f"re-run: DIFFERS   {name}")
-    different = sum(1 for line in lines if not line.startswith("re-run: identical"))
+    files = lines[compared:]
+    different = sum(1 for line in files if not line.startswith("re-run: identical"))
     ok = different == 0
     lines.append(
-        f"re-run: all {len(lines)} files identical" if ok else f"re-run: {different} of {len(lines)} files differ"
+        f"re-run: all {len(files)} files identical" if ok else f"re-run: {different} of {len(files)} files differ"
     )
+    if differing and ok:
+        lines.append("re-run: identical apart from the environment fields named above")
     return lines, ok
 
 
@@ -172,4 +230,8 @@ def verify_bundle(
         if (bundle / SIGNATURE).is_file():
             rerun_lines.insert(0, f"re-run: {SIGNATURE} not compared (only the signer can re-create it)")
         lines += rerun_lines
+        from forensics.environment import versions
+
+        return {"ok": ok, "lines": lines,
+                "environment_differences": environment_differences(summary.get("versions") or {}, versions())}
     return {"ok": ok, "lines": lines}

@@ -1,22 +1,95 @@
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from forensics.cli import main
 from tests.conftest import run_cli
 
-COMMANDS = ["keygen", "ingest", "synth", "cluster", "report", "verify"]
+COMMANDS = ["keygen", "ingest", "synth", "cluster", "report", "verify", "reveal"]
+
+
+def _help(command: str, capsys) -> str:
+    assert main([command, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def _examples(help_text: str) -> list[str]:
+    """Each example command of a help text, its shell continuations joined as bash joins them."""
+    lines = help_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() in ("Example:", "Examples:"))
+    commands: list[str] = []
+    pending = ""
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        text = pending + line.strip()
+        if text.endswith("\\"):
+            pending = text[:-1]
+            continue
+        pending = ""
+        commands.append(text)
+    assert not pending, "an example ends with a continuation backslash and no next line"
+    return commands
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example(command, capsys):
-    assert main([command, "--help"]) == 0
-    out = capsys.readouterr().out
-    assert "Example: forensics " + command in out
+def test_every_command_has_help_with_an_example_debug_json_and_real_metavariables(command, capsys):
+    out = _help(command, capsys)
+    assert any(example.startswith("forensics " + command) for example in _examples(out))
+    for option in ("--debug", "--json", "--quiet"):
+        assert option in out, option
+    assert not re.search(r"<[a-z][a-z_\[\]]*>|\{[a-z]+\}", out), out  # no <list[str]>, <path>, {logs}
+    assert "[OPTIONS]" in out
+
+
+@pytest.mark.parametrize(
+    "command, metavariables",
+    [
+        ("ingest", ["LOGS...", "--case DIR", "--key-file FILE", "--map CANONICAL=SOURCE", "--since DATE"]),
+        ("cluster", ["CASE", "--coaction-window SECONDS", "--min-cluster-size N", "--min-similarity X"]),
+        ("report", ["CASE", "--out DIR", "--case-id ID", "--analysis-date YYYY-MM-DD", "--contact-email EMAIL"]),
+        ("verify", ["BUNDLE", "--logs PATH", "--allowed-signers FILE"]),
+        ("reveal", ["CASE LOGS...", "--key-file FILE", "--out FILE", "--cluster ID"]),
+        ("keygen", ["--out FILE"]),
+        ("synth", ["--out DIR", "--family NAME", "--seed N"]),
+    ],
+)
+def test_help_shows_named_metavariables(command, metavariables, capsys):
+    out = _help(command, capsys)
+    for metavariable in metavariables:
+        assert metavariable in out, metavariable
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_help_example_parses_as_shell_and_as_the_command(command, capsys):
+    """Each example, pasted into a shell, gives the arguments the CLI's own parser accepts (no stray `\\ `)."""
+    import shlex
+
+    from forensics.cli import command as cli_command
+
+    examples = _examples(_help(command, capsys))
+    assert examples
+    group = cli_command()
+    for example in examples:
+        assert "\\" not in example, f"broken continuation in: {example}"
+        words = shlex.split(example)
+        assert words[:2] == ["forensics", command]
+        sub = group.commands[command]
+        context = sub.make_context(command, words[2:])  # parses and validates, does not run the command
+        assert context.params
+
+
+def test_a_broken_continuation_is_caught_by_the_example_check():
+    """The check above would fail on the old `ingest` help, where Click rewrapped `\\` into the middle of a line."""
+    wrapped = "Example:\n  forensics ingest logs/ --since 2026-04-22 \\ --key-file case.key --case c\n"
+    assert "\\" in _examples(wrapped)[0]
 
 
 def test_cluster_options_are_the_cluster_parameters_with_their_defaults():
@@ -30,7 +103,7 @@ def test_cluster_options_are_the_cluster_parameters_with_their_defaults():
     from forensics.params import CLUSTER_FLAGS, ClusterParams
 
     command = typer.main.get_command(app).commands["cluster"]  # type: ignore[attr-defined]
-    options = {p.name: p for p in command.params if p.name not in ("case", "as_json", "quiet")}
+    options = {p.name: p for p in command.params if p.name not in ("case", "as_json", "quiet", "debug")}
     defaults = dataclasses.asdict(ClusterParams())
     assert set(options) == set(defaults) == set(CLUSTER_FLAGS)
     for name, option in options.items():
@@ -82,3 +155,99 @@ def test_debug_shows_traceback_for_errors(tmp_path):
     assert plain.returncode == debug.returncode == 2
     assert "Traceback" not in plain.stderr and plain.stderr.count("\n") == 1
     assert "Traceback" in debug.stderr
+
+
+def test_debug_is_an_option_of_the_root_and_of_every_command(tmp_path):
+    for args in (["--debug", "ingest", tmp_path / "absent", "--case", tmp_path / "case"],
+                 ["ingest", tmp_path / "absent", "--debug", "--case", tmp_path / "case"]):
+        done = run_cli(*args)
+        assert done.returncode == 2 and "Traceback" in done.stderr and "error: " in done.stderr
+
+
+def test_internal_errors_are_one_line_and_exit_1_unless_debug(tmp_path):
+    """A damaged case file is not an error the tool names; it must still not spill a traceback without --debug."""
+    from tests.conftest import write_key
+
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "ingest.json").write_text("{ not json")
+    (case / "clusters.json").write_text("{ not json")
+    plain = run_cli("report", case, "--out", tmp_path / "bundle")
+    debug = run_cli("report", case, "--out", tmp_path / "bundle", "--debug")
+    assert plain.returncode == debug.returncode == 1
+    assert plain.stderr.startswith("internal error: ") and plain.stderr.count("\n") == 1
+    assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
+    assert plain.stdout == debug.stdout == ""
+    del write_key
+
+
+# ------------------------------------------------------------------------------------------- --json
+
+
+@pytest.fixture(scope="module")
+def json_runs(tmp_path_factory) -> dict:
+    """The whole pipeline through the CLI, every command with --json: stdout and stderr of each."""
+    root = tmp_path_factory.mktemp("json")
+    runs: dict = {"root": root}
+
+    def run(name: str, *args) -> None:
+        done = run_cli(*args, "--json", cwd=root)
+        assert done.returncode == 0, (name, done.stderr)
+        runs[name] = done
+
+    run("keygen", "keygen", "--out", root / "case.key")
+    run("synth", "synth", "--out", root / "incident", "--scale", "tiny", "--seed", "4")
+    logs, accounts = root / "incident" / "logs", root / "incident" / "accounts.parquet"
+    run("ingest", "ingest", logs, "--accounts", accounts, "--key-file", root / "case.key", "--case", root / "case")
+    run("cluster", "cluster", root / "case")
+    run("report", "report", root / "case", "--out", root / "bundle", "--case-id", "JSON-1")
+    run("verify", "verify", root / "bundle")
+    run("reveal", "reveal", root / "case", logs, "--key-file", root / "case.key", "--out", root / "private" / "ids.csv")
+    return runs
+
+
+JSON_KEYS = {
+    "keygen": {"key_file", "key_fingerprint"},
+    "synth": {"out", "rows", "accounts"},
+    "ingest": {"rows_read", "rows_accepted", "rows_quarantined", "key_fingerprint", "inputs"},
+    "cluster": {"clusters", "flagged", "flagged_accounts", "accounts_total"},
+    "report": {"bundle", "files", "bytes", "flagged", "case_id", "bagging_date", "signed"},
+    "verify": {"bundle", "ok", "lines"},
+    "reveal": {"out", "sha256", "accounts", "clusters", "accounts_per_cluster", "logs_match_case"},
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_json_is_one_object_on_stdout_and_nothing_else(json_runs, command):
+    done = json_runs[command]
+    value = json.loads(done.stdout)  # the whole of stdout is one JSON document
+    assert isinstance(value, dict)
+    assert JSON_KEYS[command] <= set(value), set(value)
+    assert done.stdout.strip().startswith("{") and done.stdout.strip().endswith("}")
+
+
+def test_json_values_describe_the_run(json_runs):
+    root = json_runs["root"]
+    assert json.loads(json_runs["keygen"].stdout)["key_fingerprint"] in (root / "case" / "ingest.json").read_text()
+    assert json.loads(json_runs["verify"].stdout)["ok"] is True
+    assert json.loads(json_runs["report"].stdout)["case_id"] == "JSON-1"
+    revealed = json.loads(json_runs["reveal"].stdout)
+    assert revealed["accounts"] == len((root / "private" / "ids.csv").read_text().splitlines()) - 1
+    # the reveal warning goes to stderr even under --json
+    assert "identifies" in json_runs["reveal"].stderr
+
+
+def test_json_errors_keep_the_one_line_error_and_the_exit_code(json_runs, tmp_path):
+    root = json_runs["root"]
+    done = run_cli("report", root / "case", "--out", root / "bundle", "--json")  # exists, no --force
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    broken = tmp_path / "bundle"
+    import shutil
+
+    shutil.copytree(root / "bundle", broken)
+    (broken / "data" / "timeline.csv").write_text("x\n")
+    done = run_cli("verify", broken, "--json")
+    assert done.returncode == 3 and done.stderr.count("\n") == 1
+    verdict = json.loads(done.stdout)
+    assert verdict["ok"] is False and "data/timeline.csv" in verdict["error"]

@@ -44,7 +44,7 @@ def test_intact_bundle_verifies(made) -> None:
 
 
 KINDS = [
-    "bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/summary.json",
+    "bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/summary.json",
     "data/accounts.csv", "data/clusters.csv", "data/timeline.csv", "data/timeline.jsonl", "data/report.html",
     "data/report.md", "data/VERIFY.md", "data/graph.graphml", "data/figures/daily-requests.svg",
     "data/figures/hour-of-day.svg", "data/figures/account-creation.svg",
@@ -149,7 +149,8 @@ def _rewrite_manifests(bundle: Path) -> None:
     summary = json.loads((data / "summary.json").read_text())
     octets = sum(p.stat().st_size for p in files)
     (bundle / "bag-info.txt").write_text(bag_info_text(bag_info_fields(summary), octets, len(files)))
-    tags = {n: hashlib.sha256((bundle / n).read_bytes()).hexdigest() for n in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")}
+    tag_names = ("bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt")
+    tags = {n: hashlib.sha256((bundle / n).read_bytes()).hexdigest() for n in tag_names}
     (bundle / "tagmanifest-sha256.txt").write_text(manifest_text(tags))
 
 
@@ -159,10 +160,12 @@ def test_rerun_reproduces_every_file_and_exposes_rewritten_manifests(made, copy:
     result = verify_bundle(made["bundle"], logs=logs, key_file=made["key"], accounts=accounts)
     assert result["ok"], "\n".join(result["lines"])
     assert result["lines"][0].startswith("key: fingerprint")
-    files = _every_file(made["bundle"])
+    files = [name for name in _every_file(made["bundle"]) if name != "custody.jsonl"]
     assert [l for l in result["lines"] if l.startswith("re-run: identical")] == [
         f"re-run: identical {name}" for name in files
     ]
+    # the custody log is the documented exception: wall-clock time, user and host are never reproduced
+    assert "re-run: custody.jsonl not compared (the custody log records wall-clock time, user and host)" in result["lines"]
     # An edit hidden by rewritten manifests passes the integrity check but not the re-run.
     report = copy / "data/report.md"
     report.write_text(report.read_text().replace("Summary", "Summery", 1))
@@ -208,8 +211,14 @@ def test_signed_bundle_verifies_and_tampering_with_signature_or_manifests_is_cau
     (again / "tagmanifest-sha256.txt.sig").unlink()
     sign_tagmanifest(again, key)
     assert (signed / "tagmanifest-sha256.txt.sig").read_bytes() == (again / "tagmanifest-sha256.txt.sig").read_bytes()
+    # (apart from the custody log, which gained this run's line, and the tag manifest's entry for it)
     for name in _every_file(made["bundle"]):
-        assert (signed / name).read_bytes() == (made["bundle"] / name).read_bytes()
+        if name not in ("custody.jsonl", "tagmanifest-sha256.txt"):
+            assert (signed / name).read_bytes() == (made["bundle"] / name).read_bytes()
+    def without_custody(path: Path) -> list[str]:
+        return [line for line in path.read_text().splitlines() if not line.endswith("  custody.jsonl")]
+
+    assert without_custody(signed / "tagmanifest-sha256.txt") == without_custody(made["bundle"] / "tagmanifest-sha256.txt")
     lines = verify_bundle(signed, logs=None, key_file=None, accounts=None, allowed_signers=allowed)["lines"]
     assert "signed by analyst@example" in lines[-1]
     done = run_cli("verify", signed, "--allowed-signers", allowed)
@@ -246,3 +255,68 @@ def test_tampered_fingerprint_is_reported_as_tampering_not_as_a_wrong_key(copy: 
     summary.write_text(summary.read_text().replace('"key_fingerprint": "', '"key_fingerprint": "0', 1))
     with pytest.raises(BundleInvalidError, match="data/summary.json"):
         verify_bundle(copy, logs=[str(made["incident"] / "logs")], key_file=made["key"], accounts=None)
+
+
+OTHER_ENVIRONMENT = {"python": "3.99", "polars": "0.0.1"}
+
+
+@pytest.fixture(scope="module")
+def other_environment(made, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle as `report` writes it under another Python and polars (the real stage, told to record those
+    versions), with case metadata that the re-run must reproduce."""
+    from forensics.case_metadata import CaseMetadata
+    from forensics.environment import versions
+
+    bundle = tmp_path_factory.mktemp("other-env") / "bundle"
+    build_bundle(
+        made["case"], bundle, title="Verify test", case_id="VERIFY-1", force=False,
+        metadata=CaseMetadata(source_organization="Example AI Ltd", contact_name="A. Analyst",
+                              contact_email="analyst@example.com", external_identifier="MATTER-7",
+                              analysis_date="2026-06-10"),
+        recorded_versions={**versions(), **OTHER_ENVIRONMENT},
+    )
+    return bundle
+
+
+def test_rerun_under_another_environment_names_it_and_compares_everything_else(made, other_environment) -> None:
+    import json
+
+    summary = json.loads((other_environment / "data/summary.json").read_text())
+    assert summary["versions"]["python"] == "3.99"
+    assert summary["case"]["external_identifier"] == "MATTER-7"
+    logs = [str(made["incident"] / "logs")]
+    result = verify_bundle(other_environment, logs=logs, key_file=made["key"], accounts=made["incident"] / "accounts.parquet")
+    assert result["ok"], "\n".join(result["lines"])
+    assert result["environment_differences"] == ["polars", "python"]
+    environment = [l for l in result["lines"] if l.startswith("environment:")]
+    assert len(environment) == 1 and "python" in environment[0] and "polars" in environment[0]
+    assert "(bundle: 3.99)" in environment[0] and "numpy" not in environment[0]
+    assert "re-run: identical bag-info.txt" in result["lines"]  # the case metadata was replayed
+    assert "re-run: identical data/summary.json" in result["lines"]
+    info = (other_environment / "bag-info.txt").read_text()
+    for line in ("Source-Organization: Example AI Ltd", "Contact-Name: A. Analyst",
+                 "Contact-Email: analyst@example.com", "External-Identifier: MATTER-7",
+                 "Internal-Sender-Identifier: VERIFY-1", "Analysis-Date: 2026-06-10"):
+        assert line + "\n" in info
+    done = run_cli("verify", other_environment, "--logs", logs[0], "--key-file", made["key"],
+                   "--accounts", made["incident"] / "accounts.parquet", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["environment_differences"] == ["polars", "python"]
+
+
+def test_rerun_under_another_environment_still_fails_on_any_other_difference(made, other_environment, tmp_path) -> None:
+    import json
+
+    changed = tmp_path / "bundle"
+    shutil.copytree(other_environment, changed)
+    path = changed / "data/summary.json"
+    summary = json.loads(path.read_text())
+    summary["rows_read"] += 1
+    path.write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
+    _rewrite_manifests(changed)
+    assert verify_bundle(changed)["ok"]  # the manifests were rewritten: integrity alone cannot see it
+    result = verify_bundle(changed, logs=[str(made["incident"] / "logs")], key_file=made["key"],
+                           accounts=made["incident"] / "accounts.parquet")
+    assert not result["ok"]
+    assert any(l.startswith("environment:") for l in result["lines"])
+    assert "re-run: DIFFERS   data/summary.json" in result["lines"]
