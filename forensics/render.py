@@ -186,7 +186,7 @@ code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 9
   .fact .value { font-size: 12.5pt; }
   table { font-size: 8pt; margin: .4rem 0 .6rem; }
   pre { font-size: 7pt; }
-  figure svg { width: auto; max-width: 100%; max-height: 120mm; margin: 0 auto; }
+  figure svg { width: auto; max-width: 100%; max-height: 90mm; margin: 0 auto; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
 }
@@ -746,6 +746,11 @@ def strong_indicators(cluster: dict) -> list[str]:
     return [e["indicator"] for e in _strong_items(cluster)]
 
 
+def _lower(name: str) -> str:
+    """A plain indicator name inside a sentence ("Shared IP addresses" -> "shared IP addresses")."""
+    return name[:1].lower() + name[1:]
+
+
 def _evidence(cluster: dict, indicator: str) -> dict | None:
     return next((e for e in cluster.get("evidence", []) if e["indicator"] == indicator), None)
 
@@ -1015,15 +1020,15 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"accounts in {groups} sent {n(f_requests)} requests ({pct(f_requests, total_requests)} of all "
             f"{n(total_requests)} requests examined)"
             + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
-            + f". In each group, the members used the same prompt templates, addresses, clock times, payment cards or "
-            f"other values far more often than accounts with the same activity elsewhere in the logs would by chance "
-            f"({exhibits})."
+            + f". In each group, the members shared prompt templates, addresses, clock times, payment cards or other "
+            f"values, or sent the same prompts at the same moments, far more often than chance explains for accounts "
+            f"with the same activity ({exhibits})."
         )
         lowest = min(flagged, key=lambda c: (float((_evidence(c, "reasoning") or {}).get("value") or 0), c["cluster_id"]))
         reasoning = _evidence(lowest, "reasoning")
         if reasoning:
-            observed += (f" In every group a large share of the requests asked for step-by-step reasoning; in the group "
-                         f"where the share was lowest ({label(lowest['cluster_id'])}), {reasoning['text']}.")
+            observed += (f" In the group where the share of requests asking for step-by-step reasoning was lowest "
+                         f"({label(lowest['cluster_id'])}), {reasoning['text']}.")
         limits = (
             "These observations do not establish who controls the accounts or why, whether the groups are one "
             "organisation or several, or what the model's answers were used for. They match the pattern this method "
@@ -1062,7 +1067,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             (
                 ("Flagged groups", n(len(flagged)), f"of {n(len(clusters))} groups found"),
                 ("Accounts in them", n(f_accounts),
-                 f"{pct(f_accounts, total_accounts)} of {n(total_accounts)}; {n(weak_counted)} weakly attached"),
+                 f"{pct(f_accounts, total_accounts)} of {n(total_accounts)}; {n(weak_counted)} with membership below "
+                 f"{scoring.CORE_MEMBERSHIP:g}"),
                 ("Their requests", n(f_requests), f"{pct(f_requests, total_requests)} of {n(total_requests)}"),
                 ("Output tokens", n(f_out) if has_tokens else "unknown",
                  f"plus {n(f_in)} input tokens" if has_tokens else "no token counts in the logs"),
@@ -1083,7 +1089,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                         str(exhibit_of[c["cluster_id"]]), label(c["cluster_id"]), n(c["flagged_accounts"]),
                         n(c["flagged_requests"]), when_text(c["flagged_first_seen"]), when_text(c["flagged_last_seen"]),
                         f"{c['suspicion_score']:.2f}",
-                        ", ".join(INDICATOR_NAMES[e["indicator"]].lower() for e in _strong_items(c)[:2]) or "see its exhibit",
+                        ", ".join(_lower(INDICATOR_NAMES[e["indicator"]]) for e in _strong_items(c)[:2]) or "see its exhibit",
                     )
                     for c in flagged[:PAGE_ONE_GROUPS]
                 ),
@@ -1354,7 +1360,7 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
     cid = c["cluster_id"]
     numbers = Numbering(f"{number}.")
     active = sorted(r[10] for r in rows)
-    strongest = [INDICATOR_NAMES[e["indicator"]].lower() for e in _strong_items(c)]
+    strongest = [_lower(INDICATOR_NAMES[e["indicator"]]) for e in _strong_items(c)]
     counts_no, evidence_no, score_no = numbers.table(), numbers.table(), numbers.table()
     blocks: list = [Para(
         f"{label(cid)} holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "

@@ -190,6 +190,14 @@ def test_no_machine_path_user_or_host_name_in_the_bundle(pipeline) -> None:
         needles.add(home)
     for name in _files(pipeline["bundle"]):
         blob = (pipeline["bundle"] / name).read_bytes()
+        if name.endswith(".pdf"):
+            # Compressed streams hold any short byte sequence by chance (a host name like "vm"): search what a
+            # reader of the PDF sees, its text and its document information.
+            from pypdf import PdfReader
+
+            reader = PdfReader(io.BytesIO(blob))
+            blob = "\n".join([*(page.extract_text() for page in reader.pages),
+                               *(str(v) for v in (reader.metadata or {}).values())]).encode()
         for needle in needles:
             assert needle.encode() not in blob, (name, needle)
 
