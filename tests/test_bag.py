@@ -193,3 +193,82 @@ def test_copy_of_bag_elsewhere_is_still_valid(bag: Path, tmp_path: Path) -> None
     moved = tmp_path / "elsewhere" / "copy"
     shutil.copytree(bag, moved)
     assert check_bag(moved, expected_tags=_expected_info()).ok
+
+
+CUSTODY_LOG = b'{"command":"ingest","time":"2026-06-10T09:00:00Z"}\n{"command":"report","time":"2026-06-10T09:05:00Z"}\n'
+
+
+@pytest.fixture
+def bag_with_custody(tmp_path: Path) -> Path:
+    target = tmp_path / "bag"
+    target.mkdir()
+    write_bag(target, PAYLOAD, INFO, extra_tags={"custody.jsonl": CUSTODY_LOG})
+    return target
+
+
+def test_the_custody_log_is_a_tag_file_listed_in_the_tag_manifest(bag_with_custody: Path) -> None:
+    bag = bag_with_custody
+    assert (bag / "custody.jsonl").read_bytes() == CUSTODY_LOG
+    tags = [line.split("  ", 1)[1] for line in (bag / "tagmanifest-sha256.txt").read_text().splitlines()]
+    assert tags == ["bag-info.txt", "bagit.txt", "custody.jsonl", "manifest-sha256.txt"]
+    bagit.Bag(str(bag)).validate()
+    done = subprocess.run(["sha256sum", "-c", "--strict", "tagmanifest-sha256.txt"], cwd=bag, capture_output=True, text=True)
+    assert done.returncode == 0 and "custody.jsonl: OK" in done.stdout
+    assert check_bag(bag, expected_tags=_expected_info()).ok
+
+
+def test_a_changed_or_missing_custody_log_is_named(bag_with_custody: Path) -> None:
+    bag = bag_with_custody
+    (bag / "custody.jsonl").write_bytes(CUSTODY_LOG.replace(b"09:05", b"09:06"))
+    assert "modified: custody.jsonl" in _names(check_bag(bag, expected_tags=_expected_info()))
+    with pytest.raises(bagit.BagValidationError):
+        bagit.Bag(str(bag)).validate()
+    (bag / "custody.jsonl").unlink()
+    assert "missing: custody.jsonl" in _names(check_bag(bag, expected_tags=_expected_info()))
+
+
+@pytest.mark.parametrize("name", ["bagit.txt", "manifest-sha256.txt", "data/custody.jsonl", "Custody.jsonl"])
+def test_extra_tag_files_cannot_shadow_or_leave_the_root(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InternalError):
+        write_bag(tmp_path, PAYLOAD, INFO, extra_tags={name: b"x\n"})
+
+
+def _summary(**case) -> dict:
+    return {"tool_version": "0.1.0", "bagging_date": "2026-06-05", "case_id": "ACME-1", "title": "T",
+            "key_fingerprint": "0123456789abcdef", "case": {"case_id": "ACME-1", **case}}
+
+
+def test_bag_info_records_case_metadata_under_rfc_8493_labels() -> None:
+    from forensics.report import bag_info_fields
+
+    fields = dict(bag_info_fields(_summary(
+        source_organization="Example AI Ltd", contact_name="A. Analyst", contact_email="a@example.org",
+        external_identifier="MATTER-7", analysis_date="2026-06-10",
+    )))
+    assert fields["Internal-Sender-Identifier"] == "ACME-1"  # the case ID, leaving External-Identifier to the user
+    assert fields["External-Identifier"] == "MATTER-7"
+    assert fields["Source-Organization"] == "Example AI Ltd"
+    assert fields["Contact-Name"] == "A. Analyst" and fields["Contact-Email"] == "a@example.org"
+    assert fields["Analysis-Date"] == "2026-06-10" and fields["Bagging-Date"] == "2026-06-05"
+    plain = dict(bag_info_fields(_summary()))
+    assert not {"External-Identifier", "Source-Organization", "Contact-Name", "Contact-Email", "Analysis-Date"} & set(plain)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("analysis_date", "2026-13-01", "--analysis-date"),
+        ("analysis_date", "10/06/2026", "--analysis-date"),
+        ("analysis_date", "2026-6-1", "--analysis-date"),
+        ("contact_email", "analyst", "--contact-email"),
+        ("contact_name", "two\nlines", "--contact-name"),
+        ("source_organization", " padded", "--source-organization"),
+        ("external_identifier", "x" * 201, "--external-identifier"),
+    ],
+)
+def test_case_metadata_that_cannot_be_recorded_is_refused(field: str, value: str, message: str) -> None:
+    from forensics.case_metadata import CaseMetadata
+    from forensics.errors import InvalidCaseMetadataError
+
+    with pytest.raises(InvalidCaseMetadataError, match=message):
+        CaseMetadata(**{field: value})
