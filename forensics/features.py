@@ -70,7 +70,9 @@ def _moment_sums(name: str, *, squares: bool = True) -> list[pl.Expr]:
 
 
 def _mean(name: str) -> pl.Expr:
-    return pl.col(f"{name}_s1") / pl.col(f"{name}_n")
+    """Null, not NaN, for an account with no value (no prompt text, say): NaN would poison every median after."""
+    n = pl.col(f"{name}_n")
+    return pl.when(n > 0).then(pl.col(f"{name}_s1") / n).otherwise(None)
 
 
 def _std(name: str) -> pl.Expr:

@@ -72,6 +72,19 @@ def test_diversity_reasoning_network_and_tokens() -> None:
     assert f["output_tokens_mean"] == pytest.approx(250.0)
 
 
+def test_an_account_without_prompt_text_has_no_reasoning_share_rather_than_nan() -> None:
+    """Logs whose prompt column is empty for some accounts (CooRTweet's German set: posts without a URL) gave NaN
+    shares, and the NaN median then broke the scorer's wording."""
+    rows = [{"account_pseudonym": "silent", "timestamp": T0 + timedelta(minutes=i), "prompt_chars": None,
+             "prompt_reasoning": None, "prompt_fingerprint": None} for i in range(3)]
+    rows += [{"account_pseudonym": "talker", "timestamp": T0 + timedelta(minutes=i), "prompt_reasoning": True} for i in range(2)]
+    f = collect_features(make_events(rows))
+    silent, talker = f.row(0, named=True), f.row(1, named=True)
+    assert silent["reasoning_share"] is None and silent["prompt_chars_mean"] is None
+    assert talker["reasoning_share"] == pytest.approx(1.0)
+    assert f["reasoning_share"].drop_nulls().median() == pytest.approx(1.0)
+
+
 def test_new_model_switch_lag() -> None:
     rows = [{"account_pseudonym": "old", "timestamp": T0 + timedelta(hours=h), "model": "m1"} for h in range(0, 240, 12)]
     # m2 appears on day 5 (first used by "early"); "early" starts at once, "late" four days later.
