@@ -17,7 +17,6 @@ from conftest import write_key
 
 PEER_DATA = Path(__file__).resolve().parents[2] / "shared" / "peer-data"
 TENSOR_TRUST = PEER_DATA / "tensor_trust_defenses.parquet"
-CORTWEET = PEER_DATA / "cortweet_russian_coord_tweets.parquet"
 # Five unrelated keys: nothing that shapes the groups may depend on which one pseudonymises the logs.
 KEYS = (
     "00112233445566778899aabbccddeeff" * 2,
@@ -80,9 +79,16 @@ def test_tensor_trust_players_sharing_stock_prompts_are_never_flagged(tmp_path: 
         assert c["score_components"]["extraction"] < 0.3, c["cluster_id"]
 
 
-@pytest.mark.skipif(not CORTWEET.is_file(), reason=f"peer data {CORTWEET} is absent (it sits beside the repository)")
-def test_coordinated_retweeting_is_not_flagged_as_distillation(tmp_path: Path) -> None:
-    """Real coordinated retweeting (CooRTweet): coordination, but no requests for reasoning, so no flag."""
-    doc = _run_peer(tmp_path, CORTWEET, {"request_id": "content_id", "timestamp": "timestamp_share", "prompt": "object_id"})
-    assert any(c["score_components"]["coordination"] >= 0.5 for c in doc["clusters"]), "the retweet groups are found"
+@pytest.mark.parametrize("name, column_map", [
+    ("cortweet_russian_coord_tweets.parquet", {"request_id": "content_id", "timestamp": "timestamp_share", "prompt": "object_id"}),
+    # Posts, many without a URL: accounts with no prompt text at all must not break the scorer.
+    ("cortweet_german_elections.parquet", {"request_id": "post_id", "prompt": "url_id"}),
+])
+def test_coordinated_posting_is_not_flagged_as_distillation(tmp_path: Path, name: str, column_map: dict[str, str]) -> None:
+    """Real coordinated posting (CooRTweet): coordination, but no requests for reasoning, so no flag."""
+    logs = PEER_DATA / name
+    if not logs.is_file():
+        pytest.skip(f"peer data {logs} is absent (it sits beside the repository)")
+    doc = _run_peer(tmp_path, logs, column_map)
+    assert any(c["score_components"]["coordination"] >= 0.5 for c in doc["clusters"]), "the coordinated groups are found"
     assert not any(c["flagged"] for c in doc["clusters"])
