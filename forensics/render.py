@@ -586,6 +586,14 @@ EDGE_KIND_TEXT = {
     "signup": "signed up in the same burst with account names built the same way",
     "behaviour": "behave near-identically (time of day, weekly rhythm, prompt shape, models, tokens, clients)",
 }
+# Each kind of evidence link by a plain name, for prose (the technical names are in Appendix A).
+EDGE_KIND_NAMES = {
+    "coaction": "same prompt at the same time", "ip": "shared IP addresses", "net": "shared networks",
+    "slot": "shared clock slots", "slot_asn": "shared clock slots on one network operator",
+    "template": "shared prompt templates", "skeleton": "shared prompt structures", "opening": "shared prompt openings",
+    "closing": "shared prompt endings", "payment": "shared payment methods", "signup": "signup bursts",
+    "behaviour": "near-identical behaviour",
+}
 COMPONENT_TEXT = {
     "coordination": "acting together: the largest share of the members' requests on addresses, networks, clock "
     "slots, prompt templates, cards, signup hours, clients or system prompts specific to the group",
@@ -892,9 +900,9 @@ def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
          f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", fixed),
         ("Harvesting answers, rate part: templated reasoning requests per member per active day, from ... to ...",
          f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", fixed),
-        ("Around the clock: spread of requests over the hours (bits, of 4.58) at least",
+        ("Around the clock: spread of requests over the 24 hours, on a scale where 4.58 is perfectly even, at least",
          f"{scoring.ROUND_THE_CLOCK_BITS:g}", f"{scoring.ROUND_THE_CLOCK_BITS:g}", fixed),
-        ("Human-paced: spread of requests over the hours (bits) below", f"{scoring.HUMAN_PACED_BITS:g}",
+        ("Human-paced: spread of requests over the 24 hours (same scale) below", f"{scoring.HUMAN_PACED_BITS:g}",
          f"{scoring.HUMAN_PACED_BITS:g}", fixed),
         ("A value is specific to a group when the chance of its use is below one in 10 to the power of",
          f"{scoring.SPECIFIC_SURPRISE:g} + log10(the group's distinct values)",
@@ -1421,7 +1429,7 @@ def _ignored_values_caveat(kinds: dict) -> list[str]:
     ignored = [(k, v["keys_dropped"], v["keys_used"]) for k, v in sorted(kinds.items()) if (v or {}).get("keys_dropped")]
     if not ignored:
         return []
-    parts = [f"{k}: {n(dropped)} of {n(dropped + used)}" for k, dropped, used in ignored]
+    parts = [f"{EDGE_KIND_NAMES.get(k, k)}: {n(dropped)} of {n(dropped + used)}" for k, dropped, used in ignored]
     return [
         "Shared values held by more accounts than the limit in Appendix A were ignored as not specific to any group "
         "(" + "; ".join(parts) + " values ignored). Pairs linked only through such values are not linked."

@@ -253,3 +253,14 @@ def test_no_raw_value_of_the_inputs_in_the_pdf_text(pipeline) -> None:
     text = "\n".join(_pages((pipeline["bundle"] / "data/report.pdf").read_bytes()))
     assert [v for v in values if v in text] == []
     assert str(pipeline["root"]) not in text
+
+
+def test_prose_before_the_technical_appendix_has_no_jargon_flags_or_backticks(pipeline) -> None:
+    """Technical names, options and code formatting belong to the commands and Appendix A, not to the prose."""
+    md = (pipeline["bundle"] / "data/report.md").read_text()
+    prose = re.sub(r"```sh\n.*?```", "", md.split("## Appendix A.")[0], flags=re.S)
+    assert "## 9 Glossary" in prose and "Exhibit 1." in prose
+    for pattern in (r"coaction", r"co-action", r"\bsync\b", r"hdbscan", r"entropy", r"`", r"(?<![\w-])--[a-z]",
+                    r"\bshared_net_slots\b", r"\bbits\b"):
+        found = re.findall(r".{0,40}" + pattern + r".{0,40}", prose, flags=re.I)
+        assert found == [], (pattern, found[:3])

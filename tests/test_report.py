@@ -234,6 +234,8 @@ def test_markdown_has_the_same_sections_and_numbers(pipeline) -> None:
 def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
     """A lawyer must see, per kind and in numbers, how many values were compared, how many along the salting ring,
     and how many were left out as too common to be specific."""
+    from forensics.render import EDGE_KIND_NAMES
+
     md = (pipeline["bundle"] / "data/report.md").read_text(encoding="utf-8")
     kinds = json.loads((pipeline["case"] / "clusters.json").read_text())["edge_kinds"]
     table = md.split(". Kinds of evidence links found*")[1].split(". Every parameter used*")[0]
@@ -246,7 +248,8 @@ def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
     ignored = {k: v for k, v in kinds.items() if v["keys_dropped"]}
     assert len(caveats) == (1 if ignored else 0)
     for kind, stats in ignored.items():
-        assert f"{kind}: {stats['keys_dropped']:,} of {stats['keys_used'] + stats['keys_dropped']:,}" in caveats[0]
+        name = EDGE_KIND_NAMES[kind]
+        assert f"{name}: {stats['keys_dropped']:,} of {stats['keys_used'] + stats['keys_dropped']:,}" in caveats[0]
 
 
 def test_ignored_values_caveat_lists_only_kinds_that_ignored_values() -> None:
@@ -257,7 +260,7 @@ def test_ignored_values_caveat_lists_only_kinds_that_ignored_values() -> None:
         "net": {"pairs": 1, "keys_used": 5, "keys_dropped": 0},
         "template": {"pairs": 2_156, "keys_used": 2_959_594, "keys_dropped": 235_431},
     })
-    assert "(template: 235,431 of 3,195,025 values ignored)" in text and "net:" not in text
+    assert "(shared prompt templates: 235,431 of 3,195,025 values ignored)" in text and "networks:" not in text
 
 
 def test_verify_md_covers_the_independent_checks(pipeline) -> None:
