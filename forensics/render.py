@@ -159,7 +159,6 @@ table { border-collapse: collapse; width: 100%; margin: .6rem 0 1rem; font-size:
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: .3rem; font-size: 9pt; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .45rem; text-align: left; vertical-align: top; }
 th { background: var(--soft); border-bottom: 1.5px solid var(--ink); }
-td:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8pt; }
 thead { display: table-header-group; }

@@ -264,3 +264,11 @@ def test_prose_before_the_technical_appendix_has_no_jargon_flags_or_backticks(pi
                     r"\bshared_net_slots\b", r"\bbits\b"):
         found = re.findall(r".{0,40}" + pattern + r".{0,40}", prose, flags=re.I)
         assert found == [], (pattern, found[:3])
+
+
+def test_case_metadata_is_shown_on_page_one_only_when_given() -> None:
+    summary = {"case": {"case_id": "X-1", "source_organization": "Example AI Ltd", "contact_name": None,
+                        "contact_email": "analyst@example.org", "external_identifier": None, "analysis_date": "2026-06-10"}}
+    assert r._case_metadata(summary) == [("Source organisation", "Example AI Ltd"), ("Contact e-mail", "analyst@example.org"),
+                                         ("Analysis date", "2026-06-10")]
+    assert r._case_metadata({"case": {"case_id": "X-1"}}) == []
