@@ -171,7 +171,7 @@ def account_creation(
         bins_f = [sum(flagged[i:i + step]) for i in range(0, len(days), step)]
         bins_o = [sum(others[i:i + step]) for i in range(0, len(days), step)]
         stacked = [a + b for a, b in zip(bins_f, bins_o)]
-        ax.stairs(stacked, edges, fill=True, color=PALETTE[0], label="members of flagged groups")
+        ax.stairs(stacked, edges, fill=True, color=PALETTE[0], label="flagged accounts")
         ax.stairs(bins_o, edges, fill=True, color=BACKGROUND_COLOUR, label="all other accounts")
         ax.set_title(f"Whole span: accounts created per {unit}", loc="left")
         ax.set_ylabel(f"per {unit}")
@@ -186,7 +186,7 @@ def account_creation(
             zdays = list(days[start:])
             zf, zo = list(flagged[start:]), list(others[start:])
             z.plot(zdays, zo, drawstyle="steps-mid", color=BACKGROUND_COLOUR, linewidth=1.4, label="all other accounts")
-            z.plot(zdays, zf, drawstyle="steps-mid", color=PALETTE[0], linewidth=1.6, label="members of flagged groups")
+            z.plot(zdays, zf, drawstyle="steps-mid", color=PALETTE[0], linewidth=1.6, label="flagged accounts")
             z.set_title(f"Last {len(zdays)} days: accounts created per day", loc="left")
             z.set_ylabel("per day")
             z.set_xlabel("sign-up date (UTC)")

@@ -783,12 +783,12 @@ def caption_hour_of_day(meta: dict) -> str:
 def caption_account_creation(meta: dict) -> str:
     if meta.get("empty"):
         return "Account sign-ups: not shown. " + (meta.get("reason") or "No sign-up times were available.")
-    text = (f"Accounts created, {meta['first_day']} to {meta['last_day']}. Top: per {meta['unit']}, members of "
-            f"flagged groups ({n(meta['flagged'])}, red) stacked on all other accounts ({n(meta['others'])}, grey).")
+    text = (f"Accounts created, {meta['first_day']} to {meta['last_day']}. Top: per {meta['unit']}, the flagged "
+            f"accounts ({n(meta['flagged'])}, red) stacked on all other accounts ({n(meta['others'])}, grey).")
     zoom = meta.get("zoom")
     if zoom:
         text += (f" Bottom: per day from {zoom['first_day']} to {zoom['last_day']}, on its own scale, the two drawn "
-                 f"as separate lines: {n(zoom['flagged'])} members of flagged groups (at most {n(zoom['peak_flagged'])} "
+                 f"as separate lines: {n(zoom['flagged'])} flagged accounts (at most {n(zoom['peak_flagged'])} "
                  f"on one day) and {n(zoom['others'])} other accounts were created in those days.")
     return text
 
