@@ -236,15 +236,22 @@ def build_edges(
 CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
 
 
-def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None) -> None:
-    """Append this run to CASE/custody.jsonl once every output is written: the case files read (ingest.json,
-    events, accounts) and written, each hashed in streaming chunks."""
+def _cluster_inputs(case: Path) -> list[dict]:
+    """{path, bytes, sha256} of the case files cluster reads (ingest.json, events, accounts)."""
     from forensics import custody
 
     inputs = [custody.file_entry("ingest.json", case / "ingest.json")]
     inputs += custody.tree_entries(case / "events", prefix="events/")
     if (case / "accounts.parquet").is_file():
         inputs.append(custody.file_entry("accounts.parquet", case / "accounts.parquet"))
+    return inputs
+
+
+def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None, inputs: list[dict]) -> None:
+    """Append this run to CASE/custody.jsonl once every output is written: the case files read (hashed while the
+    stage ran; cluster never writes them) and written, each hashed in streaming chunks."""
+    from forensics import custody
+
     outputs = [custody.file_entry(name, case / name) for name in CLUSTER_OUTPUTS]
     record = custody.make_record(
         "cluster", argv=argv, parameters={"case": str(case), **dataclasses.asdict(params)}, inputs=inputs,
@@ -266,6 +273,9 @@ def run_cluster(
     steps = _Steps()
     task = progress.task("cluster", total=6)
     with case_lock(case):
+        from forensics.custody import Background
+
+        inputs = Background(_cluster_inputs, case)  # hashed beside the work
         stale = case / "clusters.json"
         if stale.exists():
             stale.unlink()
@@ -358,7 +368,7 @@ def run_cluster(
             "high_volume_accounts": high_volume_accounts(features, sp),
         }
         jsonio.write(case / "clusters.json", doc)
-        _record_custody(case, params, ingest, argv)
+        _record_custody(case, params, ingest, argv, inputs.result())
         task.advance()
     return {
         "clusters": len(scored),

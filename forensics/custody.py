@@ -16,7 +16,8 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,30 @@ def tree_entries(root: Path, *, prefix: str = "", exclude: Iterable[str] = ()) -
             continue
         entries.append(file_entry(prefix + rel, path))
     return entries
+
+
+class Background:
+    """Hash files on a daemon thread while the stage works: hashlib releases the GIL on large buffers, so on two
+    cores reading and hashing gigabytes of events overlaps polars work instead of adding to the stage's time.
+    A daemon thread, so a stage that fails does not wait for it at exit."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), name="custody-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _user() -> str:

@@ -752,6 +752,7 @@ def build_bundle(
 
         raise OutputExistsError(f"{out}: already exists; pass --force to replace it")
     metadata = metadata or CaseMetadata()
+    inputs = custody.Background(report_inputs, case)  # hashed while the report is computed
     data = load_case(case)
     case_id = case_id or default_case_id(data.ingest)
     _check_title(title, case_id)
@@ -762,7 +763,7 @@ def build_bundle(
     )
     _check_no_local_strings(payload, [case, out, Path.cwd()])
     unsealed = unsealed_bag_files(payload, bag_info_fields(summary))
-    line = custody.record_line(_custody_record(case, out, unsealed, summary, sign_key, argv))
+    line = custody.record_line(_custody_record(case, out, unsealed, summary, sign_key, argv, inputs.result()))
     with case_lock(out), staged_dir(out, replace=force) as stage:
         files = write_files(stage, seal(unsealed, {CUSTODY: custody.read_log(case) + line}))
         if sign_key is not None:
@@ -782,15 +783,23 @@ def build_bundle(
 REPORT_INPUTS = ("ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "accounts.parquet")
 
 
+def report_inputs(case: Path) -> list[dict]:
+    """{path, bytes, sha256} of every case file load_case reads, sorted by path."""
+    from forensics import custody
+
+    inputs = [custody.file_entry(name, case / name) for name in REPORT_INPUTS if (case / name).is_file()]
+    inputs += custody.tree_entries(case / "events", prefix="events/") if (case / "events").is_dir() else []
+    return sorted(inputs, key=lambda e: e["path"])
+
+
 def _custody_record(
-    case: Path, out: Path, unsealed: dict[str, bytes], summary: dict, sign_key: Path | None, argv: list[str] | None
+    case: Path, out: Path, unsealed: dict[str, bytes], summary: dict, sign_key: Path | None, argv: list[str] | None,
+    inputs: list[dict],
 ) -> dict:
     """The report's custody record: the case files load_case reads, and the bag files that exist before the tag
     manifest (see build_bundle)."""
     from forensics import custody
 
-    inputs = [custody.file_entry(name, case / name) for name in REPORT_INPUTS if (case / name).is_file()]
-    inputs += custody.tree_entries(case / "events", prefix="events/") if (case / "events").is_dir() else []
     outputs = [
         {"path": rel, "bytes": len(unsealed[rel]), "sha256": hashlib.sha256(unsealed[rel]).hexdigest()}
         for rel in (BAGIT, BAG_INFO, MANIFEST)
@@ -801,6 +810,6 @@ def _custody_record(
         "bagging_date": summary["bagging_date"],
     }
     return custody.make_record(
-        "report", argv=argv, parameters=parameters, inputs=sorted(inputs, key=lambda e: e["path"]),
+        "report", argv=argv, parameters=parameters, inputs=inputs,
         outputs=outputs, key_fingerprint=summary.get("key_fingerprint"),
     )

@@ -46,7 +46,7 @@ def test_intact_bundle_verifies(made) -> None:
 KINDS = [
     "bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/summary.json",
     "data/accounts.csv", "data/clusters.csv", "data/timeline.csv", "data/timeline.jsonl", "data/report.html",
-    "data/report.md", "data/VERIFY.md", "data/graph.graphml", "data/figures/daily-requests.svg",
+    "data/report.md", "data/report.pdf", "data/VERIFY.md", "data/graph.graphml", "data/figures/daily-requests.svg",
     "data/figures/hour-of-day.svg", "data/figures/account-creation.svg",
 ]
 
