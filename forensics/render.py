@@ -1483,6 +1483,11 @@ def integrity_commands() -> str:
     )
 
 
+# Left out of the step-by-step comparison: the custody log records wall-clock time, user and host, so it differs on
+# every run; the tag manifest lists its hash (compared without that line); a signature needs the signer's key.
+RERUN_UNCOMPARED = ("custody.jsonl", "tagmanifest-sha256.txt", "tagmanifest-sha256.txt.sig")
+
+
 def rerun_commands(summary: dict) -> str:
     """The exact commands that re-create this bundle, with placeholders instead of machine paths."""
     import shlex
@@ -1511,6 +1516,11 @@ def rerun_commands(summary: dict) -> str:
         f"forensics report <case> --out <new-bundle> --case-id {shlex.quote(report.get('case_id', ''))} "
         f"--title {shlex.quote(report.get('title', ''))}"
     )
+    # The user's case metadata (--source-organization, --analysis-date, ...), as given, one option per recorded key.
+    given = [f"--{key.replace('_', '-')} {shlex.quote(str(value))}" for key, value in sorted(report.items())
+             if key not in ("case_id", "title") and value is not None]
+    if given:
+        report_cmd += " \\\n    " + " ".join(given)
     if summary.get("bagging_date_source") == "SOURCE_DATE_EPOCH":
         report_cmd = "SOURCE_DATE_EPOCH=<epoch of " + summary["bagging_date"] + "> " + report_cmd
     return "\n".join(
@@ -1521,7 +1531,10 @@ def rerun_commands(summary: dict) -> str:
             ingest_cmd,
             cluster_cmd,
             report_cmd,
-            "diff -r <bundle> <new-bundle>",
+            "# compare every file except custody.jsonl (when, by whom and where each step ran) and its tag-manifest line",
+            f"diff -r {' '.join(f'-x {name}' for name in RERUN_UNCOMPARED)} <bundle> <new-bundle>",
+            "diff <(grep -v '  custody.jsonl$' <bundle>/tagmanifest-sha256.txt) "
+            "<(grep -v '  custody.jsonl$' <new-bundle>/tagmanifest-sha256.txt)",
         )
     )
 

@@ -229,3 +229,21 @@ def test_the_old_unsorted_completeness_check_would_have_failed(bags, locale) -> 
     old = "find data -type f | sort | diff - <(cut -c67- manifest-sha256.txt)"
     done = _bash(old, bags["bags"]["intact"], locale)
     assert (done.returncode == 0) == (locale == "C")
+
+
+def test_the_reports_step_by_step_rerun_reproduces_the_bag(bags, tmp_path) -> None:
+    """The re-run commands the report prints (one command, then step by step with the comparison), run as written
+    in a fresh directory under en_US.UTF-8, reproduce the bag; the comparison fails on a tampered bag."""
+    import json
+
+    intact = bags["bags"]["intact"]
+    summary = json.loads((intact / "data" / "summary.json").read_text(encoding="utf-8"))
+    code = render.rerun_commands(summary)
+    assert code in (intact / "data" / "report.md").read_text(encoding="utf-8")  # the commands a reader is shown
+    values = {**bags["values"], "<case>": str(tmp_path / "case"), "<new-bundle>": str(tmp_path / "new-bundle")}
+    done = _bash(_script(code, intact, values), tmp_path, "en_US.UTF-8")
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    comparison = "\n".join(line for line in code.splitlines() if line.startswith("diff "))
+    assert comparison.count("diff ") == 2
+    tampered = _bash(_script(comparison, bags["bags"]["payload"], values), tmp_path, "en_US.UTF-8")
+    assert tampered.returncode != 0 and "accounts.csv" in tampered.stdout
