@@ -59,10 +59,8 @@ def check_integrity(bundle: Path) -> list[str]:
     summary = _read_summary(bundle)
     expected = _expected_bag_info(bundle, summary) if (bundle / "data").is_dir() else None
     report = check_bag(bundle, expected_tags={BAG_INFO: expected} if expected is not None else None)
-    if not (bundle / CUSTODY).is_file() and not any(p.path == CUSTODY for p in report.problems):
-        from forensics.bag import BagProblem
-
-        report.problems.append(BagProblem(CUSTODY, "missing", "the custody log every bundle carries"))
+    if not report.problems:
+        report.problems.extend(_custody_problems(bundle))
     if report.problems:
         details = "; ".join(p.line() for p in report.problems)
         raise BundleInvalidError(f"{bundle}: integrity check failed ({len(report.problems)} problems): {details}")
@@ -75,12 +73,43 @@ def check_integrity(bundle: Path) -> list[str]:
         f"integrity: OK, {report.payload_files} payload files ({report.payload_bytes:,} bytes) and "
         f"{report.tag_files} tag files match manifest-sha256.txt and tagmanifest-sha256.txt; nothing missing or extra",
         f"tagmanifest-sha256.txt SHA-256: {tag_digest} (compare with a copy received separately)",
-        f"custody: {CUSTODY} matches {TAGMANIFEST} ({_count_lines(bundle / CUSTODY)} recorded runs)",
+        _custody_line(bundle),
     ]
 
 
-def _count_lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n")
+def _custody_problems(bundle: Path) -> list:
+    """The custody log must be there, hold one JSON object per line, and end with the `report` record that made
+    this bundle, whose recorded SHA-256 of bagit.txt, bag-info.txt and manifest-sha256.txt match the bag's."""
+    from forensics.bag import BagProblem
+    from forensics.custody import parse_log
+
+    path = bundle / CUSTODY
+    if not path.is_file():
+        return [BagProblem(CUSTODY, "missing", "the custody log every bundle carries")]
+    try:
+        records = parse_log(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return [BagProblem(CUSTODY, "modified", "not one JSON object per line")]
+    if not records or records[-1].get("command") != "report":
+        return [BagProblem(CUSTODY, "modified", "does not end with the report record that made this bundle")]
+    problems = []
+    for entry in records[-1].get("outputs") or []:
+        target = bundle / str(entry.get("path"))
+        if not target.is_file() or hashlib.sha256(target.read_bytes()).hexdigest() != entry.get("sha256"):
+            problems.append(BagProblem(str(entry.get("path")), "modified", f"SHA-256 differs from the report record in {CUSTODY}"))
+    return problems
+
+
+def _custody_line(bundle: Path) -> str:
+    from forensics.custody import parse_log
+
+    records = parse_log((bundle / CUSTODY).read_bytes())
+    last = records[-1]
+    return (
+        f"custody: {CUSTODY} matches {TAGMANIFEST}; {len(records)} recorded runs, the last the report that made "
+        f"this bundle ({last.get('time')}, {last.get('user')}@{last.get('host')}), whose recorded SHA-256 of "
+        "bagit.txt, bag-info.txt and manifest-sha256.txt match"
+    )
 
 
 def environment_differences(recorded: dict, running: dict) -> list[str]:

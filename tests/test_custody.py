@@ -184,3 +184,33 @@ def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(records) == 800
     assert sorted((r["worker"], r["n"]) for r in records) == [(w, n) for w in range(4) for n in range(200)]
+
+
+def _reseal_tagmanifest(bundle: Path) -> None:
+    """What a forger who knows BagIt does after replacing a tag file: recompute the tag manifest."""
+    from forensics.bag import manifest_text
+
+    names = ("bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt")
+    (bundle / "tagmanifest-sha256.txt").write_text(manifest_text({n: _sha(bundle / n) for n in names}))
+
+
+def test_the_custody_log_must_end_with_the_report_record_of_this_very_bag(made, tmp_path: Path) -> None:
+    # the log of another bundle of the same case (another case ID, so another bag-info.txt)
+    other_case = tmp_path / "case"
+    shutil.copytree(made["case"], other_case)
+    done = run_cli("report", other_case, "--out", tmp_path / "other", "--case-id", "OTHER-1")
+    assert done.returncode == 0, done.stderr
+    swapped = tmp_path / "swapped"
+    shutil.copytree(made["bundle"], swapped)
+    shutil.copy(tmp_path / "other" / "custody.jsonl", swapped / "custody.jsonl")
+    _reseal_tagmanifest(swapped)
+    with pytest.raises(BundleInvalidError, match="modified: bag-info.txt .SHA-256 differs from the report record"):
+        verify_bundle(swapped)
+    # a log cut before its report record
+    cut = tmp_path / "cut"
+    shutil.copytree(made["bundle"], cut)
+    lines = (cut / "custody.jsonl").read_text().splitlines(keepends=True)
+    (cut / "custody.jsonl").write_text("".join(lines[:-1]))
+    _reseal_tagmanifest(cut)
+    with pytest.raises(BundleInvalidError, match="does not end with the report record"):
+        verify_bundle(cut)
