@@ -28,7 +28,7 @@ PALETTE = ("#c0392b", "#2c6fbb", "#e67e22", "#7d3c98", "#16a085", "#b7950b", "#5
 BACKGROUND_COLOUR = "#8a8f94"
 
 _RC = {
-    "font.family": "DejaVu Sans",
+    "font.family": ["DejaVu Sans", "sans-serif"],  # SVG viewers without DejaVu Sans fall back to a sans-serif
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
