@@ -104,29 +104,28 @@ def raw_account_ids(
 ) -> dict[str, str]:
     """account_pseudonym -> raw account ID for every pseudonym in `wanted` that the logs hold.
 
-    Reads only the account column, in record batches, through ingest's reader; each distinct ID is hashed once.
+    Reads only the account column, in record batches, through ingest's reader, and pseudonymises each batch's
+    distinct IDs with ingest's own function (_pseudonymise).
     """
-    from forensics.ingest import _as_text, _open_parquet, _with_partitions, plan_file, resolve_inputs
+    from forensics.ingest import _as_text, _open_parquet, _pseudonymise, _with_partitions, plan_file, resolve_inputs
 
     inputs, _ = resolve_inputs(logs)
     task = progress.task("reveal", total=None)
-    seen: set[str] = set()
+    wanted_frame = pl.DataFrame({"pseudonym": sorted(wanted)}, schema={"pseudonym": pl.String})
     found: dict[str, str] = {}
     for inp in inputs:
         parquet = _open_parquet(inp, inp.path.stat().st_size)
         plan = plan_file(inp, parquet.schema_arrow, column_map)
         source, kind = plan.sources["account_id"], plan.kinds["account_id"]
         columns = [source] if source in parquet.schema_arrow.names else parquet.schema_arrow.names[:1]
-        for record_batch in parquet.iter_batches(columns=columns, use_threads=False):
+        for record_batch in parquet.iter_batches(batch_size=1 << 20, columns=columns, use_threads=False):
             batch = _with_partitions(pl.from_arrow(record_batch), inp)  # type: ignore[arg-type]
             ids = batch.select(_as_text(source, kind).alias("_account"))["_account"]
             # ingest quarantines null and blank IDs (missing_account_id) before pseudonymising anything
             ids = ids.filter(ids.is_not_null() & (ids.str.strip_chars() != "")).unique()
-            fresh = [value for value in ids.to_list() if value not in seen]
-            seen.update(fresh)
-            for raw, pseudonym in zip(fresh, key.pseudonyms("account", fresh)):
-                if pseudonym in wanted:
-                    found[pseudonym] = raw
+            pairs = pl.DataFrame({"raw": ids, "pseudonym": _pseudonymise(ids, key, "account")})
+            for raw, pseudonym in pairs.join(wanted_frame, on="pseudonym", how="semi").iter_rows():
+                found[pseudonym] = raw
             task.advance(record_batch.num_rows)
     return found
 
@@ -180,10 +179,7 @@ def reveal_accounts(
         )
     accounts, selected = flagged_accounts(case, cluster_ids)
     column_map = dict((ingest.get("parameters") or {}).get("column_map") or {})
-    try:
-        raw = raw_account_ids(list(logs), column_map, key, set(accounts[ACCOUNT].to_list()), progress)
-    finally:
-        key.close()
+    raw = raw_account_ids(list(logs), column_map, key, set(accounts[ACCOUNT].to_list()), progress)
     missing = accounts.height - len(raw)
     if missing:
         raise LogsMismatchError(
