@@ -88,7 +88,7 @@ def daily_requests(
 ) -> tuple[bytes, dict]:
     """Requests per UTC day: all other accounts on top, each flagged group below, same date axis."""
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.5, 4.6)
+        fig = _figure(7.5, 3.9)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.4))
         if days:
             top.fill_between(days, background, step="mid", color=BACKGROUND_COLOUR, alpha=0.35, linewidth=0)
@@ -164,7 +164,7 @@ def account_creation(
         step = 1 if len(days) <= 120 else (7 if len(days) <= 3 * 366 else 30)
         unit = {1: "day", 7: "week", 30: "30 days"}[step]
         zoomed = step > 1 or len(days) > ZOOM_DAYS
-        fig = _figure(7.5, 4.8 if zoomed else 2.8)
+        fig = _figure(7.5, 4.0 if zoomed else 2.6)
         axes = fig.subplots(2, 1, height_ratios=(1, 1.1)) if zoomed else [fig.subplots()]
         ax = axes[0]
         edges = [days[0] + timedelta(days=i) for i in range(0, len(days) + step, step)]
@@ -203,7 +203,7 @@ def account_creation(
 def hour_of_day(clusters: Mapping[str, Sequence[int]], background: Sequence[int]) -> tuple[bytes, dict]:
     """Share of each group's requests per UTC hour; bursty automation stands out against the daily rhythm."""
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.5, 3.2)
+        fig = _figure(7.5, 2.8)
         ax = fig.subplots()
         hours = list(range(24))
         total = sum(background)

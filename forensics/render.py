@@ -1131,7 +1131,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         ("figures/hour-of-day.svg", caption_hour_of_day(meta.get("figures/hour-of-day.svg", {}))),
         ("figures/account-creation.svg", caption_account_creation(meta.get("figures/account-creation.svg", {"empty": True}))),
     ):
-        b.append(Figure(path, caption, figs[path], number=body.figure(), width=0.92))
+        b.append(Figure(path, caption, figs[path], number=body.figure(), width=0.72))
     for c in flagged:
         b.append(_exhibit(c, exhibit_of[c["cluster_id"]], member_rows.get(c["cluster_id"], []), figs, meta, has_tokens))
 
@@ -1307,7 +1307,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                    widths=(1.3, 5)))
 
     # Appendix A: technical terms, every parameter, versions
-    b.append(Heading(2, "Appendix A. Methods in technical terms", "appendix-methods", page_break=True))
+    b.append(Heading(2, "Appendix A. Methods in technical terms", "appendix-methods"))
     b.append(Para(
         "For a technical reviewer: the names used in the tool's code, options and files for what the report "
         "describes in plain words, the kinds of evidence link with their counts, every parameter recorded for "
