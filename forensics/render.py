@@ -1014,7 +1014,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     b = doc.blocks
     case_rows = _case_metadata(summary)
     if case_rows:
-        b.append(Table(("Case", "Detail"), tuple(case_rows), widths=(1, 3)))
+        b.append(Para(" · ".join(f"{name}: {value}" for name, value in case_rows), "Case."))
 
     # 1: summary
     b.append(Heading(2, "1 Summary", "summary"))
@@ -1116,7 +1116,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     )
 
     # 2: evidence per flagged group
-    b.append(Heading(2, "2 Evidence per flagged group", "evidence", page_break=True))
+    b.append(Heading(2, "2 Evidence per flagged group", "evidence"))
     if flagged:
         b.append(Para(
             "Each flagged group has its own exhibit, starting on a new page: what was observed, how its accounts are "
