@@ -30,6 +30,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
+import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64 for MinHash)
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -105,7 +106,7 @@ ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
 }
 PARQUET_WRITE = {"compression": "zstd", "compression_level": 3, "statistics": True, "row_group_size": 262_144}
 _INT64_MAX = 2**63 - 1
-# Bound of each raw-value -> result memo kept across batches (pseudonym caches, parsed IP texts): emptied when exceeded.
+# Bound of the raw IP text -> parse result memo kept across batches: emptied when exceeded.
 _CACHE_MAX = 1_000_000
 _ID_HASH_SEED = 0x5EED
 
@@ -464,16 +465,14 @@ def _canonical_address(raw: str) -> tuple[str, str] | None:
 
 
 class _IpCache:
-    """Validates and pseudonymises each distinct IP once.
+    """Validates and pseudonymises the distinct IPs of a batch.
 
     Canonical dotted-quad IPv4 (the bulk of real logs) is handled in polars; everything else (IPv6,
-    IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress.
+    IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress, each raw text once per run.
     """
 
     def __init__(self, key: CaseKey) -> None:
         self.key = key
-        self.ips: dict[str, str] = {}
-        self.nets: dict[str, str] = {}
         self.parsed: dict[str, tuple[str, str] | None] = {}  # raw text of non-canonical IPv4 -> parse result
 
     def table(self, values: pl.Series) -> pl.DataFrame:
@@ -495,43 +494,25 @@ class _IpCache:
             schema={"_ip_raw": pl.String, "_addr": pl.String, "_net": pl.String},
         )
         both = pl.concat([fast, slow])
-        if len(self.ips) > 5_000_000:
-            self.ips.clear()
-            self.nets.clear()
         return both.select(
             "_ip_raw",
-            _pseudonymise(both["_addr"], self.key, "ip", self.ips).alias("ip_pseudonym"),
-            _pseudonymise(both["_net"], self.key, "net", self.nets).alias("net_pseudonym"),
+            _pseudonymise(both["_addr"], self.key, "ip").alias("ip_pseudonym"),
+            _pseudonymise(both["_net"], self.key, "net").alias("net_pseudonym"),
             pl.col("_addr").is_not_null().alias("_ip_ok"),
         )
 
 
-def _pseudonymise(
-    values: pl.Series, key: CaseKey, kind: str, cache: dict[str, str] | None = None, *, normalise: bool = False
-) -> pl.Series:
-    """Replace each distinct value by its keyed pseudonym, hashing each distinct value once.
+def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, *, normalise: bool = False) -> pl.Series:
+    """Replace each value by its keyed pseudonym, hashing each distinct value once.
 
-    With `normalise`, the pseudonym is that of the value's fingerprint normalisation (see normalise_text);
-    a cache is then keyed by the raw value, so repeated raw values are neither normalised nor hashed again.
+    With `normalise`, the pseudonym is that of the value's fingerprint normalisation (see normalise_text).
     """
     uniq = values.drop_nulls().unique()
     if uniq.is_empty():
         return pl.Series(values.name, [None] * len(values), dtype=pl.String)
-    texts = uniq.to_list()
-    if cache is None:
-        mapped = _hash_texts(texts, key, kind, normalise)
-    else:
-        missing = [text for text in texts if text not in cache]
-        if missing:
-            cache.update(zip(missing, _hash_texts(missing, key, kind, normalise)))
-        mapped = [cache[text] for text in texts]
-    return values.replace_strict(uniq, pl.Series(mapped, dtype=pl.String), default=None, return_dtype=pl.String)
-
-
-def _hash_texts(texts: list[str], key: CaseKey, kind: str, normalise: bool) -> list[str]:
-    if normalise:
-        texts = pl.Series(texts, dtype=pl.String).to_frame("t").select(normalise_text(pl.col("t")))["t"].to_list()
-    return key.pseudonyms(kind, texts)
+    texts = uniq.to_frame("t").select(normalise_text(pl.col("t"))).to_series() if normalise else uniq
+    mapped = key.pseudonym_column(kind, texts)
+    return values.replace_strict(uniq, mapped, default=None, return_dtype=pl.String)
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
@@ -544,16 +525,23 @@ def _splitmix64(x: int) -> int:
     x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    return (x ^ (x >> 31)) >> 1  # 63 bits: a valid polars seed
+    return x ^ (x >> 31)
 
 
 @dataclass(frozen=True)
 class MinHasher:
-    """MinHash-LSH band keys over word shingles, computed in polars on distinct prompts.
+    """MinHash-LSH band keys over word shingles, computed in polars on distinct prompts with XXH64 (polars-hash),
+    a hash defined by its algorithm, so any polars version, or any xxHash library, gives the same keys:
 
-    The MinHash itself uses fixed seeds, so which prompts share a band is a property of the prompts, never of
-    the key; each band's signature is then hashed with a key-derived seed before it is written, so the stored
-    band keys cannot be recomputed from a guessed prompt without the key.
+    - words: the matches of schema.WORD in the text, in order (a text without words has the one word "");
+    - shingle j: words j .. j + SHINGLE_WORDS - 1 that exist, joined by single spaces (the last ones are shorter);
+    - signature i: the least XXH64(UTF-8 shingle, seeds[i]) over the text's shingles, with
+      seeds[i] = splitmix64(MINHASH_SEED + i);
+    - band b: XXH64(UTF-8 of the decimal signatures of its rows joined by ":", band_seeds[b]), with
+      band_seeds[b] = the first 16 hex characters of HMAC-SHA256(key, "minhash-band:b") read as an integer.
+
+    The signature seeds are fixed, so which prompts share a band is a property of the prompts, never of the key;
+    the band seeds are keyed, so a stored band key cannot be recomputed from a guessed prompt without the key.
     """
 
     seeds: tuple[int, ...]
@@ -562,8 +550,8 @@ class MinHasher:
     @classmethod
     def from_key(cls, key: CaseKey) -> "MinHasher":
         count = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
-        seeds = tuple(_splitmix64(MINHASH_SEED + i) for i in range(count + 1))
-        bands = tuple(int(key.digest(f"minhash-band:{i}")[:15], 16) for i in range(MINHASH_BANDS))
+        seeds = tuple(_splitmix64(MINHASH_SEED + i) for i in range(count))
+        bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
     def band_keys(self, texts: pl.Series) -> pl.Series:
@@ -574,17 +562,18 @@ class MinHasher:
         words = (
             prompts.select("_pid", pl.col("_text").str.extract_all(WORD).alias("_w"))
             .explode("_w", empty_as_null=True)
-            .with_columns(pl.col("_w").fill_null("").hash(self.seeds[0]).alias("_h"))
+            .with_columns(pl.col("_w").fill_null(""))
         )
         same = lambda i: pl.col("_pid").shift(-i) == pl.col("_pid")  # noqa: E731
-        shingle = pl.struct(
-            [pl.when(same(i)).then(pl.col("_h").shift(-i)).alias(f"_h{i}") for i in range(SHINGLE_WORDS)]
-        ).hash(self.seeds[0])
-        mins = words.select("_pid", shingle.alias("_s")).group_by("_pid").agg(
-            [pl.col("_s").hash(seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds[1:])]
+        following = [pl.when(same(i)).then(pl.col("_w").shift(-i)) for i in range(1, SHINGLE_WORDS)]
+        shingles = words.select("_pid", pl.concat_str([pl.col("_w"), *following], separator=" ", ignore_nulls=True).alias("_s"))
+        mins = shingles.group_by("_pid").agg(
+            [pl.col("_s").nchash.xxhash64(seed=seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
         )
         bands = [
-            pl.struct([pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)]).hash(seed)
+            pl.concat_str(
+                [pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)], separator=":"
+            ).nchash.xxhash64(seed=seed)
             for b, seed in enumerate(self.band_seeds)
         ]
         keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
@@ -617,12 +606,12 @@ def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
     return out["opening"], out["closing"]
 
 
-def _distinct(values: pl.Series) -> tuple[list[bytes], pl.Series]:
-    """The distinct values (as UTF-8 bytes, sorted) and each value's index among them: fingerprints that many
-    templates share (skeletons, phrases) are hashed once each."""
+def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The distinct values (sorted) and each value's index among them: fingerprints that many templates share
+    (skeletons, phrases) are hashed once each."""
     distinct = values.unique().sort()
     index = (values.rank("dense") - 1).cast(pl.UInt32)
-    return distinct.cast(pl.Binary).to_list(), index
+    return distinct, index
 
 
 def prompt_skeletons(texts: pl.Series) -> pl.Series:
@@ -646,7 +635,7 @@ class _Context:
     window: Window
     epoch_unit: str
     ip_cache: _IpCache
-    account_cache: dict[str, str]  # every distinct raw account ID: also the input of account_lookalikes
+    account_ids: pl.Series  # every distinct raw account ID of the accepted rows: the input of account_lookalikes
     minhasher: MinHasher
     work: Path
     batch_rows: int
@@ -659,7 +648,6 @@ class _Context:
     pending: list[pl.DataFrame] = field(default_factory=list)
     pending_rows: int = 0
     flushes: int = 0
-    caches: dict[str, dict[str, str]] = field(default_factory=dict)
     helpers: dict[str, ThreadPoolExecutor] = field(default_factory=dict)
     deriving: Future | None = None  # the batch on the "derive" helper thread
     staging: Future | None = None  # the batch on the "stage" helper thread
@@ -675,9 +663,6 @@ class _Context:
             if name in self.helpers:
                 self.helpers.pop(name).shutdown(wait=True)
 
-    def cache(self, kind: str) -> dict[str, str]:
-        """raw value -> pseudonym for a low-cardinality kind, one dict per kind, emptied when it grows past a bound."""
-        return _bounded(self.caches.setdefault(kind, {}))
 
 
 def _bounded(memo: dict) -> dict:
@@ -904,16 +889,14 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
     """Event columns of the buffered valid rows. Everything derived from text is computed once per distinct
     raw text of the batch (a prompt repeats a few times in a batch, a system prompt or user agent thousands
     of times), then joined back to the rows.
-
-    The keyed hashes of prompts and templates (Python, holding the GIL) run on a helper thread while the
-    rest (polars, which releases the GIL) runs on this one, so on two cores they overlap.
     """
     key = ctx.key
+    ctx.account_ids = pl.concat([ctx.account_ids, valid["_account"].unique()]).unique()
     prompts = _PromptTable(valid["_prompt"], ctx)
     out = valid.with_columns(
-        _pseudonymise(valid["_account"], key, "account", ctx.account_cache).alias("account_pseudonym"),
-        _pseudonymise(valid["_ua"], key, "ua", ctx.cache("ua")).alias("user_agent_fingerprint"),
-        _pseudonymise(valid["_system"], key, "system", ctx.cache("system"), normalise=True).alias(
+        _pseudonymise(valid["_account"], key, "account").alias("account_pseudonym"),
+        _pseudonymise(valid["_ua"], key, "ua").alias("user_agent_fingerprint"),
+        _pseudonymise(valid["_system"], key, "system", normalise=True).alias(
             "system_prompt_fingerprint"
         ),
     )
@@ -954,16 +937,14 @@ class _PromptTable:
         openings, closings = prompt_phrases(templates)
         openings, self.opening_of = _distinct(openings)
         closings, self.closing_of = _distinct(closings)
-        # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they
-        # are; UTF-8 bytes straight from polars skip building and encoding a Python str per value.
-        self.hashed = ctx.key.pseudonyms_async(
-            [
-                ("prompt", table["_norm"].cast(pl.Binary).to_list()),
-                ("template", templates.cast(pl.Binary).to_list()),
-                ("skeleton", skeletons),
-                ("opening", openings),
-                ("closing", closings),
-            ]
+        # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
+        key = ctx.key
+        self.hashed = (
+            key.pseudonym_column("prompt", table["_norm"]),
+            key.pseudonym_column("template", templates),
+            key.pseudonym_column("skeleton", skeletons),
+            key.pseudonym_column("opening", openings),
+            key.pseudonym_column("closing", closings),
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
         self.minhash = ctx.minhasher.band_keys(templates)
@@ -979,14 +960,14 @@ class _PromptTable:
     def attach(self, valid: pl.DataFrame) -> pl.DataFrame:
         """The prompt columns for each row of `valid`; null where the prompt is null."""
         out = valid.join(self.rows, on="_prompt", how="left", maintain_order="left")
-        prompt_fp, template_fp, skeleton_fp, opening_fp, closing_fp = self.hashed.result()
+        prompt_fp, template_fp, skeleton_fp, opening_fp, closing_fp = self.hashed
         tid, gid = out["_tid"], out["_gid"]
         return out.drop("_tid", "_gid").with_columns(
-            pl.Series("prompt_fingerprint", prompt_fp, dtype=pl.String).gather(tid),
-            pl.Series("prompt_template_fingerprint", template_fp, dtype=pl.String).gather(gid),
-            pl.Series("prompt_skeleton_fingerprint", skeleton_fp, dtype=pl.String).gather(self.skeleton_of.gather(gid)),
-            pl.Series("prompt_opening_fingerprint", opening_fp, dtype=pl.String).gather(self.opening_of.gather(gid)),
-            pl.Series("prompt_closing_fingerprint", closing_fp, dtype=pl.String).gather(self.closing_of.gather(gid)),
+            prompt_fp.gather(tid).alias("prompt_fingerprint"),
+            template_fp.gather(gid).alias("prompt_template_fingerprint"),
+            skeleton_fp.gather(self.skeleton_of.gather(gid)).alias("prompt_skeleton_fingerprint"),
+            opening_fp.gather(self.opening_of.gather(gid)).alias("prompt_opening_fingerprint"),
+            closing_fp.gather(self.closing_of.gather(gid)).alias("prompt_closing_fingerprint"),
             self.minhash.gather(gid).alias("prompt_minhash"),
         )
 
@@ -1182,15 +1163,16 @@ def ingest_accounts(path: Path, key: CaseKey, case: Path) -> dict:
     }
 
 
-def account_lookalikes(raw_ids: list[str], key: CaseKey) -> list[list[str]]:
+def account_lookalikes(raw_ids: pl.Series, key: CaseKey) -> list[list[str]]:
     """Pseudonyms of account IDs that are equal after NFKC normalisation and trimming.
 
     They stay separate accounts (IDs are taken byte for byte); the examiner is told, never silently merged.
     """
     groups: dict[str, list[str]] = defaultdict(list)
-    for raw in raw_ids:
+    for raw in raw_ids.to_list():
         groups[unicodedata.normalize("NFKC", raw).strip()].append(raw)
-    return sorted(sorted(key.pseudonym("account", r) for r in group) for group in groups.values() if len(group) > 1)
+    alike = [group for group in groups.values() if len(group) > 1]
+    return sorted(sorted(key.pseudonyms("account", group)) for group in alike)
 
 
 # ---------------------------------------------------------------------------------------------- entry point
@@ -1234,10 +1216,7 @@ def run_ingest(
     _check_case_target(case)
     with case_lock(case), staged_dir(case, replace=True) as stage:
         key, generated = _resolve_key(options, case, stage)
-        try:
-            summary = _ingest_into(stage, key, inputs, skipped, window, options, progress)
-        finally:
-            key.close()
+        summary = _ingest_into(stage, key, inputs, skipped, window, options, progress)
         _record_custody(case, stage, logs, inputs, options, summary, argv)
     return IngestResult(summary=summary, generated_key=generated)
 
@@ -1283,7 +1262,8 @@ def _ingest_into(
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
     ctx = _Context(
-        key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key), account_cache={},
+        key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key),
+        account_ids=pl.Series("_account", [], dtype=pl.String),
         minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
     )
     stats: dict[str, FileStats] = {}
@@ -1308,7 +1288,7 @@ def _ingest_into(
     accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
     shutil.rmtree(work)
     summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
-    lookalikes = account_lookalikes(list(ctx.account_cache), key)
+    lookalikes = account_lookalikes(ctx.account_ids, key)
     summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
     if lookalikes:
         warnings.warn(

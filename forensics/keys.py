@@ -4,6 +4,9 @@ pseudonym(kind, value) = first 32 hex chars of HMAC-SHA256(key, f"{kind}:{value}
 key fingerprint        = first 16 hex chars of HMAC-SHA256(key, "fingerprint")
 
 Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
+
+Pseudonyms are computed a column at a time (hmac_sha256_hex): HMAC is built from two SHA-256 passes of
+polars-hash over binary columns, so no value is hashed by a Python call and the work releases the GIL.
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ import secrets
 import stat
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
+import polars as pl
+import polars_hash  # noqa: F401  (registers the .chash namespace)
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
 
@@ -24,100 +32,105 @@ KEY_HEX_LEN = 64
 PSEUDONYM_HEX_LEN = 32
 FINGERPRINT_HEX_LEN = 16
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
+_BLOCK = 64  # SHA-256 block size: HMAC pads the key to one block
+_DIGEST = 32
 
 
 class PermissiveKeyFileWarning(ForensicsWarning):
     """The key file can be read by users other than its owner."""
 
 
+def hmac_sha256_hex(
+    inner_block: bytes, outer_block: bytes, prefix: bytes, values: pl.Series | pa.Array, hex_chars: int = 64
+) -> pl.Series:
+    """HMAC-SHA256 of `prefix + value` for every value of a string or binary column, as lower-case hex cut to
+    `hex_chars`; null stays null. `inner_block` and `outer_block` are the key padded to 64 bytes and XORed with
+    0x36 and 0x5C (RFC 2104), so HMAC = SHA256(outer_block ‖ SHA256(inner_block ‖ prefix ‖ value)).
+
+    A pure function of its arguments, over one column: what a Spark executor's per-partition Arrow function
+    calls. The key-derived bytes are joined to the values in Arrow, never put into a polars expression, whose
+    text (in an error message or a printed plan) would show them.
+    """
+    if len(inner_block) != _BLOCK or len(outer_block) != _BLOCK:
+        raise ValueError("HMAC blocks must be 64 bytes")
+    series = values if isinstance(values, pl.Series) else pl.Series(values)
+    if series.dtype not in (pl.String, pl.Binary):
+        raise TypeError(f"expected a string or binary column, got {series.dtype}")
+    name = series.name
+    nulls = series.is_null()
+    has_nulls = bool(nulls.any())
+    data = series.cast(pl.Binary)
+    if has_nulls:
+        data = data.drop_nulls()
+    message = pc.binary_join_element_wise(
+        pa.scalar(inner_block + prefix, pa.large_binary()), data.to_arrow(), pa.scalar(b"", pa.large_binary())
+    )
+    inner_hex = _sha256_hex(pl.Series(message))
+    outer = _sha256_hex(_outer_messages(outer_block, inner_hex))
+    hexes = outer.str.head(hex_chars) if hex_chars < 64 else outer
+    if has_nulls:
+        full = pl.Series(name, [None] * len(series), dtype=pl.String)
+        return full.scatter((~nulls).arg_true(), hexes)
+    return hexes.alias(name)
+
+
+def _sha256_hex(binary: pl.Series) -> pl.Series:
+    return binary.to_frame("m").select(pl.col("m").chash.sha2_256()).to_series()
+
+
+def _outer_messages(outer_block: bytes, inner_hex: pl.Series) -> pl.Series:
+    """`outer_block ‖ digest` for each 64-character hex digest, built in numpy: fixed 96-byte rows, hex decoded
+    by arithmetic on the ASCII codes ('0'-'9' -> 0-9, 'a'-'f' -> 10-15)."""
+    arrow = inner_hex.to_arrow()
+    n = len(arrow)
+    offsets = np.frombuffer(arrow.buffers()[1], np.int64, count=n + 1, offset=arrow.offset * 8)
+    ascii_ = np.frombuffer(arrow.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, _DIGEST, 2)
+    nibbles = (ascii_ & 0x0F) + 9 * (ascii_ >> 6)
+    rows = np.empty((n, _BLOCK + _DIGEST), np.uint8)
+    rows[:, :_BLOCK] = np.frombuffer(outer_block, np.uint8)
+    rows[:, _BLOCK:] = (nibbles[:, :, 0] << 4) | nibbles[:, :, 1]
+    row_offsets = np.arange(0, (n + 1) * rows.shape[1], rows.shape[1], dtype=np.int64)
+    array = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(row_offsets), pa.py_buffer(rows)]
+    )
+    return pl.Series(array)
+
+
 class CaseKey:
     """A loaded key. Its repr never shows the key bytes."""
 
-    __slots__ = ("_inner", "_outer", "_thread", "_kinds", "fingerprint")
+    __slots__ = ("_inner_block", "_outer_block", "fingerprint")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise KeyFileError("key must be exactly 32 bytes")
-        # HMAC (RFC 2104) with its keyed inner and outer states precomputed: each pseudonym costs two copies.
-        block = key.ljust(hashlib.sha256().block_size, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-        self._thread: ThreadPoolExecutor | None = None
-        self._kinds: dict[str, object] = {}  # kind -> inner state after "kind:"
+        block = key.ljust(_BLOCK, b"\0")
+        self._inner_block = bytes(b ^ 0x36 for b in block)
+        self._outer_block = bytes(b ^ 0x5C for b in block)
         self.fingerprint = self.digest("fingerprint")[:FINGERPRINT_HEX_LEN]
 
     def __repr__(self) -> str:
         return f"CaseKey(fingerprint={self.fingerprint})"
 
     def digest(self, message: str) -> str:
-        inner = self._inner.copy()
-        inner.update(message.encode("utf-8", "surrogatepass"))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        """Full HMAC-SHA256 hex of one message: for the few fixed labels (fingerprint, band seeds), not for data."""
+        inner = hashlib.sha256(self._inner_block + message.encode("utf-8", "surrogatepass")).digest()
+        return hashlib.sha256(self._outer_block + inner).hexdigest()
 
-    def _kind_state(self, kind: str):
-        """The inner state after `kind:`, so each pseudonym hashes only its value (same bytes as f"{kind}:{value}")."""
-        state = self._kinds.get(kind)
-        if state is None:
-            state = self._inner.copy()
-            state.update(f"{kind}:".encode("utf-8", "surrogatepass"))
-            self._kinds[kind] = state
-        return state
-
-    def pseudonym(self, kind: str, value: str) -> str:
-        return self._serial(kind, (value,))[0]
-
-    def _serial(self, kind: str, values: Sequence[str] | Sequence[bytes]) -> list[str]:
-        """The hot loop of ingest: bound methods in locals, no per-value f-string. Values are all str, or
-        all bytes holding UTF-8 text (as polars gives them), which saves encoding each one here."""
-        inner_copy = self._kind_state(kind).copy
-        outer_copy = self._outer.copy
-        out: list[str] = []
-        append = out.append
-        if values and isinstance(values[0], bytes):
-            for value in values:
-                inner = inner_copy()
-                inner.update(value)
-                outer = outer_copy()
-                outer.update(inner.digest())
-                append(outer.hexdigest()[:PSEUDONYM_HEX_LEN])
-            return out
-        for value in values:
-            inner = inner_copy()
-            inner.update(value.encode("utf-8", "surrogatepass"))
-            outer = outer_copy()
-            outer.update(inner.digest())
-            append(outer.hexdigest()[:PSEUDONYM_HEX_LEN])
-        return out
+    def pseudonym_column(self, kind: str, values: pl.Series | pa.Array) -> pl.Series:
+        """The pseudonym of every value of a string or binary column (binary holding UTF-8 text); null stays null."""
+        return hmac_sha256_hex(
+            self._inner_block, self._outer_block, f"{kind}:".encode(), values, PSEUDONYM_HEX_LEN
+        )
 
     def pseudonyms(self, kind: str, values: Sequence[str]) -> list[str]:
-        """Pseudonyms of many values, in order.
+        """Pseudonyms of Python strings, in order (strings with lone surrogates are hashed as Python's
+        surrogatepass encodes them)."""
+        encoded = pl.Series([v.encode("utf-8", "surrogatepass") for v in values], dtype=pl.Binary)
+        return self.pseudonym_column(kind, encoded).to_list()
 
-        Serial on purpose: splitting a list over forked helper processes cost more than it saved (pickling
-        the values out and the pseudonyms back took about as much CPU as hashing them). To run hashing beside
-        polars work, use pseudonyms_async.
-        """
-        return self._serial(kind, values)
-
-    def pseudonyms_async(
-        self, jobs: Sequence[tuple[str, Sequence[str] | Sequence[bytes]]]
-    ) -> Future[list[list[str]]]:
-        """Pseudonyms of several (kind, values) lists, hashed on one helper thread. The values of a list are
-        all str, or all bytes holding UTF-8 text.
-
-        The hashing holds the GIL, so it overlaps only with work that releases it (polars, pyarrow, I/O):
-        meant for running beside such work, not for speeding up Python code.
-        """
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pseudonyms")
-        return self._thread.submit(lambda: [self._serial(kind, values) for kind, values in jobs])
-
-    def close(self) -> None:
-        """Stop the hashing helper thread, if one was started."""
-        if self._thread is not None:
-            self._thread.shutdown()
-            self._thread = None
+    def pseudonym(self, kind: str, value: str) -> str:
+        return self.pseudonyms(kind, [value])[0]
 
 
 def generate_key_file(path: Path) -> Path:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -577,3 +579,101 @@ def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_f
     with pytest.raises(RuntimeError, match="derivation failed"):
         run_ingest([str(logs)], tmp_path / "case", IngestOptions(key_file=key_file, batch_rows=8))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["logs", key_file.name])  # no case, no stage left
+
+
+_P1, _P2, _P3, _P4, _P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63,
+                           0x27D4EB2F165667C5)
+_M64 = (1 << 64) - 1
+
+
+def _xxh64(data: bytes, seed: int) -> int:
+    """XXH64 from its specification (github.com/Cyan4973/xxHash, doc/xxhash_spec.md), independent of polars-hash."""
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & _M64  # noqa: E731
+    lane = lambda acc, v: (rotl((acc + v * _P2) & _M64, 31) * _P1) & _M64  # noqa: E731
+    u64 = lambda i: int.from_bytes(data[i:i + 8], "little")  # noqa: E731
+    n, i = len(data), 0
+    if n >= 32:
+        acc = [(seed + _P1 + _P2) & _M64, (seed + _P2) & _M64, seed, (seed - _P1) & _M64]
+        while i + 32 <= n:
+            acc = [lane(a, u64(i + 8 * k)) for k, a in enumerate(acc)]
+            i += 32
+        h = (rotl(acc[0], 1) + rotl(acc[1], 7) + rotl(acc[2], 12) + rotl(acc[3], 18)) & _M64
+        for a in acc:
+            h = (((h ^ lane(0, a)) * _P1) + _P4) & _M64
+    else:
+        h = (seed + _P5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        h = (rotl(h ^ lane(0, u64(i)), 27) * _P1 + _P4) & _M64
+        i += 8
+    if i + 4 <= n:
+        h = (rotl(h ^ ((int.from_bytes(data[i:i + 4], "little") * _P1) & _M64), 23) * _P2 + _P3) & _M64
+        i += 4
+    for byte in data[i:]:
+        h = (rotl(h ^ ((byte * _P5) & _M64), 11) * _P1) & _M64
+    h = ((h ^ (h >> 33)) * _P2) & _M64
+    h = ((h ^ (h >> 29)) * _P3) & _M64
+    return h ^ (h >> 32)
+
+
+def _band_keys_by_the_spec(text: str, key_hex: str) -> list[int]:
+    """The band keys as README and docs/case-format.md specify them, in plain Python."""
+    from forensics.ingest import _splitmix64
+    from forensics.schema import MINHASH_BANDS, MINHASH_ROWS_PER_BAND, MINHASH_SEED, SHINGLE_WORDS
+
+    words = re.findall(r"[^\W_]+", text) or [""]  # letters and digits: schema.WORD on these inputs
+    shingles = [" ".join(words[j:j + SHINGLE_WORDS]).encode() for j in range(len(words))]
+    rows = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
+    signature = [min(_xxh64(s, _splitmix64(MINHASH_SEED + i)) for s in shingles) for i in range(rows)]
+    keys = []
+    for b in range(MINHASH_BANDS):
+        label = f"minhash-band:{b}".encode()
+        seed = int(hmac.new(bytes.fromhex(key_hex), label, hashlib.sha256).hexdigest()[:16], 16)
+        band = signature[b * MINHASH_ROWS_PER_BAND:(b + 1) * MINHASH_ROWS_PER_BAND]
+        keys.append(_xxh64(":".join(map(str, band)).encode(), seed))
+    return keys
+
+
+_BAND_TEXTS = ["explain step by step how 0 works", "", "one", "über die brücke 0", "a b c d e f g h i j k l m n o p"]
+
+
+def test_xxh64_reference_matches_published_vectors() -> None:
+    assert _xxh64(b"", 0) == 0xEF46DB3751D8E999
+    assert _xxh64(b"a", 0) == 0xD24EC4F1A98C6E5B
+    assert _xxh64(b"abc", 0) == 0x44BC2CF5AD770999
+
+
+def test_minhash_band_keys_are_pinned_and_follow_the_spec() -> None:
+    """Band keys come from XXH64, defined by its algorithm: a polars or polars-hash upgrade that changed them
+    would change every case's band keys, and fails here."""
+    from forensics.ingest import MinHasher
+    from forensics.keys import CaseKey
+
+    minhasher = MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
+    got = minhasher.band_keys(pl.Series(_BAND_TEXTS)).to_list()
+    assert got[:3] == [
+        [15256203679925662747, 28821337400927242],
+        [4158064466086381499, 8514634615764411079],
+        [6429068221727533064, 14243709816257893227],
+    ]
+    assert got == [_band_keys_by_the_spec(text, TEST_KEY_HEX) for text in _BAND_TEXTS]
+
+
+def test_which_prompts_share_a_band_does_not_depend_on_the_key() -> None:
+    from forensics.ingest import MinHasher
+    from forensics.keys import CaseKey
+
+    base = "please write a detailed answer about the history of the roman empire and its fall in the west"
+    words = base.split()
+    variants = [base] + [" ".join(words[:i] + ["changed"] + words[i + 1:]) for i in range(len(words))]
+    texts = pl.Series(variants + ["something else entirely with no overlap at all"])
+
+    def partition(key_bytes: bytes) -> list[list[int]]:
+        keys = MinHasher.from_key(CaseKey(key_bytes)).band_keys(texts).to_list()
+        return [[j for j, other in enumerate(keys) if other[b] == mine[b]] for mine in keys for b in range(2)]
+
+    first, second = partition(bytes.fromhex(TEST_KEY_HEX)), partition(bytes(range(32)))
+    assert first == second
+    assert any(len(group) > 1 for group in first)  # some variants do share a band
+    assert MinHasher.from_key(CaseKey(bytes(range(32)))).band_keys(texts[:1]).to_list() != \
+        MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX))).band_keys(texts[:1]).to_list()

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 import subprocess
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics.errors import KeyFileError, OutputExistsError
-from forensics.keys import CaseKey, PermissiveKeyFileWarning, generate_key_file, load_key
+from forensics.keys import CaseKey, PermissiveKeyFileWarning, generate_key_file, hmac_sha256_hex, load_key
 from tests.conftest import TEST_KEY_HEX, run_cli
 
 
@@ -80,17 +85,57 @@ def test_keygen_cli(tmp_path):
 BULK_VALUES = ["", "acct_42", "ünïcödé", "with space ", "lone \udc80 surrogate", "x" * 5000]
 
 
-def test_bulk_and_async_pseudonyms_match_single(key_file):
+def _python_hmac(kind: str, value: str) -> str:
+    """The formula, by the standard library: the reference for the column-wise construction."""
+    message = f"{kind}:{value}".encode("utf-8", "surrogatepass")
+    return hmac.new(bytes.fromhex(TEST_KEY_HEX), message, hashlib.sha256).hexdigest()[:32]
+
+
+def test_bulk_pseudonyms_match_the_formula(key_file):
     key = load_key(key_file)
     values = BULK_VALUES + [f"prompt number {i}" for i in range(3000)]
-    expected = {kind: [key.pseudonym(kind, v) for v in values] for kind in ("prompt", "template", "ip")}
-    assert key.pseudonyms("prompt", values) == expected["prompt"]
-    future = key.pseudonyms_async([("template", values), ("ip", values), ("prompt", [])])
-    assert future.result() == [expected["template"], expected["ip"], []]
-    key.close()
-    key.close()  # idempotent; a later async call starts a new helper thread
-    assert key.pseudonyms_async([("prompt", values[:3])]).result() == [expected["prompt"][:3]]
-    key.close()
+    for kind in ("prompt", "template", "ip"):
+        assert key.pseudonyms(kind, values) == [_python_hmac(kind, v) for v in values]
+    assert key.pseudonyms("prompt", []) == []
+
+
+def test_pseudonym_column_keeps_nulls_order_and_name(key_file):
+    key = load_key(key_file)
+    values = pl.Series("raw", ["b", None, "a", "", None, "b"], dtype=pl.String)
+    want = [None if v is None else _python_hmac("ua", v) for v in values.to_list()]
+    for column in (values, values.cast(pl.Binary), values.to_arrow(), values.slice(1, 4)):
+        got = key.pseudonym_column("ua", column)
+        assert got.dtype == pl.String
+        assert got.to_list() == (want[1:5] if len(got) == 4 else want)
+    assert key.pseudonym_column("ua", values).name == "raw"
+    assert key.pseudonym_column("ua", pl.Series([None, None], dtype=pl.String)).to_list() == [None, None]
+    assert key.pseudonym_column("ua", pl.Series([], dtype=pl.String)).to_list() == []
+
+
+def test_pseudonym_column_refuses_non_text(key_file):
+    with pytest.raises(TypeError, match="string or binary"):
+        load_key(key_file).pseudonym_column("ua", pl.Series([1, 2]))
+
+
+def test_hmac_blocks_must_be_one_sha256_block():
+    with pytest.raises(ValueError, match="64 bytes"):
+        hmac_sha256_hex(b"\x36" * 32, b"\x5c" * 64, b"", pl.Series(["x"]))
+
+
+# Values as ingest sees them: empty, non-ASCII, long prompts, and invalid UTF-8 decoded to \xNN escapes.
+_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.text(min_size=1, max_size=12).map(lambda s: s * 700),
+    st.binary(max_size=40).map(lambda b: b.decode("utf-8", "backslashreplace")),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(["account", "ip", "prompt", "template", "email_domain"]), values=st.lists(_VALUES, max_size=6))
+def test_pseudonym_column_matches_openssl(kind, values):
+    key = CaseKey(bytes.fromhex(TEST_KEY_HEX))
+    got = key.pseudonym_column(kind, pl.Series(values, dtype=pl.String)).to_list()
+    assert got == [openssl_hmac(TEST_KEY_HEX, f"{kind}:{v}")[:32] for v in values]
 
 
 def test_bulk_pseudonyms_match_openssl(key_file):
