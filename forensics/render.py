@@ -1377,7 +1377,8 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
         f"{n(c['flagged_accounts'])} accounts are counted as flagged (Table {counts_no}); they sent "
         f"{n(c['flagged_requests'])} requests between {when_text(c['flagged_first_seen'])} and "
         f"{when_text(c['flagged_last_seen'])}. The group scored {c['suspicion_score']:.2f} (Table {score_no})."
-        + (f" Indicators at 50% or more: {_join(strongest)} (Table {evidence_no})." if strongest else "")
+        + (f" Indicators whose measured share is 50% or more: {_join(strongest)} (Table {evidence_no})."
+           if strongest else "")
         + f" Every member is listed in accounts.csv with cluster_id {cid} and its role.",
         "Summary.",
     )]
