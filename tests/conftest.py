@@ -30,9 +30,17 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
     )
 
 
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Relative path -> content of every file below root (for byte-identity checks)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+def tree_bytes(root: Path, *, with_custody: bool = False) -> dict[str, bytes]:
+    """Relative path -> content of every file below root (for byte-identity checks).
+
+    By the documented rule, the custody log (custody.jsonl, the one record of wall-clock time, user and host) is
+    left out, with its line in a bundle's tag manifest, unless `with_custody`: two runs never write the same log.
+    """
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    if not with_custody and files.pop("custody.jsonl", None) is not None and "tagmanifest-sha256.txt" in files:
+        lines = files["tagmanifest-sha256.txt"].splitlines(keepends=True)
+        files["tagmanifest-sha256.txt"] = b"".join(x for x in lines if not x.endswith(b"  custody.jsonl\n"))
+    return files
 
 
 def write_key(path: Path, key_hex: str = TEST_KEY_HEX) -> Path:
