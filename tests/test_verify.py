@@ -149,6 +149,13 @@ def _rewrite_manifests(bundle: Path) -> None:
     summary = json.loads((data / "summary.json").read_text())
     octets = sum(p.stat().st_size for p in files)
     (bundle / "bag-info.txt").write_text(bag_info_text(bag_info_fields(summary), octets, len(files)))
+    # ... including the report record of the custody log, which holds the SHA-256 of those tag files
+    records = [json.loads(line) for line in (bundle / "custody.jsonl").read_text().splitlines()]
+    for entry in records[-1]["outputs"]:
+        entry["sha256"] = hashlib.sha256((bundle / entry["path"]).read_bytes()).hexdigest()
+    (bundle / "custody.jsonl").write_text(
+        "".join(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records)
+    )
     tag_names = ("bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt")
     tags = {n: hashlib.sha256((bundle / n).read_bytes()).hexdigest() for n in tag_names}
     (bundle / "tagmanifest-sha256.txt").write_text(manifest_text(tags))
@@ -169,6 +176,18 @@ def test_rerun_reproduces_every_file_and_exposes_rewritten_manifests(made, copy:
     # An edit hidden by rewritten manifests passes the integrity check but not the re-run.
     report = copy / "data/report.md"
     report.write_text(report.read_text().replace("Summary", "Summery", 1))
+    # Rewriting the BagIt manifests alone is caught: the custody log's report record holds their SHA-256.
+    tampered = copy.parent / "tampered"
+    shutil.copytree(copy, tampered)
+    custody_log = (tampered / "custody.jsonl").read_bytes()
+    _rewrite_manifests(tampered)
+    (tampered / "custody.jsonl").write_bytes(custody_log)
+    (tampered / "tagmanifest-sha256.txt").write_text(manifest_text(
+        {n: hashlib.sha256((tampered / n).read_bytes()).hexdigest()
+         for n in ("bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt")}
+    ))
+    with pytest.raises(BundleInvalidError, match="differs from the report record in custody.jsonl"):
+        verify_bundle(tampered, logs=None, key_file=None, accounts=None)
     _rewrite_manifests(copy)
     assert verify_bundle(copy, logs=None, key_file=None, accounts=None)["ok"]
     result = verify_bundle(copy, logs=logs, key_file=made["key"], accounts=accounts)
