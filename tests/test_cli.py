@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -166,8 +165,6 @@ def test_debug_is_an_option_of_the_root_and_of_every_command(tmp_path):
 
 def test_internal_errors_are_one_line_and_exit_1_unless_debug(tmp_path):
     """A damaged case file is not an error the tool names; it must still not spill a traceback without --debug."""
-    from tests.conftest import write_key
-
     case = tmp_path / "case"
     case.mkdir()
     (case / "ingest.json").write_text("{ not json")
@@ -178,7 +175,6 @@ def test_internal_errors_are_one_line_and_exit_1_unless_debug(tmp_path):
     assert plain.stderr.startswith("internal error: ") and plain.stderr.count("\n") == 1
     assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
     assert plain.stdout == debug.stdout == ""
-    del write_key
 
 
 # ------------------------------------------------------------------------------------------- --json
