@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import glob
 import ipaddress
+import json
 import os
 import re
 import shutil
+import threading
+import time
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -450,6 +454,13 @@ def _int_expr(column: str, kind: str, *, lo: int, hi: int) -> tuple[pl.Expr, pl.
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+# IPv6 already in the text Python's ipaddress prints (RFC 5952): eight lower-case hextets without leading zeros
+# and no run of two or more zero hextets (those would be written "::"). With its first three hextets non-zero, its
+# /48 is those three and "::/48". Every other IPv6 form goes through ipaddress.
+_HEXTET = r"(?:[1-9a-f][0-9a-f]{0,3}|0)"
+_CANONICAL_IPV6 = rf"^{_HEXTET}(?::{_HEXTET}){{7}}$"
+_ZERO_RUN = r"(?:^|:)0:0(?::|$)"
+_NONZERO_48 = r"^([1-9a-f][0-9a-f]{0,3}:[1-9a-f][0-9a-f]{0,3}:[1-9a-f][0-9a-f]{0,3}):"
 
 
 def _canonical_address(raw: str) -> tuple[str, str] | None:
@@ -467,8 +478,9 @@ def _canonical_address(raw: str) -> tuple[str, str] | None:
 class _IpCache:
     """Validates and pseudonymises the distinct IPs of a batch.
 
-    Canonical dotted-quad IPv4 (the bulk of real logs) is handled in polars; everything else (IPv6,
-    IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress, each raw text once per run.
+    Canonical dotted-quad IPv4 and canonical IPv6 (the bulk of real logs) are handled in polars; everything else
+    (compressed or upper-case IPv6, IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress,
+    each raw text once per run.
     """
 
     def __init__(self, key: CaseKey) -> None:
@@ -477,13 +489,18 @@ class _IpCache:
 
     def table(self, values: pl.Series) -> pl.DataFrame:
         uniq = pl.DataFrame({"_ip_raw": values.drop_nulls().unique()}, schema={"_ip_raw": pl.String})
-        is_v4 = pl.col("_ip_raw").str.contains(_CANONICAL_IPV4)
-        fast = uniq.filter(is_v4).select(
+        raw = pl.col("_ip_raw")
+        is_v4 = raw.str.contains(_CANONICAL_IPV4)
+        is_v6 = raw.str.contains(_CANONICAL_IPV6) & ~raw.str.contains(_ZERO_RUN) & raw.str.contains(_NONZERO_48)
+        fast = uniq.filter(is_v4 | is_v6).select(
             "_ip_raw",
-            pl.col("_ip_raw").alias("_addr"),
-            (pl.col("_ip_raw").str.replace(r"\.[0-9]+$", ".0") + "/24").alias("_net"),
+            raw.alias("_addr"),
+            pl.when(is_v4)
+            .then(raw.str.replace(r"\.[0-9]+$", ".0") + "/24")
+            .otherwise(raw.str.extract(_NONZERO_48) + "::/48")
+            .alias("_net"),
         )
-        slow_raw = uniq.filter(~is_v4)["_ip_raw"].to_list()
+        slow_raw = uniq.filter(~(is_v4 | is_v6))["_ip_raw"].to_list()
         _bounded(self.parsed)
         for raw in slow_raw:
             if raw not in self.parsed:
@@ -502,6 +519,37 @@ class _IpCache:
         )
 
 
+class _HashTimes:
+    """Wall seconds spent inside keyed hashing and MinHash, summed over the threads that ran them. Written to the
+    file named by FORENSICS_INGEST_TIMINGS, if set, for `bench/run.py`; never into the case."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seconds: Counter = Counter()
+
+    @contextmanager
+    def timed(self, what: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.seconds[what] += time.perf_counter() - start
+
+    def write(self) -> None:
+        target = os.environ.get("FORENSICS_INGEST_TIMINGS")
+        if target:
+            Path(target).write_text(json.dumps({k: round(v, 3) for k, v in sorted(self.seconds.items())}) + "\n")
+
+
+HASH_TIMES = _HashTimes()
+
+
+def _keyed(key: CaseKey, kind: str, values: pl.Series) -> pl.Series:
+    with HASH_TIMES.timed("hmac"):
+        return key.pseudonym_column(kind, values)
+
+
 def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, *, normalise: bool = False) -> pl.Series:
     """Replace each value by its keyed pseudonym, hashing each distinct value once.
 
@@ -511,7 +559,7 @@ def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, *, normalise: bool
     if uniq.is_empty():
         return pl.Series(values.name, [None] * len(values), dtype=pl.String)
     texts = uniq.to_frame("t").select(normalise_text(pl.col("t"))).to_series() if normalise else uniq
-    mapped = key.pseudonym_column(kind, texts)
+    mapped = _keyed(key, kind, texts)
     return values.replace_strict(uniq, mapped, default=None, return_dtype=pl.String)
 
 
@@ -940,14 +988,15 @@ class _PromptTable:
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
         key = ctx.key
         self.hashed = (
-            key.pseudonym_column("prompt", table["_norm"]),
-            key.pseudonym_column("template", templates),
-            key.pseudonym_column("skeleton", skeletons),
-            key.pseudonym_column("opening", openings),
-            key.pseudonym_column("closing", closings),
+            _keyed(key, "prompt", table["_norm"]),
+            _keyed(key, "template", templates),
+            _keyed(key, "skeleton", skeletons),
+            _keyed(key, "opening", openings),
+            _keyed(key, "closing", closings),
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
-        self.minhash = ctx.minhasher.band_keys(templates)
+        with HASH_TIMES.timed("minhash"):
+            self.minhash = ctx.minhasher.band_keys(templates)
         template_index = pl.DataFrame({"_text": templates}).with_row_index("_gid")
         self.rows = table.select(
             "_prompt",
@@ -1259,6 +1308,7 @@ def _ingest_into(
     progress: Progress,
 ) -> dict:
     work = stage / "_work"
+    HASH_TIMES.seconds.clear()
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
     ctx = _Context(
@@ -1298,6 +1348,7 @@ def _ingest_into(
             stacklevel=3,
         )
     jsonio.write(stage / "ingest.json", summary)
+    HASH_TIMES.write()
     return summary
 
 

@@ -24,7 +24,6 @@ import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
 
@@ -48,51 +47,57 @@ def hmac_sha256_hex(
     0x36 and 0x5C (RFC 2104), so HMAC = SHA256(outer_block ‖ SHA256(inner_block ‖ prefix ‖ value)).
 
     A pure function of its arguments, over one column: what a Spark executor's per-partition Arrow function
-    calls. The key-derived bytes are joined to the values in Arrow, never put into a polars expression, whose
-    text (in an error message or a printed plan) would show them.
+    calls. The key-derived bytes enter polars as column data, never as a literal of an expression, whose text
+    (in an error message or a printed plan) would show them.
     """
     if len(inner_block) != _BLOCK or len(outer_block) != _BLOCK:
         raise ValueError("HMAC blocks must be 64 bytes")
     series = values if isinstance(values, pl.Series) else pl.Series(values)
     if series.dtype not in (pl.String, pl.Binary):
         raise TypeError(f"expected a string or binary column, got {series.dtype}")
-    name = series.name
     nulls = series.is_null()
     has_nulls = bool(nulls.any())
-    data = series.cast(pl.Binary)
-    if has_nulls:
-        data = data.drop_nulls()
-    message = pc.binary_join_element_wise(
-        pa.scalar(inner_block + prefix, pa.large_binary()), data.to_arrow(), pa.scalar(b"", pa.large_binary())
-    )
-    inner_hex = _sha256_hex(pl.Series(message))
+    data = series.drop_nulls().cast(pl.Binary) if has_nulls else series.cast(pl.Binary)
+    if data.is_empty():
+        return pl.Series(series.name, [None] * len(series), dtype=pl.String)
+    # One prefix value viewed by every row (a binary view column shares the bytes), joined to each value.
+    keyed = pl.Series("_k", [inner_block + prefix], dtype=pl.Binary).new_from_index(0, len(data))
+    inner_hex = pl.DataFrame([keyed, data.alias("_v")]).select((pl.col("_k") + pl.col("_v")).chash.sha2_256()).to_series()
     outer = _sha256_hex(_outer_messages(outer_block, inner_hex))
-    hexes = outer.str.head(hex_chars) if hex_chars < 64 else outer
+    hexes = (outer.str.head(hex_chars) if hex_chars < 64 else outer).alias(series.name)
     if has_nulls:
-        full = pl.Series(name, [None] * len(series), dtype=pl.String)
-        return full.scatter((~nulls).arg_true(), hexes)
-    return hexes.alias(name)
+        return pl.Series(series.name, [None] * len(series), dtype=pl.String).scatter((~nulls).arg_true(), hexes)
+    return hexes
 
 
 def _sha256_hex(binary: pl.Series) -> pl.Series:
     return binary.to_frame("m").select(pl.col("m").chash.sha2_256()).to_series()
 
 
+def _hex_pair_table() -> np.ndarray:
+    """Byte value of every two-character lower-case hex text, indexed by the pair read as a little-endian uint16."""
+    table = np.zeros(1 << 16, np.uint8)
+    digits = b"0123456789abcdef"
+    for hi, high in enumerate(digits):
+        for lo, low in enumerate(digits):
+            table[high | (low << 8)] = (hi << 4) | lo
+    return table
+
+
+_HEX_PAIRS = _hex_pair_table()
+
+
 def _outer_messages(outer_block: bytes, inner_hex: pl.Series) -> pl.Series:
-    """`outer_block ‖ digest` for each 64-character hex digest, built in numpy: fixed 96-byte rows, hex decoded
-    by arithmetic on the ASCII codes ('0'-'9' -> 0-9, 'a'-'f' -> 10-15)."""
+    """`outer_block ‖ digest` for each 64-character hex digest: fixed 96-byte rows built in numpy, each hex pair
+    decoded by one table lookup."""
     arrow = inner_hex.to_arrow()
     n = len(arrow)
     offsets = np.frombuffer(arrow.buffers()[1], np.int64, count=n + 1, offset=arrow.offset * 8)
-    ascii_ = np.frombuffer(arrow.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(n, _DIGEST, 2)
-    nibbles = (ascii_ & 0x0F) + 9 * (ascii_ >> 6)
+    pairs = np.frombuffer(arrow.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].view("<u2").reshape(n, _DIGEST)
     rows = np.empty((n, _BLOCK + _DIGEST), np.uint8)
     rows[:, :_BLOCK] = np.frombuffer(outer_block, np.uint8)
-    rows[:, _BLOCK:] = (nibbles[:, :, 0] << 4) | nibbles[:, :, 1]
-    row_offsets = np.arange(0, (n + 1) * rows.shape[1], rows.shape[1], dtype=np.int64)
-    array = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(row_offsets), pa.py_buffer(rows)]
-    )
+    rows[:, _BLOCK:] = _HEX_PAIRS[pairs]
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_BLOCK + _DIGEST), n, [None, pa.py_buffer(rows)])
     return pl.Series(array)
 
 

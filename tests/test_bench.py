@@ -24,6 +24,12 @@ def test_bench_smoke_prints_every_table(tmp_path):
                        ("edges.template", "shared values"), ("edges.write", "edges"), ("graph", "pairs"),
                        ("hdbscan", "accounts"), ("links", "edges"), ("scoring", "clusters")):
         assert re.search(rf"\| tiny \|   cluster\.{re.escape(step)} \|[^\n]*\| [0-9,]+ [^\n]*{unit} \|", out), step
+    # Ingest and end to end against both floors, and the share of ingest spent hashing.
+    assert "| tiny | floor-4col |" in out and "x 4-column floor" in out
+    assert re.search(r"\| ingest / floor \| [0-9.]+x \| [0-9.]+x \|", out)
+    assert re.search(r"\| end to end / floor \| [0-9.]+x \| [0-9.]+x \|", out)
+    assert re.search(r"of which hashing [0-9.]+ s \([0-9]+% of ingest's wall time\)", out)
+    assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, MinHash [0-9.]+\)", out)
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out

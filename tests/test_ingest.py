@@ -677,3 +677,36 @@ def test_which_prompts_share_a_band_does_not_depend_on_the_key() -> None:
     assert any(len(group) > 1 for group in first)  # some variants do share a band
     assert MinHasher.from_key(CaseKey(bytes(range(32)))).band_keys(texts[:1]).to_list() != \
         MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX))).band_keys(texts[:1]).to_list()
+
+
+def _v6_texts() -> st.SearchStrategy[str]:
+    """IPv6 in the forms logs hold: canonical, with zero hextets (runs or single), exploded, upper case."""
+    hextet = st.one_of(st.just(0), st.integers(0, 0xFFFF), st.integers(1, 0xF))
+    address = st.lists(hextet, min_size=8, max_size=8).map(lambda h: sum(v << (16 * (7 - i)) for i, v in enumerate(h)))
+    import ipaddress
+
+    return st.tuples(address, st.sampled_from(["canonical", "exploded", "upper", "unpadded"])).map(
+        lambda a: {
+            "canonical": str(ipaddress.IPv6Address(a[0])),
+            "exploded": ipaddress.IPv6Address(a[0]).exploded,
+            "upper": str(ipaddress.IPv6Address(a[0])).upper(),
+            "unpadded": ":".join(f"{(a[0] >> (16 * (7 - i))) & 0xFFFF:x}" for i in range(8)),
+        }[a[1]]
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.one_of(_v6_texts(), st.sampled_from(["1.2.3.4", "01.2.3.4", "::ffff:1.2.3.4", "x", "1::"])),
+                      max_size=12))
+def test_ip_fast_paths_agree_with_ipaddress(texts):
+    """The polars fast paths for canonical IPv4 and IPv6 give the same address and network texts as ipaddress."""
+    from forensics.ingest import _canonical_address, _IpCache
+    from forensics.keys import CaseKey
+
+    key = CaseKey(bytes.fromhex(TEST_KEY_HEX))
+    table = _IpCache(key).table(pl.Series(texts, dtype=pl.String))
+    got = {r: (ip, net) for r, ip, net in table.select("_ip_raw", "ip_pseudonym", "net_pseudonym").iter_rows()}
+    for text in texts:
+        parsed = _canonical_address(text)
+        want = (None, None) if parsed is None else (key.pseudonym("ip", parsed[0]), key.pseudonym("net", parsed[1]))
+        assert got[text] == want, text
