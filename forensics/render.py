@@ -662,8 +662,9 @@ GLOSSARY = (
     ("Clock slot", "A ten-minute interval of clock time (UTC)."),
     ("Network", "A block of 256 neighbouring IPv4 addresses (a /24), or a /48 for IPv6."),
     ("Step-by-step reasoning request", "A prompt that asks the model to explain its reasoning step by step."),
-    ("Around the clock", "Requests spread over the 24 hours of the day at least as widely as the threshold in "
-     "section 5; an account can be around the clock and still show a daily rhythm."),
+    ("Around the clock", "An account whose requests are spread over the hours of the day at least as evenly as if "
+     f"they were spread equally over {2 ** scoring.ROUND_THE_CLOCK_BITS:.0f} of the 24 hours (section 5); such an "
+     "account can still show a daily rhythm."),
     ("Suspicion score", "A number between 0 and 1 that weighs four parts: acting together, harvesting answers, "
      "machine behaviour and shared set-up. It is a weighted indicator, not a probability."),
     ("Precision", "Of the accounts flagged, the share that really were campaign accounts (measured on generated "
@@ -683,12 +684,14 @@ TECHNICAL_NAMES = (
     ("Machine behaviour", "automation (score component)"),
     ("Shared set-up", "infrastructure (score component)"),
     ("Same prompt at the same time", "co-action (coaction edges; QUT co_retweet definition)"),
-    ("Active in the same clock slots", "lockstep or sync (SynchroTrap-style Jaccard over slot and network)"),
+    ("Active in the same clock slots", "slot and slot_asn edges: ten-minute slots (two grids half a slot apart), and "
+     "the same slot on the same ASN, rated by Poisson surprise against the slots' occupancy (SynchroTrap-style)"),
     ("Around the clock", f"hour-of-day entropy of at least {scoring.ROUND_THE_CLOCK_BITS:g} bits (of log2 24 = 4.58)"),
     ("Membership", "HDBSCAN membership probability"),
     ("Group", "cluster (HDBSCAN on the account similarity graph)"),
     ("Evidence link", "graph edge; its kind is one of the edge kinds below"),
-    ("Value specific to a group", "key with Poisson surprise -log10 p above the bound in section 5"),
+    ("Value specific to a group", "key held by more members than the background predicts, with surprise -log10 p "
+     "of at least 3 + log10 of the keys tested (a Chernoff bound; forensics.groups)"),
     ("Prompt template, structure, opening, ending", "template, skeleton, opening and closing fingerprints (keyed hashes)"),
     ("Joined after grouping", "role 'attached' in accounts.csv"),
     ("Weakly attached, not counted", "role 'weak' in accounts.csv"),
@@ -1415,7 +1418,8 @@ FILE_TEXT = {
     "accounts.csv": "One row per account in any group: pseudonym, group, membership strength, flag and role, counts, first/last seen",
     "clusters.csv": "One row per group: score, flag, size, flagged and weakly attached accounts, requests, tokens, time span, strongest indicators",
     "timeline.csv": "Requests per UTC day for each flagged group and for the background (days with none omitted)",
-    "timeline.jsonl": "The same timeline in Timesketch's JSONL import format",
+    "timeline.jsonl": "The same daily totals, plus each listed account's creation, first and last request and "
+                      "joining of a flagged group, in Timesketch's JSONL import format",
     "graph.graphml": "The account similarity graph (pseudonyms only) for Gephi, Cytoscape or networkx",
     "report.html": "This report",
     "report.md": "This report as plain Markdown",

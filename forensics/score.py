@@ -172,8 +172,9 @@ def phrase(indicator: str, v: dict) -> str:
     if indicator == "reasoning":
         return f"{_pct(v['share'])} of prompts ask for step-by-step reasoning (the typical account: {_pct(v['base'])})"
     if indicator == "round_the_clock":
-        return (f"{_pct(v['share'])} of accounts active around the clock (requests spread over the 24 hours of the day "
-                f"at least as widely as the threshold; a daily rhythm can remain)")
+        return (f"{_pct(v['share'])} of accounts active around the clock (each spreads its requests over the hours of the "
+                f"day at least as evenly as if spread equally over {2 ** ROUND_THE_CLOCK_BITS:.0f} of the 24 hours; a "
+                f"daily rhythm can remain)")
     if indicator == "new_model":
         return f"{_pct(v['share'])} started using a newly released model within 48 h of its first use in the case"
     if indicator == "country_mismatch":

@@ -114,7 +114,8 @@ INDICATOR_LINES = {
     **{name: KIND_LINE for name in KIND_INDICATOR.values()},
     "coaction": r"\d+% of accounts sent the same prompt as another member within \d+ s",
     "reasoning": r"\d+% of prompts ask for step-by-step reasoning \(the typical account: \d+%\)",
-    "round_the_clock": r"\d+% of accounts active around the clock \(activity spread evenly over the 24 hours\)",
+    "round_the_clock": r"\d+% of accounts active around the clock \(each spreads its requests over the hours of the day at "
+                       r"least as evenly as if spread equally over 18 of the 24 hours; a daily rhythm can remain\)",
     "new_model": r"\d+% started using a newly released model within 48 h of its first use in the case",
     "country_mismatch": r"\d+% of requests come from outside the account's billing country",
 }
