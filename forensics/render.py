@@ -1623,6 +1623,13 @@ forensics verify <bundle>
 
 It repeats steps 1 and 2 and names every modified, missing or extra file (exit code 0 when intact, 3 when not).
 
+The chain of custody is `custody.jsonl`, next to `bag-info.txt`: one JSON line for each `ingest`, `cluster` and
+`report` run that led to this bundle, with the command and its arguments (never the key), when (UTC), by which
+user on which host, the tool and library versions, and the SHA-256 of what each run read and wrote. It is
+listed in `tagmanifest-sha256.txt`, so steps 1 and 2 already check it; `forensics verify` also checks that its
+last line is the `report` run that made this bag. It is the one file a re-run cannot reproduce (it records
+wall-clock time, user and host), so step 5 compares every file but this one.
+
 ## 4. Re-identify a known account (key holders only)
 
 A pseudonym is the first 32 hex characters of HMAC-SHA-256 under the case key of `account:` followed by the
