@@ -10,8 +10,11 @@ from importlib import metadata
 
 from forensics import __version__
 
-DEPENDENCIES = ("polars", "pyarrow", "networkx", "hdbscan", "numpy", "scipy", "matplotlib", "typer", "typst")
-# typst typesets report.pdf, so its version decides the PDF's bytes.
+DEPENDENCIES = (
+    "polars", "polars-hash", "pyarrow", "networkx", "hdbscan", "numpy", "scipy", "matplotlib", "typer", "typst",
+)
+# polars-hash computes the keyed pseudonyms and MinHash band keys; typst typesets report.pdf, so its version
+# decides the PDF's bytes.
 # Fields of `versions` that describe the environment rather than the tool: they may differ on an auditor's
 # machine without the analysis differing (`verify --logs` names them and compares everything else).
 ENVIRONMENT_FIELDS = ("python", *DEPENDENCIES)
