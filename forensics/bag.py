@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forensics.errors import InternalError
+from forensics.fsio import sha256_file
 
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"
@@ -161,11 +162,7 @@ def _list_files(bag_dir: Path) -> dict[str, Path]:
 def _file_digest(path: Path) -> str | None:
     if path.is_symlink() or not path.is_file():
         return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def _parse_manifest(name: str, data: bytes, problems: list[BagProblem]) -> dict[str, str] | None:

@@ -20,7 +20,6 @@ only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -34,7 +33,8 @@ from forensics.errors import (
     UnsafeOutputError,
     WrongKeyError,
 )
-from forensics.fsio import sha256_file
+from forensics.bag import sha256_bytes
+from forensics.fsio import write_bytes_atomic
 from forensics.keys import CaseKey, load_key
 from forensics.progress import Progress, SilentProgress
 
@@ -100,16 +100,15 @@ def check_output_location(out: Path) -> None:
 
 
 def raw_account_ids(
-    logs: list[str], column_map: dict[str, str], key: CaseKey, wanted: set[str], progress: Progress
+    inputs: list, column_map: dict[str, str], key: CaseKey, wanted: set[str], progress: Progress
 ) -> dict[str, str]:
     """account_pseudonym -> raw account ID for every pseudonym in `wanted` that the logs hold.
 
     Reads only the account column, in record batches, through ingest's reader, and pseudonymises each batch's
     distinct IDs with ingest's own function (_pseudonymise).
     """
-    from forensics.ingest import _as_text, _open_parquet, _pseudonymise, _with_partitions, plan_file, resolve_inputs
+    from forensics.ingest import _as_text, _open_parquet, _pseudonymise, _with_partitions, plan_file
 
-    inputs, _ = resolve_inputs(logs)
     task = progress.task("reveal", total=None)
     wanted_frame = pl.DataFrame({"pseudonym": sorted(wanted)}, schema={"pseudonym": pl.String})
     found: dict[str, str] = {}
@@ -128,25 +127,6 @@ def raw_account_ids(
                 found[pseudonym] = raw
             task.advance(record_batch.num_rows)
     return found
-
-
-def _write_private(out: Path, data: bytes, *, force: bool) -> None:
-    """Create `out` with mode 0600 from the start: a fresh sibling opened O_CREAT|O_EXCL with 0o600, then renamed
-    over the target, so no moment exists at which the IDs are readable by others."""
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out}: already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def reveal_accounts(
@@ -179,7 +159,10 @@ def reveal_accounts(
         )
     accounts, selected = flagged_accounts(case, cluster_ids)
     column_map = dict((ingest.get("parameters") or {}).get("column_map") or {})
-    raw = raw_account_ids(list(logs), column_map, key, set(accounts[ACCOUNT].to_list()), progress)
+    from forensics.ingest import resolve_inputs
+
+    inputs, _ = resolve_inputs(list(logs))
+    raw = raw_account_ids(inputs, column_map, key, set(accounts[ACCOUNT].to_list()), progress)
     missing = accounts.height - len(raw)
     if missing:
         raise LogsMismatchError(
@@ -190,13 +173,12 @@ def reveal_accounts(
         ([raw[p], p, int(cid), float(m), role] for p, cid, m, role in accounts.iter_rows()),
         key=lambda row: (row[2], row[0], row[1]),
     )
-    _write_private(out, csv_bytes(REVEAL_HEADERS, rows), force=force)
-    digest = sha256_file(out)
+    data = csv_bytes(REVEAL_HEADERS, rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out, data, mode=0o600)
+    digest = sha256_bytes(data)
     per_cluster = {str(cid): int(n) for cid, n in accounts.group_by("cluster_id").len().sort("cluster_id").iter_rows()}
 
-    from forensics.ingest import resolve_inputs
-
-    inputs, _ = resolve_inputs(list(logs))
     log_entries = [custody.file_entry(str(inp.path), inp.path) for inp in inputs]
     recorded = sorted(i["sha256"] for i in ingest.get("inputs", []))
     logs_match = sorted(e["sha256"] for e in log_entries) == recorded

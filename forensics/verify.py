@@ -14,13 +14,13 @@ still compared.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from pathlib import Path
 
 from forensics.bag import BAG_INFO, CUSTODY, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
+from forensics.fsio import sha256_file
 from forensics.progress import Progress, SilentProgress
 
 SUMMARY = "data/summary.json"
@@ -64,7 +64,7 @@ def check_integrity(bundle: Path) -> list[str]:
     if report.problems:
         details = "; ".join(p.line() for p in report.problems)
         raise BundleInvalidError(f"{bundle}: integrity check failed ({len(report.problems)} problems): {details}")
-    tag_digest = hashlib.sha256((bundle / TAGMANIFEST).read_bytes()).hexdigest()
+    tag_digest = sha256_file(bundle / TAGMANIFEST)
     info = report.info
     return [
         f"bundle: BagIt 1.0 bag, case {info.get('Internal-Sender-Identifier', '?')}, "
@@ -95,7 +95,7 @@ def _custody_problems(bundle: Path) -> list:
     problems = []
     for entry in records[-1].get("outputs") or []:
         target = bundle / str(entry.get("path"))
-        if not target.is_file() or hashlib.sha256(target.read_bytes()).hexdigest() != entry.get("sha256"):
+        if not target.is_file() or sha256_file(target) != entry.get("sha256"):
             problems.append(BagProblem(str(entry.get("path")), "modified", f"SHA-256 differs from the report record in {CUSTODY}"))
     return problems
 
