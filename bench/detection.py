@@ -96,18 +96,24 @@ def reflag(case: Path, flag_threshold: float) -> pl.DataFrame:
     )
 
 
-def evaluate(case: Path, labels_path: Path, key: CaseKey, flags: pl.DataFrame | None = None) -> dict:
-    """Compare a clustered case with synth labels: precision, recall, per-campaign and per-hard-negative figures.
-    `flags` (account_pseudonym, cluster_id, flagged) defaults to the case's own."""
+def labelled_flags(case: Path, labels_path: Path, key: CaseKey, flags: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every labelled account (account_id, label, group) with its account_pseudonym, cluster_id (-1: none) and
+    flagged. `flags` (account_pseudonym, cluster_id, flagged) defaults to the case's own."""
     labels = pl.read_parquet(labels_path)
     labels = labels.with_columns(
         pl.Series("account_pseudonym", key.pseudonyms("account", labels["account_id"].cast(pl.String).to_list()))
     )
     if flags is None:
         flags = pl.read_parquet(case / "clusters.parquet").select("account_pseudonym", "cluster_id", "flagged")
-    joined = labels.join(flags, on="account_pseudonym", how="left").with_columns(
+    return labels.join(flags, on="account_pseudonym", how="left").with_columns(
         pl.col("cluster_id").fill_null(-1), pl.col("flagged").fill_null(False)
     )
+
+
+def evaluate(case: Path, labels_path: Path, key: CaseKey, flags: pl.DataFrame | None = None) -> dict:
+    """Compare a clustered case with synth labels: precision, recall, per-campaign and per-hard-negative figures.
+    `flags` (account_pseudonym, cluster_id, flagged) defaults to the case's own."""
+    joined = labelled_flags(case, labels_path, key, flags)
     attack = pl.col("label") == "attack"
     tp = joined.filter(attack & pl.col("flagged")).height
     flagged = joined.filter(pl.col("flagged")).height

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from detection import KEY_HEX, _ingest, _key_file, evaluate  # noqa: E402
+from detection import KEY_HEX, _ingest, _key_file, evaluate, labelled_flags  # noqa: E402
 
 from forensics.cluster import ClusterParams, run_cluster  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
@@ -63,12 +63,8 @@ def _benign_flagged(case: Path, labels_path: Path) -> dict[str, int]:
     """Flagged accounts per labelled population that is not a campaign (hard negatives and ordinary users)."""
     import polars as pl
 
-    key = CaseKey(bytes.fromhex(KEY_HEX))
-    labels = pl.read_parquet(labels_path)
-    labels = labels.with_columns(pl.Series("account_pseudonym", key.pseudonyms("account", labels["account_id"].cast(pl.String).to_list())))
-    flags = pl.read_parquet(case / "clusters.parquet").select("account_pseudonym", "flagged")
-    hits = (labels.filter(pl.col("label") != "attack").join(flags.filter(pl.col("flagged")), on="account_pseudonym")
-            .group_by("group").len().sort("group"))
+    joined = labelled_flags(case, labels_path, CaseKey(bytes.fromhex(KEY_HEX)))
+    hits = joined.filter((pl.col("label") != "attack") & pl.col("flagged")).group_by("group").len().sort("group")
     return {str(g): int(n) for g, n in hits.iter_rows()}
 
 
