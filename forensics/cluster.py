@@ -237,14 +237,10 @@ CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "cluste
 
 
 def _cluster_inputs(case: Path) -> list[dict]:
-    """{path, bytes, sha256} of the case files cluster reads (ingest.json, events, accounts)."""
+    """{path, bytes, sha256} of the case files cluster reads (ingest.json, events, accounts), sorted by path."""
     from forensics import custody
 
-    inputs = [custody.file_entry("ingest.json", case / "ingest.json")]
-    inputs += custody.tree_entries(case / "events", prefix="events/")
-    if (case / "accounts.parquet").is_file():
-        inputs.append(custody.file_entry("accounts.parquet", case / "accounts.parquet"))
-    return inputs
+    return custody.case_entries(case, ("ingest.json", "accounts.parquet"))
 
 
 def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None, inputs: list[dict]) -> None:

@@ -53,6 +53,15 @@ def tree_entries(root: Path, *, prefix: str = "", exclude: Iterable[str] = ()) -
     return entries
 
 
+def case_entries(case: Path, names: Iterable[str]) -> list[dict[str, Any]]:
+    """Entries of the named case files that exist and of every event file, sorted by path: what a stage read."""
+    case = Path(case)
+    entries = [file_entry(name, case / name) for name in names if (case / name).is_file()]
+    if (case / "events").is_dir():
+        entries += tree_entries(case / "events", prefix="events/")
+    return sorted(entries, key=lambda e: e["path"])
+
+
 class Background:
     """Hash files on a daemon thread while the stage works: hashlib releases the GIL on large buffers, so on two
     cores reading and hashing gigabytes of events overlaps polars work instead of adding to the stage's time.

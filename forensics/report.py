@@ -27,7 +27,9 @@ import polars as pl
 
 from forensics import __version__, figures, jsonio
 from forensics import render as r
-from forensics.bag import CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sign_tagmanifest, unsealed_bag_files, write_files
+from forensics.bag import (
+    CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sha256_bytes, sign_tagmanifest, unsealed_bag_files, write_files,
+)
 from forensics.case_metadata import CaseMetadata
 from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
 from forensics.errors import BadInputError, CaseError, InternalError
@@ -787,9 +789,7 @@ def report_inputs(case: Path) -> list[dict]:
     """{path, bytes, sha256} of every case file load_case reads, sorted by path."""
     from forensics import custody
 
-    inputs = [custody.file_entry(name, case / name) for name in REPORT_INPUTS if (case / name).is_file()]
-    inputs += custody.tree_entries(case / "events", prefix="events/") if (case / "events").is_dir() else []
-    return sorted(inputs, key=lambda e: e["path"])
+    return custody.case_entries(case, REPORT_INPUTS)
 
 
 def _custody_record(
@@ -801,7 +801,7 @@ def _custody_record(
     from forensics import custody
 
     outputs = [
-        {"path": rel, "bytes": len(unsealed[rel]), "sha256": hashlib.sha256(unsealed[rel]).hexdigest()}
+        {"path": rel, "bytes": len(unsealed[rel]), "sha256": sha256_bytes(unsealed[rel])}
         for rel in (BAGIT, BAG_INFO, MANIFEST)
     ]
     parameters = {
