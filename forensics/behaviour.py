@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from forensics.codes import AccountOrder, collect_coded, mix64
+from forensics.codes import AccountOrder, collect_coded, mix64, sorted_unique
 from forensics.groups import FactStore
 
 SLOTS_PER_DAY = 144
@@ -164,7 +164,7 @@ def behaviour_pairs(active: np.ndarray, vectors: np.ndarray, order: AccountOrder
     b = np.concatenate(cand_b)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
-    packed = np.unique(lo[keep].astype(np.uint64) * np.uint64(n) + hi[keep].astype(np.uint64))
+    packed = sorted_unique(lo[keep].astype(np.uint64) * np.uint64(n) + hi[keep].astype(np.uint64))
     lo = (packed // np.uint64(n)).astype(np.int64)
     hi = (packed % np.uint64(n)).astype(np.int64)
     # Cosines in chunks: all candidate pairs' vectors at once would take gigabytes.

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from forensics.codes import run_starts
+from forensics.codes import run_starts, sorted_unique
 
 _SHIFT = 1 << 32
 # Facts handled at once when generating pairs: bounds the pair table of one slice to a few hundred MB.
@@ -43,6 +43,8 @@ _PAIRS_PER_CHUNK = 1 << 21
 # Buckets of pairs (by their first account) merged on their own.
 _BUCKETS = 16
 _LN10 = float(np.log(10.0))
+# Margin for the last bits of the special functions when a lower bound on lambda rules a pair out.
+_BOUND_SLACK = 1e-3
 # Evidence is rounded to this many decimals, so the last bits of the special functions never reach a decision.
 EVIDENCE_DECIMALS = 6
 FACT_SCHEMA = {"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32, "reasoning": pl.UInt32}
@@ -80,6 +82,9 @@ def poisson_surprise(observed: np.ndarray, expected: np.ndarray, floor: float = 
     lam = np.maximum(np.asarray(expected, dtype=np.float64), 1e-300)
     out = np.zeros(x.shape, dtype=np.float64)
     one = x == 1
+    if floor > 0:
+        # One shared key reaches `floor` only if lambda is at most -ln(1 - 10^-floor); the margin covers rounding.
+        one &= lam <= -np.log1p(-(10.0 ** -floor)) * (1.0 + 1e-6)
     out[one] = -np.log10(-np.expm1(-lam[one]))
     many = x > 1
     if floor > 0:
@@ -137,85 +142,134 @@ def key_degrees(facts: pl.DataFrame) -> np.ndarray:
     return np.repeat(sizes, sizes)
 
 
-def _ring_pairs(codes: np.ndarray, rank: np.ndarray, starts: np.ndarray, sizes: np.ndarray, offsets: np.ndarray):
-    """Account pairs of each key's ring: holders in `rank` order, each linked to the holders `1..offsets[k]`
+def _ring_pairs(rank: np.ndarray, by_rank: np.ndarray, starts: np.ndarray, sizes: np.ndarray, offsets: np.ndarray,
+                key_tag: np.ndarray | None):
+    """Account pairs of each key's ring: holders in rank order, each linked to the holders `1..offsets[k]`
     places after it (cyclically), which is every pair when offsets[k] = floor(d/2) (the half offset of an
     even ring is kept from one side only).
 
-    codes/rank are the facts sorted by key; starts/sizes/offsets are per key. Returns (a, b, key index). The
-    facts are visited in order of their key's offset, so offset o touches only the facts that reach it: the work
-    is the number of pairs made."""
-    key_of = np.repeat(np.arange(len(starts)), sizes)
-    # Order each key's holders by rank: one sort of (key index, rank) packed into 64 bits (ranks are distinct).
-    c = codes[np.argsort((key_of.astype(np.uint64) << np.uint64(32)) | rank.astype(np.uint64))]
-    start_of = np.repeat(starts, sizes)
-    pos = np.arange(len(c)) - start_of
-    d = sizes[key_of]
+    `rank` is the facts' holders' ranks (0..n-1, distinct per account), sorted by key; `by_rank` the account
+    code of each rank; starts/sizes/offsets (and `key_tag`, if any) are per key. Yields (a, b, tag of the key)
+    per offset. The facts are laid out in decreasing order of their key's offset, so offset o reads a prefix
+    of them: the work is the number of pairs made."""
+    key_of = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)
+    # Order each key's holders by rank: one sort of (key index, rank) packed into 64 bits.
+    ordered = np.sort((key_of.astype(np.uint64) << np.uint64(32)) | rank.astype(np.uint64))
+    c = by_rank[(ordered & np.uint64(_SHIFT - 1)).astype(np.int64)]
+    del ordered
     off = offsets[key_of]
-    reach = np.argsort(-off, kind="stable")
-    reach_off = off[reach]
-    out_a, out_b, out_k = [], [], []
-    top = int(offsets.max()) if len(offsets) else 0
-    for o in range(1, top + 1):
-        idx = reach[: int(np.searchsorted(-reach_off, -o, side="right"))]
-        half = (d[idx] == 2 * o) & (pos[idx] >= o)
-        idx = idx[~half]
-        partner = start_of[idx] + (pos[idx] + o) % d[idx]
-        out_a.append(c[idx])
-        out_b.append(c[partner])
-        out_k.append(key_of[idx])
-    if not out_a:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty.astype(np.uint32), empty.astype(np.uint32), empty
-    return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_k)
+    reach = np.argsort(-off.astype(np.int16), kind="stable")  # offsets are at most full_pairs_max / 2
+    first = np.repeat(starts, sizes)[reach]
+    pos = (np.arange(len(c)) - np.repeat(starts, sizes))[reach]
+    d = sizes[key_of][reach]
+    a_all = c[reach]
+    tag = key_tag[key_of][reach] if key_tag is not None else None
+    del key_of
+    # reach[:ends[o]] are the facts whose offset is at least o.
+    ends = np.searchsorted(-off[reach], -np.arange(int(offsets.max(initial=0)) + 2), side="right")
+    for o in range(1, len(ends) - 1):
+        m = int(ends[o])
+        step = pos[:m] + o
+        step -= d[:m] * (step >= d[:m])
+        b = c[first[:m] + step]
+        a, t = a_all[:m], (tag[:m] if tag is not None else None)
+        # Only facts whose offset is exactly o can be half an even ring (d = 2o): drop their second half.
+        tail = slice(int(ends[o + 1]), m)
+        half = (d[tail] == 2 * o) & (pos[tail] >= o)
+        if half.any():
+            keep = np.ones(m, dtype=bool)
+            keep[tail] = ~half
+            a, b, t = a[keep], b[keep], (t[keep] if t is not None else None)
+        yield a, b, t
 
 
-class _Bucket:
-    """Distinct pairs of one bucket with their counts (and best scores), merged when they grow."""
+class _PairCounts:
+    """Distinct packed values of one bucket and how often each was seen: raw values are appended, and sorted and
+    merged into the distinct values whenever they outgrow them."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple] = []
-        self.size = 0
-        self.merged = 0
+        self.values = np.zeros(0, dtype=np.uint64)
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.raw: list[np.ndarray] = []
+        self.raw_size = 0
 
-    def add(self, packed: np.ndarray, counts: np.ndarray, scores: np.ndarray | None) -> None:
-        if len(packed):
-            self.parts.append((packed, counts, scores))
-            self.size += len(packed)
-        if self.size > 2 * max(self.merged, 1 << 20):
-            self.parts = [self.reduce()]
-            self.size = self.merged = len(self.parts[0][0])
+    def add(self, values: np.ndarray) -> None:
+        if len(values):
+            self.raw.append(values)
+            self.raw_size += len(values)
+        if self.raw_size > 2 * max(len(self.values), 1 << 20):
+            self._merge()
 
-    def reduce(self) -> tuple:
-        if not self.parts:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0)
-        if len(self.parts) == 1:
-            return self.parts[0]
-        packed, counts, scores = zip(*self.parts)
-        self.parts = []
-        return _reduce_pairs(np.concatenate(packed), np.concatenate(counts),
-                             None if scores[0] is None else np.concatenate(scores))
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        self._merge()
+        return self.values, self.counts
+
+    def _merge(self) -> None:
+        if not self.raw:
+            return
+        raw = np.sort(np.concatenate(self.raw))
+        self.raw, self.raw_size = [], 0
+        starts = run_starts(raw)
+        values, counts = raw[starts], np.diff(np.r_[starts, len(raw)]).astype(np.int64)
+        del raw
+        if len(self.values):
+            # Two sorted runs: a stable argsort (timsort) merges them in one linear pass.
+            both = np.concatenate([self.values, values])
+            order = np.argsort(both, kind="stable")
+            both, summed = both[order], np.concatenate([self.counts, counts])[order]
+            del order
+            starts = run_starts(both)
+            values, counts = both[starts], np.add.reduceat(summed, starts)
+        self.values, self.counts = values, counts
 
 
-def _reduce_pairs(packed: np.ndarray, counts: np.ndarray | None, scores: np.ndarray | None):
-    """Sorted distinct packed pairs, with their counts summed (`counts` None: one each) and scores maxed."""
-    if scores is None and counts is None:
-        packed = np.sort(packed)
-        starts = run_starts(packed)
-        return packed[starts], np.diff(np.r_[starts, len(packed)]).astype(np.int64), None
-    if scores is None:
-        order = np.argsort(packed)
-        packed, counts = packed[order], counts[order]
-        del order
-        starts = run_starts(packed)
-        return packed[starts], np.add.reduceat(counts, starts) if len(packed) else counts, None
-    order = np.argsort(packed, kind="stable")
-    packed = packed[order]
-    starts = run_starts(packed)
-    ones = np.ones(len(packed), dtype=np.int64) if counts is None else counts[order]
-    total = np.add.reduceat(ones, starts) if len(packed) else ones
-    best = np.maximum.reduceat(scores[order], starts) if len(packed) else scores
-    return packed[starts], total, best
+@dataclass(frozen=True)
+class _Packing:
+    """How a pair incidence (src < dst, a tag) packs into 64 bits: bucket b holds the pairs whose src lies in
+    [b * width, (b + 1) * width), as (src - b * width, dst, tag), so sorting a bucket's values sorts its pairs
+    by (src, dst) and, within a pair, by tag. The tag is what a pair keeps the largest of: a stratum's index,
+    or a key anomaly's rank."""
+
+    width: int
+    code_bits: int
+    tag_bits: int
+
+    @classmethod
+    def plan(cls, codes: int, tags: int) -> "_Packing":
+        code_bits = max(int(codes - 1).bit_length(), 1)
+        tag_bits = int(max(tags - 1, 0)).bit_length()
+        src_bits = 64 - code_bits - tag_bits
+        if src_bits < 1:
+            raise ValueError(f"{codes} accounts with {tags} tags do not pack into 64 bits")
+        width = min(1 << min(src_bits, 62), max(-(-codes // _BUCKETS), 1))
+        return cls(width, code_bits, tag_bits)
+
+    def buckets(self, codes: int) -> int:
+        return max(-(-codes // self.width), 1)
+
+    def pack(self, src: np.ndarray, dst: np.ndarray, tag: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(bucket of each incidence, its packed value)."""
+        bucket = src // self.width
+        value = (src - bucket * self.width).astype(np.uint64) << np.uint64(self.code_bits + self.tag_bits)
+        value |= dst.astype(np.uint64) << np.uint64(self.tag_bits)
+        if tag is not None:
+            value |= tag.astype(np.uint64)
+        return bucket, value
+
+    def unpack(self, bucket: int, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(src, dst, count, tag) per pair, from a bucket's distinct sorted values: counts summed over the pair's
+        tags, and its largest tag."""
+        if not len(values):
+            none = np.zeros(0, dtype=np.int64)
+            return none.astype(np.uint32), none.astype(np.uint32), none, none
+        pair = values >> np.uint64(self.tag_bits)
+        starts = run_starts(pair)
+        ends = np.r_[starts[1:], len(pair)] - 1
+        src = (pair[starts] >> np.uint64(self.code_bits)).astype(np.int64) + bucket * self.width
+        dst = pair[starts] & np.uint64((1 << self.code_bits) - 1)
+        tag = values[ends] & np.uint64((1 << self.tag_bits) - 1)
+        count = np.add.reduceat(counts, starts)
+        return src.astype(np.uint32), dst.astype(np.uint32), count.astype(np.int64), tag.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -319,16 +373,33 @@ def shared_key_pairs(
         key_score = key_anomaly(sizes, excess)
 
     # Only the keys that link anyone make pairs: keep their facts alone, then work through them in slices of
-    # whole keys so that each slice's ring pairs fit in memory. A slice's distinct pairs go to buckets by their
-    # first account, so that a pair met in several slices is summed within one bucket, never across all pairs.
+    # whole keys so that each slice's ring pairs fit in memory. A slice's pairs go to buckets by their first
+    # account, so that a pair met in several slices is summed within one bucket, never across all pairs.
     link_facts = np.repeat(linking, sizes)
     l_codes = codes[link_facts]
     l_sizes = sizes[linking]
     l_starts = np.r_[0, np.cumsum(l_sizes)[:-1]].astype(np.int64) if len(l_sizes) else l_sizes
     l_offsets = offsets[linking]
-    l_score = key_score[linking] if anomaly else None
     del link_facts
-    buckets = [_Bucket() for _ in range(_BUCKETS)]
+    # Each pair also keeps the largest tag of the keys it shares. Anomaly kinds tag a key with its anomaly's
+    # rank (a pair's surprise is its largest anomaly). Kinds over several strata tag it with its stratum's
+    # index: that stratum's term alone bounds the pair's expectation from below, so pairs that could not reach
+    # `min_surprise` even then are never joined against every stratum.
+    strata_bound = not anomaly and background.height > 1
+    tags, l_tag = np.zeros(1), None
+    if anomaly:
+        tags = sorted_unique(key_score[linking])
+        l_tag = np.searchsorted(tags, key_score[linking])
+    elif strata_bound:
+        tags = sorted_unique(strata[starts][linking])
+        l_tag = np.searchsorted(tags, strata[starts][linking])
+    n_codes = int(codes.max()) + 1
+    packing = _Packing.plan(n_codes, len(tags))
+    buckets = [_PairCounts() for _ in range(packing.buckets(n_codes))]
+    by_bucket = np.uint16 if len(buckets) <= 1 << 16 else np.int64  # a stable sort of 16-bit keys is a radix sort
+    by_rank = np.argsort(blocking.order, kind="stable").astype(np.uint32)
+    dense_rank = np.empty(len(by_rank), dtype=np.int64)
+    dense_rank[by_rank] = np.arange(len(by_rank))
     bounds = [0]
     cum = np.cumsum(l_sizes * l_offsets)
     while bounds[-1] < len(l_sizes):
@@ -337,44 +408,85 @@ def shared_key_pairs(
         bounds.append(max(nxt, bounds[-1] + 1))
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         f0, f1 = l_starts[lo], (l_starts[hi] if hi < len(l_starts) else len(l_codes))
-        a, b, k = _ring_pairs(l_codes[f0:f1], blocking.order[l_codes[f0:f1]], l_starts[lo:hi] - f0, l_sizes[lo:hi],
-                              l_offsets[lo:hi])
-        if len(a) == 0:
+        parts = [packing.pack(np.minimum(a, b), np.maximum(a, b), t)
+                 for a, b, t in _ring_pairs(dense_rank[l_codes[f0:f1]], by_rank, l_starts[lo:hi] - f0, l_sizes[lo:hi],
+                                            l_offsets[lo:hi], None if l_tag is None else l_tag[lo:hi])]
+        if not parts:
             continue
-        packed = np.minimum(a, b).astype(np.uint64) * np.uint64(_SHIFT) + np.maximum(a, b).astype(np.uint64)
-        del a, b
-        p, n, best = _reduce_pairs(packed, None, l_score[lo:hi][k] if anomaly else None)
-        del packed, k
-        which = ((p >> np.uint64(32)) % np.uint64(_BUCKETS)).astype(np.int64)
-        for j in range(_BUCKETS):
-            sel = which == j
-            buckets[j].add(p[sel], n[sel], best[sel] if anomaly else None)
-        del p, n, best, which
-    # Expectation and surprise bucket by bucket, in chunks of pairs, keeping only those that reach `min_surprise`.
-    kept = []
-    for bucket in buckets:
-        packed, count, best = bucket.reduce()
-        src = (packed >> np.uint64(32)).astype(np.uint32)
-        dst = (packed & np.uint64(_SHIFT - 1)).astype(np.uint32)
-        del packed
+        bucket = np.concatenate([p[0] for p in parts]).astype(by_bucket)
+        value = np.concatenate([p[1] for p in parts])
+        del parts
+        order = np.argsort(bucket, kind="stable")
+        cuts = np.cumsum(np.bincount(bucket, minlength=len(buckets)))[:-1]
+        for j, part in enumerate(np.split(value[order], cuts)):
+            buckets[j].add(part)
+        del bucket, value, order
+    # Surprise bucket by bucket, in chunks of pairs, keeping only those that reach `min_surprise`. Anomaly kinds
+    # have it from their keys; the others from the pair's expected overlap, computed for the pairs that pass
+    # the stratum bound.
+    kept, candidates = [], []
+    lookup = _StratumTerms(per_account, background) if strata_bound else None
+    for number, bucket in enumerate(buckets):
+        src, dst, count, tag = packing.unpack(number, *bucket.result())
+        buckets[number] = None
+        for i in range(0, len(src), _PAIRS_PER_CHUNK):
+            s_, d_, c_, t_ = (x[i:i + _PAIRS_PER_CHUNK] for x in (src, dst, count, tag))
+            if anomaly:
+                keep = tags[t_] >= min_surprise
+                kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], np.full(int(keep.sum()), np.nan), tags[t_][keep]))
+                continue
+            if strata_bound:
+                lower = lookup.term(s_, d_, tags[t_], null)
+                possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
+                s_, d_, c_ = s_[possible], d_[possible], c_[possible]
+            candidates.append((s_, d_, c_))
+    if candidates:
+        src, dst, count = (np.concatenate(x) for x in zip(*candidates))
+        del candidates
         for i in range(0, len(src), _PAIRS_PER_CHUNK):
             s_, d_, c_ = src[i:i + _PAIRS_PER_CHUNK], dst[i:i + _PAIRS_PER_CHUNK], count[i:i + _PAIRS_PER_CHUNK]
-            if anomaly:
-                e_ = np.full(len(s_), np.nan)
-                u_ = best[i:i + _PAIRS_PER_CHUNK]
-            else:
-                e_ = _expected_overlap(s_, d_, per_account, background, null)
-                u_ = poisson_surprise(c_, e_, floor=min_surprise)
+            e_ = _expected_overlap(s_, d_, per_account, background, null)
+            u_ = poisson_surprise(c_, e_, floor=min_surprise)
             keep = u_ >= min_surprise
-            kept.append(pl.DataFrame(
-                {"src": s_[keep], "dst": d_[keep], "count": c_[keep].astype(np.int64),
-                 "expected": pl.Series(e_[keep], dtype=pl.Float64),
-                 "surprise": np.round(u_[keep], EVIDENCE_DECIMALS)}
-            ))
+            kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], e_[keep], u_[keep]))
     if not kept:
         return empty, BlockingStats(0, *stats_keys, accounts)
     out = pl.concat(kept).with_columns(pl.col("expected").fill_nan(None)).sort("src", "dst")
     return out, BlockingStats(out.height, *stats_keys, accounts)
+
+
+def _pair_frame(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expected: np.ndarray, surprise: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({
+        "src": src, "dst": dst, "count": count.astype(np.int64), "expected": pl.Series(expected, dtype=pl.Float64),
+        "surprise": np.round(surprise, EVIDENCE_DECIMALS),
+    })
+
+
+class _StratumTerms:
+    """Per (account, stratum) keys and summed degrees, and per stratum its background, for looking up one
+    stratum's term of a pair's expectation (the same arithmetic as `_expected_overlap`)."""
+
+    def __init__(self, per_account: pl.DataFrame, background: pl.DataFrame) -> None:
+        table = per_account.sort("code", "stratum")
+        self.packed = self._packed(table["code"].to_numpy(), table["stratum"].to_numpy())
+        self.n = table["_n"].to_numpy()
+        self.big_d = table["_D"].to_numpy()
+        self.strata = background["stratum"].to_numpy()
+        self.total = background["_S"].to_numpy()
+        self.mu = background["_mu"].to_numpy()
+
+    @staticmethod
+    def _packed(code: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+        return (code.astype(np.uint64) << np.uint64(32)) | stratum.astype(np.uint64)
+
+    def term(self, src: np.ndarray, dst: np.ndarray, stratum: np.ndarray, null: str) -> np.ndarray:
+        """Stratum `stratum`'s term of each pair's lambda; both accounts hold keys there (they share one)."""
+        a = np.searchsorted(self.packed, self._packed(src, stratum))
+        b = np.searchsorted(self.packed, self._packed(dst, stratum))
+        s = np.searchsorted(self.strata, stratum)
+        if null == "observed":
+            return np.maximum(self.n[a] * self.big_d[b], self.n[b] * self.big_d[a]) / self.total[s]
+        return self.n[a] * self.n[b] * self.mu[s] / self.total[s]
 
 
 def _expected_overlap(src: np.ndarray, dst: np.ndarray, per_account: pl.DataFrame, background: pl.DataFrame, null: str) -> np.ndarray:

@@ -60,6 +60,12 @@ def run_starts(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted. By one sort: numpy's own `unique` hashes 64-bit values, far slower."""
+    ordered = np.sort(values)
+    return ordered[run_starts(ordered)] if len(ordered) else ordered
+
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
