@@ -18,6 +18,7 @@ from scipy.stats import poisson
 
 import forensics.blocking as blocking_module
 from forensics.blocking import Blocking, evidence_from_surprise, key_anomaly, poisson_surprise, shared_key_pairs
+from forensics.codes import sorted_unique
 
 LN10 = math.log(10.0)
 
@@ -494,3 +495,29 @@ def test_evidence_subtracts_log10_accounts_and_floors_at_zero() -> None:
     for accounts in (0, 1):
         got = surprise.select(evidence_from_surprise(pl.col("s"), accounts).alias("e"))["e"].to_list()
         assert got == pytest.approx([0.0, 1.0 - math.log10(2), 2.5 - math.log10(2), 3.0 - math.log10(2), 10.0 - math.log10(2)], abs=1e-6)
+
+
+@pytest.mark.parametrize("null", ["typical", "observed", "anomaly"])
+def test_a_threshold_keeps_exactly_the_pairs_that_reach_it(null: str) -> None:
+    """The stratum bound and the one-key shortcut only skip work: with a threshold, the pairs kept are those
+    that reach it when every pair is computed, with the same figures."""
+    rng = np.random.default_rng(5)
+    first: dict[int, int] = {}
+    rows = []
+    for _ in range(2000):
+        key = int(rng.integers(0, 900))
+        rows.append((int(rng.integers(0, 120)), key, first.setdefault(key, int(rng.integers(0, 4)))))
+    rows += [(c, 1000 + k, k % 2) for c in range(10) for k in range(6)]  # a block of ten accounts on six keys
+    order = rng.permutation(120)
+    everything, _ = shared_key_pairs(frame(rows), Blocking(8, 4, 60, order), null=null)
+    for threshold in (0.5, 1.5, 3.0):
+        kept, _ = shared_key_pairs(frame(rows), Blocking(8, 4, 60, order), null=null, min_surprise=threshold)
+        expected = everything.filter(pl.col("surprise") >= threshold)
+        assert expected.height > 0
+        assert kept.equals(expected), threshold
+
+
+def test_sorted_unique_matches_numpy() -> None:
+    values = np.random.default_rng(3).integers(0, 50, 1000).astype(np.uint64) << np.uint64(40)
+    assert np.array_equal(sorted_unique(values), np.unique(values))
+    assert len(sorted_unique(np.zeros(0, dtype=np.uint64))) == 0
