@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64 for MinHash)
 import pyarrow as pa
@@ -578,7 +579,7 @@ def _splitmix64(x: int) -> int:
 
 @dataclass(frozen=True)
 class MinHasher:
-    """MinHash-LSH band keys over word shingles, computed in polars on distinct prompts with XXH64 (polars-hash),
+    """MinHash-LSH band keys over word shingles (PromptShapes), hashed with XXH64 (polars-hash),
     a hash defined by its algorithm, so any polars version, or any xxHash library, gives the same keys:
 
     - words: the matches of schema.WORD in the text, in order (a text without words has the one word "");
@@ -602,56 +603,25 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def band_keys(self, texts: pl.Series) -> pl.Series:
-        """Band keys of each text of `texts` (distinct, not null), in the same order; rows of one text stay
-        contiguous after explode, so a plain shift masked by text id builds the shingles without a window
-        function."""
-        prompts = pl.DataFrame({"_text": texts}).with_row_index("_pid")
-        words = (
-            prompts.select("_pid", pl.col("_text").str.extract_all(WORD).alias("_w"))
-            .explode("_w", empty_as_null=True)
-            .with_columns(pl.col("_w").fill_null(""))
-        )
-        same = lambda i: pl.col("_pid").shift(-i) == pl.col("_pid")  # noqa: E731
-        following = [pl.when(same(i)).then(pl.col("_w").shift(-i)) for i in range(1, SHINGLE_WORDS)]
-        shingles = words.select("_pid", pl.concat_str([pl.col("_w"), *following], separator=" ", ignore_nulls=True).alias("_s"))
-        mins = shingles.group_by("_pid").agg(
-            [pl.col("_s").nchash.xxhash64(seed=seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
-        )
+    def band_keys(self, texts: pl.Series, shapes: "PromptShapes | None" = None) -> pl.Series:
+        """Band keys of each text of `texts` (not null), in the same order; `shapes` is PromptShapes(texts) when
+        the caller already has it."""
+        shapes = PromptShapes(texts) if shapes is None else shapes
+        shingles, first, some = shapes.shingles()
+        hashes = [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
+        signature = np.empty((shapes.n, len(self.seeds)), np.uint64)
+        signature[:] = pl.DataFrame({"_s": [""]}).select(hashes).to_numpy()  # a text without words: the word ""
+        if len(first):
+            hashed = shingles.to_frame("_s").select(hashes).to_numpy()
+            signature[some] = np.minimum.reduceat(hashed, first, axis=0)
+        mins = pl.DataFrame({f"_m{i}": signature[:, i] for i in range(len(self.seeds))})
         bands = [
             pl.concat_str(
                 [pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)], separator=":"
             ).nchash.xxhash64(seed=seed)
             for b, seed in enumerate(self.band_seeds)
         ]
-        keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
-        return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
-
-
-_PHRASE_CHARS = 256
-
-
-def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """The opening and closing phrase of each normalised, digit-masked text: its first and last
-    `PHRASE_WORDS` words (schema.WORD), joined by single spaces; "" for a text without words.
-
-    Words are taken from the first and last `_PHRASE_CHARS` characters, which hold the phrase whenever they
-    hold one word more than it (so no word is cut at the edge); the other texts are split whole.
-    """
-    frame = texts.to_frame("_t").with_columns(
-        pl.col("_t").str.head(_PHRASE_CHARS).str.extract_all(WORD).alias("_h"),
-        pl.col("_t").str.tail(_PHRASE_CHARS).str.extract_all(WORD).alias("_e"),
-        (pl.col("_t").str.len_chars() > _PHRASE_CHARS).alias("_long"),
-    )
-    whole = pl.col("_t").str.extract_all(WORD)
-    enough = lambda col: ~pl.col("_long") | (pl.col(col).list.len() > PHRASE_WORDS)  # noqa: E731
-    head = pl.when(enough("_h")).then(pl.col("_h")).otherwise(whole)
-    tail = pl.when(enough("_e")).then(pl.col("_e")).otherwise(whole)
-    out = frame.select(
-        head.list.head(PHRASE_WORDS).list.join(" ").fill_null("").alias("opening"),
-        tail.list.tail(PHRASE_WORDS).list.join(" ").fill_null("").alias("closing"),
-    )
-    return out["opening"], out["closing"]
+        return mins.select(pl.concat_list(bands).alias("prompt_minhash")).to_series()
 
 
 def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -662,19 +632,219 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return distinct, index
 
 
+
+# ---------------------------------------------------------------------------------------------- prompt shapes
+
+# Every character that is not white space, a letter, a number or an apostrophe is a token of its own
+# (schema.SKELETON_TOKEN's second alternative); marking it with this byte and spaces around it leaves tokens that
+# are runs of non-space bytes, split and classified in numpy without a list of strings per text.
+_MARK = 0x01
+_MARK_PATTERN = r"[^\s\p{L}\p{N}']"
+_ASCII_SPACE = np.zeros(256, bool)
+_ASCII_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
+# Lead bytes of the UTF-8 encodings of the non-ASCII white space characters (U+0085, U+00A0, U+1680, U+2000-U+205F,
+# U+3000); texts holding any are passed through _OTHER_SPACE first.
+_WIDE_SPACE_LEADS = np.zeros(256, bool)
+_WIDE_SPACE_LEADS[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_OTHER_SPACE = r"[^\S\t\n\x0B\x0C\r ]"
+_KEY_BYTES = 8  # function words are compared as their UTF-8 bytes packed into one little-endian uint64
+
+
+def _packed(rows: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rows).view("<u8").ravel()
+
+
+def _function_word_keys() -> np.ndarray:
+    encoded = [w.encode() for w in FUNCTION_WORDS]
+    if max(map(len, encoded)) > _KEY_BYTES:
+        raise ValueError(f"function words longer than {_KEY_BYTES} bytes need a wider key")
+    rows = np.zeros((len(encoded), _KEY_BYTES), np.uint8)
+    for i, word in enumerate(encoded):
+        rows[i, : len(word)] = np.frombuffer(word, np.uint8)
+    return np.unique(_packed(rows))
+
+
+_FUNCTION_WORD_KEYS = _function_word_keys()
+
+
+def _utf8_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a string column without nulls, as numpy views of its Arrow buffers."""
+    array = texts.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    n = len(array)
+    offsets = np.frombuffer(array.buffers()[1], np.int64, count=n + 1, offset=array.offset * 8)
+    data = array.buffers()[2]
+    values = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets - offsets[0], values[offsets[0] : offsets[-1]]
+
+
+def _runs(flags: np.ndarray, text_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of every maximal run of True in `flags` that does not cross a text start."""
+    before = np.zeros(len(flags), bool)
+    before[1:] = flags[:-1]
+    before[text_starts] = False
+    after = np.zeros(len(flags), bool)
+    after[:-1] = flags[1:]
+    after[text_starts[text_starts > 0] - 1] = False
+    return np.flatnonzero(flags & ~before), np.flatnonzero(flags & ~after) + 1
+
+
+def _ranges_mask(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """True inside the given disjoint, ordered ranges [start, end)."""
+    delta = np.zeros(size + 1, np.int8)
+    delta[starts] = 1
+    delta[ends] -= 1
+    return np.cumsum(delta[:-1], dtype=np.int8).astype(bool)
+
+
+def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _string_views(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
+    """The substrings buffer[start:end] as an Arrow string-view column over `buffer`, without copying them."""
+    n = len(starts)
+    if len(buffer) >= 2**31:
+        raise ValueError("string views address at most 2 GiB")
+    lengths = (ends - starts).astype(np.int32)
+    views = np.empty((n, 16), np.uint8)
+    # A view is its length and either its bytes (up to 12) or its first 4 bytes, buffer 0 and its offset.
+    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([buffer, np.zeros(12, np.uint8)]), 12)
+    views[:, 4:] = windows[starts] * (np.arange(12, dtype=np.int32) < lengths[:, None])
+    words = views.view(np.int32)
+    words[:, 0] = lengths
+    long = lengths > 12
+    words[:, 2] = np.where(long, 0, words[:, 2])
+    words[:, 3] = np.where(long, starts.astype(np.int32), words[:, 3])
+    array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buffer)])
+    return pl.Series(array)
+
+
+def _text_of(positions: np.ndarray, text_starts: np.ndarray, n: int) -> np.ndarray:
+    """The text of each of the ordered byte `positions`, given the first byte of every text (n + 1 offsets)."""
+    first = np.searchsorted(positions, text_starts)
+    return np.repeat(np.arange(n, dtype=np.int64), np.diff(first))
+
+
+class PromptShapes:
+    """The tokens and words of each text of a column, found once and shared by skeletons, phrases and MinHash
+    shingles. A null text counts as "".
+
+    Tokens are schema.SKELETON_TOKEN's matches; words are schema.WORD's matches (the letter and number runs of the
+    word tokens, which are split at apostrophes). One regular-expression pass marks every single-character token;
+    everything after is arithmetic over the UTF-8 bytes.
+    """
+
+    def __init__(self, texts: pl.Series) -> None:
+        texts = texts.cast(pl.String).fill_null("")
+        self.n = len(texts)
+        offsets, data = _utf8_arrays(texts)
+        if _WIDE_SPACE_LEADS[data].any():
+            texts = texts.str.replace_all(_OTHER_SPACE, " ")
+        marked = texts.str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} ")
+        self.offsets, self.data = _utf8_arrays(marked)
+        data = self.data
+        text_starts = self.offsets[:-1][self.offsets[:-1] < len(data)]
+        self.text_starts = text_starts
+        starts, ends = _runs(~_ASCII_SPACE[data], text_starts)
+        self.tok_start, self.tok_end = starts, ends
+        self.tok_text = _text_of(starts, self.offsets, self.n)
+        first = np.ones(len(starts), bool)
+        first[1:] = self.tok_text[1:] != self.tok_text[:-1]
+        self.tok_first = first
+        self.tok_punct = data[starts] == _MARK if len(data) else np.zeros(0, bool)
+        self._words: tuple | None = None
+
+    # -- skeletons
+
+    def skeletons(self) -> pl.Series:
+        """schema.FUNCTION_WORDS: every word token that is not a function word becomes "~", runs of "~" tokens
+        collapse into one, and the tokens are joined by single spaces."""
+        data, s, e, first, punct = self.data, self.tok_start, self.tok_end, self.tok_first, self.tok_punct
+        length = e - s
+        rows = np.lib.stride_tricks.sliding_window_view(np.concatenate([data, np.zeros(_KEY_BYTES, np.uint8)]), _KEY_BYTES)[s]
+        keys = _packed(rows * (np.arange(_KEY_BYTES) < length[:, None]))
+        slot = np.minimum(np.searchsorted(_FUNCTION_WORD_KEYS, keys), len(_FUNCTION_WORD_KEYS) - 1)
+        function = (length <= _KEY_BYTES) & (_FUNCTION_WORD_KEYS[slot] == keys) & ~punct
+        masked = ~punct & ~function
+        literal = punct & (length == 2) & (data[np.minimum(s + 1, max(len(data) - 1, 0))] == ord("~"))
+        tilde = masked | literal
+        repeat = np.zeros(len(s), bool)
+        repeat[1:] = tilde[1:] & tilde[:-1]
+        kept = ~(repeat & ~first)
+        out = data.copy()
+        out[s[masked & kept]] = ord("~")
+        joined = kept & ~first
+        out[(s - 1)[joined & ~punct]] = ord(" ")  # the separator before a word token
+        out[s[joined & punct]] = ord(" ")  # a marker, where a space is due
+        lo = np.where(punct & first, s + 1, np.where(joined & ~punct, s - 1, s))
+        hi = np.where(masked, s + 1, e)
+        lo, hi = lo[kept], hi[kept]
+        values = out[_ranges_mask(len(data), lo, hi)]
+        lengths = np.bincount(self.tok_text[kept], weights=hi - lo, minlength=self.n).astype(np.int64)
+        offsets = _exclusive_cumsum(lengths)
+        return _string_views(values, offsets[:-1], offsets[1:])
+
+    # -- words
+
+    def _word_table(self) -> tuple:
+        """(joined, word start, word end, first word of each text, words of each text): `joined` holds each text's
+        words joined by single spaces, texts one after another; word positions are in `joined`."""
+        if self._words is None:
+            data, s, e, punct = self.data, self.tok_start, self.tok_end, self.tok_punct
+            inside = _ranges_mask(len(data), s[~punct], e[~punct]) & (data != ord("'"))
+            ws, we = _runs(inside, self.text_starts)
+            w_text = _text_of(ws, self.offsets, self.n)
+            first = np.ones(len(ws), bool)
+            first[1:] = w_text[1:] != w_text[:-1]
+            out = data.copy()
+            out[(ws - 1)[~first]] = ord(" ")
+            lo = ws - ~first
+            joined = out[_ranges_mask(len(data), lo, we)]
+            word_end = np.cumsum(we - lo)
+            word_start = word_end - (we - ws)
+            counts = np.bincount(w_text, minlength=self.n)
+            self._words = (joined, word_start, word_end, _exclusive_cumsum(counts)[:-1], counts)
+        return self._words
+
+    def phrases(self) -> tuple[pl.Series, pl.Series]:
+        """The first and the last `PHRASE_WORDS` words of each text joined by single spaces; "" without words."""
+        joined, word_start, word_end, first, counts = self._word_table()
+        some = counts > 0
+        text_start = np.zeros(self.n, np.int64)
+        text_end = np.zeros(self.n, np.int64)
+        text_start[some] = word_start[first[some]]
+        text_end[some] = word_end[first[some] + counts[some] - 1]
+        open_end, close_start = text_start.copy(), text_end.copy()
+        open_end[some] = word_end[first[some] + np.minimum(counts[some], PHRASE_WORDS) - 1]
+        close_start[some] = word_start[first[some] + np.maximum(counts[some] - PHRASE_WORDS, 0)]
+        return _string_views(joined, text_start, open_end), _string_views(joined, close_start, text_end)
+
+    def shingles(self) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+        """(shingles, their first index for each text with words, which texts have words): shingle j of a text is
+        its words j .. j + SHINGLE_WORDS - 1 that exist, joined by single spaces, one per word, in text order."""
+        joined, word_start, word_end, first, counts = self._word_table()
+        some = counts > 0
+        last = np.repeat(first + counts - 1, counts)
+        upto = np.minimum(np.arange(len(word_start)) + SHINGLE_WORDS - 1, last)
+        return _string_views(joined, word_start, word_end[upto]), first[some], some
+
+
+def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The opening and closing phrase of each normalised, digit-masked text: its first and last `PHRASE_WORDS`
+    words (schema.WORD), joined by single spaces; "" for a text without words."""
+    return PromptShapes(texts).phrases()
+
+
 def prompt_skeletons(texts: pl.Series) -> pl.Series:
     """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order: its
     tokens with every word that is not a function word made "~", runs of "~" collapsed, joined by spaces."""
-    word = pl.element().str.contains(r"^[\p{L}\p{N}']")
-    masked = pl.when(word & ~pl.element().is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.element())
-    return (
-        texts.to_frame("_t")
-        .select(
-            pl.col("_t").str.extract_all(SKELETON_TOKEN).list.eval(masked).list.join(" ").fill_null("")
-            .str.replace_all(r"~(?: ~)+", "~")
-        )
-        .to_series()
-    )
+    return PromptShapes(texts).skeletons()
 
 
 @dataclass
@@ -981,8 +1151,9 @@ class _PromptTable:
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
-        skeletons, self.skeleton_of = _distinct(prompt_skeletons(templates))
-        openings, closings = prompt_phrases(templates)
+        shapes = PromptShapes(templates)
+        skeletons, self.skeleton_of = _distinct(shapes.skeletons())
+        openings, closings = shapes.phrases()
         openings, self.opening_of = _distinct(openings)
         closings, self.closing_of = _distinct(closings)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
@@ -996,7 +1167,7 @@ class _PromptTable:
         )
         # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
         with HASH_TIMES.timed("minhash"):
-            self.minhash = ctx.minhasher.band_keys(templates)
+            self.minhash = ctx.minhasher.band_keys(templates, shapes)
         template_index = pl.DataFrame({"_text": templates}).with_row_index("_gid")
         self.rows = table.select(
             "_prompt",
