@@ -114,6 +114,8 @@ _INT64_MAX = 2**63 - 1
 # Bound of the raw IP text -> parse result memo kept across batches: emptied when exceeded.
 _CACHE_MAX = 1_000_000
 _ID_HASH_SEED = 0x5EED
+# Batches whose event columns are derived at once, each on its own thread.
+_DERIVERS = 2
 
 
 @dataclass(frozen=True)
@@ -636,17 +638,16 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 # ---------------------------------------------------------------------------------------------- prompt shapes
 
 # Every character that is not white space, a letter, a number or an apostrophe is a token of its own
-# (schema.SKELETON_TOKEN's second alternative); marking it with this byte and spaces around it leaves tokens that
-# are runs of non-space bytes, split and classified in numpy without a list of strings per text.
+# (schema.SKELETON_TOKEN's second alternative). Marked with this byte and spaced apart, and with a space around each
+# text, the tokens are the runs of bytes between spaces: found, split into words and classified with numpy over
+# token positions, without a list of strings per text.
 _MARK = 0x01
 _MARK_PATTERN = r"[^\s\p{L}\p{N}']"
-_ASCII_SPACE = np.zeros(256, bool)
-_ASCII_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
-# Lead bytes of the UTF-8 encodings of the non-ASCII white space characters (U+0085, U+00A0, U+1680, U+2000-U+205F,
-# U+3000); texts holding any are passed through _OTHER_SPACE first.
-_WIDE_SPACE_LEADS = np.zeros(256, bool)
-_WIDE_SPACE_LEADS[[0xC2, 0xE1, 0xE2, 0xE3]] = True
-_OTHER_SPACE = r"[^\S\t\n\x0B\x0C\r ]"
+# Bytes that may start white space other than " ": ASCII tab to carriage return, and the lead bytes of the UTF-8
+# encodings of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000. Texts with any are passed through _SPACE first.
+_MAYBE_SPACE = np.zeros(256, bool)
+_MAYBE_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+_SPACE = r"[^\S ]"
 _KEY_BYTES = 8  # function words are compared as their UTF-8 bytes packed into one little-endian uint64
 
 
@@ -681,23 +682,9 @@ def _utf8_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return offsets - offsets[0], values[offsets[0] : offsets[-1]]
 
 
-def _runs(flags: np.ndarray, text_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) of every maximal run of True in `flags` that does not cross a text start."""
-    before = np.zeros(len(flags), bool)
-    before[1:] = flags[:-1]
-    before[text_starts] = False
-    after = np.zeros(len(flags), bool)
-    after[:-1] = flags[1:]
-    after[text_starts[text_starts > 0] - 1] = False
-    return np.flatnonzero(flags & ~before), np.flatnonzero(flags & ~after) + 1
-
-
-def _ranges_mask(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """True inside the given disjoint, ordered ranges [start, end)."""
-    delta = np.zeros(size + 1, np.int8)
-    delta[starts] = 1
-    delta[ends] -= 1
-    return np.cumsum(delta[:-1], dtype=np.int8).astype(bool)
+def _windows(buffer: np.ndarray, width: int) -> np.ndarray:
+    """Row i: buffer[i : i + width], zero-padded past the end (a view)."""
+    return np.lib.stride_tricks.sliding_window_view(np.concatenate([buffer, np.zeros(width, np.uint8)]), width)
 
 
 def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
@@ -714,8 +701,7 @@ def _string_views(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> p
     lengths = (ends - starts).astype(np.int32)
     views = np.empty((n, 16), np.uint8)
     # A view is its length and either its bytes (up to 12) or its first 4 bytes, buffer 0 and its offset.
-    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([buffer, np.zeros(12, np.uint8)]), 12)
-    views[:, 4:] = windows[starts] * (np.arange(12, dtype=np.int32) < lengths[:, None])
+    views[:, 4:] = _windows(buffer, 12)[starts] * (np.arange(12, dtype=np.int32) < lengths[:, None])
     words = views.view(np.int32)
     words[:, 0] = lengths
     long = lengths > 12
@@ -725,89 +711,99 @@ def _string_views(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> p
     return pl.Series(array)
 
 
-def _text_of(positions: np.ndarray, text_starts: np.ndarray, n: int) -> np.ndarray:
-    """The text of each of the ordered byte `positions`, given the first byte of every text (n + 1 offsets)."""
-    first = np.searchsorted(positions, text_starts)
-    return np.repeat(np.arange(n, dtype=np.int64), np.diff(first))
+def _text_of(positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The text of each of the ordered byte `positions`, given the texts' n + 1 offsets."""
+    first = np.searchsorted(positions, offsets)
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(first))
+
+
+def _firsts(text: np.ndarray) -> np.ndarray:
+    """Whether each item of an ordered text index is its text's first."""
+    first = np.ones(len(text), bool)
+    first[1:] = text[1:] != text[:-1]
+    return first
 
 
 class PromptShapes:
     """The tokens and words of each text of a column, found once and shared by skeletons, phrases and MinHash
     shingles. A null text counts as "".
 
-    Tokens are schema.SKELETON_TOKEN's matches; words are schema.WORD's matches (the letter and number runs of the
-    word tokens, which are split at apostrophes). One regular-expression pass marks every single-character token;
-    everything after is arithmetic over the UTF-8 bytes.
+    Tokens are schema.SKELETON_TOKEN's matches; words are schema.WORD's matches (the word tokens split at their
+    apostrophes). One regular-expression pass marks every single-character token; everything after is numpy.
     """
 
     def __init__(self, texts: pl.Series) -> None:
         texts = texts.cast(pl.String).fill_null("")
         self.n = len(texts)
-        offsets, data = _utf8_arrays(texts)
-        if _WIDE_SPACE_LEADS[data].any():
-            texts = texts.str.replace_all(_OTHER_SPACE, " ")
-        marked = texts.str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} ")
-        self.offsets, self.data = _utf8_arrays(marked)
+        if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
+            texts = texts.str.replace_all(_SPACE, " ")
+        spaced = texts.to_frame("_t").select(
+            pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} "), pl.lit(" ")])
+        ).to_series()
+        self.offsets, self.data = _utf8_arrays(spaced)
         data = self.data
-        text_starts = self.offsets[:-1][self.offsets[:-1] < len(data)]
-        self.text_starts = text_starts
-        starts, ends = _runs(~_ASCII_SPACE[data], text_starts)
-        self.tok_start, self.tok_end = starts, ends
-        self.tok_text = _text_of(starts, self.offsets, self.n)
-        first = np.ones(len(starts), bool)
-        first[1:] = self.tok_text[1:] != self.tok_text[:-1]
-        self.tok_first = first
-        self.tok_punct = data[starts] == _MARK if len(data) else np.zeros(0, bool)
+        spaces = np.flatnonzero(data == 0x20)
+        after, before = spaces[:-1] + 1, spaces[1:] - 1
+        self.tok_start = after[data[after] != 0x20]
+        self.tok_end = before[data[before] != 0x20] + 1
+        self.tok_text = _text_of(self.tok_start, self.offsets)
+        self.tok_first = _firsts(self.tok_text)
+        self.tok_punct = data[self.tok_start] == _MARK
         self._words: tuple | None = None
-
-    # -- skeletons
 
     def skeletons(self) -> pl.Series:
         """schema.FUNCTION_WORDS: every word token that is not a function word becomes "~", runs of "~" tokens
         collapse into one, and the tokens are joined by single spaces."""
         data, s, e, first, punct = self.data, self.tok_start, self.tok_end, self.tok_first, self.tok_punct
         length = e - s
-        rows = np.lib.stride_tricks.sliding_window_view(np.concatenate([data, np.zeros(_KEY_BYTES, np.uint8)]), _KEY_BYTES)[s]
-        keys = _packed(rows * (np.arange(_KEY_BYTES) < length[:, None]))
+        short = np.flatnonzero(~punct & (length <= _KEY_BYTES))
+        keys = _packed(_windows(data, _KEY_BYTES)[s[short]] * (np.arange(_KEY_BYTES) < length[short, None]))
         slot = np.minimum(np.searchsorted(_FUNCTION_WORD_KEYS, keys), len(_FUNCTION_WORD_KEYS) - 1)
-        function = (length <= _KEY_BYTES) & (_FUNCTION_WORD_KEYS[slot] == keys) & ~punct
+        function = np.zeros(len(s), bool)
+        function[short] = _FUNCTION_WORD_KEYS[slot] == keys
         masked = ~punct & ~function
-        literal = punct & (length == 2) & (data[np.minimum(s + 1, max(len(data) - 1, 0))] == ord("~"))
+        body = s + punct  # a single-character token without its mark
+        literal = punct & (e - body == 1) & (data[body] == ord("~"))
         tilde = masked | literal
         repeat = np.zeros(len(s), bool)
         repeat[1:] = tilde[1:] & tilde[:-1]
-        kept = ~(repeat & ~first)
-        out = data.copy()
-        out[s[masked & kept]] = ord("~")
-        joined = kept & ~first
-        out[(s - 1)[joined & ~punct]] = ord(" ")  # the separator before a word token
-        out[s[joined & punct]] = ord(" ")  # a marker, where a space is due
-        lo = np.where(punct & first, s + 1, np.where(joined & ~punct, s - 1, s))
-        hi = np.where(masked, s + 1, e)
-        lo, hi = lo[kept], hi[kept]
-        values = out[_ranges_mask(len(data), lo, hi)]
-        lengths = np.bincount(self.tok_text[kept], weights=hi - lo, minlength=self.n).astype(np.int64)
+        kept = np.flatnonzero(~(repeat & ~first))
+        # Every kept token is at most 8 bytes ("~", a function word, one character): a row of a fixed-width table
+        # led by the space that joins it to the previous token.
+        masked_k, first_k = masked[kept], first[kept]
+        size = np.where(masked_k, 1, (e - body)[kept])
+        table = np.empty((len(kept), _KEY_BYTES + 1), np.uint8)
+        table[:, 0] = 0x20
+        table[:, 1:] = _windows(data, _KEY_BYTES)[body[kept]]
+        table[:, 1] = np.where(masked_k, ord("~"), table[:, 1])
+        column = np.arange(_KEY_BYTES + 1)
+        values = table[(column >= first_k[:, None]) & (column <= size[:, None])]
+        lengths = np.bincount(self.tok_text[kept], weights=size + ~first_k, minlength=self.n).astype(np.int64)
         offsets = _exclusive_cumsum(lengths)
         return _string_views(values, offsets[:-1], offsets[1:])
-
-    # -- words
 
     def _word_table(self) -> tuple:
         """(joined, word start, word end, first word of each text, words of each text): `joined` holds each text's
         words joined by single spaces, texts one after another; word positions are in `joined`."""
         if self._words is None:
-            data, s, e, punct = self.data, self.tok_start, self.tok_end, self.tok_punct
-            inside = _ranges_mask(len(data), s[~punct], e[~punct]) & (data != ord("'"))
-            ws, we = _runs(inside, self.text_starts)
-            w_text = _text_of(ws, self.offsets, self.n)
-            first = np.ones(len(ws), bool)
-            first[1:] = w_text[1:] != w_text[:-1]
-            out = data.copy()
-            out[(ws - 1)[~first]] = ord(" ")
-            lo = ws - ~first
-            joined = out[_ranges_mask(len(data), lo, we)]
+            data, punct = self.data, self.tok_punct
+            ws, we = self.tok_start[~punct], self.tok_end[~punct]
+            apostrophes = np.flatnonzero(data == ord("'"))  # only ever inside word tokens
+            if len(apostrophes):
+                ws = np.insert(ws, np.searchsorted(ws, apostrophes + 1), apostrophes + 1)
+                we = np.insert(we, np.searchsorted(we, apostrophes), apostrophes)
+                some = we > ws
+                ws, we = ws[some], we[some]
+            w_text = _text_of(ws, self.offsets)
+            first = _firsts(w_text)
+            lo = ws - ~first  # each word but a text's first keeps the byte before it, which becomes a space
+            delta = np.zeros(len(data) + 1, np.int8)
+            delta[lo] = 1
+            delta[we] -= 1
+            joined = data[np.cumsum(delta[:-1], dtype=np.int8).view(bool)]
             word_end = np.cumsum(we - lo)
             word_start = word_end - (we - ws)
+            joined[word_start[~first] - 1] = 0x20
             counts = np.bincount(w_text, minlength=self.n)
             self._words = (joined, word_start, word_end, _exclusive_cumsum(counts)[:-1], counts)
         return self._words
@@ -867,12 +863,13 @@ class _Context:
     pending_rows: int = 0
     flushes: int = 0
     helpers: dict[str, ThreadPoolExecutor] = field(default_factory=dict)
-    deriving: Future | None = None  # the batch on the "derive" helper thread
+    deriving: list[Future] = field(default_factory=list)  # the batches on the "derive" helper threads, oldest first
     staging: Future | None = None  # the batch on the "stage" helper thread
+    stage_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def helper(self, name: str) -> ThreadPoolExecutor:
+    def helper(self, name: str, workers: int = 1) -> ThreadPoolExecutor:
         if name not in self.helpers:
-            self.helpers[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{name}")
+            self.helpers[name] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ingest-{name}")
         return self.helpers[name]
 
     def close_helpers(self) -> None:
@@ -1055,20 +1052,24 @@ def flush_pending(ctx: _Context, *, wait: bool = False) -> None:
     """Derive event columns for the buffered valid rows and stage them by UTC day.
 
     Buffering across files keeps the fixed cost of a derivation pass per batch, not per file, so ten
-    thousand tiny files cost about as much as one file with the same rows. Three threads form a pipeline
-    (all mostly polars, which releases the GIL): this one reads and classifies batch n+2 while a helper
-    derives the event columns of batch n+1 and another writes batch n to the staging files. At most one
-    batch is in each stage; an error in a helper is raised here, at the next flush or at the last one.
+    thousand tiny files cost about as much as one file with the same rows. The threads form a pipeline
+    (all mostly polars and numpy, which release the GIL): this one reads and classifies the next batch while
+    _DERIVERS helpers derive the event columns of the batches before it and another writes the batch before
+    those to the staging files. Staged files are named by batch number, so the order in which the helpers
+    finish changes nothing. An error in a helper is raised here, at the next flush or at the last one.
     """
     if ctx.pending:
         frame = pl.concat(ctx.pending, how="vertical_relaxed")
         ctx.pending.clear()
         ctx.pending_rows = 0
         ctx.flushes += 1
-        _await(ctx, "deriving")
-        ctx.deriving = ctx.helper("derive").submit(_derive_then_stage, frame, ctx.flushes, ctx)
+        ctx.account_ids = pl.concat([ctx.account_ids, frame["_account"].unique()]).unique()
+        while len(ctx.deriving) >= _DERIVERS:
+            ctx.deriving.pop(0).result()
+        ctx.deriving.append(ctx.helper("derive", _DERIVERS).submit(_derive_then_stage, frame, ctx.flushes, ctx))
     if wait:
-        _await(ctx, "deriving")
+        while ctx.deriving:
+            ctx.deriving.pop(0).result()
         _await(ctx, "staging")
 
 
@@ -1081,8 +1082,9 @@ def _await(ctx: _Context, stage: str) -> None:
 
 def _derive_then_stage(frame: pl.DataFrame, number: int, ctx: _Context) -> None:
     valid = _derive_event_columns(frame, ctx)
-    _await(ctx, "staging")
-    ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
+    with ctx.stage_lock:
+        _await(ctx, "staging")
+        ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
 
 
 def _stage_days(valid: pl.DataFrame, number: int, work: Path) -> None:
@@ -1109,7 +1111,6 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
     of times), then joined back to the rows.
     """
     key = ctx.key
-    ctx.account_ids = pl.concat([ctx.account_ids, valid["_account"].unique()]).unique()
     prompts = _PromptTable(valid["_prompt"], ctx)
     out = valid.with_columns(
         _pseudonymise(valid["_account"], key, "account").alias("account_pseudonym"),
