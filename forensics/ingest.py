@@ -605,9 +605,8 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def band_keys(self, texts: pl.Series, shapes: "PromptShapes | None" = None) -> pl.Series:
-        """Band keys of each text of `texts` (not null), in the same order; `shapes` is PromptShapes(texts) when
-        the caller already has it."""
+    def band_keys(self, texts: pl.Series | None, shapes: "PromptShapes | None" = None) -> pl.Series:
+        """Band keys of each text of `texts`, in the same order; or of the texts of `shapes`."""
         shapes = PromptShapes(texts) if shapes is None else shapes
         shingles, first, some = shapes.shingles()
         hashes = [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
@@ -627,10 +626,12 @@ class MinHasher:
 
 
 def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """The distinct values (sorted) and each value's index among them: fingerprints that many templates share
+    """The distinct values and each value's index among them: fingerprints that many templates share
     (skeletons, phrases) are hashed once each."""
-    distinct = values.unique().sort()
-    index = (values.rank("dense") - 1).cast(pl.UInt32)
+    distinct = values.unique()
+    index = values.to_frame("_v").join(
+        distinct.to_frame("_v").with_row_index("_i"), on="_v", how="left", maintain_order="left"
+    )["_i"]
     return distinct, index
 
 
@@ -831,16 +832,21 @@ class PromptShapes:
         return _string_views(joined, word_start, word_end[upto]), first[some], some
 
 
-def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """The opening and closing phrase of each normalised, digit-masked text: its first and last `PHRASE_WORDS`
-    words (schema.WORD), joined by single spaces; "" for a text without words."""
-    return PromptShapes(texts).phrases()
+# Texts per PromptShapes: its numpy temporaries stay a few MB, which malloc reuses instead of taking fresh pages
+# from the kernel for each (a batch at once spent a third of its time in page faults).
+_SHAPE_CHUNK = 16_384
 
 
-def prompt_skeletons(texts: pl.Series) -> pl.Series:
-    """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order: its
-    tokens with every word that is not a function word made "~", runs of "~" collapsed, joined by spaces."""
-    return PromptShapes(texts).skeletons()
+def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
+    """(skeletons, openings, closings, MinHash band keys) of each text, in order."""
+    parts = []
+    for start in range(0, max(len(texts), 1), _SHAPE_CHUNK):
+        shapes = PromptShapes(texts.slice(start, _SHAPE_CHUNK))
+        with HASH_TIMES.timed("minhash"):
+            minhash = minhasher.band_keys(None, shapes)
+        parts.append((shapes.skeletons(), *shapes.phrases(), minhash))
+    skeletons, openings, closings, minhash = (pl.concat(column, rechunk=False) for column in zip(*parts))
+    return skeletons, openings, closings, minhash
 
 
 @dataclass
@@ -1144,7 +1150,8 @@ class _PromptTable:
     prompt_skeleton_fingerprint = pseudonym("skeleton", that template's skeleton)
     prompt_opening_fingerprint  = pseudonym("opening", its first PHRASE_WORDS words)
     prompt_closing_fingerprint  = pseudonym("closing", its last PHRASE_WORDS words)
-    prompt_minhash              = band keys of that template
+    prompt_minhash              = band keys of that template (the digit-masked text: slot-filled numbers should
+                                  not make prompts look different)
     """
 
     def __init__(self, raw: pl.Series, ctx: _Context) -> None:
@@ -1152,9 +1159,8 @@ class _PromptTable:
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
-        shapes = PromptShapes(templates)
-        skeletons, self.skeleton_of = _distinct(shapes.skeletons())
-        openings, closings = shapes.phrases()
+        skeletons, openings, closings, self.minhash = prompt_shapes(templates, ctx.minhasher)
+        skeletons, self.skeleton_of = _distinct(skeletons)
         openings, self.opening_of = _distinct(openings)
         closings, self.closing_of = _distinct(closings)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
@@ -1166,9 +1172,6 @@ class _PromptTable:
             _keyed(key, "opening", openings),
             _keyed(key, "closing", closings),
         )
-        # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
-        with HASH_TIMES.timed("minhash"):
-            self.minhash = ctx.minhasher.band_keys(templates, shapes)
         template_index = pl.DataFrame({"_text": templates}).with_row_index("_gid")
         self.rows = table.select(
             "_prompt",

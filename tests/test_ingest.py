@@ -766,3 +766,17 @@ def test_prompt_shapes_of_null_and_empty_texts() -> None:
     assert [s.to_list() for s in shapes.phrases()] == [["", "", ""], ["", "", ""]]
     assert shapes.shingles()[0].to_list() == []
     assert PromptShapes(pl.Series([], dtype=pl.String)).skeletons().to_list() == []
+
+
+def test_prompt_shapes_in_chunks_equal_one_pass(monkeypatch) -> None:
+    import forensics.ingest as ingest_module
+    from forensics.keys import CaseKey
+
+    texts = pl.Series(["explain step by step how 0 works", "", "über die brücke 0", "a, b; c's d", "the the", "x"] * 3)
+    minhasher = ingest_module.MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
+    whole = ingest_module.prompt_shapes(texts, minhasher)
+    monkeypatch.setattr(ingest_module, "_SHAPE_CHUNK", 4)
+    chunked = ingest_module.prompt_shapes(texts, minhasher)
+    assert [s.to_list() for s in chunked] == [s.to_list() for s in whole]
+    assert whole[3].to_list() == minhasher.band_keys(texts).to_list()
+    assert [len(s) for s in ingest_module.prompt_shapes(texts.head(0), minhasher)] == [0, 0, 0, 0]
