@@ -635,7 +635,6 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return distinct, index
 
 
-
 # ---------------------------------------------------------------------------------------------- prompt shapes
 
 # Every character that is not white space, a letter, a number or an apostrophe is a token of its own
@@ -643,7 +642,9 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 # text, the tokens are the runs of bytes between spaces: found, split into words and classified with numpy over
 # token positions, without a list of strings per text.
 _MARK = 0x01
-_MARK_PATTERN = r"[^\s\p{L}\p{N}']"
+_WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
+if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
+    raise ValueError("PromptShapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
 # Bytes that may start white space other than " ": ASCII tab to carriage return, and the lead bytes of the UTF-8
 # encodings of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000. Texts with any are passed through _SPACE first.
 _MAYBE_SPACE = np.zeros(256, bool)
@@ -833,7 +834,7 @@ class PromptShapes:
 
 
 # Texts per PromptShapes: its numpy temporaries stay a few MB, which malloc reuses instead of taking fresh pages
-# from the kernel for each (a batch at once spent a third of its time in page faults).
+# from the kernel for each.
 _SHAPE_CHUNK = 16_384
 
 
