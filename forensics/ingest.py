@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64 for MinHash)
 import pyarrow as pa
@@ -113,6 +114,8 @@ _INT64_MAX = 2**63 - 1
 # Bound of the raw IP text -> parse result memo kept across batches: emptied when exceeded.
 _CACHE_MAX = 1_000_000
 _ID_HASH_SEED = 0x5EED
+# Batches whose event columns are derived at once, each on its own thread.
+_DERIVERS = 2
 
 
 @dataclass(frozen=True)
@@ -578,7 +581,7 @@ def _splitmix64(x: int) -> int:
 
 @dataclass(frozen=True)
 class MinHasher:
-    """MinHash-LSH band keys over word shingles, computed in polars on distinct prompts with XXH64 (polars-hash),
+    """MinHash-LSH band keys over word shingles (PromptShapes), hashed with XXH64 (polars-hash),
     a hash defined by its algorithm, so any polars version, or any xxHash library, gives the same keys:
 
     - words: the matches of schema.WORD in the text, in order (a text without words has the one word "");
@@ -602,79 +605,249 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def band_keys(self, texts: pl.Series) -> pl.Series:
-        """Band keys of each text of `texts` (distinct, not null), in the same order; rows of one text stay
-        contiguous after explode, so a plain shift masked by text id builds the shingles without a window
-        function."""
-        prompts = pl.DataFrame({"_text": texts}).with_row_index("_pid")
-        words = (
-            prompts.select("_pid", pl.col("_text").str.extract_all(WORD).alias("_w"))
-            .explode("_w", empty_as_null=True)
-            .with_columns(pl.col("_w").fill_null(""))
-        )
-        same = lambda i: pl.col("_pid").shift(-i) == pl.col("_pid")  # noqa: E731
-        following = [pl.when(same(i)).then(pl.col("_w").shift(-i)) for i in range(1, SHINGLE_WORDS)]
-        shingles = words.select("_pid", pl.concat_str([pl.col("_w"), *following], separator=" ", ignore_nulls=True).alias("_s"))
-        mins = shingles.group_by("_pid").agg(
-            [pl.col("_s").nchash.xxhash64(seed=seed).min().alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
-        )
+    def band_keys(self, texts: pl.Series | None, shapes: "PromptShapes | None" = None) -> pl.Series:
+        """Band keys of each text of `texts`, in the same order; or of the texts of `shapes`."""
+        shapes = PromptShapes(texts) if shapes is None else shapes
+        shingles, first, some = shapes.shingles()
+        hashes = [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
+        signature = np.empty((shapes.n, len(self.seeds)), np.uint64)
+        signature[:] = pl.DataFrame({"_s": [""]}).select(hashes).to_numpy()  # a text without words: the word ""
+        if len(first):
+            hashed = shingles.to_frame("_s").select(hashes).to_numpy()
+            signature[some] = np.minimum.reduceat(hashed, first, axis=0)
+        mins = pl.DataFrame({f"_m{i}": signature[:, i] for i in range(len(self.seeds))})
         bands = [
             pl.concat_str(
                 [pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)], separator=":"
             ).nchash.xxhash64(seed=seed)
             for b, seed in enumerate(self.band_seeds)
         ]
-        keyed = mins.select("_pid", pl.concat_list(bands).alias("prompt_minhash"))
-        return prompts.select("_pid").join(keyed, on="_pid", how="left", maintain_order="left")["prompt_minhash"]
-
-
-_PHRASE_CHARS = 256
-
-
-def prompt_phrases(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """The opening and closing phrase of each normalised, digit-masked text: its first and last
-    `PHRASE_WORDS` words (schema.WORD), joined by single spaces; "" for a text without words.
-
-    Words are taken from the first and last `_PHRASE_CHARS` characters, which hold the phrase whenever they
-    hold one word more than it (so no word is cut at the edge); the other texts are split whole.
-    """
-    frame = texts.to_frame("_t").with_columns(
-        pl.col("_t").str.head(_PHRASE_CHARS).str.extract_all(WORD).alias("_h"),
-        pl.col("_t").str.tail(_PHRASE_CHARS).str.extract_all(WORD).alias("_e"),
-        (pl.col("_t").str.len_chars() > _PHRASE_CHARS).alias("_long"),
-    )
-    whole = pl.col("_t").str.extract_all(WORD)
-    enough = lambda col: ~pl.col("_long") | (pl.col(col).list.len() > PHRASE_WORDS)  # noqa: E731
-    head = pl.when(enough("_h")).then(pl.col("_h")).otherwise(whole)
-    tail = pl.when(enough("_e")).then(pl.col("_e")).otherwise(whole)
-    out = frame.select(
-        head.list.head(PHRASE_WORDS).list.join(" ").fill_null("").alias("opening"),
-        tail.list.tail(PHRASE_WORDS).list.join(" ").fill_null("").alias("closing"),
-    )
-    return out["opening"], out["closing"]
+        return mins.select(pl.concat_list(bands).alias("prompt_minhash")).to_series()
 
 
 def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """The distinct values (sorted) and each value's index among them: fingerprints that many templates share
+    """The distinct values and each value's index among them: fingerprints that many templates share
     (skeletons, phrases) are hashed once each."""
-    distinct = values.unique().sort()
-    index = (values.rank("dense") - 1).cast(pl.UInt32)
+    distinct = values.unique()
+    index = values.to_frame("_v").join(
+        distinct.to_frame("_v").with_row_index("_i"), on="_v", how="left", maintain_order="left"
+    )["_i"]
     return distinct, index
 
 
-def prompt_skeletons(texts: pl.Series) -> pl.Series:
-    """The skeleton of each normalised, digit-masked text (see schema.FUNCTION_WORDS), in the same order: its
-    tokens with every word that is not a function word made "~", runs of "~" collapsed, joined by spaces."""
-    word = pl.element().str.contains(r"^[\p{L}\p{N}']")
-    masked = pl.when(word & ~pl.element().is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.element())
-    return (
-        texts.to_frame("_t")
-        .select(
-            pl.col("_t").str.extract_all(SKELETON_TOKEN).list.eval(masked).list.join(" ").fill_null("")
-            .str.replace_all(r"~(?: ~)+", "~")
-        )
-        .to_series()
-    )
+# ---------------------------------------------------------------------------------------------- prompt shapes
+
+# Every character that is not white space, a letter, a number or an apostrophe is a token of its own
+# (schema.SKELETON_TOKEN's second alternative). Marked with this byte and spaced apart, and with a space around each
+# text, the tokens are the runs of bytes between spaces: found, split into words and classified with numpy over
+# token positions, without a list of strings per text.
+_MARK = 0x01
+_WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
+if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
+    raise ValueError("PromptShapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
+# Bytes that may start white space other than " ": ASCII tab to carriage return, and the lead bytes of the UTF-8
+# encodings of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000. Texts with any are passed through _SPACE first.
+_MAYBE_SPACE = np.zeros(256, bool)
+_MAYBE_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+_SPACE = r"[^\S ]"
+_KEY_BYTES = 8  # function words are compared as their UTF-8 bytes packed into one little-endian uint64
+
+
+def _packed(rows: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rows).view("<u8").ravel()
+
+
+def _function_word_keys() -> np.ndarray:
+    encoded = [w.encode() for w in FUNCTION_WORDS]
+    if max(map(len, encoded)) > _KEY_BYTES:
+        raise ValueError(f"function words longer than {_KEY_BYTES} bytes need a wider key")
+    rows = np.zeros((len(encoded), _KEY_BYTES), np.uint8)
+    for i, word in enumerate(encoded):
+        rows[i, : len(word)] = np.frombuffer(word, np.uint8)
+    return np.unique(_packed(rows))
+
+
+_FUNCTION_WORD_KEYS = _function_word_keys()
+
+
+def _utf8_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a string column without nulls, as numpy views of its Arrow buffers."""
+    array = texts.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    n = len(array)
+    offsets = np.frombuffer(array.buffers()[1], np.int64, count=n + 1, offset=array.offset * 8)
+    data = array.buffers()[2]
+    values = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets - offsets[0], values[offsets[0] : offsets[-1]]
+
+
+def _windows(buffer: np.ndarray, width: int) -> np.ndarray:
+    """Row i: buffer[i : i + width], zero-padded past the end (a view)."""
+    return np.lib.stride_tricks.sliding_window_view(np.concatenate([buffer, np.zeros(width, np.uint8)]), width)
+
+
+def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _string_views(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
+    """The substrings buffer[start:end] as an Arrow string-view column over `buffer`, without copying them."""
+    n = len(starts)
+    if len(buffer) >= 2**31:
+        raise ValueError("string views address at most 2 GiB")
+    lengths = (ends - starts).astype(np.int32)
+    views = np.empty((n, 16), np.uint8)
+    # A view is its length and either its bytes (up to 12) or its first 4 bytes, buffer 0 and its offset.
+    views[:, 4:] = _windows(buffer, 12)[starts] * (np.arange(12, dtype=np.int32) < lengths[:, None])
+    words = views.view(np.int32)
+    words[:, 0] = lengths
+    long = lengths > 12
+    words[:, 2] = np.where(long, 0, words[:, 2])
+    words[:, 3] = np.where(long, starts.astype(np.int32), words[:, 3])
+    array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buffer)])
+    return pl.Series(array)
+
+
+def _text_of(positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The text of each of the ordered byte `positions`, given the texts' n + 1 offsets."""
+    first = np.searchsorted(positions, offsets)
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(first))
+
+
+def _firsts(text: np.ndarray) -> np.ndarray:
+    """Whether each item of an ordered text index is its text's first."""
+    first = np.ones(len(text), bool)
+    first[1:] = text[1:] != text[:-1]
+    return first
+
+
+class PromptShapes:
+    """The tokens and words of each text of a column, found once and shared by skeletons, phrases and MinHash
+    shingles. A null text counts as "".
+
+    Tokens are schema.SKELETON_TOKEN's matches; words are schema.WORD's matches (the word tokens split at their
+    apostrophes). One regular-expression pass marks every single-character token; everything after is numpy.
+    """
+
+    def __init__(self, texts: pl.Series) -> None:
+        texts = texts.cast(pl.String).fill_null("")
+        self.n = len(texts)
+        if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
+            texts = texts.str.replace_all(_SPACE, " ")
+        spaced = texts.to_frame("_t").select(
+            pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} "), pl.lit(" ")])
+        ).to_series()
+        self.offsets, self.data = _utf8_arrays(spaced)
+        data = self.data
+        spaces = np.flatnonzero(data == 0x20)
+        after, before = spaces[:-1] + 1, spaces[1:] - 1
+        self.tok_start = after[data[after] != 0x20]
+        self.tok_end = before[data[before] != 0x20] + 1
+        self.tok_text = _text_of(self.tok_start, self.offsets)
+        self.tok_first = _firsts(self.tok_text)
+        self.tok_punct = data[self.tok_start] == _MARK
+        self._words: tuple | None = None
+
+    def skeletons(self) -> pl.Series:
+        """schema.FUNCTION_WORDS: every word token that is not a function word becomes "~", runs of "~" tokens
+        collapse into one, and the tokens are joined by single spaces."""
+        data, s, e, first, punct = self.data, self.tok_start, self.tok_end, self.tok_first, self.tok_punct
+        length = e - s
+        short = np.flatnonzero(~punct & (length <= _KEY_BYTES))
+        keys = _packed(_windows(data, _KEY_BYTES)[s[short]] * (np.arange(_KEY_BYTES) < length[short, None]))
+        slot = np.minimum(np.searchsorted(_FUNCTION_WORD_KEYS, keys), len(_FUNCTION_WORD_KEYS) - 1)
+        function = np.zeros(len(s), bool)
+        function[short] = _FUNCTION_WORD_KEYS[slot] == keys
+        masked = ~punct & ~function
+        body = s + punct  # a single-character token without its mark
+        literal = punct & (e - body == 1) & (data[body] == ord("~"))
+        tilde = masked | literal
+        repeat = np.zeros(len(s), bool)
+        repeat[1:] = tilde[1:] & tilde[:-1]
+        kept = np.flatnonzero(~(repeat & ~first))
+        # Every kept token is at most 8 bytes ("~", a function word, one character): a row of a fixed-width table
+        # led by the space that joins it to the previous token.
+        masked_k, first_k = masked[kept], first[kept]
+        size = np.where(masked_k, 1, (e - body)[kept])
+        table = np.empty((len(kept), _KEY_BYTES + 1), np.uint8)
+        table[:, 0] = 0x20
+        table[:, 1:] = _windows(data, _KEY_BYTES)[body[kept]]
+        table[:, 1] = np.where(masked_k, ord("~"), table[:, 1])
+        column = np.arange(_KEY_BYTES + 1)
+        values = table[(column >= first_k[:, None]) & (column <= size[:, None])]
+        lengths = np.bincount(self.tok_text[kept], weights=size + ~first_k, minlength=self.n).astype(np.int64)
+        offsets = _exclusive_cumsum(lengths)
+        return _string_views(values, offsets[:-1], offsets[1:])
+
+    def _word_table(self) -> tuple:
+        """(joined, word start, word end, first word of each text, words of each text): `joined` holds each text's
+        words joined by single spaces, texts one after another; word positions are in `joined`."""
+        if self._words is None:
+            data, punct = self.data, self.tok_punct
+            ws, we = self.tok_start[~punct], self.tok_end[~punct]
+            apostrophes = np.flatnonzero(data == ord("'"))  # only ever inside word tokens
+            if len(apostrophes):
+                ws = np.insert(ws, np.searchsorted(ws, apostrophes + 1), apostrophes + 1)
+                we = np.insert(we, np.searchsorted(we, apostrophes), apostrophes)
+                some = we > ws
+                ws, we = ws[some], we[some]
+            w_text = _text_of(ws, self.offsets)
+            first = _firsts(w_text)
+            lo = ws - ~first  # each word but a text's first keeps the byte before it, which becomes a space
+            delta = np.zeros(len(data) + 1, np.int8)
+            delta[lo] = 1
+            delta[we] -= 1
+            joined = data[np.cumsum(delta[:-1], dtype=np.int8).view(bool)]
+            word_end = np.cumsum(we - lo)
+            word_start = word_end - (we - ws)
+            joined[word_start[~first] - 1] = 0x20
+            counts = np.bincount(w_text, minlength=self.n)
+            self._words = (joined, word_start, word_end, _exclusive_cumsum(counts)[:-1], counts)
+        return self._words
+
+    def phrases(self) -> tuple[pl.Series, pl.Series]:
+        """The first and the last `PHRASE_WORDS` words of each text joined by single spaces; "" without words."""
+        joined, word_start, word_end, first, counts = self._word_table()
+        some = counts > 0
+        text_start = np.zeros(self.n, np.int64)
+        text_end = np.zeros(self.n, np.int64)
+        text_start[some] = word_start[first[some]]
+        text_end[some] = word_end[first[some] + counts[some] - 1]
+        open_end, close_start = text_start.copy(), text_end.copy()
+        open_end[some] = word_end[first[some] + np.minimum(counts[some], PHRASE_WORDS) - 1]
+        close_start[some] = word_start[first[some] + np.maximum(counts[some] - PHRASE_WORDS, 0)]
+        return _string_views(joined, text_start, open_end), _string_views(joined, close_start, text_end)
+
+    def shingles(self) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+        """(shingles, their first index for each text with words, which texts have words): shingle j of a text is
+        its words j .. j + SHINGLE_WORDS - 1 that exist, joined by single spaces, one per word, in text order."""
+        joined, word_start, word_end, first, counts = self._word_table()
+        some = counts > 0
+        last = np.repeat(first + counts - 1, counts)
+        upto = np.minimum(np.arange(len(word_start)) + SHINGLE_WORDS - 1, last)
+        return _string_views(joined, word_start, word_end[upto]), first[some], some
+
+
+# Texts per PromptShapes: its numpy temporaries stay a few MB, which malloc reuses instead of taking fresh pages
+# from the kernel for each.
+_SHAPE_CHUNK = 16_384
+
+
+def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
+    """(skeletons, openings, closings, MinHash band keys) of each text, in order."""
+    parts = []
+    for start in range(0, max(len(texts), 1), _SHAPE_CHUNK):
+        shapes = PromptShapes(texts.slice(start, _SHAPE_CHUNK))
+        with HASH_TIMES.timed("minhash"):
+            minhash = minhasher.band_keys(None, shapes)
+        parts.append((shapes.skeletons(), *shapes.phrases(), minhash))
+    skeletons, openings, closings, minhash = (pl.concat(column, rechunk=False) for column in zip(*parts))
+    return skeletons, openings, closings, minhash
 
 
 @dataclass
@@ -697,12 +870,13 @@ class _Context:
     pending_rows: int = 0
     flushes: int = 0
     helpers: dict[str, ThreadPoolExecutor] = field(default_factory=dict)
-    deriving: Future | None = None  # the batch on the "derive" helper thread
+    deriving: list[Future] = field(default_factory=list)  # the batches on the "derive" helper threads, oldest first
     staging: Future | None = None  # the batch on the "stage" helper thread
+    stage_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def helper(self, name: str) -> ThreadPoolExecutor:
+    def helper(self, name: str, workers: int = 1) -> ThreadPoolExecutor:
         if name not in self.helpers:
-            self.helpers[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{name}")
+            self.helpers[name] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ingest-{name}")
         return self.helpers[name]
 
     def close_helpers(self) -> None:
@@ -885,20 +1059,24 @@ def flush_pending(ctx: _Context, *, wait: bool = False) -> None:
     """Derive event columns for the buffered valid rows and stage them by UTC day.
 
     Buffering across files keeps the fixed cost of a derivation pass per batch, not per file, so ten
-    thousand tiny files cost about as much as one file with the same rows. Three threads form a pipeline
-    (all mostly polars, which releases the GIL): this one reads and classifies batch n+2 while a helper
-    derives the event columns of batch n+1 and another writes batch n to the staging files. At most one
-    batch is in each stage; an error in a helper is raised here, at the next flush or at the last one.
+    thousand tiny files cost about as much as one file with the same rows. The threads form a pipeline
+    (all mostly polars and numpy, which release the GIL): this one reads and classifies the next batch while
+    _DERIVERS helpers derive the event columns of the batches before it and another writes the batch before
+    those to the staging files. Staged files are named by batch number, so the order in which the helpers
+    finish changes nothing. An error in a helper is raised here, at the next flush or at the last one.
     """
     if ctx.pending:
         frame = pl.concat(ctx.pending, how="vertical_relaxed")
         ctx.pending.clear()
         ctx.pending_rows = 0
         ctx.flushes += 1
-        _await(ctx, "deriving")
-        ctx.deriving = ctx.helper("derive").submit(_derive_then_stage, frame, ctx.flushes, ctx)
+        ctx.account_ids = pl.concat([ctx.account_ids, frame["_account"].unique()]).unique()
+        while len(ctx.deriving) >= _DERIVERS:
+            ctx.deriving.pop(0).result()
+        ctx.deriving.append(ctx.helper("derive", _DERIVERS).submit(_derive_then_stage, frame, ctx.flushes, ctx))
     if wait:
-        _await(ctx, "deriving")
+        while ctx.deriving:
+            ctx.deriving.pop(0).result()
         _await(ctx, "staging")
 
 
@@ -911,8 +1089,9 @@ def _await(ctx: _Context, stage: str) -> None:
 
 def _derive_then_stage(frame: pl.DataFrame, number: int, ctx: _Context) -> None:
     valid = _derive_event_columns(frame, ctx)
-    _await(ctx, "staging")
-    ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
+    with ctx.stage_lock:
+        _await(ctx, "staging")
+        ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
 
 
 def _stage_days(valid: pl.DataFrame, number: int, work: Path) -> None:
@@ -939,7 +1118,6 @@ def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
     of times), then joined back to the rows.
     """
     key = ctx.key
-    ctx.account_ids = pl.concat([ctx.account_ids, valid["_account"].unique()]).unique()
     prompts = _PromptTable(valid["_prompt"], ctx)
     out = valid.with_columns(
         _pseudonymise(valid["_account"], key, "account").alias("account_pseudonym"),
@@ -973,7 +1151,8 @@ class _PromptTable:
     prompt_skeleton_fingerprint = pseudonym("skeleton", that template's skeleton)
     prompt_opening_fingerprint  = pseudonym("opening", its first PHRASE_WORDS words)
     prompt_closing_fingerprint  = pseudonym("closing", its last PHRASE_WORDS words)
-    prompt_minhash              = band keys of that template
+    prompt_minhash              = band keys of that template (the digit-masked text: slot-filled numbers should
+                                  not make prompts look different)
     """
 
     def __init__(self, raw: pl.Series, ctx: _Context) -> None:
@@ -981,8 +1160,8 @@ class _PromptTable:
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
-        skeletons, self.skeleton_of = _distinct(prompt_skeletons(templates))
-        openings, closings = prompt_phrases(templates)
+        skeletons, openings, closings, self.minhash = prompt_shapes(templates, ctx.minhasher)
+        skeletons, self.skeleton_of = _distinct(skeletons)
         openings, self.opening_of = _distinct(openings)
         closings, self.closing_of = _distinct(closings)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
@@ -994,9 +1173,6 @@ class _PromptTable:
             _keyed(key, "opening", openings),
             _keyed(key, "closing", closings),
         )
-        # MinHash runs on the digit-masked template: slot-filled numbers should not make prompts look different.
-        with HASH_TIMES.timed("minhash"):
-            self.minhash = ctx.minhasher.band_keys(templates)
         template_index = pl.DataFrame({"_text": templates}).with_row_index("_gid")
         self.rows = table.select(
             "_prompt",

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -710,3 +711,72 @@ def test_ip_fast_paths_agree_with_ipaddress(texts):
         parsed = _canonical_address(text)
         want = (None, None) if parsed is None else (key.pseudonym("ip", parsed[0]), key.pseudonym("net", parsed[1]))
         assert got[text] == want, text
+
+
+def _shapes_by_regex(texts: list[str]) -> tuple[list[str], list[str], list[str], list[list[str]]]:
+    """Skeletons, openings, closings and shingles as schema's patterns define them, with polars' regex list
+    functions: the reference for PromptShapes, which computes them from the bytes."""
+    from forensics.schema import FUNCTION_WORDS, PHRASE_WORDS, SHINGLE_WORDS, SKELETON_TOKEN, WORD
+
+    word = pl.element().str.contains(r"^[\p{L}\p{N}']")
+    masked = pl.when(word & ~pl.element().is_in(FUNCTION_WORDS)).then(pl.lit("~")).otherwise(pl.element())
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String}).select(
+        pl.col("t").str.extract_all(SKELETON_TOKEN).list.eval(masked).list.join(" ").alias("tokens"),
+        pl.col("t").str.extract_all(WORD).alias("words"),
+    )
+    skeletons, openings, closings, shingles = [], [], [], []
+    for tokens, words in frame.iter_rows():
+        skeletons.append(re.sub(r"~(?: ~)+", "~", tokens))
+        openings.append(" ".join(words[:PHRASE_WORDS]))
+        closings.append(" ".join(words[-PHRASE_WORDS:]) if words else "")
+        shingles.append([" ".join(words[j:j + SHINGLE_WORDS]) for j in range(len(words))])
+    return skeletons, openings, closings, shingles
+
+
+_SHAPE_PIECES = st.sampled_from(
+    ["a", "the", "i'm", "I'M", "let's", "über", "brücke", "中文", "٣", "x0", "'", "''", "~", "!", ",", ".", "-",
+     "\u0301", "\x01", "\x00", "\x1c", "😀", " ", "  ", "\t", "\n", "\u00a0", "\u3000", "\u2003", "\u0085", "\u2028",
+     "word", "between", "themselves", "0"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_SHAPE_PIECES, max_size=24).map("".join), min_size=1, max_size=8))
+def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
+    from forensics.ingest import PromptShapes
+
+    shapes = PromptShapes(pl.Series(texts, dtype=pl.String))
+    skeletons, openings, closings, shingles = _shapes_by_regex(texts)
+    opening, closing = shapes.phrases()
+    assert shapes.skeletons().to_list() == skeletons
+    assert opening.to_list() == openings
+    assert closing.to_list() == closings
+    flat, first, some = shapes.shingles()
+    assert flat.to_list() == [s for group in shingles for s in group]
+    assert some.tolist() == [bool(group) for group in shingles]
+    starts = np.cumsum([0] + [len(group) for group in shingles])[:-1]
+    assert first.tolist() == [int(start) for start, group in zip(starts, shingles) if group]
+
+
+def test_prompt_shapes_of_null_and_empty_texts() -> None:
+    from forensics.ingest import PromptShapes
+
+    shapes = PromptShapes(pl.Series([None, "", "  "], dtype=pl.String))
+    assert shapes.skeletons().to_list() == ["", "", ""]
+    assert [s.to_list() for s in shapes.phrases()] == [["", "", ""], ["", "", ""]]
+    assert shapes.shingles()[0].to_list() == []
+    assert PromptShapes(pl.Series([], dtype=pl.String)).skeletons().to_list() == []
+
+
+def test_prompt_shapes_in_chunks_equal_one_pass(monkeypatch) -> None:
+    import forensics.ingest as ingest_module
+    from forensics.keys import CaseKey
+
+    texts = pl.Series(["explain step by step how 0 works", "", "über die brücke 0", "a, b; c's d", "the the", "x"] * 3)
+    minhasher = ingest_module.MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
+    whole = ingest_module.prompt_shapes(texts, minhasher)
+    monkeypatch.setattr(ingest_module, "_SHAPE_CHUNK", 4)
+    chunked = ingest_module.prompt_shapes(texts, minhasher)
+    assert [s.to_list() for s in chunked] == [s.to_list() for s in whole]
+    assert whole[3].to_list() == minhasher.band_keys(texts).to_list()
+    assert [len(s) for s in ingest_module.prompt_shapes(texts.head(0), minhasher)] == [0, 0, 0, 0]
