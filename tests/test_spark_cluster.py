@@ -33,7 +33,7 @@ from spark_support import (
     session_conf,
 )
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+pytestmark = pytest.mark.spark
 
 # A key of this run only: no other test or file on this machine holds it, so anything the scan finds came from here.
 KEY_HEX = secrets.token_hex(32)

@@ -25,7 +25,7 @@ from forensics.keys import CaseKey, load_key
 from conftest import write_key
 from spark_support import ConnectServer, arrow_column, file_blobs, find_needles, key_needles
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+pytestmark = pytest.mark.spark
 
 KEY_HEX = secrets.token_hex(32)
 DIRTY = [None, "", " ", "é", "日本語", "😀", "\x00", "acct-1", "acct-1", *[f"user{i}" for i in range(50)]]

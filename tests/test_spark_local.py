@@ -25,7 +25,7 @@ from forensics.keys import load_key
 from conftest import TEST_KEY_HEX, write_key
 from spark_support import arrow_column, key_needles, session_conf
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+pytestmark = pytest.mark.spark
 
 # Text Spark can hold (valid UTF-8: no lone surrogates), with nulls, empty strings and non-ASCII made likely.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)

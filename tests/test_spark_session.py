@@ -30,7 +30,7 @@ from forensics.errors import BadInputError, ForensicsError
 
 from spark_support import free_port
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+pytestmark = pytest.mark.spark
 
 
 def test_spark_conf_items_parse_to_a_dict_last_one_winning():
