@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := reports/demo
 SAMPLE_KEY := sample_logs/sample.key
 
-.PHONY: setup demo test bench browser locales sample sample-bundle clean
+.PHONY: setup demo test bench browser locales java sample sample-bundle clean
 
 setup: $(STAMP)
 
@@ -41,7 +41,22 @@ locales:
 		localedef -i en_US -c -f UTF-8 en_US.UTF-8; } || \
 		echo "en_US.UTF-8 unavailable (needs root): the VERIFY.md locale test will fail"
 
-test: $(STAMP) browser locales
+# The Spark tests start JVMs (pyspark's driver, a standalone master and workers, a Spark Connect server). They need
+# Java 17 or newer: the `java` Spark's launcher runs, JAVA_HOME's if set, else the one on PATH. pip cannot install it.
+java:
+	@java="$${JAVA_HOME:+$$JAVA_HOME/bin/}java"; \
+	version=$$("$$java" -version 2>&1 | awk -F'"' '/version/ {print $$2; exit}'); \
+	major=$${version%%.*}; [ "$$major" = 1 ] && major=$$(echo "$$version" | cut -d. -f2); \
+	case "$$major" in ''|*[!0-9]*) major=0;; esac; \
+	if [ "$$major" -lt 17 ]; then \
+		echo "The Spark tests need Java 17 or newer; found $${version:-no java} ($$java)."; \
+		echo "Install it, then run make test again:"; \
+		echo "  Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless"; \
+		echo "  elsewhere:     a JDK or JRE 17+ from your vendor, with JAVA_HOME set to it or its java on PATH"; \
+		exit 1; \
+	fi
+
+test: $(STAMP) browser locales java
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

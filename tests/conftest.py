@@ -13,6 +13,22 @@ TEST_KEY_HEX = "00112233445566778899aabbccddeeff" * 2
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under `-n N` (xdist's `load` mode), every tests/test_spark_* test goes to one worker, which starts the JVMs,
+    the standalone cluster and the Connect server once, and takes them first (the largest unit is scheduled first);
+    the other tests are handed out one at a time, as `load` does. xdist's own `--dist loadgroup` cannot do this
+    under pytest 9: it marks the group in `item._nodeid`, which pytest 9 no longer reads."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if nodeid.startswith("tests/test_spark_") else nodeid
+
+    return SparkTogether(config, log)
+
+
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "case.key"

@@ -1,0 +1,314 @@
+"""Real Spark for the tests: a standalone master with two workers and a Spark Connect server, started on loopback
+from pyspark's own sbin scripts (SPARK_HOME is the pyspark package), each writing only under its own directory;
+and the scan for key material in whatever Spark wrote.
+
+pyspark's pip package ships sbin/spark-daemon.sh and start-connect-server.sh but not start-master.sh or
+start-worker.sh, which only wrap spark-daemon.sh; the cluster is started through spark-daemon.sh directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyspark
+import zstandard
+
+from forensics.keys import CaseKey
+
+SPARK_HOME = Path(pyspark.__file__).resolve().parent
+# Test JVMs only: C1 alone and the serial collector about halve a JVM's start on 2 cores (a local[2] session
+# and its first job: 31 + 27 s with the defaults, 14 + 10 s with these, measured side by side under load).
+FAST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+_MASTER = "org.apache.spark.deploy.master.Master"
+_WORKER = "org.apache.spark.deploy.worker.Worker"
+_CONNECT = "org.apache.spark.sql.connect.service.SparkConnectServer"
+_START_TIMEOUT_S = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def session_conf(driver_local: Path, *extra: str) -> list[str]:
+    """--spark-conf items of a test session: loopback only, fast JVMs, this interpreter on the executors and the
+    driver's scratch in `driver_local` (one directory per test process: the JVM keeps its first local dir)."""
+    return [
+        "spark.driver.host=127.0.0.1",
+        "spark.driver.bindAddress=127.0.0.1",
+        f"spark.driver.extraJavaOptions={FAST_JVM}",
+        f"spark.executor.extraJavaOptions={FAST_JVM}",
+        f"spark.local.dir={driver_local}",
+        f"spark.pyspark.python={sys.executable}",
+        "spark.ui.enabled=false",
+        *extra,
+    ]
+
+
+class _Daemons:
+    """Spark daemons started with sbin scripts under `root`: conf, logs, pid files and scratch all inside it."""
+
+    def __init__(self, root: Path, **env: str) -> None:
+        self.root = root
+        for sub in ("conf", "logs", "pids", "local"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
+        self.env = {
+            **base,
+            "SPARK_HOME": str(SPARK_HOME),
+            "SPARK_CONF_DIR": str(root / "conf"),  # empty: no spark-defaults.conf or spark-env.sh from elsewhere
+            "SPARK_LOG_DIR": str(root / "logs"),
+            "SPARK_PID_DIR": str(root / "pids"),
+            "SPARK_LOCAL_DIRS": str(root / "local"),
+            "SPARK_IDENT_STRING": "forensics-test",
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_DAEMON_MEMORY": "512m",
+            "SPARK_DAEMON_JAVA_OPTS": FAST_JVM,
+            **env,
+        }
+        self.started: list[tuple[str, int]] = []
+
+    def sbin(self, script: str, *args: str) -> str:
+        result = subprocess.run(
+            [str(SPARK_HOME / "sbin" / script), *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0 or "failed to launch" in result.stdout:
+            raise RuntimeError(f"sbin/{script} failed: {result.stdout}{result.stderr}{self.log_tail()}")
+        return result.stdout
+
+    def start(self, cls: str, instance: int, *args: str) -> None:
+        self.started.append((cls, instance))
+        self.sbin("spark-daemon.sh", "start", cls, str(instance), *args)
+
+    def pid(self, cls: str, instance: int) -> int | None:
+        path = self.root / "pids" / f"spark-forensics-test-{cls}-{instance}.pid"
+        return int(path.read_text()) if path.is_file() else None
+
+    def stop(self) -> None:
+        """Stop every daemon started here, newest first, and wait until their processes and the JVMs they
+        started (executors) are gone; a Python worker ends with its executor."""
+        pids = [p for cls, i in self.started if (p := self.pid(cls, i)) is not None]
+        for cls, instance in reversed(self.started):
+            subprocess.run([str(SPARK_HOME / "sbin" / "spark-daemon.sh"), "stop", cls, str(instance)],
+                           env=self.env, capture_output=True, timeout=60)
+        self.started.clear()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            alive = [p for p in pids + self._leftovers() if _alive(p)]
+            if not alive:
+                return
+            time.sleep(0.2)
+        for pid in alive:
+            os.kill(pid, signal.SIGKILL)
+
+    def _leftovers(self) -> list[int]:
+        # spark-class puts SPARK_CONF_DIR first on every classpath it builds: daemons' and executors', never the
+        # test's own driver JVM (started by pyspark with a SPARK_CONF_DIR of its own).
+        marker = f"{self.root / 'conf'}/:".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker in (entry / "cmdline").read_bytes():
+                        found.append(int(entry.name))
+                except OSError:
+                    pass
+        return found
+
+    def log_tail(self, lines: int = 20) -> str:
+        out = []
+        for log in sorted((self.root / "logs").glob("*.out")):
+            out.append(f"\n--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
+        return "".join(out)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child is dead for this purpose
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait(what: str, ready, daemons: _Daemons) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < _START_TIMEOUT_S:
+        try:
+            if ready():
+                return time.monotonic() - start
+        except (OSError, ValueError):  # not listening yet, or an answer cut short
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} not ready after {_START_TIMEOUT_S} s{daemons.log_tail()}")
+
+
+class StandaloneCluster:
+    """A standalone master and two one-core workers on 127.0.0.1; `url` is the master's spark:// URL.
+
+    Use as a context manager: the daemons stop on exit, and if starting fails half-way, what started is stopped.
+    """
+
+    def __init__(self, root: Path, workers: int = 2) -> None:
+        self.root = root
+        self.workers = workers
+        self.port = free_port()
+        self.ui_port = free_port()
+        self.url = f"spark://127.0.0.1:{self.port}"
+        self.daemons = _Daemons(root, SPARK_WORKER_DIR=str(root / "work"))
+        self.timings: dict[str, float] = {}
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "work"
+
+    def state(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as response:
+            return json.load(response)
+
+    def alive_workers(self) -> int:
+        return sum(w["state"] == "ALIVE" for w in self.state()["workers"])
+
+    def __enter__(self) -> StandaloneCluster:
+        start = time.monotonic()
+        try:
+            self.daemons.start(_MASTER, 1, "--host", "127.0.0.1", "--port", str(self.port),
+                               "--webui-port", str(self.ui_port))
+            _wait("the master", lambda: self.state() is not None, self.daemons)
+            self.timings["master"] = time.monotonic() - start
+            for n in range(1, self.workers + 1):
+                self.daemons.start(_WORKER, n, "--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
+                                   "--cores", "1", "--memory", "1g", "--work-dir", str(self.work_dir), self.url)
+            _wait("the workers", lambda: self.alive_workers() == self.workers, self.daemons)
+        except BaseException:
+            self.daemons.stop()
+            raise
+        self.timings["start"] = time.monotonic() - start
+        return self
+
+    def wait_app_finished(self, app_id: str, timeout: float = 60) -> None:
+        """Until the master lists `app_id` as completed (its executors are then gone and their logs closed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(app["id"] == app_id for app in self.state()["completedapps"]):
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"application {app_id} still running after {timeout} s")
+
+    def __exit__(self, *exc) -> None:
+        start = time.monotonic()
+        self.daemons.stop()
+        self.timings["stop"] = time.monotonic() - start
+
+
+class ConnectServer:
+    """A Spark Connect server (its own local[2] driver) on 127.0.0.1, started by sbin/start-connect-server.sh;
+    `url` is its sc:// URL. Its event log, scratch and logs are under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.url = f"sc://127.0.0.1:{self.port}"
+        # The server starts the executors' Python workers: this interpreter, so they import this project.
+        self.daemons = _Daemons(root, PYSPARK_PYTHON=sys.executable)
+        (root / "events").mkdir(parents=True, exist_ok=True)
+        self.timings: dict[str, float] = {}
+
+    def __enter__(self) -> ConnectServer:
+        start = time.monotonic()
+        conf = {
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.extraJavaOptions": FAST_JVM,
+            "spark.ui.enabled": "false",
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": (self.root / "events").as_uri(),
+            "spark.local.dir": str(self.root / "local"),
+        }
+        args = ["--master", "local[2]", *[a for k, v in conf.items() for a in ("--conf", f"{k}={v}")]]
+        try:
+            self.daemons.started.append((_CONNECT, 1))
+            self.daemons.sbin("start-connect-server.sh", *args)
+            _wait("the Spark Connect server", self._listening, self.daemons)
+        except BaseException:
+            self.daemons.stop()
+            raise
+        self.timings["start"] = time.monotonic() - start
+        return self
+
+    def _listening(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+    def stop(self) -> None:
+        start = time.monotonic()
+        if self.daemons.started:
+            self.daemons.stop()
+            self.timings["stop"] = time.monotonic() - start
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------------------- the key scan
+
+
+def key_needles(key_hex: str) -> dict[str, bytes]:
+    """Every form in which the key, or the HMAC blocks that are equivalent to it, could be written: raw bytes
+    (as in a pickle), hex in either case, and base64 at each of the three byte alignments (as protobuf JSON
+    and some logs encode bytes)."""
+    key = CaseKey(bytes.fromhex(key_hex))
+    secrets = {"key": bytes.fromhex(key_hex), "inner block": key._inner_block, "outer block": key._outer_block}
+    needles = {}
+    for name, secret in secrets.items():
+        needles[f"{name} raw"] = secret
+        needles[f"{name} hex"] = secret.hex().encode()
+        needles[f"{name} HEX"] = secret.hex().upper().encode()
+        for shift in range(3):
+            # The characters that only depend on the secret's own bytes, whatever precedes and follows it.
+            encoded = base64.b64encode(bytes(shift) + secret)
+            needles[f"{name} base64+{shift}"] = encoded[4:-4] if shift else encoded[:-4]
+    return needles
+
+
+def readable(path: Path) -> Iterator[tuple[str, bytes]]:
+    """A file's bytes, and for a zstd event log (Spark 4's default) its decompressed bytes too, each named."""
+    yield str(path), path.read_bytes()
+    if path.suffix == ".zstd":
+        with path.open("rb") as handle:
+            yield f"{path} (decompressed)", zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True).read()
+
+
+def files_under(*roots: Path) -> list[Path]:
+    return sorted(p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+
+
+def find_needles(blobs: Iterable[tuple[str, bytes]], needles: dict[str, bytes]) -> list[str]:
+    """'where: which form' for each needle found in each named blob."""
+    return [f"{where}: {name}" for where, data in blobs for name, needle in needles.items() if needle in data]
+
+
+def file_blobs(*roots: Path) -> Iterator[tuple[str, bytes]]:
+    for path in files_under(*roots):
+        yield from readable(path)
+
+
+def arrow_column(values: list, dtype: pa.DataType) -> pa.Table:
+    """The table a test sends to Spark: a row number `i` to restore order, and the values as `v`."""
+    return pa.table({"i": pa.array(range(len(values)), pa.int64()), "v": pa.array(values, dtype)})
