@@ -13,6 +13,7 @@ TEST_KEY_HEX = "00112233445566778899aabbccddeeff" * 2
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: ignored where xdist is not loaded
 def pytest_xdist_make_scheduler(config, log):
     """Under `-n N` (xdist's `load` mode), every tests/test_spark_* test goes to one worker, which starts the JVMs,
     the standalone cluster and the Connect server once, and takes them first (the largest unit is scheduled first);

@@ -176,6 +176,26 @@ def test_no_connect_server_listening_fails_fast_by_name_without_echoing_the_toke
     assert "dapiSECRET123" not in str(caught.value)
 
 
+def test_a_port_that_is_not_spark_connect_fails_in_seconds_by_name():
+    # An HTTP server where the Connect server should be: Connect's client would retry for ten minutes.
+    import threading
+    import time
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    server = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    marked = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+    try:
+        start = time.monotonic()
+        with pytest.raises(SparkConnectError, match=f"cannot open a Spark Connect session at sc://127.0.0.1:{server.server_port}"):
+            build_session(SparkTarget.from_options(None, f"sc://127.0.0.1:{server.server_port}"))
+        assert time.monotonic() - start < 60
+    finally:
+        server.shutdown()
+        if not marked:  # pyspark marks the process as a Connect client when it creates the session
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+
 def test_engine_settings_are_the_documented_ones():
     # The byte-identity settings, spelled out: a change here is a change to what the case files depend on.
     assert ENGINE_CONF["spark.sql.session.timeZone"] == "UTC"

@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,7 +247,11 @@ def connect_address(remote: str) -> tuple[str, int]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The gist of an error from the JVM or gRPC: a gRPC status's details, else the first line."""
     text = str(exc).strip()
+    details = re.search(r'details = "([^"]*)"', text)
+    if details:
+        return details[1][:300]
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
@@ -321,10 +326,21 @@ def _connect_session(target: SparkTarget) -> SparkSession:
     _probe([(host, port)], "the Spark Connect server")
     from pyspark.sql import SparkSession
 
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
     where = f"sc://{host}:{port}"
     try:
-        session = SparkSession.builder.remote(target.remote).create()
-        session.version  # the first RPC: a port that is not Spark Connect fails here
+        session = SparkSession.builder.remote(target.remote).create()  # no RPC yet
+        # The first RPC, with two retries instead of Connect's ten minutes of them: a port where something other
+        # than Spark Connect listens fails here, in a second.
+        policies = session.client.get_retry_policies()
+        session.client.set_retry_policies([DefaultPolicy(max_retries=2)])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pyspark's own "retries exceeded" warning; the error says more
+                session.version
+        finally:
+            session.client.set_retry_policies(policies)
     except Exception as exc:
         raise SparkConnectError(
             f"cannot open a Spark Connect session at {where}: {_first_line(exc).replace(target.remote, where)}"
