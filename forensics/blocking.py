@@ -159,8 +159,10 @@ def _ring_pairs(rank: np.ndarray, by_rank: np.ndarray, starts: np.ndarray, sizes
     del ordered
     off = offsets[key_of]
     reach = np.argsort(-off.astype(np.int16), kind="stable")  # offsets are at most full_pairs_max / 2
-    first = np.repeat(starts, sizes)[reach]
-    pos = (np.arange(len(c)) - np.repeat(starts, sizes))[reach]
+    start_of = np.repeat(starts, sizes)
+    first = start_of[reach]
+    pos = (np.arange(len(c)) - start_of)[reach]
+    del start_of
     d = sizes[key_of][reach]
     a_all = c[reach]
     tag = key_tag[key_of][reach] if key_tag is not None else None
@@ -455,6 +457,13 @@ def shared_key_pairs(
     return out, BlockingStats(out.height, *stats_keys, accounts)
 
 
+def _lambda_term(n_a, n_b, d_a, d_b, total, mu, null: str) -> np.ndarray:
+    """One stratum's term of a pair's lambda: max(n_a * D_b, n_b * D_a) / S ("observed") or n_a * n_b * mu / S."""
+    if null == "observed":
+        return np.maximum(n_a * d_b, n_b * d_a) / total
+    return n_a * n_b * mu / total
+
+
 def _pair_frame(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expected: np.ndarray, surprise: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame({
         "src": src, "dst": dst, "count": count.astype(np.int64), "expected": pl.Series(expected, dtype=pl.Float64),
@@ -484,9 +493,7 @@ class _StratumTerms:
         a = np.searchsorted(self.packed, self._packed(src, stratum))
         b = np.searchsorted(self.packed, self._packed(dst, stratum))
         s = np.searchsorted(self.strata, stratum)
-        if null == "observed":
-            return np.maximum(self.n[a] * self.big_d[b], self.n[b] * self.big_d[a]) / self.total[s]
-        return self.n[a] * self.n[b] * self.mu[s] / self.total[s]
+        return _lambda_term(self.n[a], self.n[b], self.big_d[a], self.big_d[b], self.total[s], self.mu[s], null)
 
 
 def _expected_overlap(src: np.ndarray, dst: np.ndarray, per_account: pl.DataFrame, background: pl.DataFrame, null: str) -> np.ndarray:
@@ -499,11 +506,9 @@ def _expected_overlap(src: np.ndarray, dst: np.ndarray, per_account: pl.DataFram
         n = np.zeros(size)
         n[codes[codes < size]] = per_account["_n"].to_numpy()[codes < size]
         bg = background.row(0, named=True)
-        if null == "observed":
-            big_d = np.zeros(size)
-            big_d[codes[codes < size]] = per_account["_D"].to_numpy()[codes < size]
-            return np.maximum(n[src] * big_d[dst], n[dst] * big_d[src]) / bg["_S"]
-        return n[src] * n[dst] * bg["_mu"] / bg["_S"]
+        big_d = np.zeros(size)
+        big_d[codes[codes < size]] = per_account["_D"].to_numpy()[codes < size]
+        return _lambda_term(n[src], n[dst], big_d[src], big_d[dst], bg["_S"], bg["_mu"], null)
     side_a = {k: v for k, v in {"code": "src", "_n": "_na", "_D": "_Da"}.items() if k in per_account.columns}
     side_b = {k: v for k, v in {"code": "dst", "_n": "_nb", "_D": "_Db"}.items() if k in per_account.columns}
     if null == "observed":
