@@ -187,11 +187,12 @@ def _ring_pairs(rank: np.ndarray, by_rank: np.ndarray, starts: np.ndarray, sizes
 
 class _PairCounts:
     """Distinct packed values of one bucket and how often each was seen: raw values are appended, and sorted and
-    merged into the distinct values whenever they outgrow them."""
+    merged into the distinct values whenever they reach half as many. The distinct values of every bucket are
+    held until the last slice (a pair met in several slices is summed), so they are what bounds the memory."""
 
     def __init__(self) -> None:
         self.values = np.zeros(0, dtype=np.uint64)
-        self.counts = np.zeros(0, dtype=np.int64)
+        self.counts = np.zeros(0, dtype=np.uint32)
         self.raw: list[np.ndarray] = []
         self.raw_size = 0
 
@@ -199,7 +200,7 @@ class _PairCounts:
         if len(values):
             self.raw.append(values)
             self.raw_size += len(values)
-        if self.raw_size > 2 * max(len(self.values), 1 << 20):
+        if 2 * self.raw_size > max(len(self.values), 1 << 20):
             self._merge()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +213,7 @@ class _PairCounts:
         raw = np.sort(np.concatenate(self.raw))
         self.raw, self.raw_size = [], 0
         starts = run_starts(raw)
-        values, counts = raw[starts], np.diff(np.r_[starts, len(raw)]).astype(np.int64)
+        values, counts = raw[starts], np.diff(np.r_[starts, len(raw)]).astype(np.uint32)
         del raw
         if len(self.values):
             # Two sorted runs: a stable argsort (timsort) merges them in one linear pass.
@@ -437,24 +438,32 @@ def shared_key_pairs(
                 keep = tags[t_] >= min_surprise
                 kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], np.full(int(keep.sum()), np.nan), tags[t_][keep]))
                 continue
-            if strata_bound:
-                lower = lookup.term(s_, d_, tags[t_], null)
-                possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
-                s_, d_, c_ = s_[possible], d_[possible], c_[possible]
-            candidates.append((s_, d_, c_))
+            if not strata_bound:
+                kept.append(_surprising_pairs(s_, d_, c_, per_account, background, null, min_surprise))
+                continue
+            lower = lookup.term(s_, d_, tags[t_], null)
+            possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
+            candidates.append((s_[possible], d_[possible], c_[possible]))
+    # The pairs that passed the stratum bound are few: joined against every stratum together, in chunks.
     if candidates:
         src, dst, count = (np.concatenate(x) for x in zip(*candidates))
         del candidates
         for i in range(0, len(src), _PAIRS_PER_CHUNK):
             s_, d_, c_ = src[i:i + _PAIRS_PER_CHUNK], dst[i:i + _PAIRS_PER_CHUNK], count[i:i + _PAIRS_PER_CHUNK]
-            e_ = _expected_overlap(s_, d_, per_account, background, null)
-            u_ = poisson_surprise(c_, e_, floor=min_surprise)
-            keep = u_ >= min_surprise
-            kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], e_[keep], u_[keep]))
+            kept.append(_surprising_pairs(s_, d_, c_, per_account, background, null, min_surprise))
     if not kept:
         return empty, BlockingStats(0, *stats_keys, accounts)
     out = pl.concat(kept).with_columns(pl.col("expected").fill_nan(None)).sort("src", "dst")
     return out, BlockingStats(out.height, *stats_keys, accounts)
+
+
+def _surprising_pairs(src: np.ndarray, dst: np.ndarray, count: np.ndarray, per_account: pl.DataFrame,
+                      background: pl.DataFrame, null: str, min_surprise: float) -> pl.DataFrame:
+    """The pairs whose overlap reaches `min_surprise`, with their expectation and surprise."""
+    expected = _expected_overlap(src, dst, per_account, background, null)
+    surprise = poisson_surprise(count, expected, floor=min_surprise)
+    keep = surprise >= min_surprise
+    return _pair_frame(src[keep], dst[keep], count[keep], expected[keep], surprise[keep])
 
 
 def _lambda_term(n_a, n_b, d_a, d_b, total, mu, null: str) -> np.ndarray:
