@@ -122,11 +122,9 @@ class CaseKey:
         inner = hashlib.sha256(self._inner_block + message.encode("utf-8", "surrogatepass")).digest()
         return hashlib.sha256(self._outer_block + inner).hexdigest()
 
-    def pseudonym_column(self, kind: str, values: pl.Series | pa.Array) -> pl.Series:
+    def pseudonym_column(self, kind: str, values: pl.Series | pa.Array, hex_chars: int = PSEUDONYM_HEX_LEN) -> pl.Series:
         """The pseudonym of every value of a string or binary column (binary holding UTF-8 text); null stays null."""
-        return hmac_sha256_hex(
-            self._inner_block, self._outer_block, f"{kind}:".encode(), values, PSEUDONYM_HEX_LEN
-        )
+        return hmac_sha256_hex(self._inner_block, self._outer_block, f"{kind}:".encode(), values, hex_chars)
 
     def pseudonyms(self, kind: str, values: Sequence[str]) -> list[str]:
         """Pseudonyms of Python strings, in order (strings with lone surrogates are hashed as Python's

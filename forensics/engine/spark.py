@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow as pa
 
 from forensics.errors import BadInputError, ForensicsError, InternalError
-from forensics.keys import PSEUDONYM_HEX_LEN, CaseKey, hmac_sha256_hex
+from forensics.keys import PSEUDONYM_HEX_LEN, CaseKey
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -410,19 +410,17 @@ def map_frames(df: DataFrame, fn: Callable[[pl.DataFrame], pl.DataFrame], schema
 
 
 class KeyedPseudonyms:
-    """The per-batch function of `pseudonymise`: keys.hmac_sha256_hex over each named column.
+    """The per-batch function of `pseudonymise`: the local engine's own CaseKey.pseudonym_column, per named column.
 
-    It holds the key's two HMAC blocks, so it travels to the executors inside the pickled task, the one place
-    Spark keeps a Python function's bytes: plans, the SQL tab and the event log show only its name (`pseudonyms`)
-    and its repr shows only the columns. Nothing else carries the key: no literal in an expression, no
-    configuration value, no broadcast or file.
+    It holds the CaseKey, so the key travels to the executors inside the pickled task, the one place Spark keeps a
+    Python function's bytes: plans, the SQL tab and the event log show only its name (`pseudonyms`) and its repr
+    shows only the columns. Nothing else carries the key: no literal in an expression, no configuration value,
+    no broadcast or file.
     """
 
     def __init__(self, key: CaseKey, columns: Mapping[str, str], hex_chars: int) -> None:
-        # CaseKey keeps its blocks private; they are read here, once, to go where hmac_sha256_hex runs.
-        self._inner = key._inner_block
-        self._outer = key._outer_block
-        self._columns = tuple((column, f"{kind}:".encode()) for column, kind in columns.items())
+        self._key = key
+        self._columns = tuple(columns.items())
         self._hex_chars = hex_chars
         self.__name__ = "pseudonyms"
 
@@ -431,8 +429,8 @@ class KeyedPseudonyms:
 
     def __call__(self, frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
-            hmac_sha256_hex(self._inner, self._outer, prefix, frame[column], self._hex_chars).alias(column)
-            for column, prefix in self._columns
+            self._key.pseudonym_column(kind, frame[column], self._hex_chars).alias(column)
+            for column, kind in self._columns
         )
 
 
