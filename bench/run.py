@@ -243,7 +243,7 @@ def main() -> None:
     print(scaling(rows, scales))
     (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
     if not args.no_peer:
-        sizes = ["2000", "5000"] if args.smoke else args.peer_sizes.split(",")
+        sizes = ["2000"] if args.smoke else args.peer_sizes.split(",")
         limit = ["--peer-timeout", "60" if args.smoke else "1800"]
         print("\n## Co-action against coordination-network-toolkit\n", flush=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / "peer_coaction.py"), "--sizes", *sizes, *limit], cwd=ROOT,

@@ -76,3 +76,18 @@ class CaseMetadata:
     def from_dict(cls, values: dict[str, Any] | None) -> "CaseMetadata":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (values or {}).items() if k in names})
+
+
+def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
+    """bag-info.txt labels, all derived from summary.json so `verify` can re-derive the file exactly (here, not in
+    report.py, so that `forensics verify` checks a bundle without loading the report's libraries)."""
+    metadata = CaseMetadata.from_dict(summary.get("case"))
+    return [
+        ("Bag-Software-Agent", f"forensics {summary['tool_version']}"),
+        ("Bagging-Date", summary["bagging_date"]),
+        ("Internal-Sender-Identifier", summary["case_id"]),
+        ("External-Description", summary["title"]),
+        ("Internal-Sender-Description",
+         f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
+        *metadata.bag_info(),
+    ]

@@ -30,7 +30,7 @@ from forensics import render as r
 from forensics.bag import (
     CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sha256_bytes, sign_tagmanifest, unsealed_bag_files, write_files,
 )
-from forensics.case_metadata import CaseMetadata
+from forensics.case_metadata import CaseMetadata, bag_info_fields
 from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import case_lock, staged_dir
@@ -642,20 +642,6 @@ def build_payload(
     payload["VERIFY.md"] = r.verify_document(summary, tables)
     task.advance()
     return payload, summary
-
-
-def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
-    """bag-info.txt labels, all derived from summary.json so `verify` can re-derive the file exactly."""
-    metadata = CaseMetadata.from_dict(summary.get("case"))
-    return [
-        ("Bag-Software-Agent", f"forensics {summary['tool_version']}"),
-        ("Bagging-Date", summary["bagging_date"]),
-        ("Internal-Sender-Identifier", summary["case_id"]),
-        ("External-Description", summary["title"]),
-        ("Internal-Sender-Description",
-         f"Evidence bundle; pseudonymisation key fingerprint {summary['key_fingerprint']}"),
-        *metadata.bag_info(),
-    ]
 
 
 MAX_DRAWN_ACCOUNTS = 300

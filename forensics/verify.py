@@ -36,7 +36,7 @@ def _read_summary(bundle: Path) -> dict | None:
 
 def _expected_bag_info(bundle: Path, summary: dict | None) -> bytes | None:
     """bag-info.txt as `report` would write it for this summary and this payload, or None if underivable."""
-    from forensics.report import bag_info_fields
+    from forensics.case_metadata import bag_info_fields
 
     if summary is None:
         return None
@@ -223,8 +223,6 @@ def verify_bundle(
 
     Returns {ok, lines}; broken integrity or a bad signature raises BundleInvalidError.
     """
-    from forensics.keys import load_key
-
     bundle = Path(bundle)
     if bool(logs) != (key_file is not None):
         raise BadInputError("--logs and --key-file must be given together to re-run the analysis")
@@ -234,6 +232,8 @@ def verify_bundle(
         raise BadInputError(f"{bundle}: bundle directory not found")
     lines: list[str] = []
     if key_file is not None:
+        from forensics.keys import load_key  # polars: only when there is a key to load
+
         key = load_key(Path(key_file))
         summary = _read_summary(bundle)
         if summary is None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -13,21 +15,71 @@ TEST_KEY_HEX = "00112233445566778899aabbccddeeff" * 2
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config) -> None:
+    """Compile forensics/ to bytecode once, before the tests start the CLI and the benchmark scripts (some 140
+    Python processes that import it): where PYTHONDONTWRITEBYTECODE is set, as on the VM the suite is measured on,
+    each of them compiled the package again, 0.2 to 0.4 s of CPU. Python still checks each .pyc against its
+    source, so an edited module is compiled afresh; the files go where Python puts them anyway (__pycache__,
+    git-ignored)."""
+    if not hasattr(config, "workerinput"):  # once, in the process that starts the xdist workers
+        import compileall
+
+        compileall.compile_dir(REPO / "forensics", quiet=2)
+
+
+# What xdist hands out whole under `-n N`, first, in this order (longest first, so that no worker starts a long
+# unit while the other is about to run out of work): every test whose node ID starts with one of a unit's prefixes.
+# The Spark tests share JVMs, a standalone cluster and a Connect server. A module whose module- or session-scoped
+# fixture runs the pipeline goes whole, so that the fixture is built once instead of once on each worker
+# (`sample`: the two modules that read `sample_run`). The longest single tests follow. Every other test is handed
+# out one at a time after these, in collection order, as xdist's `load` mode does.
+UNITS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("sample", ("tests/test_verify_md.py", "tests/test_sample_bundle.py")),
+    ("spark", ("tests/test_spark_",)),
+    ("verify", ("tests/test_verify.py",)),
+    ("report", ("tests/test_report.py",)),
+    ("cli", ("tests/test_cli.py",)),
+    ("custody", ("tests/test_custody.py",)),
+    ("kill-cluster-report", ("tests/test_hardening.py::test_sigkill_during_cluster_and_report",)),
+    ("bench", ("tests/test_bench.py",)),
+    ("reveal", ("tests/test_reveal.py",)),
+    ("cluster", ("tests/test_cluster.py",)),
+    ("many-files", ("tests/test_hardening.py::test_ten_thousand_tiny_files",)),
+    ("pdf", ("tests/test_pdf.py",)),
+    ("score", ("tests/test_score.py",)),
+    ("peer", ("tests/test_peer.py",)),
+    ("timesketch", ("tests/test_timesketch.py",)),
+)
+
+
+def scheduling_unit(nodeid: str) -> str:
+    """The unit of UNITS a test belongs to, or its own node ID."""
+    return next((name for name, prefixes in UNITS if nodeid.startswith(prefixes)), nodeid)
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of xdist's: ignored where xdist is not loaded
 def pytest_xdist_make_scheduler(config, log):
-    """Under `-n N` (xdist's `load` mode), every tests/test_spark_* test goes to one worker, which starts the JVMs,
-    the standalone cluster and the Connect server once, and takes them first (the largest unit is scheduled first);
-    the other tests are handed out one at a time, as `load` does. xdist's own `--dist loadgroup` cannot do this
-    under pytest 9: it marks the group in `item._nodeid`, which pytest 9 no longer reads."""
+    """Under `-n N` (xdist's `load` mode), each unit of UNITS goes to one worker, the units first and in their
+    order; the other tests are handed out one at a time, as `load` does. xdist's own `--dist loadgroup` cannot do
+    this under pytest 9: it marks the group in `item._nodeid`, which pytest 9 no longer reads."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class SparkTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "spark" if nodeid.startswith("tests/test_spark_") else nodeid
+    rank = {name: i for i, (name, _) in enumerate(UNITS)}
 
-    return SparkTogether(config, log)
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scheduling_unit(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # xdist hands out the first unit of its queue: put the best-ranked there (min keeps the queue's order
+            # among equals, so the other tests keep collection order).
+            first = min(self.workqueue, key=lambda unit: rank.get(unit, len(UNITS)))
+            self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
+
+    return Units(config, log)
 
 
 @pytest.fixture
@@ -82,3 +134,61 @@ def real_pipeline(root: Path, *, seed: int, title: str, case_id: str) -> dict[st
     bundle = root / "bundle"
     build_bundle(case, bundle, title=title, case_id=case_id, force=False)
     return {"root": root, "key": key, "incident": incident, "case": case, "bundle": bundle}
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The committed sample incident through the real CLI, as `make sample-bundle` runs it: built once and read by
+    test_sample_bundle.py and test_verify_md.py (one scheduling unit, so one build in all). Its bundle is only
+    read; a test that changes files works on a copy."""
+    root = tmp_path_factory.mktemp("sample")
+    key = root / "sample.key"
+    shutil.copy(REPO / "sample_logs" / "sample.key", key)
+    key.chmod(0o600)
+    case, bundle = root / "case", root / "bundle"
+    for step in (
+        ("ingest", REPO / "sample_logs" / "logs", "--accounts", REPO / "sample_logs" / "accounts.parquet",
+         "--key-file", key, "--case", case, "-q"),
+        ("cluster", case, "-q"),
+        ("report", case, "--out", bundle, "--case-id", "sample-incident", "-q"),
+    ):
+        done = run_cli(*step)
+        assert done.returncode == 0, done.stderr
+    return {"root": root, "key": key, "case": case, "bundle": bundle}
+
+
+def occurring(needles: Iterable, haystack: str | bytes, *, prefix: int = 16) -> list:
+    """`[n for n in needles if n in haystack]`, the same list, for thousands of needles in megabytes of text.
+
+    A needle can occur only where a window of the haystack as long as its first `prefix` characters (or bytes)
+    has the same polynomial hash (mod 2**64); the hashes of all windows of one length come from one pass over
+    prefix sums. Only the needles whose hash is among them are searched for with `in`.
+    """
+    import numpy as np
+
+    def codes(text: str | bytes) -> np.ndarray:
+        if isinstance(text, bytes):
+            return np.frombuffer(text, dtype=np.uint8).astype(np.uint64)
+        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+
+    def powers(base: int, count: int) -> np.ndarray:  # base**0 .. base**count, mod 2**64
+        return np.concatenate(([np.uint64(1)], np.cumprod(np.full(count, base, dtype=np.uint64))))
+
+    needles, text = list(needles), codes(haystack)
+    n, base = len(text), 1_000_003
+    up, down = powers(base, n), powers(pow(base, -1, 2**64), n)
+    sums = np.concatenate(([np.uint64(0)], np.cumsum(text * up[:n])))  # sums[i]: hash of text[:i]
+    by_length: dict[int, list] = {}
+    for needle in needles:
+        by_length.setdefault(min(len(needle), prefix), []).append(needle)
+    candidates = set(by_length.pop(0, []))  # the empty needle occurs everywhere
+    for length, group in by_length.items():
+        if length > n:
+            continue
+        wanted = np.array([int((codes(needle[:length]) * up[:length]).sum()) for needle in group], dtype=np.uint64)
+        order = np.argsort(wanted)
+        windows = (sums[length:] - sums[: n - length + 1]) * down[: n - length + 1]
+        at = np.minimum(np.searchsorted(wanted[order], windows), len(group) - 1)
+        seen = set(windows[wanted[order][at] == windows].tolist())
+        candidates.update(needle for needle, value in zip(group, wanted.tolist()) if value in seen)
+    return [needle for needle in needles if needle in candidates and needle in haystack]

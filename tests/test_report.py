@@ -17,12 +17,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics import jsonio
 from forensics.errors import BadInputError, CaseError, OutputExistsError
 from forensics.report import build_bundle
 
-from tests.conftest import REPO, TEST_KEY_HEX, real_pipeline, run_cli, tree_bytes
+from tests.conftest import REPO, TEST_KEY_HEX, occurring, real_pipeline, run_cli, tree_bytes
 
 SEED = 3
 SAFE_NAME = re.compile(r"[a-z0-9._/-]+")
@@ -174,13 +176,26 @@ def test_no_raw_value_of_the_inputs_appears_anywhere_in_the_bundle(pipeline) -> 
     assert len(values) > 500  # the incident really has raw identities to leak
     files = _files(pipeline["bundle"])
     blob = b"\n\0".join((pipeline["bundle"] / name).read_bytes() for name in files)
-    leaks = [v for v in values if v.encode("utf-8") in blob]
+    leaks = occurring([v.encode("utf-8") for v in values], blob)  # every v whose bytes are in blob
     assert leaks == []
     # The prompts' first 40 characters as well, lower-cased, to catch a partial or case-folded copy.
     logs = pl.read_parquet(sorted((pipeline["incident"] / "logs").glob("*.parquet")), columns=["prompt"])
     starts = {p[:40].lower() for p in logs["prompt"].drop_nulls().to_list() if len(p) >= 40}
     text = blob.decode("utf-8", "replace").lower()
-    assert [s for s in starts if s in text] == []
+    assert occurring(starts, text) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab\u00e9\u65e5\U0001f600\x00", max_size=60), picks=st.lists(st.tuples(
+    st.integers(0, 60), st.integers(0, 20)), max_size=12), others=st.lists(st.text("ab\u00e9", max_size=5)),
+    prefix=st.integers(1, 20))
+def test_the_fast_leak_search_finds_what_in_finds(text: str, picks, others, prefix: int) -> None:
+    """`occurring`, which the leak checks use, must return exactly what `[n for n in needles if n in haystack]`
+    returns, for characters and for bytes."""
+    needles = [text[i : i + size] for i, size in picks] + others
+    assert occurring(needles, text, prefix=prefix) == [n for n in needles if n in text]
+    encoded = [n.encode() for n in needles]
+    assert occurring(encoded, text.encode(), prefix=prefix) == [n for n in encoded if n in text.encode()]
 
 
 def test_no_machine_path_user_or_host_name_in_the_bundle(pipeline) -> None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from forensics.report import build_bundle
 
-from tests.conftest import REPO, run_cli, tree_bytes
+from tests.conftest import REPO, tree_bytes
 
 COMMITTED = REPO / "reports" / "sample"
 CUSTODY = "custody.jsonl"
@@ -32,24 +31,10 @@ TOOL = "forensics"  # the tool's own version is not environment: a different one
 RENDERED = ("data/report.md", "data/report.html")  # render the versions as text
 
 
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The sample incident through the real CLI, as `make sample-bundle` runs it."""
-    root = tmp_path_factory.mktemp("sample")
-    key = root / "sample.key"
-    shutil.copy(REPO / "sample_logs" / "sample.key", key)
-    key.chmod(0o600)
-    case, bundle = root / "case", root / "bundle"
-    steps = [
-        ("ingest", REPO / "sample_logs" / "logs", "--accounts", REPO / "sample_logs" / "accounts.parquet",
-         "--key-file", key, "--case", case, "-q"),
-        ("cluster", case, "-q"),
-        ("report", case, "--out", bundle, "--case-id", "sample-incident", "-q"),
-    ]
-    for step in steps:
-        result = run_cli(*step)
-        assert result.returncode == 0, result.stderr
-    return {"root": root, "case": case, "bundle": bundle}
+@pytest.fixture
+def fresh(sample_run: dict[str, Path]) -> dict[str, Path]:
+    """The sample incident through the real CLI, as `make sample-bundle` runs it (conftest's `sample_run`)."""
+    return sample_run
 
 
 def _comparable(root: Path) -> dict[str, bytes]:

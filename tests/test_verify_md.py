@@ -28,7 +28,7 @@ from forensics import render
 from forensics.bag import sign_tagmanifest
 from forensics.keys import CaseKey
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO
 
 LOCALES = ("en_US.UTF-8", "C")
 VENV_BIN = Path(sys.executable).parent
@@ -43,21 +43,11 @@ def _has_locale(name: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def bags(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The sample incident's bundle, built afresh, and copies of it: tampered three ways, and signed."""
+def bags(sample_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The sample incident's bundle, built afresh (conftest's `sample_run`), and copies of it: tampered three ways,
+    and signed."""
     root = tmp_path_factory.mktemp("verify-md")
-    key = root / "sample.key"
-    shutil.copy(REPO / "sample_logs" / "sample.key", key)
-    key.chmod(0o600)
-    case, bundle = root / "case", root / "intact"
-    for step in (
-        ("ingest", REPO / "sample_logs" / "logs", "--accounts", REPO / "sample_logs" / "accounts.parquet",
-         "--key-file", key, "--case", case, "-q"),
-        ("cluster", case, "-q"),
-        ("report", case, "--out", bundle, "--case-id", "sample-incident", "-q"),
-    ):
-        done = run_cli(*step)
-        assert done.returncode == 0, done.stderr
+    key, bundle = sample_run["key"], sample_run["bundle"]
     bags = {"intact": bundle}
     for name in ("payload", "added", "tagfile", "signed", "signed-tagmanifest"):
         bags[name] = root / name
