@@ -52,8 +52,10 @@ def _raw_identities(logs: tuple) -> set[bytes]:
         root = Path(arg)
         paths = [root] if root.is_file() else sorted(root.rglob("*.parquet")) if root.is_dir() else []
         for path in paths:
-            try:
-                columns = pq.read_table(path).to_pydict()
+            try:  # the two columns only: a third of the time per file, which counts with ten thousand files
+                with pq.ParquetFile(path) as parquet:
+                    present = [name for name in ("account_id", "ip") if name in parquet.schema_arrow.names]
+                    columns = parquet.read(columns=present).to_pydict()
             except Exception:  # unreadable inputs are refused anyway
                 continue
             for name in ("account_id", "ip"):
