@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -54,6 +55,9 @@ from forensics.errors import (
 from forensics.fsio import case_lock, sha256_file, staged_dir
 from forensics.keys import CaseKey, generate_key_file, load_key
 from forensics.progress import Progress, SilentProgress
+
+if TYPE_CHECKING:
+    from forensics.engine.spark import SparkTarget
 from forensics.schema import (
     ACCOUNT_COLUMNS,
     DIGIT_RUN,
@@ -127,6 +131,8 @@ class IngestOptions:
     accounts: Path | None = None
     key_file: Path | None = None
     batch_rows: int = 250_000
+    engine: str = "local"  # or "spark": the row-level passes on the Spark session `spark` targets
+    spark: SparkTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class FileStats:
     rows: int = 0
     valid: int = 0
     reasons: Counter = field(default_factory=Counter)
+    epoch: Counter = field(default_factory=Counter)  # epoch_counts of integer timestamps
 
 
 @dataclass(frozen=True)
@@ -420,20 +427,34 @@ def _plausible_int(column: str, epoch_unit: str) -> pl.Expr:
     return pl.col(column).is_between(lo, hi - 1)
 
 
-def _check_epoch_unit(inp: InputFile, column: str, values: pl.Series, epoch_unit: str) -> None:
-    """Refuse a file whose integer timestamps only make sense in another unit (say ms read as s)."""
-    values = values.drop_nulls()
-    if values.is_empty():
-        return
-    lo, hi = _plausible_int_bounds(epoch_unit)
-    implausible = int(((values < lo) | (values >= hi)).sum())
-    if implausible * 2 <= len(values):
+def timestamp_units(column: str) -> pl.Expr:
+    """For an integer timestamp column: bit i set when the value falls in 2000-2100 read as the i-th unit of
+    EPOCH_UNITS; null where the value is null."""
+    bits = []
+    for i, unit in enumerate(EPOCH_UNITS):
+        lo, hi = _plausible_int_bounds(unit)
+        bits.append(pl.when(pl.col(column).is_between(lo, hi - 1)).then(pl.lit(1 << i, pl.UInt8)).otherwise(pl.lit(0, pl.UInt8)))
+    return pl.when(pl.col(column).is_not_null()).then(pl.sum_horizontal(bits).cast(pl.UInt8))
+
+
+def epoch_counts(units: pl.Series) -> Counter:
+    """How many values of a `timestamp_units` column are not null ("rows"), and how many are plausible in each unit."""
+    counts = Counter(rows=len(units) - units.null_count())
+    for i, unit in enumerate(EPOCH_UNITS):
+        counts[unit] += int(((units & (1 << i)) > 0).sum())
+    return counts
+
+
+def check_epoch_unit(rel: str, column: str, counts: Counter, epoch_unit: str) -> None:
+    """Refuse a file whose integer timestamps (counted by `epoch_counts`) only make sense in another unit (say
+    ms read as s): more than half implausible in the unit given and more than half plausible in another."""
+    rows = counts["rows"]
+    if (rows - counts[epoch_unit]) * 2 <= rows:
         return
     for other in EPOCH_UNITS:
-        olo, ohi = _plausible_int_bounds(other)
-        if other != epoch_unit and int(((values >= olo) & (values < ohi)).sum()) * 2 > len(values):
+        if other != epoch_unit and counts[other] * 2 > rows:
             raise ImplausibleTimestampError(
-                f"{inp.rel}: integer timestamps in column {column!r} give dates outside 2000-2100 when read as "
+                f"{rel}: integer timestamps in column {column!r} give dates outside 2000-2100 when read as "
                 f"epoch {epoch_unit}; they look like epoch {other}: pass --epoch-unit {other}"
             )
 
@@ -927,7 +948,7 @@ def add_raw_batch(ctx: _Context, inp: InputFile, stats: FileStats, plan: FilePla
     """Buffer a record batch; batches of files with the same schema are classified together."""
     batch = _with_partitions(batch, inp)
     if plan.kinds["timestamp"] == "int":
-        _check_epoch_unit(inp, plan.sources["timestamp"], batch[plan.sources["timestamp"]], ctx.epoch_unit)
+        stats.epoch.update(epoch_counts(batch.select(timestamp_units(plan.sources["timestamp"])).to_series()))
     stats.rows += batch.height
     batch = batch.with_columns(
         pl.lit(stats.index, dtype=pl.Int32).alias("_file"),
@@ -950,6 +971,33 @@ def classify_raw(ctx: _Context) -> None:
     batch = pl.concat(ctx.raw, how="vertical")
     plan = ctx.raw_plan
     ctx.raw, ctx.raw_rows = [], 0
+    frame = classify_frame(batch, plan, ctx.window, ctx.epoch_unit, ctx.ip_cache)
+    rejected = frame.filter(pl.col("_reason").is_not_null()).select("_file", "_row", "_reason")
+    if rejected.height:
+        for index, why, count in rejected.group_by("_file", "_reason").len().iter_rows():
+            ctx.file_stats[index].reasons[why] += count
+        ctx.quarantine_parts += 1
+        quarantine_rows(batch, rejected, ctx.file_stats).write_parquet(
+            ctx.work / "quarantine" / f"{ctx.quarantine_parts:06d}.parquet", compression="lz4"
+        )
+    valid = frame.filter(pl.col("_reason").is_null())
+    for index, count in valid.group_by("_file").len().iter_rows():
+        ctx.file_stats[index].valid += count
+    if valid.is_empty():
+        return
+    ctx.pending.append(valid.drop(*_CLASSIFY_ONLY))
+    ctx.pending_rows += valid.height
+    if ctx.pending_rows >= ctx.batch_rows:
+        flush_pending(ctx)
+
+
+# Columns of classify_frame that only decide the reason.
+_CLASSIFY_ONLY = ("_reason", "_ts_null", "_ts_int_out", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok")
+
+
+def classify_frame(batch: pl.DataFrame, plan: FilePlan, window: Window, epoch_unit: str, ip_cache: _IpCache) -> pl.DataFrame:
+    """The canonical columns of every row of a raw batch (with its _file and _row), and its quarantine reason or
+    null. A pure function of each row: both engines run it, on whatever batches they read."""
     src = plan.sources
     kinds = plan.kinds
 
@@ -959,9 +1007,9 @@ def classify_raw(ctx: _Context) -> None:
         return _as_text(src[canonical], kinds[canonical])
 
     ts_dtype = batch.schema[src["timestamp"]]
-    ts = _timestamp_expr(src["timestamp"], kinds["timestamp"], ts_dtype, ctx.epoch_unit)
+    ts = _timestamp_expr(src["timestamp"], kinds["timestamp"], ts_dtype, epoch_unit)
     if kinds["timestamp"] == "int":  # out-of-range integers never become datetimes (they could not be printed)
-        int_out_of_range = pl.col(src["timestamp"]).is_not_null() & ~_plausible_int(src["timestamp"], ctx.epoch_unit)
+        int_out_of_range = pl.col(src["timestamp"]).is_not_null() & ~_plausible_int(src["timestamp"], epoch_unit)
     else:
         int_out_of_range = pl.lit(False)
     asn, asn_bad = _int_expr(src["asn"], kinds["asn"], lo=0, hi=2**32 - 1) if "asn" in src else (pl.lit(None, dtype=pl.Int64), pl.lit(False))
@@ -995,10 +1043,9 @@ def classify_raw(ctx: _Context) -> None:
         text("prompt").alias("_prompt"),
         text("system_prompt").alias("_system"),
     )
-    frame = frame.join(ctx.ip_cache.table(frame["_ip_raw"]), on="_ip_raw", how="left", maintain_order="left")
+    frame = frame.join(ip_cache.table(frame["_ip_raw"]), on="_ip_raw", how="left", maintain_order="left")
 
     missing = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
-    window = ctx.window
     outside = pl.lit(False)
     if window.since is not None:
         outside = outside | (pl.col("timestamp") < pl.lit(window.since).cast(UTC_US))
@@ -1020,39 +1067,32 @@ def classify_raw(ctx: _Context) -> None:
             ("invalid_token_count", pl.col("_tok_bad")),
         ]
     )
-    frame = frame.with_columns(reason.alias("_reason"))
+    return frame.with_columns(reason.alias("_reason"))
 
-    rejected = frame.filter(pl.col("_reason").is_not_null()).select("_file", "_row", "_reason")
-    if rejected.height:
-        for index, why, count in rejected.group_by("_file", "_reason").len().iter_rows():
-            ctx.file_stats[index].reasons[why] += count
-        files = pl.DataFrame(
-            {
-                "_file": [i for i in ctx.file_stats],
-                "source_file": [st.rel for st in ctx.file_stats.values()],
-                "source_sha256": [st.sha256 for st in ctx.file_stats.values()],
-            },
-            schema={"_file": pl.Int32, "source_file": pl.String, "source_sha256": pl.String},
-        )
-        raw = batch.join(rejected, on=["_file", "_row"], how="inner", maintain_order="left")
-        meta = raw.join(files, on="_file", how="left", maintain_order="left").select(
-            "source_file", "source_sha256", pl.col("_row").alias("source_row"),
-            pl.col("_reason").alias("quarantine_reason"),
-        )
-        ctx.quarantine_parts += 1
-        meta.hstack(_prefix_clashes(_raw_strings(raw.drop("_file", "_row", "_reason")))).write_parquet(
-            ctx.work / "quarantine" / f"{ctx.quarantine_parts:06d}.parquet", compression="lz4"
-        )
 
-    valid = frame.filter(pl.col("_reason").is_null())
-    for index, count in valid.group_by("_file").len().iter_rows():
-        ctx.file_stats[index].valid += count
-    if valid.is_empty():
-        return
-    ctx.pending.append(valid.drop("_reason", "_ts_null", "_ts_int_out", "_asn_bad", "_tok_bad", "_ip_raw", "_ip_ok"))
-    ctx.pending_rows += valid.height
-    if ctx.pending_rows >= ctx.batch_rows:
-        flush_pending(ctx)
+def quarantine_rows(batch: pl.DataFrame, rejected: pl.DataFrame, file_stats: dict[int, FileStats]) -> pl.DataFrame:
+    """The quarantine records of `rejected` (_file, _row, _reason), with their raw values from `batch` (the raw
+    rows with _file and _row)."""
+    raw = batch.join(rejected, on=["_file", "_row"], how="inner", maintain_order="left")
+    return quarantine_records(raw.select("_file", "_row", "_reason"), _raw_strings(raw.drop("_file", "_row", "_reason")), file_stats)
+
+
+def quarantine_records(rejected: pl.DataFrame, raw_text: pl.DataFrame, file_stats: dict[int, FileStats]) -> pl.DataFrame:
+    """Where each rejected row (_file, _row, _reason) came from, why, and its raw values as text (`raw_text`,
+    row for row)."""
+    files = pl.DataFrame(
+        {
+            "_file": list(file_stats),
+            "source_file": [st.rel for st in file_stats.values()],
+            "source_sha256": [st.sha256 for st in file_stats.values()],
+        },
+        schema={"_file": pl.Int32, "source_file": pl.String, "source_sha256": pl.String},
+    )
+    meta = rejected.join(files, on="_file", how="left", maintain_order="left").select(
+        "source_file", "source_sha256", pl.col("_row").alias("source_row"),
+        pl.col("_reason").alias("quarantine_reason"),
+    )
+    return meta.hstack(_prefix_clashes(raw_text))
 
 
 def flush_pending(ctx: _Context, *, wait: bool = False) -> None:
@@ -1088,7 +1128,7 @@ def _await(ctx: _Context, stage: str) -> None:
 
 
 def _derive_then_stage(frame: pl.DataFrame, number: int, ctx: _Context) -> None:
-    valid = _derive_event_columns(frame, ctx)
+    valid = derive_event_columns(frame, ctx.key, ctx.minhasher)
     with ctx.stage_lock:
         _await(ctx, "staging")
         ctx.staging = ctx.helper("stage").submit(_stage_days, valid, number, ctx.work)
@@ -1112,13 +1152,12 @@ def _prefix_clashes(raw: pl.DataFrame) -> pl.DataFrame:
     return raw.rename({c: f"raw.{c}" for c in raw.columns if c in _QUARANTINE_META})
 
 
-def _derive_event_columns(valid: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
-    """Event columns of the buffered valid rows. Everything derived from text is computed once per distinct
+def derive_event_columns(valid: pl.DataFrame, key: CaseKey, minhasher: MinHasher) -> pl.DataFrame:
+    """Event columns of classified valid rows (a pure function of each row, which both engines run). Everything derived from text is computed once per distinct
     raw text of the batch (a prompt repeats a few times in a batch, a system prompt or user agent thousands
     of times), then joined back to the rows.
     """
-    key = ctx.key
-    prompts = _PromptTable(valid["_prompt"], ctx)
+    prompts = _PromptTable(valid["_prompt"], key, minhasher)
     out = valid.with_columns(
         _pseudonymise(valid["_account"], key, "account").alias("account_pseudonym"),
         _pseudonymise(valid["_ua"], key, "ua").alias("user_agent_fingerprint"),
@@ -1155,17 +1194,16 @@ class _PromptTable:
                                   not make prompts look different)
     """
 
-    def __init__(self, raw: pl.Series, ctx: _Context) -> None:
+    def __init__(self, raw: pl.Series, key: CaseKey, minhasher: MinHasher) -> None:
         table = pl.DataFrame({"_prompt": raw.drop_nulls().unique()}, schema={"_prompt": pl.String})
         table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
         table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
         templates = table["_text"].unique()
-        skeletons, openings, closings, self.minhash = prompt_shapes(templates, ctx.minhasher)
+        skeletons, openings, closings, self.minhash = prompt_shapes(templates, minhasher)
         skeletons, self.skeleton_of = _distinct(skeletons)
         openings, self.opening_of = _distinct(openings)
         closings, self.closing_of = _distinct(closings)
         # Distinct raw prompts almost never share a normalised form, so the normalised texts are hashed as they are.
-        key = ctx.key
         self.hashed = (
             _keyed(key, "prompt", table["_norm"]),
             _keyed(key, "template", templates),
@@ -1217,6 +1255,8 @@ def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: Inges
         raise CorruptInputError(f"{inp.rel}: unreadable Parquet data ({_short(exc)})") from None
     if offset != parquet.metadata.num_rows:
         raise CorruptInputError(f"{inp.rel}: read {offset} rows but the footer declares {parquet.metadata.num_rows}")
+    if plan.kinds["timestamp"] == "int":
+        check_epoch_unit(inp.rel, plan.sources["timestamp"], stats.epoch, options.epoch_unit)
     return plan
 
 
@@ -1249,8 +1289,8 @@ def _find_duplicates(work: Path, file_stats: dict[int, FileStats]) -> pl.DataFra
     return losers.select("_file", "_row").sort(["_file", "_row"])
 
 
-def _quarantine_duplicates(
-    losers: pl.DataFrame, inputs: list[InputFile], stats: dict[str, FileStats], ctx: _Context, options: IngestOptions
+def quarantine_duplicates(
+    losers: pl.DataFrame, inputs: list[InputFile], stats: dict[str, FileStats], work: Path, batch_rows: int
 ) -> None:
     """Copy the raw values of duplicate rows from their source files into the quarantine."""
     by_file = {index: group["_row"] for (index,), group in losers.partition_by("_file", as_dict=True).items()}
@@ -1263,7 +1303,7 @@ def _quarantine_duplicates(
         st.valid -= len(rows)
         st.reasons["duplicate_request_id"] += len(rows)
         offset = 0
-        for batch_no, record_batch in enumerate(pq.ParquetFile(inp.path).iter_batches(batch_size=options.batch_rows)):
+        for batch_no, record_batch in enumerate(pq.ParquetFile(inp.path).iter_batches(batch_size=batch_rows)):
             batch = pl.from_arrow(record_batch)
             assert isinstance(batch, pl.DataFrame)
             batch = _with_partitions(batch, inp)
@@ -1280,8 +1320,18 @@ def _quarantine_duplicates(
             )
             raw = _prefix_clashes(_raw_strings(picked.drop("source_row")))
             meta.hstack(raw).write_parquet(
-                ctx.work / "quarantine" / f"{st.index:06d}-dup-{batch_no:06d}.parquet"
+                work / "quarantine" / f"{st.index:06d}-dup-{batch_no:06d}.parquet"
             )
+
+
+EVENT_ORDER = ("account_pseudonym", "timestamp", "request_id")  # a total order: request IDs are unique by then
+
+
+def write_events_day(frame: pl.LazyFrame, target: Path) -> None:
+    """One day's events, sorted, as CASE/events/<day>.parquet (nothing when the day has none)."""
+    frame = frame.sort(list(EVENT_ORDER)).select(list(EVENT_SCHEMA)).collect()
+    if frame.height:
+        frame.write_parquet(target, **PARQUET_WRITE)
 
 
 def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
@@ -1294,9 +1344,7 @@ def _write_events(work: Path, losers: pl.DataFrame, case: Path) -> None:
         day = pl.scan_parquet(sorted(day_dir.glob("*.parquet")))
         if not losers.is_empty():
             day = day.join(losers.lazy(), on=["_file", "_row"], how="anti")
-        frame = day.sort(["account_pseudonym", "timestamp", "request_id"]).select(list(EVENT_SCHEMA)).collect()
-        if frame.height:
-            frame.write_parquet(events_dir / f"{day_dir.name}.parquet", **PARQUET_WRITE)
+        write_events_day(day, events_dir / f"{day_dir.name}.parquet")
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-events") as pool:
         for _ in pool.map(write_day, sorted((work / "valid").iterdir())):
@@ -1388,16 +1436,36 @@ def ingest_accounts(path: Path, key: CaseKey, case: Path) -> dict:
     }
 
 
+def lookalike_keys(raw_ids: pl.Series, key: CaseKey) -> pl.DataFrame:
+    """(_account, _norm, account_pseudonym) of each distinct raw account ID, _norm keyed by the ID's
+    NFKC-normalised, trimmed form: IDs with one _norm and several pseudonyms are lookalikes."""
+    distinct = raw_ids.drop_nulls().unique()
+    norms = pl.Series([unicodedata.normalize("NFKC", raw).strip() for raw in distinct.to_list()], dtype=pl.String)
+    return pl.DataFrame(
+        {
+            "_account": distinct,
+            "_norm": key.pseudonym_column("lookalike", norms),
+            "account_pseudonym": key.pseudonym_column("account", distinct),
+        },
+        schema={"_account": pl.String, "_norm": pl.String, "account_pseudonym": pl.String},
+    )
+
+
+def lookalike_groups(keys: pl.DataFrame) -> list[list[str]]:
+    """The sorted groups of pseudonyms that share a _norm (`lookalike_keys` rows, repeats allowed)."""
+    groups = (
+        keys.select("_norm", "account_pseudonym").unique().group_by("_norm").agg(pl.col("account_pseudonym").sort())
+        .filter(pl.col("account_pseudonym").list.len() > 1)["account_pseudonym"].to_list()
+    )
+    return sorted(groups)
+
+
 def account_lookalikes(raw_ids: pl.Series, key: CaseKey) -> list[list[str]]:
     """Pseudonyms of account IDs that are equal after NFKC normalisation and trimming.
 
     They stay separate accounts (IDs are taken byte for byte); the examiner is told, never silently merged.
     """
-    groups: dict[str, list[str]] = defaultdict(list)
-    for raw in raw_ids.to_list():
-        groups[unicodedata.normalize("NFKC", raw).strip()].append(raw)
-    alike = [group for group in groups.values() if len(group) > 1]
-    return sorted(sorted(key.pseudonyms("account", group)) for group in alike)
+    return lookalike_groups(lookalike_keys(raw_ids, key))
 
 
 # ---------------------------------------------------------------------------------------------- entry point
@@ -1487,34 +1555,17 @@ def _ingest_into(
     HASH_TIMES.seconds.clear()
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
-    ctx = _Context(
-        key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key),
-        account_ids=pl.Series("_account", [], dtype=pl.String),
-        minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
-    )
-    stats: dict[str, FileStats] = {}
-    plans: list[FilePlan] = []
-    task = progress.task("ingest", total=None)
-    try:
-        for index, inp in enumerate(inputs):
-            size = inp.path.stat().st_size
-            st = FileStats(index=index, rel=inp.rel, name=inp.path.name, size=size, sha256=sha256_file(inp.path))
-            stats[inp.rel] = st
-            ctx.file_stats[index] = st
-            plans.append(_stream_file(inp, st, ctx, options, task))
-        classify_raw(ctx)
-        flush_pending(ctx, wait=True)
-    finally:
-        ctx.close_helpers()
-    losers = _find_duplicates(work, ctx.file_stats)
-    if not losers.is_empty():
-        _quarantine_duplicates(losers, inputs, stats, ctx, options)
-    _write_events(work, losers, stage)
+    if options.engine == "spark":
+        from forensics.engine.spark_ingest import ingest_rows_on_spark
+
+        rows = ingest_rows_on_spark(stage, work, key, inputs, window, options, progress)
+    else:
+        rows = _ingest_rows_locally(stage, work, key, inputs, window, options, progress)
     _write_quarantine(work, stage)
     accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
     shutil.rmtree(work)
-    summary = _summary(stage, inputs, stats, plans, skipped, window, options, key, accounts_input)
-    lookalikes = account_lookalikes(ctx.account_ids, key)
+    summary = _summary(stage, inputs, rows.stats, rows.plans, skipped, window, options, key, accounts_input)
+    lookalikes = rows.lookalikes
     summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
     if lookalikes:
         warnings.warn(
@@ -1526,6 +1577,49 @@ def _ingest_into(
     jsonio.write(stage / "ingest.json", summary)
     HASH_TIMES.write()
     return summary
+
+
+@dataclass(frozen=True)
+class RowPasses:
+    """What an engine's row-level passes leave besides the files they wrote (CASE/events/*.parquet and the
+    quarantine parts under the work directory)."""
+
+    stats: dict[str, FileStats]  # by InputFile.rel
+    plans: list[FilePlan]
+    lookalikes: list[list[str]]
+
+
+def file_stats(index: int, inp: InputFile) -> FileStats:
+    return FileStats(index=index, rel=inp.rel, name=inp.path.name, size=inp.path.stat().st_size, sha256=sha256_file(inp.path))
+
+
+def _ingest_rows_locally(
+    stage: Path, work: Path, key: CaseKey, inputs: list[InputFile], window: Window, options: IngestOptions,
+    progress: Progress,
+) -> RowPasses:
+    ctx = _Context(
+        key=key, window=window, epoch_unit=options.epoch_unit, ip_cache=_IpCache(key),
+        account_ids=pl.Series("_account", [], dtype=pl.String),
+        minhasher=MinHasher.from_key(key), work=work, batch_rows=options.batch_rows,
+    )
+    stats: dict[str, FileStats] = {}
+    plans: list[FilePlan] = []
+    task = progress.task("ingest", total=None)
+    try:
+        for index, inp in enumerate(inputs):
+            st = file_stats(index, inp)
+            stats[inp.rel] = st
+            ctx.file_stats[index] = st
+            plans.append(_stream_file(inp, st, ctx, options, task))
+        classify_raw(ctx)
+        flush_pending(ctx, wait=True)
+    finally:
+        ctx.close_helpers()
+    losers = _find_duplicates(work, ctx.file_stats)
+    if not losers.is_empty():
+        quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
+    _write_events(work, losers, stage)
+    return RowPasses(stats=stats, plans=plans, lookalikes=account_lookalikes(ctx.account_ids, key))
 
 
 def _summary(
@@ -1582,6 +1676,7 @@ def _summary(
     rows_accepted = sum(s.valid for s in stats.values())
     return {
         "tool_version": __version__,
+        "engine": options.engine,
         "key_fingerprint": key.fingerprint,
         "parameters": {
             "since": _iso(window.since),

@@ -246,7 +246,7 @@ def connect_address(remote: str) -> tuple[str, int]:
         raise SparkTargetError("--spark-remote: the port is not a number") from None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The gist of an error from the JVM or gRPC: a gRPC status's details, else the first line."""
     text = str(exc).strip()
     details = re.search(r'details = "([^"]*)"', text)
@@ -314,7 +314,7 @@ def _classic_session(target: SparkTarget) -> SparkSession:
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM's failures reach Python as py4j and PySpark errors of many types
-        raise SparkConnectError(f"cannot start a Spark session on {target.master}: {_first_line(exc)}") from None
+        raise SparkConnectError(f"cannot start a Spark session on {target.master}: {first_line(exc)}") from None
     session.sparkContext.pythonExec = executor_python(target)
     _check_engine_conf(session)
     return session
@@ -343,7 +343,7 @@ def _connect_session(target: SparkTarget) -> SparkSession:
             session.client.set_retry_policies(policies)
     except Exception as exc:
         raise SparkConnectError(
-            f"cannot open a Spark Connect session at {where}: {_first_line(exc).replace(target.remote, where)}"
+            f"cannot open a Spark Connect session at {where}: {first_line(exc).replace(target.remote, where)}"
         ) from None
     # Connect's builder sets options silently (a refused one is dropped); set them one by one so a refusal is told.
     for key, value in {**target.conf, **ENGINE_CONF}.items():
@@ -352,7 +352,7 @@ def _connect_session(target: SparkTarget) -> SparkSession:
         except Exception as exc:
             session.stop()
             raise SparkConfError(
-                f"--spark-conf {key}: the Spark Connect server refused it ({_first_line(exc)}); settings of the "
+                f"--spark-conf {key}: the Spark Connect server refused it ({first_line(exc)}); settings of the "
                 "server's own process belong in its configuration"
             ) from None
     _check_engine_conf(session)
