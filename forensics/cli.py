@@ -55,6 +55,21 @@ Debug = Annotated[
         expose_value=False, is_eager=True,
     ),
 ]
+Engine = Annotated[
+    str, typer.Option("--engine", metavar="ENGINE", help="Where the row-level passes run: local (this process) or spark.")
+]
+SparkMaster = Annotated[
+    Optional[str],
+    typer.Option("--spark-master", metavar="URL", help="With --engine spark: local[N], spark://host:7077, yarn, k8s://..."),
+]
+SparkRemote = Annotated[
+    Optional[str],
+    typer.Option("--spark-remote", metavar="URL", help="With --engine spark: a Spark Connect server, sc://host:15002."),
+]
+SparkConf = Annotated[
+    Optional[list[str]],
+    typer.Option("--spark-conf", metavar="KEY=VALUE", help="With --engine spark: a Spark setting; repeatable."),
+]
 KeyFile = Annotated[
     Optional[Path],
     typer.Option("--key-file", metavar="FILE", help="32-byte hex key file (see `forensics keygen`).", dir_okay=False),
@@ -144,6 +159,10 @@ def ingest(
         typer.Option("--map-file", metavar="FILE", help="TOML file with a [columns] table of canonical = source."),
     ] = None,
     epoch_unit: Annotated[str, typer.Option(metavar="UNIT", help="Unit of integer timestamps: s, ms or us.")] = "s",
+    engine: Engine = "local",
+    spark_master: SparkMaster = None,
+    spark_remote: SparkRemote = None,
+    spark_conf: SparkConf = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -154,11 +173,16 @@ def ingest(
     Example:
       forensics ingest logs/ --accounts accounts.parquet --since 2026-04-22 \\
         --until 2026-06-06 --key-file case.key --case cases/acme
+      forensics ingest logs/ --engine spark --spark-master spark://host:7077 \\
+        --key-file case.key --case cases/acme
     """
+    from forensics.engine import spark_target
     from forensics.ingest import IngestOptions, run_ingest
     from forensics.schema import parse_column_map
 
     options = IngestOptions(
+        engine=engine,
+        spark=spark_target(engine, spark_master, spark_remote, spark_conf or []),
         since=since,
         until=until,
         epoch_unit=epoch_unit,

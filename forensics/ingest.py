@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import polars as pl
@@ -57,6 +58,8 @@ from forensics.keys import CaseKey, generate_key_file, load_key
 from forensics.progress import Progress, SilentProgress
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from forensics.engine.spark import SparkTarget
 from forensics.schema import (
     ACCOUNT_COLUMNS,
@@ -178,6 +181,7 @@ def resolve_inputs(logs: list[str]) -> tuple[list[InputFile], list[str]]:
     found: dict[Path, InputFile] = {}
     skipped: list[str] = []
     for arg in logs:
+        arg = _local_argument(arg)
         if glob.has_magic(arg):
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
@@ -203,6 +207,23 @@ def resolve_inputs(logs: list[str]) -> tuple[list[InputFile], list[str]]:
         raise NoInputError(f"no Parquet files found in {', '.join(logs)}")
     files = sorted(found.values(), key=lambda f: (f.rel, str(f.path)))
     return files, sorted(skipped)
+
+
+def _local_argument(arg: str) -> str:
+    """A file: URI as its local path; any other URI refused by name (the driver hashes and plans each input, so it
+    reads them from its own file system)."""
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", arg)
+    if scheme is None:
+        return arg
+    if scheme[1].lower() == "file":
+        parts = urlsplit(arg)
+        if parts.netloc not in ("", "localhost"):
+            raise NoInputError(f"{arg}: a file:// URI names a path on this machine (file:///path)")
+        return unquote(parts.path)
+    raise NoInputError(
+        f"{arg}: logs are read from this machine's file system (a path or file:///path); {scheme[1]}:// is not "
+        "supported yet: mount it or copy the files"
+    )
 
 
 def _glob_root(pattern: str) -> str:
@@ -1496,10 +1517,12 @@ def run_ingest(
     options: IngestOptions,
     progress: Progress = SilentProgress(),
     argv: list[str] | None = None,
+    session: SparkSession | None = None,
 ) -> IngestResult:
     """Validate and pseudonymise the logs into the case directory; nothing changes there unless all succeeds.
 
-    `argv` (the command line, from the CLI) goes into the custody log line this run appends.
+    `argv` (the command line, from the CLI) goes into the custody log line this run appends. With
+    `options.engine == "spark"`, `session` is a running session to use instead of one built from `options.spark`.
     """
     if options.epoch_unit not in EPOCH_UNITS:
         raise InvalidWindowError(f"--epoch-unit {options.epoch_unit!r}: expected one of s, ms, us")
@@ -1509,7 +1532,7 @@ def run_ingest(
     _check_case_target(case)
     with case_lock(case), staged_dir(case, replace=True) as stage:
         key, generated = _resolve_key(options, case, stage)
-        summary = _ingest_into(stage, key, inputs, skipped, window, options, progress)
+        summary = _ingest_into(stage, key, inputs, skipped, window, options, progress, session)
         _record_custody(case, stage, logs, inputs, options, summary, argv)
     return IngestResult(summary=summary, generated_key=generated)
 
@@ -1538,6 +1561,7 @@ def _record_custody(
         "case": str(case),
         "accounts": str(options.accounts) if options.accounts else None,
         "key_file": str(options.key_file) if options.key_file else None,  # the path only, never its content
+        **(options.spark.describe() if options.engine == "spark" and options.spark is not None else {}),
     }
     record = custody.make_record(
         "ingest", argv=argv, parameters=parameters, inputs=entries,
@@ -1549,7 +1573,7 @@ def _record_custody(
 
 def _ingest_into(
     stage: Path, key: CaseKey, inputs: list[InputFile], skipped: list[str], window: Window, options: IngestOptions,
-    progress: Progress,
+    progress: Progress, session: SparkSession | None = None,
 ) -> dict:
     work = stage / "_work"
     HASH_TIMES.seconds.clear()
@@ -1558,7 +1582,7 @@ def _ingest_into(
     if options.engine == "spark":
         from forensics.engine.spark_ingest import ingest_rows_on_spark
 
-        rows = ingest_rows_on_spark(stage, work, key, inputs, window, options, progress)
+        rows = ingest_rows_on_spark(stage, work, key, inputs, window, options, progress, session)
     else:
         rows = _ingest_rows_locally(stage, work, key, inputs, window, options, progress)
     _write_quarantine(work, stage)

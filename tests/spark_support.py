@@ -18,9 +18,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import strategies as st
 import pyspark
 import zstandard
 
@@ -312,3 +315,82 @@ def file_blobs(*roots: Path) -> Iterator[tuple[str, bytes]]:
 def arrow_column(values: list, dtype: pa.DataType) -> pa.Table:
     """The table a test sends to Spark: a row number `i` to restore order, and the values as `v`."""
     return pa.table({"i": pa.array(range(len(values)), pa.int64()), "v": pa.array(values, dtype)})
+
+
+def assert_same_case(local: Path, spark: Path) -> None:
+    """Every case file of the two engines byte-identical, but the custody log (wall-clock times, argv) and
+    ingest.json's engine name, which it records."""
+    names = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(spark)) for p in spark.rglob("*") if p.is_file())
+    for name in names:
+        if name == "custody.jsonl":
+            continue
+        if name == "ingest.json":
+            here, there = (json.loads((root / name).read_bytes()) for root in (local, spark))
+            assert (here.pop("engine"), there.pop("engine")) == ("local", "spark")
+            assert here == there
+            continue
+        assert (local / name).read_bytes() == (spark / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------------------------------------- dirty logs
+
+SINCE = datetime(2026, 4, 22, tzinfo=timezone.utc)
+_TEXT = {
+    "request_id": ["r1", "r2", "r3", "r4", "r5", "", " ", None],
+    "account_id": ["acct1", "acct1 ", "ａcct1", "acct2", "acct3", "", None],
+    "ip": ["198.51.100.7", "198.51.100.8", "2001:db8::1", "010.1.2.3", "not-an-ip", None],
+    "prompt": ["Order 7 please. Think step by step.", "order 8  PLEASE. think step by step.", "hi", "", None],
+    "model": ["m-large", "m-small", None],
+}
+DIRTY_ROW = st.fixed_dictionaries(
+    {
+        **{column: st.sampled_from(values) for column, values in _TEXT.items()},
+        "offset_min": st.one_of(st.none(), st.integers(-90, 3 * 24 * 60)),  # before, inside and after the window
+        "garbage": st.booleans(),
+        "asn": st.one_of(st.none(), st.sampled_from([64500, 13335, -1, 2**33])),
+        "tokens": st.one_of(st.none(), st.sampled_from([0, 17, 900, -5])),
+    }
+)
+FIXED_ROWS = [
+    {"request_id": rid, "account_id": acct, "ip": ip, "prompt": prompt, "model": "m-large", "offset_min": minute,
+     "garbage": minute == 33, "asn": asn, "tokens": tokens}
+    for rid, acct, ip, prompt, minute, asn, tokens in [
+        ("r1", "acct1", "198.51.100.7", "Order 7 please", 5, 64500, 10),
+        ("r1", "acct1", "198.51.100.7", "Order 7 please", 4, 64500, 10),  # a duplicate, earlier
+        ("r2", "acct1 ", "2001:db8::1", "hi", 6, -1, 3),
+        ("r3", None, "198.51.100.8", "hi", 7, 13335, 3),
+        ("r4", "acct2", "198.51.100.7", None, 8, 13335, -5),
+        ("r8", "acct2", "not-an-ip", "hi", 9, 13335, 1),
+        ("r5", "ａcct1", "010.1.2.3", "Order 8 please", 33, None, None),
+        ("r6", "ａcct1", None, "", 60 * 30, 64500, 2),  # a lookalike of acct1
+        ("r7", "acct3", "198.51.100.9", "x", 60 * 60, 64500, 2),  # outside the window
+        (" ", "acct3", "198.51.100.9", "x", 61, 64500, 2),
+        ("r9", "acct3", "198.51.100.9", "x", None, 64500, 2),
+    ]
+]
+
+
+def write_dirty_logs(directory: Path, files: list[list[dict]], timestamp_types: list[str]) -> None:
+    """One Parquet file per row list; its timestamp column is text, timestamp[us, UTC] or epoch seconds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, (rows, kind) in enumerate(zip(files, timestamp_types)):
+        moments = [None if r["offset_min"] is None else SINCE + timedelta(minutes=r["offset_min"]) for r in rows]
+        if kind == "string":
+            stamps = pa.array(
+                [None if m is None else ("not a time" if r["garbage"] else m.isoformat()) for r, m in zip(rows, moments)],
+                pa.string(),
+            )
+        elif kind == "timestamp":
+            stamps = pa.array(moments, pa.timestamp("us", "UTC"))
+        else:
+            stamps = pa.array([None if m is None else int(m.timestamp()) for m in moments], pa.int64())
+        table = pa.table(
+            {
+                **{column: pa.array([r[column] for r in rows], pa.string()) for column in _TEXT},
+                "timestamp": stamps,
+                "asn": pa.array([r["asn"] for r in rows], pa.int64()),
+                "input_tokens": pa.array([r["tokens"] for r in rows], pa.int64()),
+            }
+        )
+        pq.write_table(table, directory / f"part-{number}.parquet")

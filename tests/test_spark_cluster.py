@@ -1,5 +1,5 @@
 """On a real standalone cluster (a master and two workers on loopback, from pyspark's sbin scripts): keyed
-pseudonyms equal the local engine's, and the key is nowhere in what Spark records: plans, the SQL tab's data, the
+pseudonyms and ingest's case files equal the local engine's, and the key is nowhere in what Spark records: plans, the SQL tab's data, the
 event log, the driver's and executors' logs, the daemons' logs and every file under the cluster's directories.
 
 A positive control runs the pattern the issue forbids (Spark's built-in hmac() with a literal key) under a
@@ -21,11 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forensics.engine.spark import SparkTarget, build_session, pseudonymise
+from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey, load_key
 
 from conftest import write_key
 from spark_support import (
+    FIXED_ROWS,
+    SINCE,
     StandaloneCluster,
+    assert_same_case,
+    write_dirty_logs,
     arrow_column,
     file_blobs,
     find_needles,
@@ -142,6 +147,14 @@ def test_the_key_never_reaches_sparks_records(cluster, sessions, key, capfd, tmp
     assert got == key.pseudonym_column("account", pl.Series(DIRTY, dtype=pl.String)).to_list()
     plan = _explain(hashed)
     assert "pseudonyms(" in plan
+
+    # ingest end to end on the cluster: the same case files as the local engine, under this run's key.
+    work = tmp_path_factory.mktemp("cluster-ingest")
+    write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["string", "timestamp"])
+    options = {"key_file": write_key(work / "case.key", KEY_HEX), "since": SINCE.isoformat()}
+    run_ingest([str(work / "logs")], work / "local", IngestOptions(**options))
+    run_ingest([str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options), session=spark)
+    assert_same_case(work / "local", work / "spark")
 
     # The control: Spark's own hmac() with a canary key as a literal, which a leak scan must catch; its output
     # also checks keys.hmac_sha256_hex against an independent implementation.

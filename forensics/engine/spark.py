@@ -152,6 +152,15 @@ class SparkTarget:
     def is_connect(self) -> bool:
         return self.remote is not None
 
+    def describe(self) -> dict:
+        """The target for the custody log: the master, the Connect server without its ;options (a token may be one)
+        and the --spark-conf keys without their values (a value may be a credential)."""
+        return {
+            "spark_master": self.master,
+            "spark_remote": self.remote.split(";")[0] if self.remote else None,
+            "spark_conf_keys": sorted(self.conf),
+        }
+
 
 # ---------------------------------------------------------------------------------------------- prerequisites
 
@@ -247,11 +256,17 @@ def connect_address(remote: str) -> tuple[str, int]:
 
 
 def first_line(exc: BaseException) -> str:
-    """The gist of an error from the JVM or gRPC: a gRPC status's details, else the first line."""
+    """The gist of an error from the JVM, gRPC or a Python worker: a gRPC status's details, the worker's own
+    exception line, else the first line."""
     text = str(exc).strip()
     details = re.search(r'details = "([^"]*)"', text)
     if details:
         return details[1][:300]
+    if text.startswith("An exception was thrown from the Python worker"):
+        raised = re.findall(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", text, flags=re.MULTILINE)
+        if raised:
+            name, message = raised[-1]
+            return f"{name.rsplit('.', 1)[-1]}: {message}"[:300]
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 

@@ -14,15 +14,17 @@ sorts what it writes.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import polars as pl
 import pyarrow as pa
 
 from forensics.engine.spark import SparkEngineError, first_line, map_frames, spark_session
-from forensics.errors import CorruptInputError, ForensicsError
+from forensics.errors import CorruptInputError, ForensicsError, InternalError
 from forensics.ingest import (
     _CLASSIFY_ONLY,
     EPOCH_UNITS,
@@ -54,7 +56,14 @@ from forensics.ingest import (
 from forensics.keys import CaseKey
 from forensics.progress import Progress
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 _MINHASH = "prompt_minhash"  # list<uint64>; Spark has no unsigned type, so it crosses as the same bits in int64
+
+
+# Events the driver takes from Spark at once (about 1 GiB in memory at seed scale's row width).
+_EVENT_CHUNK_ROWS = 4_000_000
 
 
 class SparkJobError(ForensicsError):
@@ -261,36 +270,50 @@ def _losers(session, valid, stats_by_index: dict[int, FileStats]):
     )
 
 
-def _write_events(kept, case: Path) -> None:
-    """One sorted events file per UTC day, each day handed to the driver and written by ingest's own writer."""
+def _write_events(kept, case: Path, chunk_rows: int) -> None:
+    """One sorted events file per UTC day, written by ingest's own writer. Days reach the driver in runs of
+    consecutive days of about `chunk_rows` rows (a larger day alone), so the driver holds one run at a time and a
+    short incident costs one job."""
     from pyspark.sql import functions as F
 
     events_dir = case / "events"
     events_dir.mkdir()
     kept = kept.withColumn("_day", F.to_date("timestamp"))
-    days = sorted(row["_day"] for row in kept.select("_day").distinct().collect())
-    for day in days:
-        frame = pl.from_arrow(kept.filter(F.col("_day") == F.lit(day)).select(*EVENT_SCHEMA).toArrow())
+    sizes = sorted((row["_day"], row["count"]) for row in kept.groupBy("_day").count().collect())
+    runs: list[list] = []
+    held = 0
+    for day, count in sizes:
+        if not runs or held + count > chunk_rows:
+            runs.append([])
+            held = 0
+        runs[-1].append(day)
+        held += count
+    for run in runs:
+        table = kept.filter(F.col("_day").isin(run)).select("_day", *EVENT_SCHEMA).toArrow()
+        frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         frame = frame.with_columns(pl.col(_MINHASH).list.eval(pl.element().reinterpret(signed=False)))
         frame = frame.with_columns([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])
-        write_events_day(frame.lazy(), events_dir / f"{day.isoformat()}.parquet")
+        if not frame.select((pl.col("timestamp").dt.date() == pl.col("_day")).all()).item():
+            raise InternalError("Spark's UTC day of an event differs from the local engine's")
+        for (day,), part in frame.partition_by("_day", as_dict=True, include_key=False).items():
+            write_events_day(part.lazy(), events_dir / f"{day.isoformat()}.parquet")
 
 
 def ingest_rows_on_spark(
     stage: Path, work: Path, key: CaseKey, inputs: list[InputFile], window: Window, options: IngestOptions,
-    progress: Progress,
+    progress: Progress, session: SparkSession | None = None,
 ) -> RowPasses:
-    """ingest's row-level passes on the Spark session of `options.spark`: CASE/events and the quarantine parts
-    under `work`, as the local engine writes them."""
+    """ingest's row-level passes on `session`, or on a session of `options.spark` for this run: CASE/events and
+    the quarantine parts under `work`, as the local engine writes them."""
     from pyspark.sql import functions as F
 
-    if options.spark is None:
+    if session is None and options.spark is None:
         raise SparkEngineError("--engine spark needs a Spark target")
     task = progress.task("ingest (spark)", total=None)
     stats, plans, groups, footer_rows = _groups(inputs, options)
     stats_by_index = {st.index: st for st in stats.values()}
-    with spark_session(options.spark) as session:
+    with nullcontext(session) if session is not None else spark_session(options.spark) as session:
         try:
             rows = None
             for group in groups:
@@ -317,7 +340,7 @@ def ingest_rows_on_spark(
                 if not losers.is_empty():
                     quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
                 kept = valid.join(losers_df, ["_file", "_row"], "left_anti")
-                _write_events(kept, stage)
+                _write_events(kept, stage, _EVENT_CHUNK_ROWS)
                 norms = valid.select("_norm", "account_pseudonym").distinct()
                 shared = norms.groupBy("_norm").count().filter(F.col("count") > 1).select("_norm")
                 pairs = pl.from_arrow(norms.join(shared, "_norm", "left_semi").toArrow())
