@@ -1,6 +1,6 @@
 """--spark-remote: a Spark Connect server started by pyspark's own sbin/start-connect-server.sh on loopback (the
 connect jar ships in the pip package, so it starts offline). Keyed pseudonyms computed through it equal the local
-engine's at 1 and 3 partitions, and the key is nowhere in the server's records: its event log (which, for
+engine's at 1 and 3 partitions, so are ingest's case files, and the key is nowhere in the server's records: its event log (which, for
 Connect, also records each request's plan), its log, its scratch, and what the client printed.
 
 The pickled per-batch function, key blocks included, does reach the server inside the plan; the event log records
@@ -20,10 +20,21 @@ import pyarrow as pa
 import pytest
 
 from forensics.engine.spark import ENGINE_CONF, SparkTarget, pseudonymise, spark_session
+from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey, load_key
 
 from conftest import write_key
-from spark_support import ConnectServer, arrow_column, file_blobs, find_needles, key_needles
+from spark_support import (
+    FIXED_ROWS,
+    SINCE,
+    ConnectServer,
+    arrow_column,
+    assert_same_case,
+    file_blobs,
+    find_needles,
+    key_needles,
+    write_dirty_logs,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -63,6 +74,13 @@ def test_pseudonyms_over_spark_connect_and_no_key_in_the_servers_records(tmp_pat
             control = literal.toArrow().sort_by("i").column("v").to_pylist()
             assert control == CaseKey(bytes.fromhex(canary_hex)).pseudonym_column("account", pl.Series(DIRTY)).to_list()
             control_plan = _explain(literal)
+            # ingest end to end through the server: the same case files as the local engine.
+            work = tmp_path_factory.mktemp("connect-ingest")
+            write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["int", "string"])
+            options = {"key_file": write_key(work / "case.key", KEY_HEX), "since": SINCE.isoformat()}
+            run_ingest([str(work / "logs")], work / "local", IngestOptions(**options))
+            run_ingest([str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options), session=spark)
+            assert_same_case(work / "local", work / "spark")
         server.stop()  # the event log is complete once the server has stopped
     with capfd.disabled():
         print(f"\nSpark Connect server timings (s): {server.timings}")
