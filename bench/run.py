@@ -3,7 +3,8 @@ detection benchmarks.
 
 The floors: one streaming pass over all twelve log columns grouped by account, and a lighter one over the four
 columns a per-account summary needs (account_id, ip, prompt, timestamp: count, distinct IPs, distinct prompts,
-first time). Ingest's hashing share comes from ingest's own timers (FORENSICS_INGEST_TIMINGS).
+first time). Ingest's hashing share and cluster's sub-steps are measured by bench/instrumented.py, which wraps the
+CLI from outside.
 
 Each stage runs as its own process so that its wall time, CPU time and peak RSS are its own (os.wait4).
 Figures are only comparable within one run: quote ratios, not seconds.
@@ -87,6 +88,11 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "forensics.cli", *args]
 
 
+def instrumented(timings: Path, *args: str) -> list[str]:
+    """The command line of a CLI command run with the benchmark's instrumentation (bench/instrumented.py)."""
+    return [sys.executable, str(ROOT / "bench" / "instrumented.py"), str(timings), *args]
+
+
 def ensure_incident(scale: str, seed: int) -> tuple[Path, Measured | None]:
     """Generate the incident once and keep it in the git-ignored cache."""
     target = CACHE / f"{scale}-seed{seed}"
@@ -125,24 +131,25 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     bundle = work / f"bundle-{scale}"
     timings = work / f"ingest-hashing-{scale}.json"
     timings.unlink(missing_ok=True)
-    ingest = measure("ingest", scale, cli("ingest", logs, "--accounts", str(incident / "accounts.parquet"),
-                                          "--key-file", str(key), "--case", str(case), "--json", "--quiet"),
-                     env={"FORENSICS_INGEST_TIMINGS": str(timings)})
+    ingest = measure("ingest", scale, instrumented(timings, "ingest", logs, "--accounts", str(incident / "accounts.parquet"),
+                                                   "--key-file", str(key), "--case", str(case), "--json", "--quiet"))
     summary = json.loads(ingest.output)
     hashing = json.loads(timings.read_text())
     ingest.handled = (f"{summary['rows_read']:,} rows; hashing {sum(hashing.values()):.1f} s "
                       f"(HMAC {hashing.get('hmac', 0.0):.1f}, MinHash {hashing.get('minhash', 0.0):.1f})")
-    cluster = measure("cluster", scale, cli("cluster", str(case), "--json", "--quiet"))
+    step_times = work / f"cluster-steps-{scale}.json"
+    cluster = measure("cluster", scale, instrumented(step_times, "cluster", str(case), "--json", "--quiet"))
     csum = json.loads(cluster.output)
+    steps = json.loads(step_times.read_text())
     cluster.handled = f"{csum.get('accounts_total', 0):,} accounts"
-    # cluster resets the kernel's RSS high-water mark before each sub-step (to report each step's own peak),
-    # which also resets what wait4 reports at exit: the stage's peak is the largest sub-step peak.
-    steps_peak = max((step.get("peak_rss_mb", 0.0) for step in csum.get("steps", {}).values()), default=0.0)
+    # The instrumentation resets the kernel's RSS high-water mark before each sub-step (to report each step's own
+    # peak), which also resets what wait4 reports at exit: the stage's peak is the largest sub-step peak.
+    steps_peak = max((step.get("peak_rss_mb", 0.0) for step in steps.values()), default=0.0)
     cluster.peak_rss_mb = max(cluster.peak_rss_mb, round(steps_peak, 1))
     report = measure("report", scale, cli("report", str(case), "--out", str(bundle), "--force", "--quiet"))
     report.handled = f"{csum.get('clusters', 0)} clusters"
     rows += [floor, floor4, ingest, cluster]
-    for name, step in csum.get("steps", {}).items():
+    for name, step in steps.items():
         rows.append(Measured(f"  cluster.{name}", scale, step["wall_s"], step["cpu_s"], step.get("peak_rss_mb", 0.0),
                              step.get("handled", "")))
     rows.append(report)
@@ -176,8 +183,8 @@ def detection_at_scale(case: Path, incident: Path, key: Path) -> str:
 def against_floors(scale: str, floor: Measured, floor4: Measured, ingest: Measured, total: float, hashing_s: float) -> str:
     """Ingest and end to end against both floors, and ingest's hashing share.
 
-    The hashing seconds are wall time inside the keyed-hash and MinHash calls (ingest's own instrumentation,
-    FORENSICS_INGEST_TIMINGS), summed over the threads that ran them; ingest runs its stages on overlapping
+    The hashing seconds are wall time inside the keyed-hash and MinHash calls (bench/instrumented.py), summed
+    over the threads that ran them; ingest runs its stages on overlapping
     threads, so the share is of ingest's wall time, not an exclusive slice of it."""
     lines = [
         f"| {scale} | all-columns floor | 4-column floor |",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -14,7 +15,7 @@ import typer.core
 import typer.main
 
 from forensics import __version__
-from forensics.errors import ForensicsError, ForensicsWarning
+from forensics.errors import ExitStatus, ForensicsError, ForensicsWarning
 from forensics.params import CLUSTER_FLAGS, ClusterParams
 from forensics.progress import progress_for
 
@@ -610,6 +611,10 @@ def command() -> Any:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
+    # project is measured on, those faults cost more system time than they save (README, Performance). numpy
+    # reads the setting once, at its import, which no command has done yet. A value already set wins.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     _State.debug, _State.argv = False, args
     warnings.simplefilter("ignore")  # library deprecation chatter is not for users
     warnings.simplefilter("default", ForensicsWarning)
@@ -620,25 +625,25 @@ def main(argv: list[str] | None = None) -> int:
         if _State.debug:
             traceback.print_exc()
         typer.echo(f"error: {exc}", err=True)
-        return exc.exit_code
+        return int(exc.exit_code)
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
-        return 130
+        return ExitStatus.INTERRUPTED
     except typer.TyperException as exc:  # usage errors from the parser
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
             typer.echo(f"error: {exc}", err=True)
-        return 2
+        return ExitStatus.BAD_INPUT
     except Exception as exc:  # the last line of defence: never a traceback unless --debug
         if _State.debug:
             traceback.print_exc()
         typer.echo(f"internal error: {type(exc).__name__} (re-run with --debug for details)", err=True)
-        return 1
-    return 0
+        return ExitStatus.INTERNAL_ERROR
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

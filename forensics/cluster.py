@@ -9,9 +9,7 @@ graph work is the per-account features and the edge table.
 from __future__ import annotations
 
 import dataclasses
-import resource
 import shutil
-import time
 from pathlib import Path
 
 import polars as pl
@@ -48,47 +46,15 @@ SCRATCH = ".cluster-facts"
 OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
 
 
-class _Steps:
-    """Wall time, CPU time and peak RSS per sub-step, for the benchmark (never written to the case).
-
-    On Linux the peak is the step's own: the kernel's high-water mark is reset before each step
-    (/proc/self/clear_refs); elsewhere it is the process peak so far.
-    """
-
-    def __init__(self) -> None:
-        self.steps: dict[str, dict] = {}
-
-    @staticmethod
-    def _reset_peak() -> None:
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-        except OSError:
-            pass
-
-    @staticmethod
-    def _peak_mb() -> float:
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class Steps:
+    """How run_cluster runs its sub-steps: it names each and says what it handled. Here a step is just a call;
+    the benchmark substitutes a class that also measures each one (bench/instrumented.py)."""
 
     def run(self, name: str, fn, *args, **kwargs):
-        self._reset_peak()
-        w0, c0 = time.perf_counter(), time.process_time()
-        result = fn(*args, **kwargs)
-        self.steps[name] = {
-            "wall_s": round(time.perf_counter() - w0, 3),
-            "cpu_s": round(time.process_time() - c0, 3),
-            "peak_rss_mb": round(self._peak_mb(), 1),
-        }
-        return result
+        return fn(*args, **kwargs)
 
     def handled(self, name: str, text: str) -> None:
-        """What step `name` handled (rows, accounts, pairs), for the benchmark's table."""
-        self.steps[name]["handled"] = text
+        """What step `name` handled (rows, accounts, pairs)."""
 
 
 def _check_case(case: Path) -> dict:
@@ -168,7 +134,7 @@ EVENT_PASS_ONE = ("ip", "net", "slot", "slot_asn", "user_agent", "system_prompt"
 EVENT_PASS_TWO = ("template", "skeleton", "opening", "closing")
 
 
-def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStore, sets: list, steps: _Steps,
+def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStore, sets: list, steps: Steps,
                 blocking: Blocking, names: pl.Series) -> None:
     """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds)."""
     if kind in GROUP_KINDS:
@@ -186,7 +152,7 @@ def build_edges(
     order: AccountOrder,
     features: pl.DataFrame,
     params: ClusterParams,
-    steps: _Steps,
+    steps: Steps,
     store: FactStore,
 ) -> tuple[pl.DataFrame, pl.Series, dict[str, BlockingStats]]:
     """Every edge kind, as one table of account codes (`codes`) sorted by (kind, src, dst), the pseudonym of
@@ -266,7 +232,7 @@ def run_cluster(
     case = Path(case)
     params.validate()
     ingest = _check_case(case)
-    steps = _Steps()
+    steps = Steps()
     task = progress.task("cluster", total=6)
     with case_lock(case):
         from forensics.custody import Background
@@ -374,5 +340,4 @@ def run_cluster(
         "accounts_in_graph": len(clustering.nodes),
         "edges": edge_count,
         "coaction_fingerprints_skipped": co_skipped,
-        "steps": steps.steps,
     }

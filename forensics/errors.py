@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The CLI's exit codes."""
+
+    OK = 0
+    INTERNAL_ERROR = 1  # a bug: the tool did something it should never do
+    BAD_INPUT = 2  # input or usage the tool refuses
+    BUNDLE_INVALID = 3  # a bundle that fails verification
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+
 
 class ForensicsError(Exception):
     """A failure explained to the user in one line."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class BadInputError(ForensicsError):
@@ -68,13 +80,13 @@ class OutputExistsError(BadInputError):
 class BundleInvalidError(ForensicsError):
     """A bundle that fails integrity or re-run verification (exit 3)."""
 
-    exit_code = 3
+    exit_code = ExitStatus.BUNDLE_INVALID
 
 
 class InternalError(ForensicsError):
     """A bug: something the tool should never do (exit 1)."""
 
-    exit_code = 1
+    exit_code = ExitStatus.INTERNAL_ERROR
 
 
 class ForensicsWarning(UserWarning):

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import glob
 import ipaddress
-import json
 import os
 import re
 import shutil
 import threading
-import time
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -47,6 +44,7 @@ from forensics.errors import (
     ForensicsWarning,
     CorruptInputError,
     ImplausibleTimestampError,
+    InternalError,
     InvalidWindowError,
     MissingColumnError,
     NoInputError,
@@ -564,35 +562,9 @@ class _IpCache:
         )
 
 
-class _HashTimes:
-    """Wall seconds spent inside keyed hashing and MinHash, summed over the threads that ran them. Written to the
-    file named by FORENSICS_INGEST_TIMINGS, if set, for `bench/run.py`; never into the case."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.seconds: Counter = Counter()
-
-    @contextmanager
-    def timed(self, what: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.seconds[what] += time.perf_counter() - start
-
-    def write(self) -> None:
-        target = os.environ.get("FORENSICS_INGEST_TIMINGS")
-        if target:
-            Path(target).write_text(json.dumps({k: round(v, 3) for k, v in sorted(self.seconds.items())}) + "\n")
-
-
-HASH_TIMES = _HashTimes()
-
-
 def _keyed(key: CaseKey, kind: str, values: pl.Series) -> pl.Series:
-    with HASH_TIMES.timed("hmac"):
-        return key.pseudonym_column(kind, values)
+    """The keyed pseudonyms of `values` (one name for every keyed hash of ingest, which the benchmark times)."""
+    return key.pseudonym_column(kind, values)
 
 
 def _pseudonymise(values: pl.Series, key: CaseKey, kind: str, *, normalise: bool = False) -> pl.Series:
@@ -885,8 +857,7 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
     parts = []
     for start in range(0, max(len(texts), 1), _SHAPE_CHUNK):
         shapes = PromptShapes(texts.slice(start, _SHAPE_CHUNK))
-        with HASH_TIMES.timed("minhash"):
-            minhash = minhasher.band_keys(None, shapes)
+        minhash = minhasher.band_keys(None, shapes)
         parts.append((shapes.skeletons(), *shapes.phrases(), minhash))
     skeletons, openings, closings, minhash = (pl.concat(column, rechunk=False) for column in zip(*parts))
     return skeletons, openings, closings, minhash
@@ -1576,7 +1547,6 @@ def _ingest_into(
     progress: Progress, session: SparkSession | None = None,
 ) -> dict:
     work = stage / "_work"
-    HASH_TIMES.seconds.clear()
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
     if options.engine == "spark":
@@ -1599,7 +1569,6 @@ def _ingest_into(
             stacklevel=3,
         )
     jsonio.write(stage / "ingest.json", summary)
-    HASH_TIMES.write()
     return summary
 
 
@@ -1664,7 +1633,7 @@ def _summary(
         reasons.update(st.reasons)
         quarantined = sum(st.reasons.values())
         if st.rows != st.valid + quarantined:
-            raise AssertionError(f"row accounting broke for {inp.rel}")  # a bug, never bad input
+            raise InternalError(f"row accounting broke for {inp.rel}")  # a bug, never bad input
         records.append(
             {
                 "path": st.rel, "name": st.name, "size": st.size, "sha256": st.sha256, "rows": st.rows,

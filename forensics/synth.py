@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from forensics.errors import BadInputError
+from forensics.errors import BadInputError, InternalError
 from forensics.fsio import replace_file_atomic, staged_dir
 from forensics.progress import Progress, SilentProgress
 
@@ -1257,7 +1257,7 @@ def _campaign(name: str, k: int, rng: np.random.Generator, seed: int, slots: np.
         c.prompt_elicit = (u >= reasoning / 2) & (u < reasoning)
         c.lag = _lerp(0.2, 1.0, s) * lag
     else:  # pragma: no cover - CAMPAIGN_FAMILIES is closed
-        raise AssertionError(name)
+        raise InternalError(f"no campaign family {name!r}")
     c.start = np.clip(created // _DAY_US + (rng.random(k) < 0.4), 0, DAYS - 1)
     if name == "hydra-residential":
         c.end = np.minimum(DAYS - 1, c.start + rng.integers(14, 29, k))  # each account works 2-4 weeks

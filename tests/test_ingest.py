@@ -572,10 +572,10 @@ def test_derived_columns_follow_their_definitions(tmp_path, key_file):
 def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_file, monkeypatch):
     import forensics.ingest as ingest_module
 
-    def broken(valid, ctx):
+    def broken(valid, key, minhasher):
         raise RuntimeError("derivation failed")
 
-    monkeypatch.setattr(ingest_module, "_derive_event_columns", broken)
+    monkeypatch.setattr(ingest_module, "derive_event_columns", broken)
     logs = simple_logs(tmp_path / "logs", n=40)
     with pytest.raises(RuntimeError, match="derivation failed"):
         run_ingest([str(logs)], tmp_path / "case", IngestOptions(key_file=key_file, batch_rows=8))
