@@ -41,7 +41,33 @@ def _set_debug(value: bool) -> None:
 
 
 def _argv() -> list[str]:
-    return list(_State.argv if _State.argv is not None else sys.argv[1:])
+    """The command line as the custody log records it, credentials cut (see `redact_argv`)."""
+    return redact_argv(list(_State.argv if _State.argv is not None else sys.argv[1:]))
+
+
+# Options whose values may hold a credential, and what of the value is kept.
+_SECRET_VALUES = {
+    "--spark-conf": lambda value: value.partition("=")[0] + "=<redacted>",  # spark.hadoop.fs.s3a.secret.key=...
+    "--spark-remote": lambda value: value.split(";")[0] + (";<redacted>" if ";" in value else ""),  # ;token=...
+}
+
+
+def redact_argv(args: list[str]) -> list[str]:
+    """`args` with the values of --spark-conf (all but the key) and --spark-remote (its ;options) cut."""
+    out: list[str] = []
+    pending = None
+    for arg in args:
+        if pending is not None:
+            out.append(pending(arg))
+            pending = None
+            continue
+        name, sep, value = arg.partition("=")
+        if name in _SECRET_VALUES and sep:
+            out.append(f"{name}={_SECRET_VALUES[name](value)}")
+        else:
+            out.append(arg)
+            pending = _SECRET_VALUES.get(arg)
+    return out
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars and messages on stderr.")]

@@ -251,3 +251,19 @@ def test_json_errors_keep_the_one_line_error_and_the_exit_code(json_runs, tmp_pa
     assert done.returncode == 3 and done.stderr.count("\n") == 1
     verdict = json.loads(done.stdout)
     assert verdict["ok"] is False and "data/timeline.csv" in verdict["error"]
+
+
+@pytest.mark.parametrize(
+    "args, recorded",
+    [
+        (["--spark-conf", "spark.hadoop.fs.s3a.secret.key=abc"], ["--spark-conf", "spark.hadoop.fs.s3a.secret.key=<redacted>"]),
+        (["--spark-conf=spark.a=b=c"], ["--spark-conf=spark.a=<redacted>"]),
+        (["--spark-remote", "sc://h:443/;token=T;x=y"], ["--spark-remote", "sc://h:443/;<redacted>"]),
+        (["--spark-remote=sc://h:15002"], ["--spark-remote=sc://h:15002"]),
+        (["--case", "c", "--spark-master", "spark://h:7077"], ["--case", "c", "--spark-master", "spark://h:7077"]),
+    ],
+)
+def test_the_custody_log_gets_no_spark_credential(args, recorded):
+    from forensics.cli import redact_argv
+
+    assert redact_argv(["ingest", "logs", *args]) == ["ingest", "logs", *recorded]

@@ -5,6 +5,7 @@ three or more."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,8 +54,13 @@ def test_the_cli_runs_ingest_on_spark(tmp_path, capsys):
     common = ["ingest", str(logs), "--key-file", str(key), "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--quiet"]
     assert cli.main([*common, "--case", str(local)]) == 0
     conf = [f"--spark-conf={item}" for item in session_conf(tmp_path / "driver")]
-    assert cli.main([*common, "--case", str(spark), "--engine", "spark", "--spark-master", "local[2]", *conf]) == 0
+    secret = ["--spark-conf", "spark.hadoop.fs.s3a.secret.key=not-for-the-record"]
+    assert cli.main([*common, "--case", str(spark), "--engine", "spark", "--spark-master", "local[2]", *conf, *secret]) == 0
     assert_same_case(local, spark)
+    record = json.loads((spark / "custody.jsonl").read_text().splitlines()[-1])
+    assert "spark.hadoop.fs.s3a.secret.key=<redacted>" in record["argv"]
+    assert "not-for-the-record" not in (spark / "custody.jsonl").read_text()
+    assert record["parameters"]["spark_master"] == "local[2]"
 
 
 @pytest.fixture(scope="module")

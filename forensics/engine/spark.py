@@ -138,7 +138,8 @@ class SparkTarget:
 
     @classmethod
     def from_options(cls, master: str | None, remote: str | None, conf_items: Iterable[str] = ()) -> SparkTarget:
-        """The target of the command-line options; neither URL means `local[*]`, as Spark's own default."""
+        """The target of the command-line options. Neither URL means the master spark-submit chose, when the
+        process runs under spark-submit (its JVM is already up), else `local[*]`, as Spark's own default."""
         if master and remote:
             raise SparkTargetError(
                 "--spark-master and --spark-remote exclude each other: a master URL starts a classic session, an "
@@ -146,11 +147,18 @@ class SparkTarget:
             )
         if remote is not None and not remote.startswith("sc://"):
             raise SparkTargetError("--spark-remote: expected a Spark Connect URL, sc://host[:port][/;options]")
+        if not master and not remote and under_spark_submit():
+            return cls(conf=parse_spark_conf(conf_items))
         return cls(master=None if remote else (master or "local[*]"), remote=remote, conf=parse_spark_conf(conf_items))
 
     @property
     def is_connect(self) -> bool:
         return self.remote is not None
+
+    @property
+    def is_submitted(self) -> bool:
+        """A classic session on the master and settings spark-submit was given."""
+        return self.master is None and self.remote is None
 
     def describe(self) -> dict:
         """The target for the custody log: the master, the Connect server without its ;options (a token may be one)
@@ -299,6 +307,11 @@ def spark_session(target: SparkTarget) -> Iterator[SparkSession]:
             os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
+def under_spark_submit() -> bool:
+    """Whether spark-submit started this process: it starts the JVM first and hands its gateway down."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def executor_python(target: SparkTarget) -> str:
     """The Python that classic executors start: spark.pyspark.python from --spark-conf, else PYSPARK_PYTHON, else,
     for a local master, this interpreter (whose packages the executors then share), else Spark's `python3`.
@@ -313,9 +326,8 @@ def executor_python(target: SparkTarget) -> str:
 
 
 def _classic_session(target: SparkTarget) -> SparkSession:
-    assert target.master is not None
     require_java()
-    if target.master.startswith("spark://"):
+    if target.master is not None and target.master.startswith("spark://"):
         _probe(master_addresses(target.master), "the Spark master")
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
@@ -323,14 +335,16 @@ def _classic_session(target: SparkTarget) -> SparkSession:
     if SparkContext._active_spark_context is not None:
         # getOrCreate would hand back that session, whatever its master and settings.
         raise InternalError("a Spark session is already running in this process; stop it before building another")
-    builder = SparkSession.builder.master(target.master)
+    builder = SparkSession.builder if target.is_submitted else SparkSession.builder.master(target.master)
     for key, value in {**CLASSIC_DEFAULTS, **target.conf, **ENGINE_CONF}.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM's failures reach Python as py4j and PySpark errors of many types
-        raise SparkConnectError(f"cannot start a Spark session on {target.master}: {first_line(exc)}") from None
-    session.sparkContext.pythonExec = executor_python(target)
+        where = target.master or "spark-submit's master"
+        raise SparkConnectError(f"cannot start a Spark session on {where}: {first_line(exc)}") from None
+    if not target.is_submitted:  # spark-submit applies spark.pyspark.python itself
+        session.sparkContext.pythonExec = executor_python(target)
     _check_engine_conf(session)
     return session
 
