@@ -166,9 +166,10 @@ class StandaloneCluster:
     Use as a context manager: the daemons stop on exit, and if starting fails half-way, what started is stopped.
     """
 
-    def __init__(self, root: Path, workers: int = 2) -> None:
+    def __init__(self, root: Path, workers: int = 2, memory: str = "1g") -> None:
         self.root = root
         self.workers = workers
+        self.memory = memory
         self.port = free_port()
         self.ui_port = free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
@@ -195,7 +196,7 @@ class StandaloneCluster:
             self.timings["master"] = time.monotonic() - start
             for n in range(1, self.workers + 1):
                 self.daemons.start(_WORKER, n, "--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
-                                   "--cores", "1", "--memory", "1g", "--work-dir", str(self.work_dir), self.url)
+                                   "--cores", "1", "--memory", self.memory, "--work-dir", str(self.work_dir), self.url)
             _wait("the workers", lambda: self.alive_workers() == self.workers, self.daemons)
         except BaseException:
             self.daemons.stop()

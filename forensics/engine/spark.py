@@ -71,6 +71,10 @@ CLASSIC_DEFAULTS = {
     "spark.app.name": "forensics",
     "spark.ui.showConsoleProgress": "false",  # the CLI has its own progress display on stderr
 }
+# Defaults for every session that --spark-conf may change. Each Arrow batch pays a fixed cost in the per-batch
+# rules (a table of the batch's distinct prompts, MinHash in chunks): Spark's default of 10,000 rows a batch
+# makes that cost a large share of the work.
+SESSION_DEFAULTS = {"spark.sql.execution.arrow.maxRecordsPerBatch": "100000"}
 # Chosen by --spark-master / --spark-remote, never by --spark-conf.
 _TARGET_KEYS = ("spark.master", "spark.remote", "spark.api.mode")
 _CONF_KEY = re.compile(r"spark\.[^\s=]+")
@@ -336,7 +340,7 @@ def _classic_session(target: SparkTarget) -> SparkSession:
         # getOrCreate would hand back that session, whatever its master and settings.
         raise InternalError("a Spark session is already running in this process; stop it before building another")
     builder = SparkSession.builder if target.is_submitted else SparkSession.builder.master(target.master)
-    for key, value in {**CLASSIC_DEFAULTS, **target.conf, **ENGINE_CONF}.items():
+    for key, value in {**CLASSIC_DEFAULTS, **SESSION_DEFAULTS, **target.conf, **ENGINE_CONF}.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
@@ -375,7 +379,7 @@ def _connect_session(target: SparkTarget) -> SparkSession:
             f"cannot open a Spark Connect session at {where}: {first_line(exc).replace(target.remote, where)}"
         ) from None
     # Connect's builder sets options silently (a refused one is dropped); set them one by one so a refusal is told.
-    for key, value in {**target.conf, **ENGINE_CONF}.items():
+    for key, value in {**SESSION_DEFAULTS, **target.conf, **ENGINE_CONF}.items():
         try:
             session.conf.set(key, value)
         except Exception as exc:

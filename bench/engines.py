@@ -1,0 +1,94 @@
+"""The row-level stage (ingest) on each engine, on one incident: the local engine, Spark local[2], and a standalone
+Spark cluster of two one-core workers started on loopback from pyspark's sbin scripts. Prints wall time, the
+overhead against the local engine, rows per second per core, and whether every case file is byte-identical to
+the local engine's (ingest.json but its engine name; not the custody log).
+
+Each run is its own process (as in bench/run.py). The Spark runs include starting the session; the standalone
+cluster is started before its run and not timed. On a 2-core machine all three runs use both cores, so the
+per-core rate is rows / (wall s x 2).
+
+Usage: python bench/engines.py [--scale quarter] [--seed 1] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from run import KEY_HEX, Measured, cli, ensure_incident, measure  # noqa: E402
+from spark_support import FAST_JVM, StandaloneCluster, assert_same_case  # noqa: E402
+
+CORES = 2
+# Driver and executor settings of the Spark runs: loopback, and enough heap for the cached rows of a 5M-row
+# incident (Spark spills what does not fit).
+SPARK_CONF = (
+    "spark.driver.host=127.0.0.1",
+    "spark.driver.bindAddress=127.0.0.1",
+    "spark.driver.memory=3g",
+    "spark.ui.enabled=false",
+    f"spark.pyspark.python={sys.executable}",
+)
+
+
+def _identical(local: Path, other: Path) -> str:
+    try:
+        assert_same_case(local, other)
+    except AssertionError as exc:
+        return f"NO ({str(exc).splitlines()[0][:80]})"
+    return "yes"
+
+
+def run(scale: str, seed: int, work: Path) -> list[tuple[Measured, str, str]]:
+    incident, _ = ensure_incident(scale, seed)
+    work.mkdir(parents=True, exist_ok=True)
+    key = work / "bench.key"
+    if not key.exists():
+        key.write_text(KEY_HEX)
+        key.chmod(0o600)
+    logs = str(incident / "logs")
+    common = ["ingest", logs, "--accounts", str(incident / "accounts.parquet"), "--key-file", str(key), "--json", "--quiet"]
+    local_case = work / f"engines-local-{scale}"
+    local = measure("local", scale, cli(*common, "--case", str(local_case)))
+    conf = [f"--spark-conf={item}" for item in SPARK_CONF]
+    spark_case = work / f"engines-local2-{scale}"
+    local2 = measure("spark local[2]", scale, cli(*common, "--case", str(spark_case), "--engine", "spark",
+                                                   "--spark-master", "local[2]", *conf,
+                                                   f"--spark-conf=spark.driver.extraJavaOptions={FAST_JVM}"))
+    cluster_case = work / f"engines-standalone-{scale}"
+    with StandaloneCluster(work / f"standalone-{scale}", memory="2g") as standalone:
+        cluster = measure("spark standalone, 2 workers", scale, cli(*common, "--case", str(cluster_case), "--engine", "spark",
+                                                                   "--spark-master", standalone.url, *conf,
+                                                                   "--spark-conf=spark.executor.memory=1500m"))
+    return [(local, "yes (itself)", str(local_case)), (local2, _identical(local_case, spark_case), str(spark_case)),
+            (cluster, _identical(local_case, cluster_case), str(cluster_case))]
+
+
+def table(results: list[tuple[Measured, str, str]], rows: int) -> str:
+    base = results[0][0].wall_s
+    lines = ["| engine | wall s | x local | rows/s per core | case files identical to local |", "|---|---:|---:|---:|---|"]
+    for m, same, _ in results:
+        lines.append(f"| {m.stage} | {m.wall_s:.1f} | {m.wall_s / base:.2f} | {rows / (m.wall_s * CORES):,.0f} | {same} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="quarter")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    results = run(args.scale, args.seed, args.work)
+    rows = json.loads(results[0][0].output)["rows_read"]
+    print(f"ingest of the {args.scale} incident ({rows:,} rows) on each engine\n")
+    print(table(results, rows))
+
+
+if __name__ == "__main__":
+    main()
