@@ -101,7 +101,9 @@ def behaviour_vectors(events: pl.LazyFrame, codes: pl.DataFrame, features: pl.Da
     at = at[inside]
     tod = np.bincount(at * SLOTS_PER_DAY + rows["slot"].to_numpy()[inside], minlength=len(active) * SLOTS_PER_DAY).reshape(-1, SLOTS_PER_DAY)
     week = np.bincount(at * 7 + rows["weekday"].to_numpy()[inside], minlength=len(active) * 7).reshape(-1, 7)
-    model_hash = rows["model"].to_numpy()[inside]
+    # Requests without a model count in no bin. Nulls filled before to_numpy, which would otherwise give floats
+    # (rounding every hash above 2**53).
+    model_hash = rows["model"].fill_null(0).to_numpy()[inside]
     model_null = rows["model"].is_null().to_numpy()[inside]
     model_bin = (mix64(model_hash) % np.uint64(MODEL_BINS)).astype(np.int64)
     models = np.bincount((at * MODEL_BINS + model_bin)[~model_null], minlength=len(active) * MODEL_BINS).reshape(-1, MODEL_BINS)

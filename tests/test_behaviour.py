@@ -234,6 +234,20 @@ def test_model_bins_are_splitmix64_of_the_model_names_xxh64(tmp_path) -> None:
     assert not np.allclose(block[rows_of[0]], block[rows_of[1]])
 
 
+def test_requests_without_a_model_are_left_out_of_the_model_mix(tmp_path) -> None:
+    """A request whose model is unknown counts in no model bin, and does not move the other requests' bins: B's
+    model mix (half its requests on model-x, half unknown) is A's (all on model-x)."""
+    rows = [dict(account_pseudonym=account, timestamp=T0 + timedelta(hours=r, minutes=minute), model=model)
+            for account, minute, models in (("A", 0, ["model-x"]), ("B", 20, ["model-x", None]), ("C", 40, ["model-z"]))
+            for r in range(40) for model in [models[r % len(models)]]]
+    out = behaviour(events_frame(rows), BehaviourParams(), tmp_path)
+    start = 144 + 7 + 32 + 4
+    block = out["vectors"][:, start:start + 8]
+    a, b, c = (out["row_of"][n] for n in "ABC")
+    assert set(np.flatnonzero(np.abs(block).sum(axis=0) > 1e-6).tolist()) == {6, 5}  # model-x and model-z
+    assert np.allclose(block[a], block[b]) and not np.allclose(block[a], block[c])
+
+
 # ------------------------------------------------------------------------------------------ hand-made vectors
 
 
