@@ -6,7 +6,8 @@ and scaled to unit length, so that no block outweighs the others and what two ac
 - time of day at 10-minute resolution (144 bins) and the weekly rhythm (7 days);
 - prompt shape: a 32-bin sketch of the prompt skeletons it used, its mean prompt length (log), and its share
   of reasoning requests;
-- model mix (shares of up to 8 models, by hash) and how soon it took up a newly released model;
+- model mix (shares of 8 bins of models, by splitmix64 of the name's XXH64) and how soon it took up a newly
+  released model;
 - the output/input token ratio (log);
 - user agents (a 16-bin sketch).
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from forensics.codes import AccountOrder, collect_coded, mix64, sorted_unique
+from forensics.codes import AccountOrder, collect_coded, mix64, sorted_unique, xxh64
 from forensics.groups import FactStore
 
 SLOTS_PER_DAY = 144
@@ -93,14 +94,16 @@ def behaviour_vectors(events: pl.LazyFrame, codes: pl.DataFrame, features: pl.Da
         events, codes,
         ((pl.col("timestamp").dt.hour().cast(pl.Int32) * 60 + pl.col("timestamp").dt.minute().cast(pl.Int32)) // 10).alias("slot"),
         (pl.col("timestamp").dt.weekday().cast(pl.Int32) - 1).alias("weekday"),
-        pl.col("model").hash(seed=0).alias("model"),
+        xxh64(pl.col("model")).alias("model"),  # the model's bin: splitmix64 of its name's XXH64
     )
     at = np.searchsorted(active, rows["code"].to_numpy())
     inside = (at < len(active)) & (active[np.minimum(at, len(active) - 1)] == rows["code"].to_numpy())
     at = at[inside]
     tod = np.bincount(at * SLOTS_PER_DAY + rows["slot"].to_numpy()[inside], minlength=len(active) * SLOTS_PER_DAY).reshape(-1, SLOTS_PER_DAY)
     week = np.bincount(at * 7 + rows["weekday"].to_numpy()[inside], minlength=len(active) * 7).reshape(-1, 7)
-    model_hash = rows["model"].to_numpy()[inside]
+    # Requests without a model count in no bin. Nulls filled before to_numpy, which would otherwise give floats
+    # (rounding every hash above 2**53).
+    model_hash = rows["model"].fill_null(0).to_numpy()[inside]
     model_null = rows["model"].is_null().to_numpy()[inside]
     model_bin = (mix64(model_hash) % np.uint64(MODEL_BINS)).astype(np.int64)
     models = np.bincount((at * MODEL_BINS + model_bin)[~model_null], minlength=len(active) * MODEL_BINS).reshape(-1, MODEL_BINS)

@@ -111,9 +111,10 @@ def key_anomaly(degree: np.ndarray, mean_excess: np.ndarray) -> np.ndarray:
 
 def unique_facts(facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
     """(code, key, stratum, rows, reasoning) facts, one per (key, code) with their requests (and reasoning
-    requests) summed, sorted by (key, code). A key belongs to one stratum. Facts without a `rows` column count
-    one row each; without `reasoning`, none. `summed` (the facts are already one per key and code) is only a
-    promise; repeats are summed either way, by one sort and run lengths rather than a hash table."""
+    requests) summed, sorted by (key, code). A key belongs to one stratum; where repeats of a (key, code) differ,
+    the least is kept, whatever their order. Facts without a `rows` column count one row each; without
+    `reasoning`, none. `summed` (the facts are already one per key and code) is only a promise; repeats are
+    summed either way, by one sort and run lengths rather than a hash table."""
     if "rows" not in facts.columns:
         facts = facts.with_columns(pl.lit(1, dtype=pl.UInt32).alias("rows"))
     if "reasoning" not in facts.columns:
@@ -127,7 +128,7 @@ def unique_facts(facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
         return facts
     return pl.DataFrame(
         {
-            "code": code[starts], "key": key[starts], "stratum": facts["stratum"].to_numpy()[starts],
+            "code": code[starts], "key": key[starts], "stratum": np.minimum.reduceat(facts["stratum"].to_numpy(), starts),
             "rows": np.add.reduceat(facts["rows"].to_numpy().astype(np.uint64), starts),
             "reasoning": np.add.reduceat(facts["reasoning"].to_numpy().astype(np.uint64), starts),
         }

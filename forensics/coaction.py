@@ -48,7 +48,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from forensics.codes import run_starts
+from forensics.codes import run_starts, xxh64
 from forensics.errors import BadInputError, InternalError, MissingColumnError
 
 # Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
@@ -136,7 +136,9 @@ def coaction_edges(
                 "_row",
                 pl.col(account_col).cast(pl.String).cast(pl.Categorical(account_codes)).alias("a"),
                 pl.col(time_col).dt.timestamp(time_type.time_unit or "us").alias("t"),
-                *([] if id_col is None else [pl.col(id_col).cast(pl.String).hash(seed=0).alias("id_hash")]),
+                # XXH64 of the ID's text; rows without an ID all hash to 0, so that they are alike as `unique`
+                # holds two nulls alike.
+                *([] if id_col is None else [xxh64(pl.col(id_col)).fill_null(0).alias("id_hash")]),
             ),
         ],
         engine="streaming",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64)
 
 from forensics.errors import InternalError
 
@@ -53,6 +54,21 @@ def codes_of(names: pl.Series, codes: pl.DataFrame) -> pl.Series:
 def decode(codes: pl.DataFrame) -> pl.Series:
     """The pseudonym of each code, as a Series indexed by code."""
     return codes.sort("code")[ACCOUNT]
+
+
+def xxh64(*fields: pl.Expr, seed: int = 0) -> pl.Expr:
+    """XXH64 (xxHash's 64-bit algorithm, by polars-hash) of the UTF-8 text of `fields`, as UInt64: a hash defined
+    by its algorithm, so another polars, or any xxHash implementation (a Spark executor's), gives the same value.
+
+    The text of one field is its String cast (a string as it is, an integer in decimal); of several, those texts
+    joined by ":", which tells the tuples apart as long as no field's text holds a ":" (integers, pseudonyms and
+    hex fingerprints do not). Null when a field is null.
+    """
+    if not fields:
+        raise ValueError("xxh64 needs at least one field")
+    texts = [field.cast(pl.String) for field in fields]
+    text = texts[0] if len(texts) == 1 else pl.concat_str(texts, separator=":")
+    return text.nchash.xxhash64(seed=seed)
 
 
 def run_starts(values: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 Each shared-key kind streams the events once into (account code, key, stratum) facts of integers; the
 blocking and its chance calibration are in `forensics.blocking`. Keys are 64-bit hashes of pseudonyms or of
 times: equal values give equal hashes whatever the case key, so which accounts share a key never depends on
-the key.
+the key. The hash is XXH64 (`hash_key`), defined by its algorithm, so a Spark executor computes the same keys.
 
 | kind | key | stratum | null model |
 |---|---|---|---|
@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from forensics.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
-from forensics.codes import ACCOUNT, collect_coded
+from forensics.codes import ACCOUNT, collect_coded, xxh64
 
 # The edge table as written to edges.parquet (pseudonyms), and as the cluster stage holds it (account codes;
 # `kind` an Enum in alphabetical order, so sorting by it sorts by the kind's name).
@@ -101,9 +101,11 @@ def decode_edges(coded: pl.DataFrame, names: pl.Series) -> pl.DataFrame:
     )
 
 
-def hash_key(expr: pl.Expr) -> pl.Expr:
-    """A 64-bit key for equality joins within one run (collisions at 64 bits are negligible)."""
-    return expr.hash(seed=0)
+def hash_key(*fields: pl.Expr) -> pl.Expr:
+    """A 64-bit key for equality joins (collisions at 64 bits are negligible): XXH64 with seed 0 of the UTF-8
+    text of `fields` (`codes.xxh64`: a pseudonym or fingerprint as it is; a tuple of integers and fingerprints as
+    their decimal or hex texts joined by ":", e.g. "<slot>:<asn>"). Null when a field is null."""
+    return xxh64(*fields, seed=0)
 
 
 def _asn_stratum() -> pl.Expr:
@@ -129,7 +131,7 @@ def _batch_columns(kinds: Sequence[str], slot_s: int) -> list[pl.Expr]:
     for kind, col in (("ip", "ip_pseudonym"), ("net", "net_pseudonym"), ("template", "prompt_template_fingerprint"),
                       *GROUP_COLUMNS.items()):
         if kind in kinds:
-            cols.append(pl.when(pl.col(col).is_not_null()).then(hash_key(pl.col(col))).alias(f"_k_{kind}"))
+            cols.append(hash_key(pl.col(col)).alias(f"_k_{kind}"))
     if "template" in kinds:
         cols.append(pl.col("prompt_minhash").alias("_m"))
     return cols
@@ -145,7 +147,7 @@ def _kind_rows(kind: str, batch: pl.DataFrame, slot_s: int) -> pl.DataFrame:
         parts = []
         for grid, off in ((0, 0), (1, slot_s // 2)):
             slot = ((pl.col("_secs") + off) // slot_s).cast(pl.UInt64) | (grid << 63)
-            key = hash_key(pl.struct(slot.alias("s"), pl.col("asn"))) if kind == "slot_asn" else slot
+            key = hash_key(slot, pl.col("asn")) if kind == "slot_asn" else slot
             parts.append(source.select("code", key.alias("key"), stratum, "_r"))
         return pl.concat(parts)
     stratum = _asn_stratum() if kind in ("ip", "net") else _no_stratum()
@@ -159,7 +161,7 @@ def _kind_rows(kind: str, batch: pl.DataFrame, slot_s: int) -> pl.DataFrame:
         .with_columns(pl.int_ranges(0, pl.col("_m").list.len()).alias("_band"))
         .explode("_m", "_band", empty_as_null=True)
         .drop_nulls("_m")
-        .select("code", hash_key(pl.struct("_band", "_m")).alias("key"), _no_stratum(), "_r")
+        .select("code", hash_key(pl.col("_band"), pl.col("_m")).alias("key"), _no_stratum(), "_r")
     )
     return pl.concat([rows, bands])
 
@@ -183,9 +185,11 @@ def event_facts_many(
     for lazy in batches:
         batch = collect_coded(lazy, codes, *columns)
         for kind in kinds:
+            # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24
+            # split between two), so that it never depends on the order of the rows.
             parts[kind].append(
                 _kind_rows(kind, batch, slot_s).group_by("code", "key").agg(
-                    pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"),
+                    pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"),
                     pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
                 )
             )
@@ -210,7 +214,7 @@ def account_facts(kind: str, accounts: pl.LazyFrame, codes: pl.DataFrame, *, bur
     if kind == "payment":
         frame = accounts.filter(pl.col("payment_pseudonym").is_not_null()).select(ACCOUNT, hash_key(pl.col("payment_pseudonym")).alias("key"))
     elif kind == "signup":
-        frame = signup_facts(accounts, burst_s=burst_s).select(ACCOUNT, hash_key(pl.col("key")).alias("key"))
+        frame = signup_facts(accounts, burst_s=burst_s)
     elif kind == "created":
         # The hour of signup: a signup burst concentrates a group's accounts in a few hours.
         frame = accounts.filter(pl.col("created_at").is_not_null()).select(
@@ -220,12 +224,13 @@ def account_facts(kind: str, accounts: pl.LazyFrame, codes: pl.DataFrame, *, bur
         raise ValueError(f"not an account kind: {kind}")
     rows = collect_coded(frame, codes, pl.col("key"), _no_stratum())
     return rows.group_by("code", "key").agg(
-        pl.col("stratum").first(), pl.len().cast(pl.UInt32).alias("rows"), pl.lit(0, dtype=pl.UInt32).alias("reasoning")
+        pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"), pl.lit(0, dtype=pl.UInt32).alias("reasoning")
     )
 
 
 def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
-    """Same signup stem and email domain, created within the same burst window (two offset grids)."""
+    """(account, key): the same key for the same signup stem and email domain, created within the same burst
+    window (two offset grids): `hash_key` of "<stem>:<domain>:<grid>:<window>"."""
     created = pl.col("created_at").dt.epoch("s")
     base = accounts.filter(
         pl.col("signup_stem_fingerprint").is_not_null()
@@ -236,11 +241,11 @@ def signup_facts(accounts: pl.LazyFrame, *, burst_s: int) -> pl.LazyFrame:
         [
             base.select(
                 ACCOUNT,
-                pl.struct(
+                hash_key(
                     pl.col("signup_stem_fingerprint"),
                     pl.col("email_domain_fingerprint"),
-                    pl.lit(grid, dtype=pl.Int64).alias("_grid"),
-                    ((created + offset) // burst_s).alias("_burst"),
+                    pl.lit(grid, dtype=pl.Int64),
+                    (created + offset) // burst_s,
                 ).alias("key"),
             )
             for grid, offset in ((0, 0), (1, burst_s // 2))

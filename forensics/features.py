@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT, account_codes, collect_coded, mix64
+from forensics.codes import ACCOUNT, account_codes, collect_coded, mix64, xxh64
 
 HOURS = list(range(24))
 # A model first seen this long after the case starts counts as "newly released" within the case.
@@ -287,7 +287,7 @@ def collect_features(
     out = out.join(_volumes(measured.drop("country", "asn")), on="code", how="left")
     del measured
     for group in _DISTINCT_PASSES:
-        hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(name) for c, name in group]
+        hashed = [xxh64(pl.col(c)).alias(name) for c, name in group]  # null stays null
         counts = collect_coded(events, codes, *hashed).group_by("code").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
         out = out.join(counts, on="code", how="left")
     distinct = [c for c in _COLUMNS if c.startswith("distinct_")]

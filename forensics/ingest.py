@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
+from forensics.codes import xxh64
 from forensics.errors import (
     CaseError,
     ForensicsWarning,
@@ -1252,6 +1253,12 @@ def _stream_file(inp: InputFile, stats: FileStats, ctx: _Context, options: Inges
     return plan
 
 
+def request_id_hash() -> pl.Expr:
+    """XXH64 of the request ID's UTF-8 text with seed _ID_HASH_SEED: which rows may repeat an ID. Only equal
+    hashes matter (the candidates are then compared by the ID itself), so the hash never picks a winner."""
+    return xxh64(pl.col("request_id"), seed=_ID_HASH_SEED)
+
+
 def _find_duplicates(work: Path, file_stats: dict[int, FileStats]) -> pl.DataFrame:
     """(_file, _row) of every staged row that repeats an earlier request_id under the documented rule."""
     files = sorted((work / "valid").glob("*/*.parquet"))
@@ -1259,7 +1266,7 @@ def _find_duplicates(work: Path, file_stats: dict[int, FileStats]) -> pl.DataFra
     if not files:
         return empty
     staged = pl.scan_parquet(files)
-    hashed = pl.col("request_id").hash(_ID_HASH_SEED).alias("_h")
+    hashed = request_id_hash().alias("_h")
     candidates = (
         staged.select(hashed).group_by("_h").agg(pl.len()).filter(pl.col("len") > 1).select("_h")
         .collect(engine="streaming")

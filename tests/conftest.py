@@ -118,6 +118,41 @@ def write_key(path: Path, key_hex: str = TEST_KEY_HEX) -> Path:
     return path
 
 
+_P1, _P2, _P3, _P4, _P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63,
+                           0x27D4EB2F165667C5)
+_M64 = (1 << 64) - 1
+
+
+def xxh64_reference(data: bytes, seed: int) -> int:
+    """XXH64 from its specification (github.com/Cyan4973/xxHash, doc/xxhash_spec.md), independent of polars-hash."""
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & _M64  # noqa: E731
+    lane = lambda acc, v: (rotl((acc + v * _P2) & _M64, 31) * _P1) & _M64  # noqa: E731
+    u64 = lambda i: int.from_bytes(data[i:i + 8], "little")  # noqa: E731
+    n, i = len(data), 0
+    if n >= 32:
+        acc = [(seed + _P1 + _P2) & _M64, (seed + _P2) & _M64, seed, (seed - _P1) & _M64]
+        while i + 32 <= n:
+            acc = [lane(a, u64(i + 8 * k)) for k, a in enumerate(acc)]
+            i += 32
+        h = (rotl(acc[0], 1) + rotl(acc[1], 7) + rotl(acc[2], 12) + rotl(acc[3], 18)) & _M64
+        for a in acc:
+            h = (((h ^ lane(0, a)) * _P1) + _P4) & _M64
+    else:
+        h = (seed + _P5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        h = (rotl(h ^ lane(0, u64(i)), 27) * _P1 + _P4) & _M64
+        i += 8
+    if i + 4 <= n:
+        h = (rotl(h ^ ((int.from_bytes(data[i:i + 4], "little") * _P1) & _M64), 23) * _P2 + _P3) & _M64
+        i += 4
+    for byte in data[i:]:
+        h = (rotl(h ^ ((byte * _P5) & _M64), 11) * _P1) & _M64
+    h = ((h ^ (h >> 33)) * _P2) & _M64
+    h = ((h ^ (h >> 29)) * _P3) & _M64
+    return h ^ (h >> 32)
+
+
 def real_pipeline(root: Path, *, seed: int, title: str, case_id: str) -> dict[str, Path]:
     """synth tiny -> ingest -> cluster -> report, in process, with the real stages."""
     from forensics.cluster import ClusterParams, run_cluster

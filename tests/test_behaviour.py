@@ -14,14 +14,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from forensics.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
-from forensics.codes import ACCOUNT, AccountOrder, account_codes, decode, mix64
+from forensics.codes import ACCOUNT, AccountOrder, account_codes, decode, mix64, xxh64
 from forensics.edges import event_facts, hash_key
 from forensics.features import collect_features
 from forensics.groups import FactStore
 from forensics.ingest import EVENT_SCHEMA, IngestOptions, run_ingest
 from forensics.keys import CaseKey
 
-from conftest import TEST_KEY_HEX, write_key
+from conftest import TEST_KEY_HEX, write_key, xxh64_reference
 
 T0 = datetime(2026, 5, 4, tzinfo=timezone.utc)
 WORDS = "apple river stone cloud engine garden silver market window forest yellow bridge candle ocean tiger".split()
@@ -208,6 +208,44 @@ def test_behaviour_links_do_not_depend_on_the_fingerprint_values(tmp_path) -> No
         out = behaviour(case(sa, sb), BehaviourParams(), tmp_path / str(n))
         linked.append(frozenset(("A", "B")) in out["links"])
     assert linked[0] == linked[1]
+
+
+def test_model_bins_are_splitmix64_of_the_model_names_xxh64(tmp_path) -> None:
+    """A model's bin in the model block is splitmix64(XXH64(its name, seed 0)) mod 8, a hash defined by its
+    algorithm: pinned, and checked against the specification, so that an upgrade that moved a model to another
+    bin (and so changed behaviour links) fails here."""
+    models = ["model-x", "model-y", "model-z", "model-mini"]
+    rows = [
+        dict(account_pseudonym=f"A{i}", timestamp=T0 + timedelta(hours=r, minutes=7 * i), model=model)
+        for i, model in enumerate(models) for r in range(25)
+    ]
+    out = behaviour(events_frame(rows), BehaviourParams(), tmp_path)
+    start = 144 + 7 + 32 + 4  # time of day, weekday, skeleton sketch, scalars
+    block = out["vectors"][:, start:start + 8]
+    hashes = [xxh64_reference(m.encode(), 0) for m in models]
+    assert [pl.select(xxh64(pl.lit(m))).item() for m in models] == hashes
+    assert hashes[0] == 11592503467642556687
+    bins = [int(b) for b in mix64(np.array(hashes, dtype=np.uint64)) % np.uint64(8)]
+    assert bins == [6, 3, 5, 3]
+    assert set(np.flatnonzero(np.abs(block).sum(axis=0) > 1e-6).tolist()) == set(bins)
+    # model-y and model-mini share bin 3: their accounts' model blocks are the same.
+    rows_of = [out["row_of"][f"A{i}"] for i in range(4)]
+    assert np.allclose(block[rows_of[1]], block[rows_of[3]])
+    assert not np.allclose(block[rows_of[0]], block[rows_of[1]])
+
+
+def test_requests_without_a_model_are_left_out_of_the_model_mix(tmp_path) -> None:
+    """A request whose model is unknown counts in no model bin, and does not move the other requests' bins: B's
+    model mix (half its requests on model-x, half unknown) is A's (all on model-x)."""
+    rows = [dict(account_pseudonym=account, timestamp=T0 + timedelta(hours=r, minutes=minute), model=model)
+            for account, minute, models in (("A", 0, ["model-x"]), ("B", 20, ["model-x", None]), ("C", 40, ["model-z"]))
+            for r in range(40) for model in [models[r % len(models)]]]
+    out = behaviour(events_frame(rows), BehaviourParams(), tmp_path)
+    start = 144 + 7 + 32 + 4
+    block = out["vectors"][:, start:start + 8]
+    a, b, c = (out["row_of"][n] for n in "ABC")
+    assert set(np.flatnonzero(np.abs(block).sum(axis=0) > 1e-6).tolist()) == {6, 5}  # model-x and model-z
+    assert np.allclose(block[a], block[b]) and not np.allclose(block[a], block[c])
 
 
 # ------------------------------------------------------------------------------------------ hand-made vectors

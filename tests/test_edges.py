@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from forensics.blocking import Blocking, shared_key_pairs
+from forensics.blocking import Blocking, shared_key_pairs, unique_facts
 from forensics.codes import ACCOUNT, account_codes
 from forensics.edges import (
     CODED_SCHEMA,
@@ -21,10 +21,12 @@ from forensics.edges import (
     KEY_KINDS,
     account_facts,
     event_facts,
+    event_facts_many,
     hash_key,
     key_edges,
 )
 from forensics.ingest import ACCOUNT_SCHEMA, EVENT_SCHEMA
+from tests.conftest import xxh64_reference
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)  # midnight UTC: a multiple of every slot and burst length
 TOP_BIT = 1 << 63
@@ -263,6 +265,84 @@ def test_unknown_event_kind_is_refused() -> None:
     events = network_events()
     with pytest.raises(ValueError):
         event_facts("payment", events, account_codes(events))
+
+
+def test_hash_key_is_xxh64_of_the_documented_text() -> None:
+    """Keys are XXH64 with seed 0 of a value's UTF-8 text, or of a tuple's texts (integers in decimal) joined by
+    ":": a hash defined by its algorithm, so a Spark executor computes the same keys. Pinned, and checked against
+    the specification, so that a polars or polars-hash upgrade that changed a key fails here."""
+    slot = TOP_BIT | 2_962_770
+    cases = [
+        ((pl.lit("", dtype=pl.String),), b"", 0xEF46DB3751D8E999),
+        ((pl.lit("a", dtype=pl.String),), b"a", 0xD24EC4F1A98C6E5B),
+        ((pl.lit("0123456789abcdef0123456789abcdef"),), b"0123456789abcdef0123456789abcdef", 7217744722875508421),
+        ((pl.lit(slot, dtype=pl.UInt64), pl.lit(64512, dtype=pl.Int64)), f"{slot}:64512".encode(), 1331926832733551164),
+        ((pl.lit(1, dtype=pl.Int64), pl.lit(15256203679925662747, dtype=pl.UInt64)), b"1:15256203679925662747",
+         2418570067116042612),
+    ]
+    for fields, text, pinned in cases:
+        assert pl.select(hash_key(*fields)).item() == pinned == xxh64_reference(text, 0)
+    assert pl.select(hash_key(pl.lit(None, dtype=pl.String))).item() is None
+
+
+def test_composite_keys_hash_their_documented_text() -> None:
+    """slot_asn: "<slot>:<asn>" (the shifted grid's slot with the top bit set); a MinHash band:
+    "<position>:<band key>"; signup: "<stem>:<domain>:<grid>:<window>"."""
+    secs = int(T0.timestamp()) + 400
+    events = events_frame([{"account_pseudonym": "a", "timestamp": at(400), "asn": 64512, "prompt_minhash": [5, 6]}])
+    codes = account_codes(events)
+    slots = (secs // 600, TOP_BIT | ((secs + 300) // 600))
+    assert set(event_facts("slot_asn", events, codes)["key"]) == {xxh64_reference(f"{s}:64512".encode(), 0) for s in slots}
+    assert set(event_facts("template", events, codes)["key"]) == {xxh64_reference(b"0:5", 0), xxh64_reference(b"1:6", 0)}
+    accounts = accounts_frame([{ACCOUNT: "a", "created_at": at(400), "signup_stem_fingerprint": "s1",
+                                "email_domain_fingerprint": "d1"}])
+    windows = (secs // 86_400, (secs + 43_200) // 86_400)
+    assert set(account_facts("signup", accounts, codes)["key"]) == {
+        xxh64_reference(f"s1:d1:{grid}:{w}".encode(), 0) for grid, w in enumerate(windows)
+    }
+
+
+def test_facts_do_not_depend_on_row_order_or_batches() -> None:
+    """The same events in any row order, read as one frame or as batches cut anywhere, give the same facts; an
+    address (and its network) logged under two ASNs takes the least as its stratum, whichever row comes first."""
+    rows = [
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 300, "timestamp": at(10),
+         "prompt_template_fingerprint": "t1", "prompt_minhash": [5, 6], "prompt_skeleton_fingerprint": "s1"},
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "timestamp": at(40),
+         "prompt_template_fingerprint": "t1", "prompt_minhash": [5, 6], "prompt_reasoning": True},
+        {"account_pseudonym": "a", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 200, "timestamp": at(700)},
+        {"account_pseudonym": "b", "ip_pseudonym": "ip1", "net_pseudonym": "n1", "asn": 100, "timestamp": at(45),
+         "prompt_template_fingerprint": "t2", "prompt_minhash": [5, 9], "prompt_skeleton_fingerprint": "s1"},
+        {"account_pseudonym": "b", "ip_pseudonym": "ip2", "net_pseudonym": "n1", "asn": 200, "timestamp": at(900)},
+        {"account_pseudonym": "c", "ip_pseudonym": "ip2", "net_pseudonym": "n2", "asn": 200, "timestamp": at(910),
+         "prompt_reasoning": True},
+        {"account_pseudonym": "c", "ip_pseudonym": None, "net_pseudonym": None, "asn": None, "timestamp": at(3000)},
+    ]
+    kinds = ("ip", "net", "slot", "slot_asn", "template", "skeleton")
+    frame = events_frame(rows).collect()
+    codes = account_codes(frame.lazy())
+
+    def facts(batches) -> dict[str, pl.DataFrame]:
+        return {kind: unique_facts(f) for kind, f in event_facts_many(kinds, batches, codes).items()}
+
+    reference = facts(frame.lazy())
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(1 << 31)))
+        cut = int(rng.integers(1, frame.height))
+        splits = (
+            shuffled.lazy(),
+            [shuffled[:cut].lazy(), shuffled[cut:].lazy()],
+            [shuffled[cut:].lazy(), shuffled[:cut].lazy()],
+            [shuffled[i:i + 1].lazy() for i in range(frame.height)],  # one row a batch
+        )
+        for batches in splits:
+            got = facts(batches)
+            for kind in kinds:
+                assert got[kind].equals(reference[kind]), kind
+    strata = {(r[ACCOUNT], r["key"]): r["stratum"] for r in named(reference["ip"], codes).iter_rows(named=True)}
+    assert strata == {("a", key_of("ip1")): 100, ("b", key_of("ip1")): 100, ("b", key_of("ip2")): 200,
+                      ("c", key_of("ip2")): 200}
 
 
 # ------------------------------------------------------------------------------------------ account kinds

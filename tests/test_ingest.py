@@ -27,7 +27,7 @@ from forensics.errors import (
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import load_key
 from forensics.schema import parse_column_map
-from tests.conftest import TEST_KEY_HEX, run_cli, tree_bytes
+from tests.conftest import TEST_KEY_HEX, run_cli, tree_bytes, xxh64_reference
 
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -138,6 +138,36 @@ def test_duplicate_winner_is_earliest_then_by_file_hash_not_file_order(tmp_path,
     for order in ([a, b], [b, a]):
         ingest(tmp_path, order, key_file)
         assert events(tmp_path)["account_pseudonym"].to_list() == [load_key(key_file).pseudonym("account", winner)]
+
+
+def test_duplicate_winners_do_not_depend_on_row_order(tmp_path, key_file):
+    """Which copy of a repeated request ID is kept follows the copies' times, never where they stand in the file."""
+    rows = [("x", 2, "x-late"), ("y", 0, "y-first"), ("x", 0, "x-first"), ("x", 1, "x-middle"), ("y", 3, "y-late"),
+            ("z", 5, "z-alone")]
+    kept = []
+    for order in (rows, rows[::-1], rows[2:] + rows[:2]):
+        logs = write(tmp_path / "logs" / "l.parquet", {
+            "request_id": [r for r, _, _ in order],
+            "timestamp": pa.array([T0 + timedelta(hours=h) for _, h, _ in order], pa.timestamp("us", "UTC")),
+            "account_id": [a for _, _, a in order],
+        })
+        assert ingest(tmp_path, [logs], key_file)["quarantine_reasons"] == {"duplicate_request_id": 3}
+        kept.append(events(tmp_path).select("request_id", "timestamp", "account_pseudonym").sort("request_id"))
+    assert kept[0].equals(kept[1]) and kept[0].equals(kept[2])
+    key = load_key(key_file)
+    assert kept[0]["account_pseudonym"].to_list() == [key.pseudonym("account", a) for a in ("x-first", "y-first", "z-alone")]
+
+
+def test_request_id_hash_is_pinned_xxh64() -> None:
+    """Duplicate candidates are XXH64 of the request ID's UTF-8 text with seed 0x5EED, a hash defined by its
+    algorithm: pinned, and checked against the specification, so that an upgrade that changed it fails here."""
+    from forensics.ingest import _ID_HASH_SEED, request_id_hash
+
+    ids = ["req-1", "", "über-7", "a-request-id-longer-than-thirty-two-bytes"]
+    got = pl.DataFrame({"request_id": ids}).select(request_id_hash()).to_series().to_list()
+    assert _ID_HASH_SEED == 0x5EED
+    assert got[0] == 9999819201441954561
+    assert got == [xxh64_reference(i.encode(), _ID_HASH_SEED) for i in ids]
 
 
 def test_window_since_inclusive_until_exclusive(tmp_path, key_file):
@@ -582,41 +612,6 @@ def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_f
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["logs", key_file.name])  # no case, no stage left
 
 
-_P1, _P2, _P3, _P4, _P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63,
-                           0x27D4EB2F165667C5)
-_M64 = (1 << 64) - 1
-
-
-def _xxh64(data: bytes, seed: int) -> int:
-    """XXH64 from its specification (github.com/Cyan4973/xxHash, doc/xxhash_spec.md), independent of polars-hash."""
-    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & _M64  # noqa: E731
-    lane = lambda acc, v: (rotl((acc + v * _P2) & _M64, 31) * _P1) & _M64  # noqa: E731
-    u64 = lambda i: int.from_bytes(data[i:i + 8], "little")  # noqa: E731
-    n, i = len(data), 0
-    if n >= 32:
-        acc = [(seed + _P1 + _P2) & _M64, (seed + _P2) & _M64, seed, (seed - _P1) & _M64]
-        while i + 32 <= n:
-            acc = [lane(a, u64(i + 8 * k)) for k, a in enumerate(acc)]
-            i += 32
-        h = (rotl(acc[0], 1) + rotl(acc[1], 7) + rotl(acc[2], 12) + rotl(acc[3], 18)) & _M64
-        for a in acc:
-            h = (((h ^ lane(0, a)) * _P1) + _P4) & _M64
-    else:
-        h = (seed + _P5) & _M64
-    h = (h + n) & _M64
-    while i + 8 <= n:
-        h = (rotl(h ^ lane(0, u64(i)), 27) * _P1 + _P4) & _M64
-        i += 8
-    if i + 4 <= n:
-        h = (rotl(h ^ ((int.from_bytes(data[i:i + 4], "little") * _P1) & _M64), 23) * _P2 + _P3) & _M64
-        i += 4
-    for byte in data[i:]:
-        h = (rotl(h ^ ((byte * _P5) & _M64), 11) * _P1) & _M64
-    h = ((h ^ (h >> 33)) * _P2) & _M64
-    h = ((h ^ (h >> 29)) * _P3) & _M64
-    return h ^ (h >> 32)
-
-
 def _band_keys_by_the_spec(text: str, key_hex: str) -> list[int]:
     """The band keys as README and docs/case-format.md specify them, in plain Python."""
     from forensics.ingest import _splitmix64
@@ -625,13 +620,13 @@ def _band_keys_by_the_spec(text: str, key_hex: str) -> list[int]:
     words = re.findall(r"[^\W_]+", text) or [""]  # letters and digits: schema.WORD on these inputs
     shingles = [" ".join(words[j:j + SHINGLE_WORDS]).encode() for j in range(len(words))]
     rows = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
-    signature = [min(_xxh64(s, _splitmix64(MINHASH_SEED + i)) for s in shingles) for i in range(rows)]
+    signature = [min(xxh64_reference(s, _splitmix64(MINHASH_SEED + i)) for s in shingles) for i in range(rows)]
     keys = []
     for b in range(MINHASH_BANDS):
         label = f"minhash-band:{b}".encode()
         seed = int(hmac.new(bytes.fromhex(key_hex), label, hashlib.sha256).hexdigest()[:16], 16)
         band = signature[b * MINHASH_ROWS_PER_BAND:(b + 1) * MINHASH_ROWS_PER_BAND]
-        keys.append(_xxh64(":".join(map(str, band)).encode(), seed))
+        keys.append(xxh64_reference(":".join(map(str, band)).encode(), seed))
     return keys
 
 
@@ -639,9 +634,9 @@ _BAND_TEXTS = ["explain step by step how 0 works", "", "one", "über die brücke
 
 
 def test_xxh64_reference_matches_published_vectors() -> None:
-    assert _xxh64(b"", 0) == 0xEF46DB3751D8E999
-    assert _xxh64(b"a", 0) == 0xD24EC4F1A98C6E5B
-    assert _xxh64(b"abc", 0) == 0x44BC2CF5AD770999
+    assert xxh64_reference(b"", 0) == 0xEF46DB3751D8E999
+    assert xxh64_reference(b"a", 0) == 0xD24EC4F1A98C6E5B
+    assert xxh64_reference(b"abc", 0) == 0x44BC2CF5AD770999
 
 
 def test_minhash_band_keys_are_pinned_and_follow_the_spec() -> None:
