@@ -40,10 +40,12 @@ from forensics.graph import build_graph, cluster_graph, write_graphml
 from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
 from forensics.score import high_volume_accounts, linked_members, score_clusters
+from forensics.timelines import DAILY_FILE as TIMELINE_DAILY
+from forensics.timelines import HOURLY_FILE as TIMELINE_HOURLY
+from forensics.timelines import timelines
 
 # Scratch space for the facts the edge step hands to scoring; removed when the stage ends.
 SCRATCH = ".cluster-facts"
-OUTPUTS = ("clusters.json", "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet")
 
 
 class Steps:
@@ -199,7 +201,11 @@ def build_edges(
     return edges, names, stats
 
 
-CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
+# Written in this order: clusters.json last, so a case with it holds every other output of the same run.
+CLUSTER_OUTPUTS = (
+    "features.parquet", "edges.parquet", "clusters.parquet", TIMELINE_DAILY, TIMELINE_HOURLY, "graph.graphml",
+    "clusters.json",
+)
 
 
 def _cluster_inputs(case: Path) -> list[dict]:
@@ -311,6 +317,9 @@ def run_cluster(
         ])
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
+        daily, hourly = steps.run("timelines", timelines, events, cl_frame)
+        _write_parquet(daily, case / TIMELINE_DAILY)
+        _write_parquet(hourly, case / TIMELINE_HOURLY)
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:

@@ -53,11 +53,12 @@ def tree_entries(root: Path, *, prefix: str = "", exclude: Iterable[str] = ()) -
     return entries
 
 
-def case_entries(case: Path, names: Iterable[str]) -> list[dict[str, Any]]:
-    """Entries of the named case files that exist and of every event file, sorted by path: what a stage read."""
+def case_entries(case: Path, names: Iterable[str], *, events: bool = True) -> list[dict[str, Any]]:
+    """Entries of the named case files that exist and, with `events`, of every event file, sorted by path: what
+    a stage read."""
     case = Path(case)
     entries = [file_entry(name, case / name) for name in names if (case / name).is_file()]
-    if (case / "events").is_dir():
+    if events and (case / "events").is_dir():
         entries += tree_entries(case / "events", prefix="events/")
     return sorted(entries, key=lambda e: e["path"])
 

@@ -35,9 +35,9 @@ from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kep
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import case_lock, staged_dir
 from forensics.progress import Progress, SilentProgress
+from forensics.timelines import BACKGROUND, DAILY_FILE, HOURLY_FILE, read_timelines, series_of
 
 ACCOUNT = "account_pseudonym"
-BACKGROUND = "background"
 DEFAULT_TITLE = "Distillation campaign evidence report"
 _PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,99}")
@@ -50,7 +50,8 @@ _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,99}")
 class CaseData:
     ingest: dict
     clusters_meta: dict
-    events: pl.LazyFrame | None
+    timelines: tuple[dict, dict]  # timelines.read_timelines: daily and hourly requests by series
+    activity: pl.DataFrame  # per account: requests, tokens, first and last request, active days (features.parquet)
     assignment: pl.DataFrame  # account_pseudonym, cluster_id, membership, outlier_score, role, flagged
     accounts: pl.DataFrame | None
     graph: nx.Graph
@@ -72,11 +73,10 @@ def load_case(case: Path) -> CaseData:
     meta = jsonio.read(case / "clusters.json")
     if meta.get("key_fingerprint") != ingest.get("key_fingerprint"):
         raise CaseError(f"{case}: clusters.json was made with a different key than ingest.json; re-run cluster")
-    for name in ("clusters.parquet", "graph.graphml"):
+    for name in ("clusters.parquet", "graph.graphml", "features.parquet", DAILY_FILE, HOURLY_FILE):
         if not (case / name).is_file():
             raise CaseError(f"{case}: {name} is missing; re-run `forensics cluster`")
-    event_files = sorted((case / "events").glob("*.parquet"))
-    events = pl.scan_parquet(event_files) if event_files else None
+    activity = pl.read_parquet(case / "features.parquet", columns=list(ACTIVITY_COLUMNS))
     assignment = pl.read_parquet(case / "clusters.parquet").select(
         ACCOUNT, "cluster_id", "membership", "outlier_score", "role", "flagged"
     )
@@ -89,7 +89,7 @@ def load_case(case: Path) -> CaseData:
     drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
     del flagged
     graph = flagged_subgraph(graph_bytes, drawn)
-    return CaseData(ingest, meta, events, assignment, accounts, graph, graph_bytes)
+    return CaseData(ingest, meta, read_timelines(case), activity, assignment, accounts, graph, graph_bytes)
 
 
 def limit_graphml(graphml: bytes, keep: set[str]) -> bytes:
@@ -228,12 +228,7 @@ class Tables:
 
 
 def _series_of(data: CaseData) -> pl.DataFrame:
-    """The flagged accounts with their group's series name (weakly attached and left-out members are background)."""
-    return (
-        data.assignment.filter(pl.col("flagged"))
-        .select(ACCOUNT, pl.format("cluster-{}", pl.col("cluster_id")).alias("series"))
-        .sort(ACCOUNT)
-    )
+    return series_of(data.assignment)
 
 
 def _window_days(data: CaseData) -> list[date]:
@@ -257,60 +252,18 @@ def _window_days(data: CaseData) -> list[date]:
 
 
 def compute_tables(data: CaseData) -> Tables:
-    """Row-level aggregation over the events (polars lazy, streaming), then sorted small tables."""
+    """The report's tables, from the small tables cluster wrote (it never reads the events)."""
     days = _window_days(data)
     members = data.assignment.filter(pl.col("cluster_id") >= 0)
     flagged = set(data.flagged_ids)
     series = _series_of(data)
-    daily: dict[str, dict[date, tuple[int, int, int, int]]] = {}
-    hourly: dict[str, list[int]] = {}
-    per_account: dict[str, dict] = {}
-    if data.events is not None:
-        ev = data.events.select("timestamp", ACCOUNT, "input_tokens", "output_tokens")
-        stats = (
-            ev.join(members.lazy().select(ACCOUNT), on=ACCOUNT, how="inner")
-            .group_by(ACCOUNT)
-            .agg(
-                pl.len().alias("requests"),
-                pl.col("input_tokens").sum().alias("input_tokens"),
-                pl.col("output_tokens").sum().alias("output_tokens"),
-                pl.col("timestamp").min().alias("first_seen"),
-                pl.col("timestamp").max().alias("last_seen"),
-                pl.col("timestamp").dt.date().n_unique().alias("active_days"),
-            )
-            .collect(engine="streaming")
-            .sort(ACCOUNT)
-        )
-        per_account = {row[ACCOUNT]: row for row in stats.iter_rows(named=True)}
-        tagged = ev.join(series.lazy(), on=ACCOUNT, how="left").with_columns(pl.col("series").fill_null(BACKGROUND))
-        day_rows = (
-            tagged.group_by(pl.col("timestamp").dt.date().alias("day"), "series")
-            .agg(
-                pl.len().alias("requests"),
-                pl.col(ACCOUNT).n_unique().alias("accounts"),
-                pl.col("input_tokens").sum().alias("input_tokens"),
-                pl.col("output_tokens").sum().alias("output_tokens"),
-            )
-            .collect(engine="streaming")
-            .sort("series", "day")
-        )
-        for row in day_rows.iter_rows(named=True):
-            daily.setdefault(row["series"], {})[row["day"]] = (
-                int(row["requests"]), int(row["accounts"]), int(row["input_tokens"] or 0), int(row["output_tokens"] or 0)
-            )
-        hour_rows = (
-            tagged.group_by("series", pl.col("timestamp").dt.hour().alias("hour"))
-            .agg(pl.len().alias("requests"))
-            .collect(engine="streaming")
-            .sort("series", "hour")
-        )
-        for row in hour_rows.iter_rows(named=True):
-            hourly.setdefault(row["series"], [0] * 24)[int(row["hour"])] = int(row["requests"])
-        observed = sorted({d for per_day in daily.values() for d in per_day})
-        if observed and (not days or observed[0] < days[0] or observed[-1] > days[-1]):
-            start = min(observed[0], days[0]) if days else observed[0]
-            end = max(observed[-1], days[-1]) if days else observed[-1]
-            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    daily, hourly = data.timelines
+    per_account = {row[ACCOUNT]: row for row in data.activity.iter_rows(named=True)}
+    observed = sorted({d for per_day in daily.values() for d in per_day})
+    if observed and (not days or observed[0] < days[0] or observed[-1] > days[-1]):
+        start = min(observed[0], days[0]) if days else observed[0]
+        end = max(observed[-1], days[-1]) if days else observed[-1]
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     created = {}
     if data.accounts is not None and "created_at" in data.accounts.columns:
         created = {
@@ -768,14 +721,19 @@ def build_bundle(
     }
 
 
-REPORT_INPUTS = ("ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "accounts.parquet")
+REPORT_INPUTS = (
+    "ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "features.parquet", DAILY_FILE, HOURLY_FILE,
+    "accounts.parquet",
+)
+# What the report takes from features.parquet for each account of a group.
+ACTIVITY_COLUMNS = (ACCOUNT, "requests", "input_tokens", "output_tokens", "first_seen", "last_seen", "active_days")
 
 
 def report_inputs(case: Path) -> list[dict]:
     """{path, bytes, sha256} of every case file load_case reads, sorted by path."""
     from forensics import custody
 
-    return custody.case_entries(case, REPORT_INPUTS)
+    return custody.case_entries(case, REPORT_INPUTS, events=False)
 
 
 def _custody_record(

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from forensics import jsonio
-from forensics.cluster import ClusterParams, run_cluster
+from forensics.cluster import CLUSTER_OUTPUTS, ClusterParams, run_cluster
 from forensics.coaction import coaction_edges
 from forensics.errors import BadInputError, CaseError
 from forensics.ingest import IngestOptions, run_ingest
@@ -26,7 +26,7 @@ from conftest import REPO, TEST_KEY_HEX, write_key
 
 SEED = 5
 PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
-OUTPUTS = ("features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json")
+OUTPUTS = CLUSTER_OUTPUTS
 CLUSTERS_JSON_KEYS = {
     "tool_version", "key_fingerprint", "parameters", "signals_unavailable", "edge_kinds",
     "coaction_fingerprints_skipped", "accounts_total", "accounts_in_graph", "clusters", "high_volume_accounts",

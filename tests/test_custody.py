@@ -92,11 +92,17 @@ def test_recorded_hashes_are_those_of_the_files_read_and_written(made) -> None:
     for entry in cluster["inputs"] + cluster["outputs"]:
         assert after_cluster[entry["path"]] == entry["sha256"], entry["path"]
     assert {e["path"] for e in cluster["outputs"]} == {
-        "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json"
+        "features.parquet", "edges.parquet", "graph.graphml", "clusters.parquet", "clusters.json",
+        "timeline_daily.parquet", "timeline_hourly.parquet",
     }
     assert any(e["path"].startswith("events/") for e in cluster["inputs"])
     for entry in report["inputs"]:
         assert after_cluster[entry["path"]] == entry["sha256"], entry["path"]
+    # The report reads small tables of the case, never the events.
+    assert {e["path"] for e in report["inputs"]} == {
+        "ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "features.parquet",
+        "timeline_daily.parquet", "timeline_hourly.parquet", "accounts.parquet",
+    }
     assert {e["path"]: e["sha256"] for e in report["outputs"]} == {
         name: _sha(made["bundle"] / name) for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
     }
