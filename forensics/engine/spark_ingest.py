@@ -306,6 +306,7 @@ def ingest_rows_on_spark(
 ) -> RowPasses:
     """ingest's row-level passes on `session`, or on a session of `options.spark` for this run: CASE/events and
     the quarantine parts under `work`, as the local engine writes them."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     if session is None and options.spark is None:
@@ -323,7 +324,9 @@ def ingest_rows_on_spark(
                 (stage / "events").mkdir()
                 lookalikes: list[list[str]] = []
             else:
-                rows = rows.persist()
+                # On executors' disks, not their heaps: every later pass reads the classified rows once more, and
+                # a heap cache of them left too little room for the event runs on 1.5 GB executors (5.7M rows).
+                rows = rows.persist(StorageLevel.DISK_ONLY)
                 _count_rows(rows, stats_by_index)
                 for index, st in sorted(stats_by_index.items()):
                     if st.rows != footer_rows[index]:
