@@ -395,3 +395,17 @@ def write_dirty_logs(directory: Path, files: list[list[dict]], timestamp_types: 
             }
         )
         pq.write_table(table, directory / f"part-{number}.parquet")
+
+
+def assert_ingest_matches_local(session, work: Path, key_hex: str, timestamp_types: list[str]) -> None:
+    """Ingest the fixed dirty logs (two files, their timestamps of `timestamp_types`) on both engines under
+    `key_hex`, on `session` for Spark, and compare the case files."""
+    from forensics.ingest import IngestOptions, run_ingest
+
+    from conftest import write_key
+
+    write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], timestamp_types)
+    options = {"key_file": write_key(work / "case.key", key_hex), "since": SINCE.isoformat()}
+    run_ingest([str(work / "logs")], work / "local", IngestOptions(**options))
+    run_ingest([str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options), session=session)
+    assert_same_case(work / "local", work / "spark")

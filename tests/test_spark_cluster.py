@@ -21,16 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forensics.engine.spark import SparkTarget, build_session, pseudonymise
-from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey, load_key
 
 from conftest import write_key
 from spark_support import (
-    FIXED_ROWS,
-    SINCE,
     StandaloneCluster,
-    assert_same_case,
-    write_dirty_logs,
+    assert_ingest_matches_local,
     arrow_column,
     file_blobs,
     find_needles,
@@ -149,12 +145,7 @@ def test_the_key_never_reaches_sparks_records(cluster, sessions, key, capfd, tmp
     assert "pseudonyms(" in plan
 
     # ingest end to end on the cluster: the same case files as the local engine, under this run's key.
-    work = tmp_path_factory.mktemp("cluster-ingest")
-    write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["string", "timestamp"])
-    options = {"key_file": write_key(work / "case.key", KEY_HEX), "since": SINCE.isoformat()}
-    run_ingest([str(work / "logs")], work / "local", IngestOptions(**options))
-    run_ingest([str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options), session=spark)
-    assert_same_case(work / "local", work / "spark")
+    assert_ingest_matches_local(spark, tmp_path_factory.mktemp("cluster-ingest"), KEY_HEX, ["string", "timestamp"])
 
     # The control: Spark's own hmac() with a canary key as a literal, which a leak scan must catch; its output
     # also checks keys.hmac_sha256_hex against an independent implementation.

@@ -20,20 +20,16 @@ import pyarrow as pa
 import pytest
 
 from forensics.engine.spark import ENGINE_CONF, SparkTarget, pseudonymise, spark_session
-from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey, load_key
 
 from conftest import write_key
 from spark_support import (
-    FIXED_ROWS,
-    SINCE,
     ConnectServer,
     arrow_column,
-    assert_same_case,
+    assert_ingest_matches_local,
     file_blobs,
     find_needles,
     key_needles,
-    write_dirty_logs,
 )
 
 pytestmark = pytest.mark.spark
@@ -75,12 +71,7 @@ def test_pseudonyms_over_spark_connect_and_no_key_in_the_servers_records(tmp_pat
             assert control == CaseKey(bytes.fromhex(canary_hex)).pseudonym_column("account", pl.Series(DIRTY)).to_list()
             control_plan = _explain(literal)
             # ingest end to end through the server: the same case files as the local engine.
-            work = tmp_path_factory.mktemp("connect-ingest")
-            write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["int", "string"])
-            options = {"key_file": write_key(work / "case.key", KEY_HEX), "since": SINCE.isoformat()}
-            run_ingest([str(work / "logs")], work / "local", IngestOptions(**options))
-            run_ingest([str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options), session=spark)
-            assert_same_case(work / "local", work / "spark")
+            assert_ingest_matches_local(spark, tmp_path_factory.mktemp("connect-ingest"), KEY_HEX, ["int", "string"])
         server.stop()  # the event log is complete once the server has stopped
     with capfd.disabled():
         print(f"\nSpark Connect server timings (s): {server.timings}")
