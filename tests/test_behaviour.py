@@ -18,7 +18,8 @@ from forensics.codes import ACCOUNT, AccountOrder, account_codes, decode, mix64,
 from forensics.edges import event_facts, hash_key
 from forensics.features import collect_features
 from forensics.groups import FactStore
-from forensics.ingest import EVENT_SCHEMA, IngestOptions, run_ingest
+from forensics.casefiles import EVENT_SCHEMA
+from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
 
 from conftest import TEST_KEY_HEX, write_key, xxh64_reference
