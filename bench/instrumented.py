@@ -44,7 +44,7 @@ class HashTimes:
 
 
 class MeasuredSteps:
-    """forensics.cluster.Steps that also measures each step."""
+    """forensics.detect.run.Steps that also measures each step."""
 
     steps: dict[str, dict] = {}
 
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
         code = cli.main(args)
         target.write_text(json.dumps(times.report()) + "\n")
     elif args[0] == "cluster":
-        from forensics import cluster
+        from forensics.detect import run as cluster
 
         cluster.Steps = MeasuredSteps
         code = cli.main(args)

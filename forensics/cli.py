@@ -416,7 +416,7 @@ def cluster(
     Example:
       forensics cluster cases/acme --coaction-window 60 --min-coaction 2
     """
-    from forensics.cluster import run_cluster
+    from forensics.detect.run import run_cluster
 
     values = dict(locals())
     params = ClusterParams(**{name: values[name] for name in CLUSTER_FLAGS})

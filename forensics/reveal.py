@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from forensics import custody, jsonio
+from forensics.bag import sha256_bytes
 from forensics.errors import (
     CaseError,
     LogsMismatchError,
@@ -33,7 +34,6 @@ from forensics.errors import (
     UnsafeOutputError,
     WrongKeyError,
 )
-from forensics.bag import sha256_bytes
 from forensics.fsio import write_bytes_atomic
 from forensics.keys import CaseKey, load_key
 from forensics.progress import Progress, SilentProgress

@@ -135,7 +135,7 @@ def rerun(
     bundle: Path, summary: dict, logs: list[str], key_file: Path, accounts: Path | None, progress: Progress
 ) -> tuple[list[str], bool]:
     """Re-create the bundle from the logs in a temporary directory; one line per file, ok if all identical."""
-    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.detect.run import ClusterParams, run_cluster
     from forensics.ingest import IngestOptions, run_ingest
     from forensics.report import build_bundle
 

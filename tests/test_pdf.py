@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from forensics import figures, score
+from forensics import figures
 from forensics import render as r
+from forensics.detect import score
 from forensics.report import build_bundle
 
 from tests.conftest import occurring, real_pipeline
