@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from forensics import custody, jsonio
-from forensics.bag import sha256_bytes
+from forensics.bundle.bag import sha256_bytes
 from forensics.errors import (
     CaseError,
     LogsMismatchError,
@@ -146,7 +146,7 @@ def reveal_accounts(
 
     Returns {out, sha256, accounts, clusters, accounts_per_cluster, logs_match_case}; never an ID.
     """
-    from forensics.report import csv_bytes
+    from forensics.bundle.run import csv_bytes
 
     case, out = Path(case), Path(out)
     check_output_location(out)

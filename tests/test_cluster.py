@@ -217,9 +217,9 @@ def test_cli_records_every_option_and_the_report_commands_replay_it(pipeline, tm
     import dataclasses
     import shlex
 
+    from forensics.bundle.render import rerun_commands
     from forensics.cli import main
     from forensics.params import CLUSTER_FLAGS
-    from forensics.render import rerun_commands
 
     defaults = dataclasses.asdict(ClusterParams())
     assert set(NON_DEFAULT) == set(defaults) and all(NON_DEFAULT[k] != defaults[k] for k in defaults)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from forensics import figures
-from forensics import render as r
+from forensics.bundle import figures
+from forensics.bundle import render as r
+from forensics.bundle.run import build_bundle
 from forensics.detect import score
-from forensics.report import build_bundle
 
 from tests.conftest import occurring, real_pipeline
 

@@ -25,12 +25,13 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from forensics import __version__, figures, jsonio
-from forensics import render as r
-from forensics.bag import (
+from forensics import __version__, jsonio
+from forensics.bundle import figures
+from forensics.bundle import render as r
+from forensics.bundle.bag import (
     CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sha256_bytes, sign_tagmanifest, unsealed_bag_files, write_files,
 )
-from forensics.case_metadata import CaseMetadata, bag_info_fields
+from forensics.bundle.case_metadata import CaseMetadata, bag_info_fields
 from forensics.casefiles import TIMELINE_BACKGROUND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
 from forensics.detect.timelines import read_timelines, series_of
 from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
