@@ -37,9 +37,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forensics.cluster import ClusterParams, run_cluster  # noqa: E402
+from forensics.detect.run import ClusterParams, run_cluster  # noqa: E402
+from forensics.detect.score import COORDINATION_MIN, EXTRACTION_MIN  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
-from forensics.score import COORDINATION_MIN, EXTRACTION_MIN  # noqa: E402
 from forensics.synth import CAMPAIGN_FAMILIES, HARD_NEGATIVE_FAMILIES, SCALES  # noqa: E402
 
 KEY_HEX = "5eed" * 16

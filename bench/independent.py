@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from detection import KEY_HEX, _ingest, _key_file, evaluate, labelled_flags  # noqa: E402
 
-from forensics.cluster import ClusterParams, run_cluster  # noqa: E402
+from forensics.detect.run import ClusterParams, run_cluster  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
 
 INCIDENTS = ("A", "B", "C")

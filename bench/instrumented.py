@@ -5,7 +5,7 @@
 
 The command runs through the CLI's own entry point (cli.main) with the same arguments; the instrumentation wraps
 functions from outside and writes TIMINGS.json when the command has finished.
-- ingest: wall seconds inside `ingest._keyed` (every keyed hash) and `MinHasher.band_keys`, summed over the threads
+- ingest: wall seconds inside `forensics.ingest.pseudonymise._keyed` (every keyed hash) and `MinHasher.band_keys`, summed over the threads
   that ran them. Ingest overlaps its stages on threads, so their sum is not an exclusive slice of its wall time.
 - cluster: each sub-step's wall and CPU seconds and its own peak RSS. On Linux the kernel's high-water mark is
   reset before each step (/proc/self/clear_refs), which also resets what wait4 reports for the whole process:
@@ -44,7 +44,7 @@ class HashTimes:
 
 
 class MeasuredSteps:
-    """forensics.cluster.Steps that also measures each step."""
+    """forensics.detect.run.Steps that also measures each step."""
 
     steps: dict[str, dict] = {}
 
@@ -85,15 +85,15 @@ def main(argv: list[str]) -> int:
     from forensics import cli
 
     if args[0] == "ingest":
-        from forensics import ingest
+        from forensics.ingest import pseudonymise
 
         times = HashTimes()
-        ingest._keyed = times.wrap("hmac", ingest._keyed)
-        ingest.MinHasher.band_keys = times.wrap("minhash", ingest.MinHasher.band_keys)
+        pseudonymise._keyed = times.wrap("hmac", pseudonymise._keyed)
+        pseudonymise.MinHasher.band_keys = times.wrap("minhash", pseudonymise.MinHasher.band_keys)
         code = cli.main(args)
         target.write_text(json.dumps(times.report()) + "\n")
     elif args[0] == "cluster":
-        from forensics import cluster
+        from forensics.detect import run as cluster
 
         cluster.Steps = MeasuredSteps
         code = cli.main(args)

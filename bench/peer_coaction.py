@@ -32,7 +32,7 @@ import forensics  # noqa: E402, F401
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from forensics.coaction import coaction_edges  # noqa: E402
+from forensics.detect.coaction import coaction_edges  # noqa: E402
 
 SPAN_S = 7 * 86_400
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z

@@ -416,7 +416,7 @@ def cluster(
     Example:
       forensics cluster cases/acme --coaction-window 60 --min-coaction 2
     """
-    from forensics.cluster import run_cluster
+    from forensics.detect.run import run_cluster
 
     values = dict(locals())
     params = ClusterParams(**{name: values[name] for name in CLUSTER_FLAGS})
@@ -482,8 +482,8 @@ def report(
         --source-organization 'Example AI Ltd' --contact-name 'A. Analyst' \\
         --contact-email analyst@example.com --analysis-date 2026-06-10
     """
-    from forensics.case_metadata import CaseMetadata
-    from forensics.report import build_bundle
+    from forensics.bundle.case_metadata import CaseMetadata
+    from forensics.bundle.run import build_bundle
 
     metadata = CaseMetadata(
         source_organization=source_organization,
@@ -535,8 +535,8 @@ def verify(
       forensics verify bundles/acme
       forensics verify bundles/acme --logs logs/ --key-file case.key --accounts accounts.parquet
     """
+    from forensics.bundle.verify import verify_bundle
     from forensics.errors import BundleInvalidError
-    from forensics.verify import verify_bundle
 
     try:
         with progress_for(quiet or as_json) as progress:

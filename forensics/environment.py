@@ -1,6 +1,6 @@
 """The tool's environment as the bundle and the custody log record it: Python and dependency versions.
 
-Kept apart from report.py (which loads polars) so the custody log and `verify` can use it cheaply.
+Kept apart from bundle/run.py (which loads polars) so the custody log and `verify` can use it cheaply.
 """
 
 from __future__ import annotations

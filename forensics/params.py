@@ -67,7 +67,7 @@ class ClusterParams:
     evidence_scale: float = GraphParams.evidence_scale
     coaction_evidence: float = GraphParams.coaction_evidence
     coaction_evidence_max: float = GraphParams.coaction_evidence_max
-    # Behavioural nearest neighbours (forensics.behaviour): accounts with at least this many requests, linked when
+    # Behavioural nearest neighbours (forensics.detect.behaviour): accounts with at least this many requests, linked when
     # their fingerprints' cosine is at least the minimum, with at most this much evidence per link.
     behaviour_min_requests: int = 20
     behaviour_min_cosine: float = 0.9

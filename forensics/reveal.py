@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from forensics import custody, jsonio
+from forensics.bundle.bag import sha256_bytes
 from forensics.errors import (
     CaseError,
     LogsMismatchError,
@@ -33,7 +34,6 @@ from forensics.errors import (
     UnsafeOutputError,
     WrongKeyError,
 )
-from forensics.bag import sha256_bytes
 from forensics.fsio import write_bytes_atomic
 from forensics.keys import CaseKey, load_key
 from forensics.progress import Progress, SilentProgress
@@ -105,24 +105,26 @@ def raw_account_ids(
     """account_pseudonym -> raw account ID for every pseudonym in `wanted` that the logs hold.
 
     Reads only the account column, in record batches, through ingest's reader, and pseudonymises each batch's
-    distinct IDs with ingest's own function (_pseudonymise).
+    distinct IDs with ingest's own function (pseudonymise_series).
     """
-    from forensics.ingest import _as_text, _open_parquet, _pseudonymise, _with_partitions, plan_file
+    from forensics.ingest.discover import open_parquet, with_partitions
+    from forensics.ingest.parse import as_text, plan_file
+    from forensics.ingest.pseudonymise import pseudonymise_series
 
     task = progress.task("reveal", total=None)
     wanted_frame = pl.DataFrame({"pseudonym": sorted(wanted)}, schema={"pseudonym": pl.String})
     found: dict[str, str] = {}
     for inp in inputs:
-        parquet = _open_parquet(inp, inp.path.stat().st_size)
+        parquet = open_parquet(inp, inp.path.stat().st_size)
         plan = plan_file(inp, parquet.schema_arrow, column_map)
         source, kind = plan.sources["account_id"], plan.kinds["account_id"]
         columns = [source] if source in parquet.schema_arrow.names else parquet.schema_arrow.names[:1]
         for record_batch in parquet.iter_batches(batch_size=1 << 20, columns=columns, use_threads=False):
-            batch = _with_partitions(pl.from_arrow(record_batch), inp)  # type: ignore[arg-type]
-            ids = batch.select(_as_text(source, kind).alias("_account"))["_account"]
+            batch = with_partitions(pl.from_arrow(record_batch), inp)  # type: ignore[arg-type]
+            ids = batch.select(as_text(source, kind).alias("_account"))["_account"]
             # ingest quarantines null and blank IDs (missing_account_id) before pseudonymising anything
             ids = ids.filter(ids.is_not_null() & (ids.str.strip_chars() != "")).unique()
-            pairs = pl.DataFrame({"raw": ids, "pseudonym": _pseudonymise(ids, key, "account")})
+            pairs = pl.DataFrame({"raw": ids, "pseudonym": pseudonymise_series(ids, key, "account")})
             for raw, pseudonym in pairs.join(wanted_frame, on="pseudonym", how="semi").iter_rows():
                 found[pseudonym] = raw
             task.advance(record_batch.num_rows)
@@ -144,7 +146,7 @@ def reveal_accounts(
 
     Returns {out, sha256, accounts, clusters, accounts_per_cluster, logs_match_case}; never an ID.
     """
-    from forensics.report import csv_bytes
+    from forensics.bundle.run import csv_bytes
 
     case, out = Path(case), Path(out)
     check_output_location(out)
@@ -159,7 +161,7 @@ def reveal_accounts(
         )
     accounts, selected = flagged_accounts(case, cluster_ids)
     column_map = dict((ingest.get("parameters") or {}).get("column_map") or {})
-    from forensics.ingest import resolve_inputs
+    from forensics.ingest.discover import resolve_inputs
 
     inputs, _ = resolve_inputs(list(logs))
     raw = raw_account_ids(inputs, column_map, key, set(accounts[ACCOUNT].to_list()), progress)

@@ -155,9 +155,9 @@ def xxh64_reference(data: bytes, seed: int) -> int:
 
 def real_pipeline(root: Path, *, seed: int, title: str, case_id: str) -> dict[str, Path]:
     """synth tiny -> ingest -> cluster -> report, in process, with the real stages."""
-    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.bundle.run import build_bundle
+    from forensics.detect.run import ClusterParams, run_cluster
     from forensics.ingest import IngestOptions, run_ingest
-    from forensics.report import build_bundle
     from forensics.synth import generate
 
     key = write_key(root / "case.key")

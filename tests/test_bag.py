@@ -10,7 +10,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from forensics.bag import (
+from forensics.bundle.bag import (
     BAG_INFO,
     BAGIT_TXT,
     bag_info_text,
@@ -239,7 +239,7 @@ def _summary(**case) -> dict:
 
 
 def test_bag_info_records_case_metadata_under_rfc_8493_labels() -> None:
-    from forensics.report import bag_info_fields
+    from forensics.bundle.run import bag_info_fields
 
     fields = dict(bag_info_fields(_summary(
         source_organization="Example AI Ltd", contact_name="A. Analyst", contact_email="a@example.org",
@@ -267,7 +267,7 @@ def test_bag_info_records_case_metadata_under_rfc_8493_labels() -> None:
     ],
 )
 def test_case_metadata_that_cannot_be_recorded_is_refused(field: str, value: str, message: str) -> None:
-    from forensics.case_metadata import CaseMetadata
+    from forensics.bundle.case_metadata import CaseMetadata
     from forensics.errors import InvalidCaseMetadataError
 
     with pytest.raises(InvalidCaseMetadataError, match=message):

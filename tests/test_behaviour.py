@@ -13,12 +13,13 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from forensics.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
+from forensics.casefiles import EVENT_SCHEMA
 from forensics.codes import ACCOUNT, AccountOrder, account_codes, decode, mix64, xxh64
-from forensics.edges import event_facts, hash_key
-from forensics.features import collect_features
-from forensics.groups import FactStore
-from forensics.ingest import EVENT_SCHEMA, IngestOptions, run_ingest
+from forensics.detect.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
+from forensics.detect.facts import event_facts, hash_key
+from forensics.detect.features import collect_features
+from forensics.detect.groups import FactStore
+from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
 
 from conftest import TEST_KEY_HEX, write_key, xxh64_reference

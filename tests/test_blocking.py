@@ -1,5 +1,5 @@
 """Blocking on shared keys and the Poisson surprise of each pair's overlap: brute-force references written here,
-independently of forensics.blocking, over itertools pairs and hypothesis-generated facts."""
+independently of forensics.detect.blocking, over itertools pairs and hypothesis-generated facts."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from scipy import special
 from scipy.stats import poisson
 
-import forensics.blocking as blocking_module
-from forensics.blocking import Blocking, evidence_from_surprise, key_anomaly, poisson_surprise, shared_key_pairs
+import forensics.detect.blocking as blocking_module
 from forensics.codes import sorted_unique
+from forensics.detect.blocking import Blocking, evidence_from_surprise, key_anomaly, poisson_surprise, shared_key_pairs
 
 LN10 = math.log(10.0)
 

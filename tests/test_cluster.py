@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 
 from forensics import jsonio
-from forensics.cluster import CLUSTER_OUTPUTS, ClusterParams, run_cluster
-from forensics.coaction import coaction_edges
+from forensics.casefiles import CLUSTER_OUTPUTS
+from forensics.detect.coaction import coaction_edges
+from forensics.detect.run import ClusterParams, run_cluster
 from forensics.errors import BadInputError, CaseError
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
@@ -183,7 +184,7 @@ def test_deterministic_across_threads_and_hash_seeds(pipeline, tmp_path: Path) -
     for name in OUTPUTS:
         (copy / name).unlink()
     env = {**os.environ, "POLARS_MAX_THREADS": "1", "PYTHONHASHSEED": "12345"}
-    code = "import sys; from pathlib import Path; from forensics.cluster import *; run_cluster(Path(sys.argv[1]), ClusterParams())"
+    code = "import sys; from pathlib import Path; from forensics.detect.run import *; run_cluster(Path(sys.argv[1]), ClusterParams())"
     subprocess.run([sys.executable, "-c", code, str(copy)], check=True, env=env, cwd=REPO, timeout=300)
     for name in OUTPUTS:
         assert (copy / name).read_bytes() == (pipeline["case"] / name).read_bytes(), name
@@ -216,9 +217,9 @@ def test_cli_records_every_option_and_the_report_commands_replay_it(pipeline, tm
     import dataclasses
     import shlex
 
+    from forensics.bundle.render import rerun_commands
     from forensics.cli import main
     from forensics.params import CLUSTER_FLAGS
-    from forensics.render import rerun_commands
 
     defaults = dataclasses.asdict(ClusterParams())
     assert set(NON_DEFAULT) == set(defaults) and all(NON_DEFAULT[k] != defaults[k] for k in defaults)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import forensics.coaction as coaction
-from forensics.coaction import coaction_edges
+import forensics.detect.coaction as coaction
+from forensics.detect.coaction import coaction_edges
 from forensics.errors import BadInputError, MissingColumnError
 
 T0 = datetime(2026, 4, 22, 12, 0, tzinfo=timezone.utc)
@@ -259,7 +259,7 @@ def test_self_loops_alone_come_out_sorted():
 _RUN_IN_CHILD = """
 import sys, random, datetime as dt
 import polars as pl
-from forensics.coaction import coaction_edges
+from forensics.detect.coaction import coaction_edges
 rng = random.Random(5)
 n = 3000
 t0 = dt.datetime(2026, 4, 22, tzinfo=dt.timezone.utc)

@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from forensics import custody
+from forensics.bundle.verify import verify_bundle
 from forensics.environment import versions
 from forensics.errors import BundleInvalidError
 from forensics.synth import generate
-from forensics.verify import verify_bundle
 from tests.conftest import TEST_KEY_HEX, run_cli, write_key
 
 
@@ -194,7 +194,7 @@ def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
 
 def _reseal_tagmanifest(bundle: Path) -> None:
     """What a forger who knows BagIt does after replacing a tag file: recompute the tag manifest."""
-    from forensics.bag import manifest_text
+    from forensics.bundle.bag import manifest_text
 
     names = ("bagit.txt", "bag-info.txt", "custody.jsonl", "manifest-sha256.txt")
     (bundle / "tagmanifest-sha256.txt").write_text(manifest_text({n: _sha(bundle / n) for n in names}))

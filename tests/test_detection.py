@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from forensics import jsonio
-from forensics.cluster import ClusterParams, run_cluster
+from forensics.detect.run import ClusterParams, run_cluster
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
 from forensics.synth import generate

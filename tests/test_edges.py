@@ -1,5 +1,5 @@
 """The facts each evidence kind blocks on, read from hand-built events and account tables with the case's exact
-column types (forensics.ingest.EVENT_SCHEMA / ACCOUNT_SCHEMA), and the edge table made from them."""
+column types (forensics.casefiles.EVENT_SCHEMA / ACCOUNT_SCHEMA), and the edge table made from them."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from forensics.blocking import Blocking, shared_key_pairs, unique_facts
+from forensics.casefiles import ACCOUNT_SCHEMA, CODED_SCHEMA, EDGE_SCHEMA, EVENT_SCHEMA
 from forensics.codes import ACCOUNT, account_codes
-from forensics.edges import (
-    CODED_SCHEMA,
-    EDGE_SCHEMA,
+from forensics.detect.blocking import Blocking, shared_key_pairs, unique_facts
+from forensics.detect.facts import (
     GROUP_COLUMNS,
     KEY_KINDS,
     account_facts,
@@ -25,7 +24,6 @@ from forensics.edges import (
     hash_key,
     key_edges,
 )
-from forensics.ingest import ACCOUNT_SCHEMA, EVENT_SCHEMA
 from tests.conftest import xxh64_reference
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)  # midnight UTC: a multiple of every slot and burst length

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from forensics.features import _sorted_by_account_and_time, collect_features
+from forensics.detect.features import _sorted_by_account_and_time, collect_features
 
 T0 = datetime(2026, 4, 22, tzinfo=timezone.utc)
 

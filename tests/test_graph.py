@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forensics.casefiles import EDGE_KINDS, KIND
 from forensics.codes import AccountOrder
-from forensics.edges import EDGE_KINDS, KIND
-from forensics.graph import build_graph, cluster_graph, sparsify
+from forensics.detect.graph import build_graph, cluster_graph, sparsify
 from forensics.params import GraphParams
 
 ALL = GraphParams(min_similarity=0.0, top_k=10_000)  # keep every pair, to read similarities off the graph

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
-from forensics.groups import SPECIFIC_SURPRISE, FactStore, chernoff_surprise, expected_distinct, group_evidence
+from forensics.detect.groups import SPECIFIC_SURPRISE, FactStore, chernoff_surprise, expected_distinct, group_evidence
 
 LN10 = math.log(10.0)
 

@@ -161,7 +161,7 @@ def test_duplicate_winners_do_not_depend_on_row_order(tmp_path, key_file):
 def test_request_id_hash_is_pinned_xxh64() -> None:
     """Duplicate candidates are XXH64 of the request ID's UTF-8 text with seed 0x5EED, a hash defined by its
     algorithm: pinned, and checked against the specification, so that an upgrade that changed it fails here."""
-    from forensics.ingest import _ID_HASH_SEED, request_id_hash
+    from forensics.ingest.dedupe import _ID_HASH_SEED, request_id_hash
 
     ids = ["req-1", "", "über-7", "a-request-id-longer-than-thirty-two-bytes"]
     got = pl.DataFrame({"request_id": ids}).select(request_id_hash()).to_series().to_list()
@@ -556,11 +556,11 @@ def test_output_does_not_depend_on_batch_size(tmp_path, key_file):
 
 def test_output_does_not_depend_on_memo_bounds(tmp_path, key_file, monkeypatch):
     """The pseudonym and address memos are emptied whenever they outgrow their bound; the case is the same."""
-    import forensics.ingest as ingest_module
+    import forensics.ingest.validate as validate_module
 
     logs = mixed_logs(tmp_path / "logs")
     run_ingest([str(p) for p in logs], tmp_path / "default", IngestOptions(key_file=key_file, batch_rows=64))
-    monkeypatch.setattr(ingest_module, "_CACHE_MAX", 1)
+    monkeypatch.setattr(validate_module, "_CACHE_MAX", 1)
     run_ingest([str(p) for p in logs], tmp_path / "tiny", IngestOptions(key_file=key_file, batch_rows=64))
     assert tree_bytes(tmp_path / "default") == tree_bytes(tmp_path / "tiny")
 
@@ -600,12 +600,12 @@ def test_derived_columns_follow_their_definitions(tmp_path, key_file):
 
 
 def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_file, monkeypatch):
-    import forensics.ingest as ingest_module
+    import forensics.engine.local as local_engine
 
     def broken(valid, key, minhasher):
         raise RuntimeError("derivation failed")
 
-    monkeypatch.setattr(ingest_module, "derive_event_columns", broken)
+    monkeypatch.setattr(local_engine, "derive_event_columns", broken)
     logs = simple_logs(tmp_path / "logs", n=40)
     with pytest.raises(RuntimeError, match="derivation failed"):
         run_ingest([str(logs)], tmp_path / "case", IngestOptions(key_file=key_file, batch_rows=8))
@@ -614,7 +614,7 @@ def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_f
 
 def _band_keys_by_the_spec(text: str, key_hex: str) -> list[int]:
     """The band keys as README and docs/case-format.md specify them, in plain Python."""
-    from forensics.ingest import _splitmix64
+    from forensics.ingest.pseudonymise import _splitmix64
     from forensics.schema import MINHASH_BANDS, MINHASH_ROWS_PER_BAND, MINHASH_SEED, SHINGLE_WORDS
 
     words = re.findall(r"[^\W_]+", text) or [""]  # letters and digits: schema.WORD on these inputs
@@ -642,7 +642,7 @@ def test_xxh64_reference_matches_published_vectors() -> None:
 def test_minhash_band_keys_are_pinned_and_follow_the_spec() -> None:
     """Band keys come from XXH64, defined by its algorithm: a polars or polars-hash upgrade that changed them
     would change every case's band keys, and fails here."""
-    from forensics.ingest import MinHasher
+    from forensics.ingest.pseudonymise import MinHasher
     from forensics.keys import CaseKey
 
     minhasher = MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
@@ -656,7 +656,7 @@ def test_minhash_band_keys_are_pinned_and_follow_the_spec() -> None:
 
 
 def test_which_prompts_share_a_band_does_not_depend_on_the_key() -> None:
-    from forensics.ingest import MinHasher
+    from forensics.ingest.pseudonymise import MinHasher
     from forensics.keys import CaseKey
 
     base = "please write a detailed answer about the history of the roman empire and its fall in the west"
@@ -696,11 +696,11 @@ def _v6_texts() -> st.SearchStrategy[str]:
                       max_size=12))
 def test_ip_fast_paths_agree_with_ipaddress(texts):
     """The polars fast paths for canonical IPv4 and IPv6 give the same address and network texts as ipaddress."""
-    from forensics.ingest import _canonical_address, _IpCache
+    from forensics.ingest.validate import IpCache, _canonical_address
     from forensics.keys import CaseKey
 
     key = CaseKey(bytes.fromhex(TEST_KEY_HEX))
-    table = _IpCache(key).table(pl.Series(texts, dtype=pl.String))
+    table = IpCache(key).table(pl.Series(texts, dtype=pl.String))
     got = {r: (ip, net) for r, ip, net in table.select("_ip_raw", "ip_pseudonym", "net_pseudonym").iter_rows()}
     for text in texts:
         parsed = _canonical_address(text)
@@ -738,7 +738,7 @@ _SHAPE_PIECES = st.sampled_from(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(_SHAPE_PIECES, max_size=24).map("".join), min_size=1, max_size=8))
 def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
-    from forensics.ingest import PromptShapes
+    from forensics.ingest.pseudonymise import PromptShapes
 
     shapes = PromptShapes(pl.Series(texts, dtype=pl.String))
     skeletons, openings, closings, shingles = _shapes_by_regex(texts)
@@ -754,7 +754,7 @@ def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
 
 
 def test_prompt_shapes_of_null_and_empty_texts() -> None:
-    from forensics.ingest import PromptShapes
+    from forensics.ingest.pseudonymise import PromptShapes
 
     shapes = PromptShapes(pl.Series([None, "", "  "], dtype=pl.String))
     assert shapes.skeletons().to_list() == ["", "", ""]
@@ -764,7 +764,7 @@ def test_prompt_shapes_of_null_and_empty_texts() -> None:
 
 
 def test_prompt_shapes_in_chunks_equal_one_pass(monkeypatch) -> None:
-    import forensics.ingest as ingest_module
+    import forensics.ingest.pseudonymise as ingest_module
     from forensics.keys import CaseKey
 
     texts = pl.Series(["explain step by step how 0 works", "", "über die brücke 0", "a, b; c's d", "the the", "x"] * 3)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from forensics import figures, score
-from forensics import render as r
-from forensics.report import build_bundle
+from forensics.bundle import figures
+from forensics.bundle import render as r
+from forensics.bundle.run import build_bundle
+from forensics.detect import score
 
 from tests.conftest import occurring, real_pipeline
 

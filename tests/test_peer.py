@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from forensics.coaction import coaction_edges
+from forensics.detect.coaction import coaction_edges
 
 PEER_DATA = Path(__file__).resolve().parents[2] / "shared" / "peer-data"
 FIXTURE = PEER_DATA / "qut_coretweet_fixture.csv"

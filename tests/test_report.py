@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forensics import jsonio
+from forensics.bundle.run import build_bundle
 from forensics.errors import BadInputError, CaseError, OutputExistsError
-from forensics.report import build_bundle
 
 from tests.conftest import REPO, TEST_KEY_HEX, occurring, real_pipeline, run_cli, tree_bytes
 
@@ -254,7 +254,7 @@ def test_markdown_has_the_same_sections_and_numbers(pipeline) -> None:
 def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
     """A lawyer must see, per kind and in numbers, how many values were compared, how many along the salting ring,
     and how many were left out as too common to be specific."""
-    from forensics.render import EDGE_KIND_NAMES
+    from forensics.bundle.render import EDGE_KIND_NAMES
 
     md = (pipeline["bundle"] / "data/report.md").read_text(encoding="utf-8")
     kinds = json.loads((pipeline["case"] / "clusters.json").read_text())["edge_kinds"]
@@ -273,7 +273,7 @@ def test_report_counts_the_values_each_evidence_kind_ignored(pipeline) -> None:
 
 
 def test_ignored_values_caveat_lists_only_kinds_that_ignored_values() -> None:
-    from forensics.render import _ignored_values_caveat
+    from forensics.bundle.render import _ignored_values_caveat
 
     assert _ignored_values_caveat({"slot": {"pairs": 5, "keys_used": 10, "keys_dropped": 0}}) == []
     (text,) = _ignored_values_caveat({
@@ -441,7 +441,7 @@ def test_sigkill_during_report_leaves_nothing_partial_and_the_next_run_matches(p
     import signal
     import time
 
-    from forensics.bag import check_bag
+    from forensics.bundle.bag import check_bag
 
     target = tmp_path / "out"
     cmd = [sys.executable, "-m", "forensics.cli", "report", str(pipeline["case"]), "--out", str(target),
@@ -466,7 +466,7 @@ def test_a_large_group_is_drawn_as_a_connected_neighbourhood_of_its_strongest_me
     weak leaves, while the clique members A-D are each stronger than any leaf."""
     import networkx as nx
 
-    from forensics.report import drawn_members
+    from forensics.bundle.run import drawn_members
 
     graph = nx.Graph()
     graph.add_edges_from((a, b, {"weight": 1.0}) for a, b in [("A", "B"), ("A", "C"), ("A", "D"), ("B", "C"), ("B", "D"), ("C", "D")])

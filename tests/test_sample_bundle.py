@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from forensics.report import build_bundle
+from forensics.bundle.run import build_bundle
 
 from tests.conftest import REPO, tree_bytes
 

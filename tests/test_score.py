@@ -9,13 +9,13 @@ import polars as pl
 import pytest
 
 from forensics import jsonio
-from forensics.cluster import ClusterParams, run_cluster
-from forensics.ingest import IngestOptions, run_ingest
-from forensics.keys import CaseKey
-from forensics.score import (
+from forensics.detect.run import ClusterParams, run_cluster
+from forensics.detect.score import (
     INDICATORS, KIND_INDICATOR, ScoreParams, _max_window_share, _org_exclusions, chance_words, extraction,
     high_volume_accounts, phrase,
 )
+from forensics.ingest import IngestOptions, run_ingest
+from forensics.keys import CaseKey
 from forensics.synth import generate
 
 from conftest import TEST_KEY_HEX, write_key
@@ -188,7 +188,7 @@ def test_evaluation_harnesses_listed_as_high_volume_not_flagged(hard_case) -> No
 
 
 def test_flagged_groups_sharing_their_templates_merge_and_others_do_not() -> None:
-    from forensics.score import _Group, _merge_map
+    from forensics.detect.score import _Group, _merge_map
 
     spec = pl.DataFrame(
         {"cluster_id": [1] * 8 + [3] * 4 + [5] * 6, "key": [*range(8), 5, 6, 7, 100, *range(200, 206)]},
@@ -202,7 +202,7 @@ def test_flagged_groups_sharing_their_templates_merge_and_others_do_not() -> Non
 
 
 def test_renumber_orders_by_size_then_activity_rank() -> None:
-    from forensics.score import renumber
+    from forensics.detect.score import renumber
 
     clusters = pl.DataFrame({"account_pseudonym": list("abcdefg"), "cluster_id": [4, 4, 9, 9, 2, 2, -1]})
     rank = pl.DataFrame({"account_pseudonym": list("abcdefg"), "rank": [5, 6, 1, 7, 3, 4, 0]})

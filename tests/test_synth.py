@@ -16,6 +16,8 @@ import pytest
 import forensics.synth as synth
 from forensics.errors import BadInputError
 from forensics.synth import CAMPAIGN_FAMILIES, FAMILIES, HARD_NEGATIVE_FAMILIES, SCALES, SCENARIOS, generate
+from forensics.synth import families as synth_families
+from forensics.synth import world as synth_world
 
 COMPANIONS = {"proxy-customers", "relay-customers"}
 HARD_NEGATIVES = set(HARD_NEGATIVE_FAMILIES) | COMPANIONS
@@ -177,7 +179,7 @@ def test_the_family_names():
                                            "enterprise-org", "wrapper-app", "eval-harness", "mobile-cgnat"}
     assert FAMILIES == CAMPAIGN_FAMILIES + HARD_NEGATIVE_FAMILIES
     assert not COMPANIONS & set(FAMILIES)
-    assert not hasattr(synth, "CAMPAIGNS")
+    assert not hasattr(synth, "CAMPAIGNS") and not hasattr(synth_families, "CAMPAIGNS")
     assert "default" in SCENARIOS and "seed" in SCALES
 
 
@@ -308,7 +310,7 @@ def test_fanout_datacenter(rows, tiny_frames):
     assert items["copies"].is_between(2, 4).mean() > 0.95
     assert items["span"].quantile(0.95) < 15 * 60
     assert fan["ip"].str.replace(r"\.\d+$", "").n_unique() <= 5  # a few /24s
-    assert set(fan["user_agent"]) <= set(synth.SDK_UAS) | {"python-requests/2.31.0"}
+    assert set(fan["user_agent"]) <= set(synth_world.SDK_UAS) | {"python-requests/2.31.0"}
     # Round the clock: every UTC hour is used.
     assert fan["timestamp"].dt.hour().n_unique() == 24
 
@@ -330,7 +332,7 @@ def test_hydra_residential_shares_its_pool_with_proxy_customers(rows, tiny_frame
     assert hydra["user_agent"].str.starts_with("Mozilla/5.0").all()
     acc = accounts.join(hydra.select("account_id").unique(), on="account_id")
     assert acc["payment_fingerprint"].n_unique() == acc.height  # a card each
-    assert not acc["email_domain"].is_in(list(synth.THROWAWAY_DOMAINS)).any()
+    assert not acc["email_domain"].is_in(list(synth_world.THROWAWAY_DOMAINS)).any()
     life = hydra.group_by("account_id").agg((pl.col("timestamp").max() - pl.col("timestamp").min()).dt.total_days())
     assert life["timestamp"].max() <= 29
     # Synchronised waves: most requests fall in a few minutes of some wave, a few waves a day.

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from forensics.bag import bag_info_text, manifest_text, sign_tagmanifest
+from forensics.bundle.bag import bag_info_text, manifest_text, sign_tagmanifest
+from forensics.bundle.run import bag_info_fields, build_bundle
+from forensics.bundle.verify import verify_bundle
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
-from forensics.report import bag_info_fields, build_bundle
-from forensics.verify import verify_bundle
 from tests.conftest import real_pipeline, run_cli
 
 OTHER_KEY_HEX = "ffeeddccbbaa99887766554433221100" * 2
@@ -283,7 +283,7 @@ OTHER_ENVIRONMENT = {"python": "3.99", "polars": "0.0.1"}
 def other_environment(made, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle as `report` writes it under another Python and polars (the real stage, told to record those
     versions), with case metadata that the re-run must reproduce."""
-    from forensics.case_metadata import CaseMetadata
+    from forensics.bundle.case_metadata import CaseMetadata
     from forensics.environment import versions
 
     bundle = tmp_path_factory.mktemp("other-env") / "bundle"

@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from forensics import render
-from forensics.bag import sign_tagmanifest
+from forensics.bundle import render
+from forensics.bundle.bag import sign_tagmanifest
 from forensics.keys import CaseKey
 
 from tests.conftest import REPO

@@ -1,6 +1,6 @@
-"""Engines that run the row-level stage. `local` (polars in this process) is the default; `spark` (engine.spark)
-runs the same per-row rules on a Spark cluster or a Spark Connect server. The rules themselves live with their
-stage, so both engines call one implementation of each."""
+"""Engines that run the row-level stage. `local` (engine.local: polars in this process) is the default; `spark`
+(engine.spark, engine.spark_ingest) runs the same per-row rules on a Spark cluster or a Spark Connect server. The
+rules themselves live with their stage (forensics.ingest), so both engines call one implementation of each."""
 
 from __future__ import annotations
 

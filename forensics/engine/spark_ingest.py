@@ -23,38 +23,19 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 import pyarrow as pa
 
+from forensics.casefiles import EVENT_SCHEMA
 from forensics.engine.spark import SparkEngineError, first_line, map_frames, spark_session
 from forensics.errors import CorruptInputError, ForensicsError, InternalError
-from forensics.ingest import (
-    _CLASSIFY_ONLY,
-    EPOCH_UNITS,
-    EVENT_SCHEMA,
-    FilePlan,
-    FileStats,
-    IngestOptions,
-    InputFile,
-    MinHasher,
-    RowPasses,
-    Window,
-    _IpCache,
-    _open_parquet,
-    _prefix_clashes,
-    _raw_strings,
-    _with_partitions,
-    check_epoch_unit,
-    classify_frame,
-    derive_event_columns,
-    file_stats,
-    lookalike_groups,
-    lookalike_keys,
-    plan_file,
-    quarantine_duplicates,
-    quarantine_records,
-    timestamp_units,
-    write_events_day,
-)
+from forensics.ingest.accounts import lookalike_groups, lookalike_keys
+from forensics.ingest.dedupe import quarantine_duplicates
+from forensics.ingest.discover import FileStats, InputFile, file_stats, open_parquet, with_partitions
+from forensics.ingest.parse import FilePlan, Window, check_epoch_unit, plan_file, timestamp_units
+from forensics.ingest.pseudonymise import MinHasher, derive_event_columns
+from forensics.ingest.run import IngestOptions, RowPasses, write_events_day
+from forensics.ingest.validate import CLASSIFY_ONLY, IpCache, classify_frame, quarantine_records, raw_strings
 from forensics.keys import CaseKey
 from forensics.progress import Progress
+from forensics.schema import EPOCH_UNITS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -96,7 +77,7 @@ class _RowsOfGroup:
         self._window = window
         self._epoch_unit = epoch_unit
         self._minhasher = MinHasher.from_key(key)
-        self._ip_cache: _IpCache | None = None
+        self._ip_cache: IpCache | None = None
         self._paths = {str(inp.path.resolve()): (index, inp) for index, inp in group.files}
         self.__name__ = "ingest_rows"
 
@@ -108,10 +89,10 @@ class _RowsOfGroup:
 
     def __call__(self, frame: pl.DataFrame) -> pl.DataFrame:
         if self._ip_cache is None:
-            self._ip_cache = _IpCache(self._key)
+            self._ip_cache = IpCache(self._key)
         plan = self._group.plan
         parts = [
-            _with_partitions(part.drop("_path"), self._paths[_local_path(path)][1]).with_columns(
+            with_partitions(part.drop("_path"), self._paths[_local_path(path)][1]).with_columns(
                 pl.lit(self._paths[_local_path(path)][0], dtype=pl.Int32).alias("_file")
             )
             for (path,), part in frame.partition_by("_path", as_dict=True, maintain_order=True).items()
@@ -127,12 +108,12 @@ class _RowsOfGroup:
         classified = classified.with_columns(batch.with_columns(units.alias("_units"))["_units"])
         rejected = classified.filter(pl.col("_reason").is_not_null()).select("_file", "_row", "_reason", "_units")
         raw = batch.join(rejected, on=["_file", "_row"], how="inner", maintain_order="left")
-        raw_text = _raw_strings(raw.drop("_file", "_row", "_reason", "_units"))
+        raw_text = raw_strings(raw.drop("_file", "_row", "_reason", "_units"))
         rejected = raw.select("_file", "_row", "_reason", "_units").hstack(
             raw_text.select(pl.concat_list(pl.all()).alias("_raw"))
         )
         valid = classified.filter(pl.col("_reason").is_null())
-        events = derive_event_columns(valid.drop(*_CLASSIFY_ONLY), self._key, self._minhasher)
+        events = derive_event_columns(valid.drop(*CLASSIFY_ONLY), self._key, self._minhasher)
         norms = lookalike_keys(valid["_account"], self._key).select("_account", "_norm")
         events = events.join(norms, on="_account", how="left", maintain_order="left").select(
             *[c for c in EVENT_SCHEMA if c != _MINHASH],
@@ -185,7 +166,7 @@ def _groups(inputs: list[InputFile], options: IngestOptions) -> tuple[dict[str, 
     for index, inp in enumerate(inputs):
         st = file_stats(index, inp)
         stats[inp.rel] = st
-        parquet = _open_parquet(inp, st.size)
+        parquet = open_parquet(inp, st.size)
         schema = parquet.schema_arrow
         plan = plan_file(inp, schema, options.column_map)
         plans.append(plan)

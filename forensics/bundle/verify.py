@@ -18,7 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from forensics.bag import BAG_INFO, CUSTODY, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
+from forensics.bundle.bag import BAG_INFO, CUSTODY, SIGNATURE, TAGMANIFEST, bag_info_text, check_bag, verify_signature
 from forensics.errors import BadInputError, BundleInvalidError, WrongKeyError
 from forensics.fsio import sha256_file
 from forensics.progress import Progress, SilentProgress
@@ -36,7 +36,7 @@ def _read_summary(bundle: Path) -> dict | None:
 
 def _expected_bag_info(bundle: Path, summary: dict | None) -> bytes | None:
     """bag-info.txt as `report` would write it for this summary and this payload, or None if underivable."""
-    from forensics.case_metadata import bag_info_fields
+    from forensics.bundle.case_metadata import bag_info_fields
 
     if summary is None:
         return None
@@ -80,7 +80,7 @@ def check_integrity(bundle: Path) -> list[str]:
 def _custody_problems(bundle: Path) -> list:
     """The custody log must be there, hold one JSON object per line, and end with the `report` record that made
     this bundle, whose recorded SHA-256 of bagit.txt, bag-info.txt and manifest-sha256.txt match the bag's."""
-    from forensics.bag import BagProblem
+    from forensics.bundle.bag import BagProblem
     from forensics.custody import parse_log
 
     path = bundle / CUSTODY
@@ -135,9 +135,9 @@ def rerun(
     bundle: Path, summary: dict, logs: list[str], key_file: Path, accounts: Path | None, progress: Progress
 ) -> tuple[list[str], bool]:
     """Re-create the bundle from the logs in a temporary directory; one line per file, ok if all identical."""
-    from forensics.cluster import ClusterParams, run_cluster
+    from forensics.bundle.run import build_bundle
+    from forensics.detect.run import ClusterParams, run_cluster
     from forensics.ingest import IngestOptions, run_ingest
-    from forensics.report import build_bundle
 
     params = summary.get("parameters") or {}
     ingest = params.get("ingest") or {}
@@ -156,7 +156,7 @@ def rerun(
         accounts=Path(accounts) if accounts else None,
         key_file=Path(key_file),
     )
-    from forensics.case_metadata import CaseMetadata
+    from forensics.bundle.case_metadata import CaseMetadata
     from forensics.environment import ENVIRONMENT_FIELDS, versions
 
     recorded, running = summary.get("versions") or {}, versions()

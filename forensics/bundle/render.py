@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from forensics import score as scoring
+from forensics.detect import score as scoring
 from forensics.params import CLUSTER_FLAGS, ClusterParams, ScoreParams
 
 

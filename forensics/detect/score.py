@@ -11,7 +11,7 @@ and a group is flagged when score >= flag_threshold, coordination >= 0.5, extrac
 min_flag_accounts of its members are flagged accounts, and no benign explanation covers it.
 
 - coordination: the largest share of the members' requests that fall on keys specific to the group (keys far
-  more members use than the rest of the case explains, `forensics.groups`), over addresses, networks, clock
+  more members use than the rest of the case explains, `forensics.detect.groups`), over addresses, networks, clock
   slots, prompt templates and skeletons, cards, signup hours, user agents and system prompts; or the share of
   members with a co-action partner;
 - extraction: from the group's templated reasoning requests, those that ask for reasoning in a prompt frame
@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT
-from forensics.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence
+from forensics.detect.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence
 from forensics.params import ScoreParams
 
 WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}

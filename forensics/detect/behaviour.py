@@ -18,7 +18,7 @@ are scored by exact cosine, and each account keeps its `neighbours` most similar
 
 A behaviour link is evidence of likeness, not of a shared resource: on its own it gives a pair at most
 `behaviour_evidence_max`, and the report never flags a group on behaviour alone (its coordination must come
-from a shared key; see `forensics.score`).
+from a shared key; see `forensics.detect.score`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import AccountOrder, collect_coded, mix64, sorted_unique, xxh64
-from forensics.groups import FactStore
+from forensics.detect.groups import FactStore
 
 SLOTS_PER_DAY = 144
 SKELETON_BINS = 32

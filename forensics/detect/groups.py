@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from forensics.blocking import key_degrees, poisson_surprise, unique_facts
+from forensics.detect.blocking import key_degrees, poisson_surprise, unique_facts
 
 _LN10 = math.log(10.0)
 # Kinds measured for every group, in the order the evidence lists them.
@@ -62,7 +62,7 @@ class FactStore:
 
     def put(self, kind: str, facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
         """Keep `facts` (any (code, key, stratum[, rows]) table; `summed`: already one per account and key, as
-        `forensics.edges` makes them) for the group step; returns them as `unique_facts` gives them, for the
+        `forensics.detect.facts` makes them) for the group step; returns them as `unique_facts` gives them, for the
         caller to block on."""
         facts = unique_facts(facts, summed=summed)
         degree = key_degrees(facts)

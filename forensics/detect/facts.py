@@ -1,7 +1,7 @@
 """Evidence edges between accounts (row-level work): the facts each kind blocks on, and the edge table.
 
 Each shared-key kind streams the events once into (account code, key, stratum) facts of integers; the
-blocking and its chance calibration are in `forensics.blocking`. Keys are 64-bit hashes of pseudonyms or of
+blocking and its chance calibration are in `forensics.detect.blocking`. Keys are 64-bit hashes of pseudonyms or of
 times: equal values give equal hashes whatever the case key, so which accounts share a key never depends on
 the key. The hash is XXH64 (`hash_key`), defined by its algorithm, so a Spark executor computes the same keys.
 
@@ -17,7 +17,7 @@ the key. The hash is XXH64 (`hash_key`), defined by its algorithm, so a Spark ex
 | `payment` | a payment fingerprint | - | anomaly |
 | `signup` | signup stem + e-mail domain within a signup burst (two grids) | - | anomaly |
 
-Co-action edges come from `forensics.coaction` and behaviour edges from `forensics.behaviour`. Edges of every
+Co-action edges come from `forensics.detect.coaction` and behaviour edges from `forensics.detect.behaviour`. Edges of every
 kind but co-action are undirected and written once with src < dst; co-action edges are directed and written in
 both directions, exactly as `coaction_edges` returns them.
 """
@@ -30,25 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from forensics.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
+from forensics.casefiles import CODED_SCHEMA
 from forensics.codes import ACCOUNT, collect_coded, xxh64
-
-# The edge table as written to edges.parquet (pseudonyms), and as the cluster stage holds it (account codes;
-# `kind` an Enum in alphabetical order, so sorting by it sorts by the kind's name).
-EDGE_SCHEMA = {
-    "src": pl.String, "dst": pl.String, "kind": pl.String, "count": pl.Int64, "expected": pl.Float64,
-    "surprise": pl.Float64, "weight": pl.Float64,
-}
-EDGE_KINDS = (
-    "behaviour", "closing", "coaction", "ip", "net", "opening", "payment", "signup", "skeleton", "slot", "slot_asn",
-    "template",
-)
-KIND = pl.Enum(EDGE_KINDS)
-CODED_SCHEMA = {
-    "src": pl.UInt32, "dst": pl.UInt32, "count": pl.Int64, "expected": pl.Float64, "surprise": pl.Float64,
-    "weight": pl.Float64,
-}
-
+from forensics.detect.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
 
 @dataclass(frozen=True)
 class KeyKind:

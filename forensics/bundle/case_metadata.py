@@ -80,7 +80,7 @@ class CaseMetadata:
 
 def bag_info_fields(summary: dict) -> list[tuple[str, str]]:
     """bag-info.txt labels, all derived from summary.json so `verify` can re-derive the file exactly (here, not in
-    report.py, so that `forensics verify` checks a bundle without loading the report's libraries)."""
+    bundle/run.py, so that `forensics verify` checks a bundle without loading the report's libraries)."""
     metadata = CaseMetadata.from_dict(summary.get("case"))
     return [
         ("Bag-Software-Agent", f"forensics {summary['tool_version']}"),

@@ -1,6 +1,6 @@
 """The account-level side: combine evidence edges into one weighted graph and cluster it with HDBSCAN.
 
-Combination. Each edge kind gives a pair evidence E_k in log10 units (`forensics.blocking`: how unlikely the
+Combination. Each edge kind gives a pair evidence E_k in log10 units (`forensics.detect.blocking`: how unlikely the
 pair's overlap is by chance, beyond the per-account bound; co-action: a fixed amount per match; behaviour: its
 cosine mapped onto [0, behaviour_evidence_max]). Kinds that measure the same thing form a family (an address and
 its /24; a template, its skeleton and its opening and closing words) and a family gives its strongest kind's
@@ -39,7 +39,7 @@ def _per_kind(edges: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     """One row per undirected pair and kind: `pair` (a << 32 | b, a < b), `kind` and its evidence `ev` (log10
     units), sorted by (pair, kind).
 
-    `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.edges.KIND`). Each
+    `edges` holds account codes in src/dst and the edge kind as an Enum (see `forensics.casefiles.KIND`). Each
     kind is reduced on its own (co-action's two directions to their larger count), then one stable sort by
     the pair key lines up each pair's kinds in kind order.
     """
@@ -85,7 +85,7 @@ def _similarity(per_kind: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     E sums the pair's evidence over families (see EVIDENCE_FAMILY): each family gives its strongest kind's
     evidence, capped for the families that innocent co-location also produces (network, time), so that
     sharing a proxy pool or a busy clock alone never makes a strong link (behaviour links are capped where
-    they are made, `forensics.behaviour`). Sums run in a fixed family order, so the last bit does not depend on
+    they are made, `forensics.detect.behaviour`). Sums run in a fixed family order, so the last bit does not depend on
     thread count.
     """
     categories = per_kind.schema["kind"].categories.to_list()

@@ -16,16 +16,15 @@ from pathlib import Path
 
 import polars as pl
 
+from forensics.casefiles import (
+    TIMELINE_BACKGROUND,
+    TIMELINE_DAILY_FILE,
+    TIMELINE_DAILY_SCHEMA,
+    TIMELINE_HOURLY_FILE,
+    TIMELINE_HOURLY_SCHEMA,
+)
 from forensics.codes import ACCOUNT
 
-BACKGROUND = "background"
-DAILY_FILE = "timeline_daily.parquet"
-HOURLY_FILE = "timeline_hourly.parquet"
-DAILY_SCHEMA = {
-    "series": pl.String(), "day": pl.Date(), "requests": pl.Int64(), "accounts": pl.Int64(), "input_tokens": pl.Int64(),
-    "output_tokens": pl.Int64(),
-}
-HOURLY_SCHEMA = {"series": pl.String(), "hour": pl.Int8(), "requests": pl.Int64()}
 
 
 def series_of(assignment: pl.DataFrame) -> pl.DataFrame:
@@ -42,7 +41,7 @@ def timelines(events: pl.LazyFrame, assignment: pl.DataFrame) -> tuple[pl.DataFr
     tagged = (
         events.select("timestamp", ACCOUNT, "input_tokens", "output_tokens")
         .join(series_of(assignment).lazy(), on=ACCOUNT, how="left")
-        .with_columns(pl.col("series").fill_null(BACKGROUND))
+        .with_columns(pl.col("series").fill_null(TIMELINE_BACKGROUND))
     )
     daily = (
         tagged.group_by("series", pl.col("timestamp").dt.date().alias("day"))
@@ -59,18 +58,18 @@ def timelines(events: pl.LazyFrame, assignment: pl.DataFrame) -> tuple[pl.DataFr
         .agg(pl.len().alias("requests"))
         .collect(engine="streaming")
     )
-    return (daily.cast(DAILY_SCHEMA).select(list(DAILY_SCHEMA)).sort("series", "day"),
-            hourly.cast(HOURLY_SCHEMA).select(list(HOURLY_SCHEMA)).sort("series", "hour"))
+    return (daily.cast(TIMELINE_DAILY_SCHEMA).select(list(TIMELINE_DAILY_SCHEMA)).sort("series", "day"),
+            hourly.cast(TIMELINE_HOURLY_SCHEMA).select(list(TIMELINE_HOURLY_SCHEMA)).sort("series", "hour"))
 
 
 def read_timelines(case: Path) -> tuple[dict[str, dict[date, tuple[int, int, int, int]]], dict[str, list[int]]]:
     """series -> day -> (requests, accounts, input tokens, output tokens), and series -> requests per hour 0-23."""
     daily: dict[str, dict[date, tuple[int, int, int, int]]] = {}
-    for row in pl.read_parquet(Path(case) / DAILY_FILE).iter_rows(named=True):
+    for row in pl.read_parquet(Path(case) / TIMELINE_DAILY_FILE).iter_rows(named=True):
         daily.setdefault(row["series"], {})[row["day"]] = (
             row["requests"], row["accounts"], row["input_tokens"], row["output_tokens"]
         )
     hourly: dict[str, list[int]] = {}
-    for row in pl.read_parquet(Path(case) / HOURLY_FILE).iter_rows(named=True):
+    for row in pl.read_parquet(Path(case) / TIMELINE_HOURLY_FILE).iter_rows(named=True):
         hourly.setdefault(row["series"], [0] * 24)[row["hour"]] = row["requests"]
     return daily, hourly

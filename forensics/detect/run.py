@@ -16,33 +16,29 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
-from forensics.coaction import coaction_edges
+from forensics.casefiles import CLUSTER_OUTPUTS, CODED_SCHEMA, EDGE_SCHEMA, KIND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
 from forensics.codes import ACCOUNT, AccountOrder, account_codes, codes_of, decode
-from forensics.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
-from forensics.blocking import Blocking, BlockingStats
-from forensics.edges import (
+from forensics.detect.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
+from forensics.detect.blocking import Blocking, BlockingStats
+from forensics.detect.coaction import coaction_edges
+from forensics.detect.facts import (
     ACCOUNT_KINDS,
-    CODED_SCHEMA,
-    EDGE_SCHEMA,
     KEY_KINDS,
-    KIND,
     EdgeSet,
     account_facts,
     decode_edges,
     event_facts_many,
     key_edges,
 )
-from forensics.groups import GROUP_KINDS, FactStore
+from forensics.detect.features import collect_features, scan_accounts, scan_events
+from forensics.detect.graph import build_graph, cluster_graph, write_graphml
+from forensics.detect.groups import GROUP_KINDS, FactStore
+from forensics.detect.score import high_volume_accounts, linked_members, score_clusters
+from forensics.detect.timelines import timelines
 from forensics.errors import CaseError
-from forensics.features import collect_features, scan_accounts, scan_events
 from forensics.fsio import case_lock, replace_file_atomic
-from forensics.graph import build_graph, cluster_graph, write_graphml
 from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
-from forensics.score import high_volume_accounts, linked_members, score_clusters
-from forensics.timelines import DAILY_FILE as TIMELINE_DAILY
-from forensics.timelines import HOURLY_FILE as TIMELINE_HOURLY
-from forensics.timelines import timelines
 
 # Scratch space for the facts the edge step hands to scoring; removed when the stage ends.
 SCRATCH = ".cluster-facts"
@@ -102,7 +98,7 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
 def behaviour_set(
     events: pl.LazyFrame, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder, params: ClusterParams
 ) -> EdgeSet:
-    """Behaviour links between near-identical accounts (see `forensics.behaviour`)."""
+    """Behaviour links between near-identical accounts (see `forensics.detect.behaviour`)."""
     bp = BehaviourParams(
         min_requests=params.behaviour_min_requests, min_cosine=params.behaviour_min_cosine,
         evidence_max=params.behaviour_evidence_max,
@@ -199,13 +195,6 @@ def build_edges(
     ]
     edges = pl.concat(frames).select("src", "dst", "kind", "count", "expected", "surprise", "weight")
     return edges, names, stats
-
-
-# Written in this order: clusters.json last, so a case with it holds every other output of the same run.
-CLUSTER_OUTPUTS = (
-    "features.parquet", "edges.parquet", "clusters.parquet", TIMELINE_DAILY, TIMELINE_HOURLY, "graph.graphml",
-    "clusters.json",
-)
 
 
 def _cluster_inputs(case: Path) -> list[dict]:
@@ -318,8 +307,8 @@ def run_cluster(
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
         daily, hourly = steps.run("timelines", timelines, events, cl_frame)
-        _write_parquet(daily, case / TIMELINE_DAILY)
-        _write_parquet(hourly, case / TIMELINE_HOURLY)
+        _write_parquet(daily, case / TIMELINE_DAILY_FILE)
+        _write_parquet(hourly, case / TIMELINE_HOURLY_FILE)
         task.advance()
 
         with replace_file_atomic(case / "graph.graphml") as tmp:

@@ -25,17 +25,19 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from forensics import __version__, figures, jsonio
-from forensics import render as r
-from forensics.bag import (
+from forensics import __version__, jsonio
+from forensics.bundle import figures
+from forensics.bundle import render as r
+from forensics.bundle.bag import (
     CUSTODY, MANIFEST, BAG_INFO, BAGIT, seal, sha256_bytes, sign_tagmanifest, unsealed_bag_files, write_files,
 )
-from forensics.case_metadata import CaseMetadata, bag_info_fields
+from forensics.bundle.case_metadata import CaseMetadata, bag_info_fields
+from forensics.casefiles import TIMELINE_BACKGROUND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
+from forensics.detect.timelines import read_timelines, series_of
 from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import case_lock, staged_dir
 from forensics.progress import Progress, SilentProgress
-from forensics.timelines import BACKGROUND, DAILY_FILE, HOURLY_FILE, read_timelines, series_of
 
 ACCOUNT = "account_pseudonym"
 DEFAULT_TITLE = "Distillation campaign evidence report"
@@ -73,7 +75,7 @@ def load_case(case: Path) -> CaseData:
     meta = jsonio.read(case / "clusters.json")
     if meta.get("key_fingerprint") != ingest.get("key_fingerprint"):
         raise CaseError(f"{case}: clusters.json was made with a different key than ingest.json; re-run cluster")
-    for name in ("clusters.parquet", "graph.graphml", "features.parquet", DAILY_FILE, HOURLY_FILE):
+    for name in ("clusters.parquet", "graph.graphml", "features.parquet", TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE):
         if not (case / name).is_file():
             raise CaseError(f"{case}: {name} is missing; re-run `forensics cluster`")
     activity = pl.read_parquet(case / "features.parquet", columns=list(ACTIVITY_COLUMNS))
@@ -326,14 +328,14 @@ def _component(cluster: dict, name: str) -> float | None:
 
 def timeline_rows(tables: Tables, flagged: list[int]) -> list[list[Any]]:
     """Days with at least one request, per flagged cluster and for the background (everyone else)."""
-    order = [f"cluster-{cid}" for cid in flagged] + [BACKGROUND]
+    order = [f"cluster-{cid}" for cid in flagged] + [TIMELINE_BACKGROUND]
     rows = []
     for day in tables.days:
         for name in order:
             counts = tables.daily.get(name, {}).get(day)
             if counts is None or counts[0] == 0:
                 continue
-            cid = int(name.split("-")[1]) if name != BACKGROUND else None
+            cid = int(name.split("-")[1]) if name != TIMELINE_BACKGROUND else None
             rows.append([day, name, cid, cid is not None, *counts])
     return rows
 
@@ -556,7 +558,7 @@ def build_payload(
     daily_counts = {
         series_names[s]: [tables.daily.get(s, {}).get(d, (0,))[0] for d in tables.days] for s in series_names
     }
-    background = [tables.daily.get(BACKGROUND, {}).get(d, (0,))[0] for d in tables.days]
+    background = [tables.daily.get(TIMELINE_BACKGROUND, {}).get(d, (0,))[0] for d in tables.days]
     add("figures/daily-requests.svg", figures.daily_requests(tables.days, daily_counts, background))
     if tables.creation is not None:
         add("figures/account-creation.svg", figures.account_creation(*tables.creation))
@@ -564,7 +566,7 @@ def build_payload(
         add("figures/account-creation.svg", figures.account_creation(None, None, None, tables.creation_reason))
     add("figures/hour-of-day.svg", figures.hour_of_day(
         {series_names[s]: tables.hourly.get(s, [0] * 24) for s in series_names},
-        tables.hourly.get(BACKGROUND, [0] * 24),
+        tables.hourly.get(TIMELINE_BACKGROUND, [0] * 24),
     ))
     for cid in flagged:
         series = tables.daily.get(f"cluster-{cid}", {})
@@ -722,7 +724,7 @@ def build_bundle(
 
 
 REPORT_INPUTS = (
-    "ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "features.parquet", DAILY_FILE, HOURLY_FILE,
+    "ingest.json", "clusters.json", "clusters.parquet", "graph.graphml", "features.parquet", TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE,
     "accounts.parquet",
 )
 # What the report takes from features.parquet for each account of a group.
