@@ -5,7 +5,7 @@ defaults are written once."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from forensics.errors import BadInputError
 

@@ -691,7 +691,7 @@ TECHNICAL_NAMES = (
     ("Group", "cluster (HDBSCAN on the account similarity graph)"),
     ("Evidence link", "graph edge; its kind is one of the edge kinds below"),
     ("Value specific to a group", "key held by more members than the background predicts, with surprise -log10 p "
-     "of at least 3 + log10 of the keys tested (a Chernoff bound; forensics.groups)"),
+     "of at least 3 + log10 of the keys tested (a Chernoff bound; forensics.detect.groups)"),
     ("Prompt template, structure, opening, ending", "template, skeleton, opening and closing fingerprints (keyed hashes)"),
     ("Joined after grouping", "role 'attached' in accounts.csv"),
     ("Weakly attached, not counted", "role 'weak' in accounts.csv"),

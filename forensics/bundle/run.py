@@ -14,7 +14,6 @@ import html
 import heapq
 import io
 import os
-import platform
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -34,7 +33,6 @@ from forensics.bundle.bag import (
 from forensics.bundle.case_metadata import CaseMetadata, bag_info_fields
 from forensics.casefiles import TIMELINE_BACKGROUND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
 from forensics.detect.timelines import read_timelines, series_of
-from forensics.environment import DEPENDENCIES  # noqa: F401  (the one list, kept importable from here)
 from forensics.errors import BadInputError, CaseError, InternalError
 from forensics.fsio import case_lock, staged_dir
 from forensics.progress import Progress, SilentProgress

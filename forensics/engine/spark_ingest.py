@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import polars as pl
-import pyarrow as pa
 
 from forensics.casefiles import EVENT_SCHEMA
 from forensics.engine.spark import SparkEngineError, first_line, map_frames, spark_session
