@@ -20,7 +20,7 @@ from forensics.engine.spark import SparkTarget, spark_session
 from forensics.ingest import IngestOptions, run_ingest
 
 from conftest import REPO
-from spark_support import DIRTY_ROW, FIXED_ROWS, SINCE, assert_same_case, session_conf, write_dirty_logs
+from spark_support import DIRTY_ROW, FIXED_ROWS, SINCE, assert_same_case, session_conf, warned, write_dirty_logs
 
 pytestmark = pytest.mark.spark
 
@@ -28,20 +28,24 @@ SAMPLE = REPO / "sample_logs"
 UNTIL = SINCE + timedelta(days=2)
 
 
-def _local(logs: list[str], case: Path, **options) -> dict:
-    return run_ingest(logs, case, IngestOptions(**options)).summary
+def _local(logs: list[str], case: Path, **options) -> tuple[dict, list[str]]:
+    """The summary and the warnings of a local ingest."""
+    result, told = warned(run_ingest, logs, case, IngestOptions(**options))
+    return result.summary, told
 
 
-def _on_spark(session, logs: list[str], case: Path, partitions: int, **options) -> dict:
-    """Ingest on `session`, its reads split into one partition or into at least `partitions` (Spark packs file
-    splits by size, so a count above one is a lower bound), and its shuffles into exactly `partitions`."""
+def _on_spark(session, logs: list[str], case: Path, partitions: int, **options) -> tuple[dict, list[str]]:
+    """The summary and the warnings of an ingest on `session`, its reads split into one partition or into at least
+    `partitions` (Spark packs file splits by size, so a count above one is a lower bound), and its shuffles into
+    exactly `partitions`."""
     session.conf.set("spark.sql.files.minPartitionNum", str(partitions))
     session.conf.set("spark.sql.files.openCostInBytes", "0")
     session.conf.set("spark.sql.shuffle.partitions", str(partitions))
     paths = [p.resolve().as_uri() for p in sorted(Path(logs[0]).rglob("*.parquet"))]
     read = session.read.parquet(*paths).rdd.getNumPartitions()
     assert read == 1 if partitions == 1 else read >= partitions
-    return run_ingest(logs, case, IngestOptions(engine="spark", **options), session=session).summary
+    result, told = warned(run_ingest, logs, case, IngestOptions(engine="spark", **options), session=session)
+    return result.summary, told
 
 
 def test_the_cli_runs_ingest_on_spark(tmp_path, capsys):
@@ -73,8 +77,11 @@ def session(tmp_path_factory):
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_the_sample_incident_is_byte_identical_on_both_engines(session, tmp_path, partitions):
     options = {"accounts": SAMPLE / "accounts.parquet", "key_file": SAMPLE / "sample.key"}
-    local = _local([str(SAMPLE / "logs")], tmp_path / "local", **options)
-    spark = _on_spark(session, [str(SAMPLE / "logs")], tmp_path / "spark", partitions, **options)
+    (local, told), (spark, told_spark) = (
+        _local([str(SAMPLE / "logs")], tmp_path / "local", **options),
+        _on_spark(session, [str(SAMPLE / "logs")], tmp_path / "spark", partitions, **options),
+    )
+    assert told_spark == told
     assert spark["rows_read"] == local["rows_read"] > 100_000
     assert_same_case(tmp_path / "local", tmp_path / "spark")
 
@@ -91,8 +98,9 @@ def test_dirty_logs_are_byte_identical_on_both_engines(session, tmp_path_factory
     root = tmp_path_factory.mktemp("dirty")
     write_dirty_logs(root / "logs", files, timestamp_types)
     window = {"since": SINCE.isoformat(), "until": UNTIL.isoformat(), "key_file": SAMPLE / "sample.key"}
-    local = _local([str(root / "logs")], root / "local", **window)
-    spark = _on_spark(session, [str(root / "logs")], root / "spark", partitions, **window)
+    local, told = _local([str(root / "logs")], root / "local", **window)
+    spark, told_spark = _on_spark(session, [str(root / "logs")], root / "spark", partitions, **window)
+    assert told_spark == told
     assert spark["rows_read"] == sum(len(rows) for rows in files)
     assert spark["quarantine_reasons"] == local["quarantine_reasons"]
     assert_same_case(root / "local", root / "spark")
@@ -102,8 +110,9 @@ def test_the_fixed_dirty_logs_quarantine_each_reason(session, tmp_path):
     """The generated cases above can miss a reason; this one has each, so the comparison covers every path."""
     write_dirty_logs(tmp_path / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["string", "int"])
     window = {"since": SINCE.isoformat(), "until": (SINCE + timedelta(hours=40)).isoformat(), "key_file": SAMPLE / "sample.key"}
-    local = _local([str(tmp_path / "logs")], tmp_path / "local", **window)
-    spark = _on_spark(session, [str(tmp_path / "logs")], tmp_path / "spark", 3, **window)
+    local, told = _local([str(tmp_path / "logs")], tmp_path / "local", **window)
+    spark, told_spark = _on_spark(session, [str(tmp_path / "logs")], tmp_path / "spark", 3, **window)
+    assert told_spark == told and len(told) == 1 and told[0].startswith("1 groups of account IDs differ")
     assert set(local["quarantine_reasons"]) >= {
         "duplicate_request_id", "missing_request_id", "missing_account_id", "missing_timestamp", "unparseable_timestamp",
         "outside_window", "invalid_ip",
