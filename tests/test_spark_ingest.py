@@ -19,7 +19,7 @@ from forensics import cli
 from forensics.engine.spark import SparkTarget, spark_session
 from forensics.ingest import IngestOptions, run_ingest
 
-from conftest import REPO
+from conftest import REPO, write_key
 from spark_support import DIRTY_ROW, FIXED_ROWS, SINCE, assert_same_case, session_conf, warned, write_dirty_logs
 
 pytestmark = pytest.mark.spark
@@ -48,10 +48,15 @@ def _on_spark(session, logs: list[str], case: Path, partitions: int, **options) 
     return result.summary, told
 
 
-def test_the_cli_runs_ingest_on_spark(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def key(tmp_path_factory) -> Path:
+    """A key file of mode 0600 (a clean clone's sample_logs/sample.key is 0644, and ingest would warn about it)."""
+    return write_key(tmp_path_factory.mktemp("spark-ingest-key") / "case.key")
+
+
+def test_the_cli_runs_ingest_on_spark(tmp_path, capsys, key):
     """The options as a user types them, with the session the engine builds itself (this test runs first in the
     module: a process holds one classic session at a time, and the module's shared one does not exist yet)."""
-    key = SAMPLE / "sample.key"
     logs = tmp_path / "logs"
     write_dirty_logs(logs, [FIXED_ROWS, FIXED_ROWS[:5]], ["string", "timestamp"])
     local, spark = tmp_path / "local", tmp_path / "spark"
@@ -75,8 +80,8 @@ def session(tmp_path_factory):
 
 
 @pytest.mark.parametrize("partitions", [1, 3])
-def test_the_sample_incident_is_byte_identical_on_both_engines(session, tmp_path, partitions):
-    options = {"accounts": SAMPLE / "accounts.parquet", "key_file": SAMPLE / "sample.key"}
+def test_the_sample_incident_is_byte_identical_on_both_engines(session, tmp_path, partitions, key):
+    options = {"accounts": SAMPLE / "accounts.parquet", "key_file": key}
     (local, told), (spark, told_spark) = (
         _local([str(SAMPLE / "logs")], tmp_path / "local", **options),
         _on_spark(session, [str(SAMPLE / "logs")], tmp_path / "spark", partitions, **options),
@@ -94,10 +99,10 @@ def test_the_sample_incident_is_byte_identical_on_both_engines(session, tmp_path
     timestamp_types=st.lists(st.sampled_from(["string", "timestamp", "int"]), min_size=3, max_size=3),
     partitions=st.sampled_from([1, 3]),
 )
-def test_dirty_logs_are_byte_identical_on_both_engines(session, tmp_path_factory, files, timestamp_types, partitions):
+def test_dirty_logs_are_byte_identical_on_both_engines(session, key, tmp_path_factory, files, timestamp_types, partitions):
     root = tmp_path_factory.mktemp("dirty")
     write_dirty_logs(root / "logs", files, timestamp_types)
-    window = {"since": SINCE.isoformat(), "until": UNTIL.isoformat(), "key_file": SAMPLE / "sample.key"}
+    window = {"since": SINCE.isoformat(), "until": UNTIL.isoformat(), "key_file": key}
     local, told = _local([str(root / "logs")], root / "local", **window)
     spark, told_spark = _on_spark(session, [str(root / "logs")], root / "spark", partitions, **window)
     assert told_spark == told
@@ -106,10 +111,10 @@ def test_dirty_logs_are_byte_identical_on_both_engines(session, tmp_path_factory
     assert_same_case(root / "local", root / "spark")
 
 
-def test_the_fixed_dirty_logs_quarantine_each_reason(session, tmp_path):
+def test_the_fixed_dirty_logs_quarantine_each_reason(session, tmp_path, key):
     """The generated cases above can miss a reason; this one has each, so the comparison covers every path."""
     write_dirty_logs(tmp_path / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], ["string", "int"])
-    window = {"since": SINCE.isoformat(), "until": (SINCE + timedelta(hours=40)).isoformat(), "key_file": SAMPLE / "sample.key"}
+    window = {"since": SINCE.isoformat(), "until": (SINCE + timedelta(hours=40)).isoformat(), "key_file": key}
     local, told = _local([str(tmp_path / "logs")], tmp_path / "local", **window)
     spark, told_spark = _on_spark(session, [str(tmp_path / "logs")], tmp_path / "spark", 3, **window)
     assert told_spark == told and len(told) == 1 and told[0].startswith("1 groups of account IDs differ")
