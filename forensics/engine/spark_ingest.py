@@ -90,12 +90,10 @@ class _RowsOfGroup:
         if self._ip_cache is None:
             self._ip_cache = IpCache(self._key)
         plan = self._group.plan
-        parts = [
-            with_partitions(part.drop("_path"), self._paths[_local_path(path)][1]).with_columns(
-                pl.lit(self._paths[_local_path(path)][0], dtype=pl.Int32).alias("_file")
-            )
-            for (path,), part in frame.partition_by("_path", as_dict=True, maintain_order=True).items()
-        ]
+        parts = []
+        for (path,), part in frame.partition_by("_path", as_dict=True, maintain_order=True).items():
+            index, inp = self._paths[_local_path(path)]
+            parts.append(with_partitions(part.drop("_path"), inp).with_columns(pl.lit(index, dtype=pl.Int32).alias("_file")))
         if not parts:
             return pl.DataFrame(schema=_OUTPUT_POLARS)
         batch = pl.concat(parts, how="vertical").select(*self._group.columns, "_file", pl.col("_row").cast(pl.Int64))
