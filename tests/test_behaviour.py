@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from forensics.casefiles import EVENT_SCHEMA
 from forensics.codes import ACCOUNT, AccountOrder, account_codes, decode, mix64, xxh64
-from forensics.detect.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
+from forensics.detect.behaviour import BehaviourParams, behaviour_cells, behaviour_evidence, behaviour_pairs, behaviour_vectors
 from forensics.detect.facts import event_facts, hash_key
 from forensics.detect.features import collect_features
 from forensics.detect.groups import FactStore
@@ -95,7 +95,7 @@ def behaviour(events: pl.DataFrame, params: BehaviourParams, scratch: Path) -> d
     store = FactStore(scratch)
     for kind in ("skeleton", "user_agent"):
         store.put(kind, event_facts(kind, lazy, codes))
-    active, vectors = behaviour_vectors(lazy, codes, features, store, params)
+    active, vectors = behaviour_vectors(behaviour_cells(lazy, codes), features, store, params)
     pairs = behaviour_pairs(active, vectors, order, params)
     names = decode(codes)
     return {

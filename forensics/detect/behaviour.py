@@ -83,31 +83,55 @@ def _sketch(store: FactStore, kind: str, codes: np.ndarray, bins: int) -> np.nda
     return _shares(out)
 
 
-def behaviour_vectors(events: pl.LazyFrame, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, params: BehaviourParams) -> tuple[np.ndarray, np.ndarray]:
-    """(account codes, float32 matrix) for the accounts with at least `min_requests` requests, codes sorted.
+# An account's behaviour counts as (code, cell, requests): cells 0..143 are the 10-minute slots of the day, then the
+# 7 weekdays, then the model bins. Counts of disjoint batches of events add up cell by cell.
+_WEEK_CELL = SLOTS_PER_DAY
+_MODEL_CELL = SLOTS_PER_DAY + 7
+_CELLS = _MODEL_CELL + MODEL_BINS
+CELL_SCHEMA = {"code": pl.UInt32, "cell": pl.UInt16, "requests": pl.Int64}
 
-    `features` is in code order (one row per code, as `collect_features` returns it)."""
-    active = np.flatnonzero(features["requests"].to_numpy() >= params.min_requests).astype(np.int64)
-    if len(active) < 2:
-        return active, np.zeros((len(active), 0), dtype=np.float32)
+
+def behaviour_cells(events: pl.LazyFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """Every coded account's requests per behaviour cell in `events`, one row per (code, cell) with requests > 0."""
     rows = collect_coded(
         events, codes,
         ((pl.col("timestamp").dt.hour().cast(pl.Int32) * 60 + pl.col("timestamp").dt.minute().cast(pl.Int32)) // 10).alias("slot"),
         (pl.col("timestamp").dt.weekday().cast(pl.Int32) - 1).alias("weekday"),
         xxh64(pl.col("model")).alias("model"),  # the model's bin: splitmix64 of its name's XXH64
     )
-    at = np.searchsorted(active, rows["code"].to_numpy())
-    inside = (at < len(active)) & (active[np.minimum(at, len(active) - 1)] == rows["code"].to_numpy())
-    at = at[inside]
-    tod = np.bincount(at * SLOTS_PER_DAY + rows["slot"].to_numpy()[inside], minlength=len(active) * SLOTS_PER_DAY).reshape(-1, SLOTS_PER_DAY)
-    week = np.bincount(at * 7 + rows["weekday"].to_numpy()[inside], minlength=len(active) * 7).reshape(-1, 7)
-    # Requests without a model count in no bin. Nulls filled before to_numpy, which would otherwise give floats
-    # (rounding every hash above 2**53).
-    model_hash = rows["model"].fill_null(0).to_numpy()[inside]
-    model_null = rows["model"].is_null().to_numpy()[inside]
-    model_bin = (mix64(model_hash) % np.uint64(MODEL_BINS)).astype(np.int64)
-    models = np.bincount((at * MODEL_BINS + model_bin)[~model_null], minlength=len(active) * MODEL_BINS).reshape(-1, MODEL_BINS)
-    del rows, at, inside
+    if rows.height == 0:
+        return pl.DataFrame(schema=CELL_SCHEMA)
+    code = rows["code"].to_numpy().astype(np.int64)
+    present = np.unique(code)
+    at = np.searchsorted(present, code)
+    # Requests without a model count in no model bin. Nulls filled before to_numpy, which would otherwise give
+    # floats (rounding every hash above 2**53).
+    model_null = rows["model"].is_null().to_numpy()
+    model_bin = (mix64(rows["model"].fill_null(0).to_numpy()) % np.uint64(MODEL_BINS)).astype(np.int64)
+    counts = np.bincount(at * _CELLS + rows["slot"].to_numpy(), minlength=len(present) * _CELLS)
+    counts += np.bincount(at * _CELLS + _WEEK_CELL + rows["weekday"].to_numpy(), minlength=len(present) * _CELLS)
+    counts += np.bincount((at * _CELLS + _MODEL_CELL + model_bin)[~model_null], minlength=len(present) * _CELLS)
+    cell = np.flatnonzero(counts)
+    return pl.DataFrame(
+        {"code": present[cell // _CELLS], "cell": cell % _CELLS, "requests": counts[cell]}, schema=CELL_SCHEMA
+    )
+
+
+def behaviour_vectors(cells: pl.DataFrame, features: pl.DataFrame, store: FactStore, params: BehaviourParams) -> tuple[np.ndarray, np.ndarray]:
+    """(account codes, float32 matrix) for the accounts with at least `min_requests` requests, codes sorted.
+
+    `cells` are the `behaviour_cells` of every account (repeats of a (code, cell) are summed); `features` is in
+    code order (one row per code, as `collect_features` returns it)."""
+    active = np.flatnonzero(features["requests"].to_numpy() >= params.min_requests).astype(np.int64)
+    if len(active) < 2:
+        return active, np.zeros((len(active), 0), dtype=np.float32)
+    code = cells["code"].to_numpy().astype(np.int64)
+    at = np.searchsorted(active, code)
+    inside = (at < len(active)) & (active[np.minimum(at, len(active) - 1)] == code)
+    matrix = np.zeros((len(active), _CELLS), dtype=np.int64)
+    np.add.at(matrix, (at[inside], cells["cell"].to_numpy().astype(np.int64)[inside]), cells["requests"].to_numpy()[inside])
+    tod, week, models = matrix[:, :_WEEK_CELL], matrix[:, _WEEK_CELL:_MODEL_CELL], matrix[:, _MODEL_CELL:]
+    del cells, code, at, inside
     f = features.select(
         "prompt_chars_mean", "reasoning_share", "input_tokens", "output_tokens", "new_model_lag_h"
     )[pl.Series(active)]

@@ -165,20 +165,26 @@ def event_facts_many(
         raise ValueError(f"not an events kind: {unknown[0]}")
     batches = [events] if isinstance(events, pl.LazyFrame) else list(events)
     parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in kinds}
-    columns = _batch_columns(kinds, slot_s)
     for lazy in batches:
-        batch = collect_coded(lazy, codes, *columns)
-        for kind in kinds:
-            # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24
-            # split between two), so that it never depends on the order of the rows.
-            parts[kind].append(
-                _kind_rows(kind, batch, slot_s).group_by("code", "key").agg(
-                    pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"),
-                    pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
-                )
-            )
-        del batch
+        for kind, facts in batch_facts(kinds, lazy, codes, slot_s).items():
+            parts[kind].append(facts)
     return {kind: pl.concat(frames) for kind, frames in parts.items()}
+
+
+def batch_facts(kinds: Sequence[str], events: pl.LazyFrame, codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
+    """The facts of one batch of events, one per (code, key) within the batch: summing `rows` and `reasoning` and
+    taking the least `stratum` over batches (`blocking.unique_facts`) gives the facts of all of them, however
+    the rows were split."""
+    batch = collect_coded(events, codes, *_batch_columns(kinds, slot_s))
+    # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24 split
+    # between two), so that it never depends on the order of the rows.
+    return {
+        kind: _kind_rows(kind, batch, slot_s).group_by("code", "key").agg(
+            pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"),
+            pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
+        )
+        for kind in kinds
+    }
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")

@@ -199,15 +199,19 @@ def _volumes(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _models(rows: pl.DataFrame, case_start) -> pl.DataFrame:
-    """From (code, model, timestamp): distinct models, the top model and its share, the lag to new models."""
-    ts = pl.col("timestamp")
-    use = (
+def model_use(rows: pl.DataFrame) -> pl.DataFrame:
+    """From (code, model, timestamp): each account's requests and first request per model."""
+    return (
         rows.filter(pl.col("model").is_not_null())
         .group_by("code", "model")
-        .agg(pl.len().alias("_n"), ts.min().alias("_first_use"))
+        .agg(pl.len().alias("_n"), pl.col("timestamp").min().alias("_first_use"))
         .with_columns(pl.col("model").cast(pl.String))
     )
+
+
+def _models(use: pl.DataFrame, case_start) -> pl.DataFrame:
+    """From every account's `model_use`: distinct models, the top model and its share, the lag to new models (a
+    model's release is its first use by anyone, so this step needs every account's use at once)."""
     release = use.group_by("model").agg(pl.col("_first_use").min().alias("_release"))
     new_models = release.filter(pl.col("_release") >= pl.lit(case_start) + NEW_MODEL_MIN_DELAY)
     lag = (
@@ -244,41 +248,36 @@ def _places(rows: pl.DataFrame, billing: pl.DataFrame | None) -> pl.DataFrame:
     return out
 
 
-def collect_features(
-    events: pl.LazyFrame, accounts: pl.LazyFrame | None = None, codes: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """One row per account that sent requests, sorted by pseudonym. `codes` (from `account_codes` over
-    `events`) is computed here when not given.
+def account_table(accounts: pl.LazyFrame | None, codes: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The account table's columns that features carry (one row per account) and the (code, billing_country) of
+    the coded accounts; (None, None) without an account table."""
+    if accounts is None:
+        return None, None
+    acc = (
+        accounts.select(ACCOUNT, "created_at", "billing_country", "payment_pseudonym", "org_pseudonym")
+        .unique(subset=[ACCOUNT], keep="first")
+        .collect()
+    )
+    billing = (
+        acc.select(ACCOUNT, "billing_country").drop_nulls()
+        .join(codes, on=ACCOUNT, how="inner").select("code", "billing_country")
+    )
+    return acc, billing
 
-    Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
-    `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
-    shares and `hour_entropy` (bits, 0..4.58), tokens, prompt diversity, `reasoning_share`, model mix and
-    `new_model_lag_h` (hours from a model's first appearance in the case to this account's first use of it,
-    for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
-    an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
-    """
-    if codes is None:
-        codes = account_codes(events)
+
+def account_measures(
+    events: pl.LazyFrame, codes: pl.DataFrame, billing: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What each account's own requests say about it, one row per coded account in `events` (in code order), and
+    its `model_use`. Every figure depends on the account's rows alone, so the events may come in any split by
+    account: the whole case at once, or the accounts of one Spark group at a time."""
     ts = pl.col("timestamp")
     # Passes that read the same columns, or few, share one collect: each pass pays for reading and coding the
     # account of every row (2.4 s at seed scale).
     timed = collect_coded(events, codes, ts, pl.col("model").cast(pl.String).cast(pl.Categorical()))
     out = _timing(timed.select("code", "timestamp"))
-    case_start = out["first_seen"].min()
-    models = _models(timed, case_start)
+    use = model_use(timed)
     del timed
-    acc = None
-    billing = None
-    if accounts is not None:
-        acc = (
-            accounts.select(ACCOUNT, "created_at", "billing_country", "payment_pseudonym", "org_pseudonym")
-            .unique(subset=[ACCOUNT], keep="first")
-            .collect()
-        )
-        billing = (
-            acc.select(ACCOUNT, "billing_country").drop_nulls()
-            .join(codes, on=ACCOUNT, how="inner").select("code", "billing_country")
-        )
     measured = collect_coded(
         events, codes, *(pl.col(c) for c in _VOLUME_COLUMNS), pl.col("country").cast(pl.String).cast(pl.Categorical()),
         pl.col("asn"),
@@ -290,11 +289,21 @@ def collect_features(
         hashed = [xxh64(pl.col(c)).alias(name) for c, name in group]  # null stays null
         counts = collect_coded(events, codes, *hashed).group_by("code").agg(*[pl.col(name).drop_nulls().n_unique() for _, name in group])
         out = out.join(counts, on="code", how="left")
+    return out.join(places, on="code", how="left"), use
+
+
+def finish_features(
+    measures: pl.DataFrame, use: pl.DataFrame, codes: pl.DataFrame, acc: pl.DataFrame | None, billing: bool
+) -> pl.DataFrame:
+    """The features table from every account's `account_measures` and `model_use` (in any row order) and the
+    account table: the figures that need all accounts at once (model releases), shares and the digest."""
+    measures = measures.sort("code")
+    case_start = measures["first_seen"].min()
+    models = _models(use, case_start)
     distinct = [c for c in _COLUMNS if c.startswith("distinct_")]
     total = pl.col("requests").cast(pl.Float64)
     out = (
-        out.join(places, on="code", how="left")
-        .join(models, on="code", how="left")
+        measures.join(models, on="code", how="left")
         .join(codes, on="code", how="left")
         .with_columns(pl.col(distinct).fill_null(0))
         .with_columns(
@@ -302,7 +311,7 @@ def collect_features(
             (pl.col("distinct_templates") / total).alias("template_diversity"),
         )
         .select(*_COLUMNS, "prompt_diversity", "template_diversity", "top_model", "top_model_share", "new_model_lag_h",
-                *(["country_mismatch_share"] if billing is not None else []))
+                *(["country_mismatch_share"] if billing else []))
     )
     out = out.with_columns((pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch"))
     if acc is not None:
@@ -327,6 +336,26 @@ def collect_features(
             pl.lit(None, dtype=pl.Float64).alias("account_age_at_first_request_h"),
         )
     return activity_digest(_hour_profile(out.sort(ACCOUNT)))
+
+
+def collect_features(
+    events: pl.LazyFrame, accounts: pl.LazyFrame | None = None, codes: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per account that sent requests, sorted by pseudonym. `codes` (from `account_codes` over
+    `events`) is computed here when not given.
+
+    Columns: volume (`requests`, `active_days`, `first_seen`, `last_seen`), timing (`interarrival_median_s`,
+    `interarrival_cv`: coefficient of variation of gaps, near 0 for scripted clocks), `hour_00`..`hour_23`
+    shares and `hour_entropy` (bits, 0..4.58), tokens, prompt diversity, `reasoning_share`, model mix and
+    `new_model_lag_h` (hours from a model's first appearance in the case to this account's first use of it,
+    for models that appeared after the first day), network diversity, `country_mismatch_share` and, with
+    an account table, `created_at`, `signup_hour`, `account_age_at_first_request_h`.
+    """
+    if codes is None:
+        codes = account_codes(events)
+    acc, billing = account_table(accounts, codes)
+    measures, use = account_measures(events, codes, billing)
+    return finish_features(measures, use, codes, acc, billing is not None)
 
 
 _DIGEST_COLUMNS = ("first_seen", "last_seen", "requests", "active_days", "input_tokens", "output_tokens",

@@ -10,38 +10,61 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from forensics import __version__, jsonio
 from forensics.casefiles import CLUSTER_OUTPUTS, CODED_SCHEMA, EDGE_SCHEMA, KIND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
-from forensics.codes import ACCOUNT, AccountOrder, account_codes, codes_of, decode
+from forensics.codes import ACCOUNT, AccountOrder, codes_of, decode
 from forensics.detect.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
 from forensics.detect.blocking import Blocking, BlockingStats
-from forensics.detect.coaction import coaction_edges
-from forensics.detect.facts import (
-    ACCOUNT_KINDS,
-    KEY_KINDS,
-    EdgeSet,
-    account_facts,
-    decode_edges,
-    event_facts_many,
-    key_edges,
-)
-from forensics.detect.features import collect_features, scan_accounts, scan_events
+from forensics.detect.coaction import CoactionResult
+from forensics.detect.facts import ACCOUNT_KINDS, KEY_KINDS, EdgeSet, account_facts, decode_edges, key_edges
+from forensics.detect.features import scan_accounts
 from forensics.detect.graph import build_graph, cluster_graph, write_graphml
 from forensics.detect.groups import GROUP_KINDS, FactStore
 from forensics.detect.score import high_volume_accounts, linked_members, score_clusters
-from forensics.detect.timelines import timelines
-from forensics.errors import CaseError
+from forensics.engine.local import LocalEvents
+from forensics.errors import CaseError, ForensicsError
 from forensics.fsio import case_lock, replace_file_atomic
 from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from forensics.engine.spark import SparkTarget
+
 # Scratch space for the facts the edge step hands to scoring; removed when the stage ends.
 SCRATCH = ".cluster-facts"
+
+
+class EventRows(Protocol):
+    """cluster's passes over the case's events, the row-level work: `engine.local.LocalEvents` runs them in this
+    process, `engine.spark_cluster.SparkEvents` on Spark. Everything after them works on per-account tables."""
+
+    def account_codes(self) -> pl.DataFrame:
+        """Every account pseudonym with its UInt32 `code`, in name order (`codes.account_codes`)."""
+
+    def features(self, accounts: pl.LazyFrame | None, codes: pl.DataFrame) -> pl.DataFrame:
+        """`detect.features.collect_features`."""
+
+    def coaction(self, *, window_s: int, min_count: int, max_accounts: int) -> CoactionResult:
+        """`detect.coaction.coaction_edges` over the events."""
+
+    def facts(self, kinds: Sequence[str], codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
+        """The facts of events kinds (`detect.facts.event_facts_many`), in any row order, repeats allowed."""
+
+    def behaviour_cells(self, codes: pl.DataFrame) -> pl.DataFrame:
+        """`detect.behaviour.behaviour_cells` of every account, in any row order."""
+
+    def timelines(self, assignment: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """`detect.timelines.timelines`."""
 
 
 class Steps:
@@ -96,36 +119,20 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
 
 
 def behaviour_set(
-    events: pl.LazyFrame, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder, params: ClusterParams
+    rows: EventRows, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder, params: ClusterParams
 ) -> EdgeSet:
     """Behaviour links between near-identical accounts (see `forensics.detect.behaviour`)."""
     bp = BehaviourParams(
         min_requests=params.behaviour_min_requests, min_cosine=params.behaviour_min_cosine,
         evidence_max=params.behaviour_evidence_max,
     )
-    active, vectors = behaviour_vectors(events, codes, features, store, bp)
+    active, vectors = behaviour_vectors(rows.behaviour_cells(codes), features, store, bp)
     pairs = behaviour_pairs(active, vectors, order, bp)
     coded = pairs.select(
         "src", "dst", pl.lit(1, dtype=pl.Int64).alias("count"), pl.lit(None, dtype=pl.Float64).alias("expected"),
         pl.col("cosine").alias("surprise"), behaviour_evidence(pl.col("cosine"), bp).round(6).alias("weight"),
     ).filter(pl.col("weight") > 0).cast(CODED_SCHEMA)
     return EdgeSet("behaviour", coded, decode(codes), BlockingStats(coded.height, 0, 0, 0, len(active)))
-
-
-def event_batches(case: Path, rows_per_batch: int = 1 << 20) -> list[pl.LazyFrame]:
-    """The case's event files in batches of whole files of about `rows_per_batch` rows (from the Parquet footers)."""
-    files = sorted((Path(case) / "events").glob("*.parquet"))
-    batches, current, rows = [], [], 0
-    for path in files:
-        n = pq.ParquetFile(path).metadata.num_rows
-        if current and rows + n > rows_per_batch:
-            batches.append(current)
-            current, rows = [], 0
-        current.append(path)
-        rows += n
-    if current:
-        batches.append(current)
-    return [pl.scan_parquet(batch) for batch in batches]
 
 
 EVENT_PASS_ONE = ("ip", "net", "slot", "slot_asn", "user_agent", "system_prompt")
@@ -143,8 +150,7 @@ def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStor
 
 
 def build_edges(
-    case: Path,
-    events: pl.LazyFrame,
+    rows: EventRows,
     accounts: pl.LazyFrame | None,
     codes: pl.DataFrame,
     order: AccountOrder,
@@ -157,18 +163,15 @@ def build_edges(
     each code, and the per-kind accounting. The facts of every group kind are left in `store` for scoring."""
     co = steps.run(
         "edges.coaction",
-        coaction_edges,
-        events,
+        rows.coaction,
         window_s=params.coaction_window_s,
         min_count=params.min_coaction,
         max_accounts=params.coaction_max_accounts,
-        id_col=None,  # ingest quarantined every repeated request ID: each event is one request
     )
     sets: list[EdgeSet] = [_coaction_set(co, codes)]
     del co
     names = decode(codes)
     blocking = Blocking(params.key_all_pairs_max, params.key_partners, params.key_max_accounts, order.rank)
-    batches = event_batches(case)
 
     key_kinds = {kind.name: kind for kind in KEY_KINDS}
     # Event kinds in two passes over the events (network, time and clients; then prompts): each pass reads and
@@ -176,14 +179,14 @@ def build_edges(
     passes = [[k for k in EVENT_PASS_ONE if k in key_kinds or k in GROUP_KINDS],
               [k for k in EVENT_PASS_TWO if k in key_kinds or k in GROUP_KINDS]]
     for number, kinds in enumerate(passes, 1):
-        facts = steps.run(f"facts.pass{number}", event_facts_many, kinds, batches, codes, slot_s=params.sync_bucket_s)
+        facts = steps.run(f"facts.pass{number}", rows.facts, kinds, codes, slot_s=params.sync_bucket_s)
         for kind in kinds:
             _kind_edges(kind, facts.pop(kind), key_kinds, store, sets, steps, blocking, names)
     for kind in ACCOUNT_KINDS:
         if accounts is not None:
             facts = steps.run(f"facts.{kind}", account_facts, kind, accounts, codes, burst_s=params.signup_burst_s)
             _kind_edges(kind, facts, key_kinds, store, sets, steps, blocking, names)
-    sets.append(steps.run("edges.behaviour", behaviour_set, events, codes, features, store, order, params))
+    sets.append(steps.run("edges.behaviour", behaviour_set, rows, codes, features, store, order, params))
     stats: dict[str, BlockingStats] = {}
     for s in sets:
         stats[s.kind] = s.stats
@@ -204,32 +207,58 @@ def _cluster_inputs(case: Path) -> list[dict]:
     return custody.case_entries(case, ("ingest.json", "accounts.parquet"))
 
 
-def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None, inputs: list[dict]) -> None:
+def _record_custody(case: Path, params: ClusterParams, ingest: dict, argv: list[str] | None, inputs: list[dict],
+                    engine: dict) -> None:
     """Append this run to CASE/custody.jsonl once every output is written: the case files read (hashed while the
-    stage ran; cluster never writes them) and written, each hashed in streaming chunks."""
+    stage ran; cluster never writes them) and written, each hashed in streaming chunks. The engine is recorded
+    here only: every output is the same on both."""
     from forensics import custody
 
     outputs = [custody.file_entry(name, case / name) for name in CLUSTER_OUTPUTS]
     record = custody.make_record(
-        "cluster", argv=argv, parameters={"case": str(case), **dataclasses.asdict(params)}, inputs=inputs,
+        "cluster", argv=argv, parameters={"case": str(case), **dataclasses.asdict(params), **engine}, inputs=inputs,
         outputs=outputs, key_fingerprint=ingest.get("key_fingerprint"),
     )
     custody.append(case, record)
 
 
+@contextmanager
+def event_rows(case: Path, spark: SparkTarget | None, session: SparkSession | None = None,
+               groups: int | None = None) -> Iterator[EventRows]:
+    """The engine of cluster's row-level passes: this process, or a Spark session (`session`, or one built for the
+    stage from `spark`) whose failures become one SparkJobError."""
+    if spark is None and session is None:
+        yield LocalEvents(case)
+        return
+    from forensics.engine.spark import first_line, spark_session
+    from forensics.engine.spark_cluster import SparkEvents
+    from forensics.engine.spark_ingest import SparkJobError
+
+    with nullcontext(session) if session is not None else spark_session(spark) as active:
+        try:
+            yield SparkEvents(active, case, groups)
+        except ForensicsError:
+            raise
+        except Exception as exc:  # the JVM's and the executors' failures reach Python as many types
+            raise SparkJobError(f"the Spark job failed: {first_line(exc)}") from None
+
+
 def run_cluster(
-    case: Path, params: ClusterParams, progress: Progress = SilentProgress(), argv: list[str] | None = None
+    case: Path, params: ClusterParams, progress: Progress = SilentProgress(), argv: list[str] | None = None,
+    spark: SparkTarget | None = None, session: SparkSession | None = None, groups: int | None = None,
 ) -> dict:
     """Run the whole cluster stage on a case directory and return a summary.
 
-    `argv` (the command line, from the CLI) goes into the custody log line this run appends.
+    `argv` (the command line, from the CLI) goes into the custody log line this run appends. With `spark` (or a
+    running `session`), the passes over the events run on Spark, in `groups` groups of accounts (see
+    `engine.spark_cluster.SparkEvents`); the outputs are the same.
     """
     case = Path(case)
     params.validate()
     ingest = _check_case(case)
     steps = Steps()
     task = progress.task("cluster", total=6)
-    with case_lock(case):
+    with case_lock(case), event_rows(case, spark, session, groups) as rows:
         from forensics.custody import Background
 
         inputs = Background(_cluster_inputs, case)  # hashed beside the work
@@ -237,21 +266,20 @@ def run_cluster(
         if stale.exists():
             stale.unlink()
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
-        events = scan_events(case)
         accounts = scan_accounts(case)
 
         # Only accounts that sent requests take part: an account-table row without traffic has no features
         # and cannot be scored, so payment or signup ties to it would leave unscorable members in a cluster.
-        codes = steps.run("codes", account_codes, events)
+        codes = steps.run("codes", rows.account_codes)
         steps.handled("codes", f"{codes.height:,} accounts")
-        features = steps.run("features", collect_features, events, accounts, codes)
+        features = steps.run("features", rows.features, accounts, codes)
         steps.handled("features", f"{features.height:,} accounts")
         _write_parquet(features, case / "features.parquet")
         order = AccountOrder.from_digests(features["activity_digest"].to_numpy())
         task.advance()
 
         store = FactStore(case / SCRATCH)
-        edges, names, edge_stats = build_edges(case, events, accounts, codes, order, features, params, steps, store)
+        edges, names, edge_stats = build_edges(rows, accounts, codes, order, features, params, steps, store)
         co_skipped = edge_stats["coaction"].keys_dropped
         steps.run("edges.write", _write_edges, edges, names, case / "edges.parquet")
         steps.handled("edges.write", f"{edges.height:,} edges")
@@ -306,7 +334,7 @@ def run_cluster(
         ])
         _write_parquet(cl_frame.sort(ACCOUNT), case / "clusters.parquet")
         shutil.rmtree(case / SCRATCH, ignore_errors=True)
-        daily, hourly = steps.run("timelines", timelines, events, cl_frame)
+        daily, hourly = steps.run("timelines", rows.timelines, cl_frame)
         _write_parquet(daily, case / TIMELINE_DAILY_FILE)
         _write_parquet(hourly, case / TIMELINE_HOURLY_FILE)
         task.advance()
@@ -328,7 +356,8 @@ def run_cluster(
             "high_volume_accounts": high_volume_accounts(features, sp),
         }
         jsonio.write(case / "clusters.json", doc)
-        _record_custody(case, params, ingest, argv, inputs.result())
+        engine = {"engine": "local"} if spark is None and session is None else {"engine": "spark", **(spark.describe() if spark else {})}
+        _record_custody(case, params, ingest, argv, inputs.result(), engine)
         task.advance()
     return {
         "clusters": len(scored),

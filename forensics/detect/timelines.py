@@ -62,6 +62,15 @@ def timelines(events: pl.LazyFrame, assignment: pl.DataFrame) -> tuple[pl.DataFr
             hourly.cast(TIMELINE_HOURLY_SCHEMA).select(list(TIMELINE_HOURLY_SCHEMA)).sort("series", "hour"))
 
 
+def merge_timelines(daily: list[pl.DataFrame], hourly: list[pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One (daily, hourly) pair from the `timelines` of events split by account (each account's events in one part,
+    so that the accounts of a day add up across parts)."""
+    days = pl.concat(daily).group_by("series", "day").agg(pl.col("requests", "accounts", "input_tokens", "output_tokens").sum())
+    hours = pl.concat(hourly).group_by("series", "hour").agg(pl.col("requests").sum())
+    return (days.cast(TIMELINE_DAILY_SCHEMA).select(list(TIMELINE_DAILY_SCHEMA)).sort("series", "day"),
+            hours.cast(TIMELINE_HOURLY_SCHEMA).select(list(TIMELINE_HOURLY_SCHEMA)).sort("series", "hour"))
+
+
 def read_timelines(case: Path) -> tuple[dict[str, dict[date, tuple[int, int, int, int]]], dict[str, list[int]]]:
     """series -> day -> (requests, accounts, input tokens, output tokens), and series -> requests per hour 0-23."""
     daily: dict[str, dict[date, tuple[int, int, int, int]]] = {}

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from forensics.casefiles import EVENT_SCHEMA
+from forensics.codes import account_codes
+from forensics.detect.behaviour import behaviour_cells
+from forensics.detect.coaction import CoactionResult, coaction_edges
+from forensics.detect.facts import event_facts_many
+from forensics.detect.features import collect_features, scan_events
+from forensics.detect.timelines import timelines
 from forensics.errors import CorruptInputError
 from forensics.ingest.accounts import account_lookalikes
 from forensics.ingest.dedupe import find_duplicates, quarantine_duplicates
@@ -211,3 +219,50 @@ def ingest_rows_locally(
         quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
     write_events(work, losers, stage)
     return RowPasses(stats=stats, plans=plans, lookalikes=account_lookalikes(ctx.account_ids, key))
+
+
+# ---------------------------------------------------------------------------------------------- cluster
+
+
+def event_batches(case: Path, rows_per_batch: int = 1 << 20) -> list[pl.LazyFrame]:
+    """The case's event files in batches of whole files of about `rows_per_batch` rows (from the Parquet footers)."""
+    files = sorted((Path(case) / "events").glob("*.parquet"))
+    batches, current, rows = [], [], 0
+    for path in files:
+        n = pq.ParquetFile(path).metadata.num_rows
+        if current and rows + n > rows_per_batch:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(path)
+        rows += n
+    if current:
+        batches.append(current)
+    return [pl.scan_parquet(batch) for batch in batches]
+
+
+class LocalEvents:
+    """cluster's row-level passes over a case's events in this process, as polars queries over the event files
+    (see `forensics.detect.run.EventRows`)."""
+
+    def __init__(self, case: Path) -> None:
+        self.case = Path(case)
+        self.events = scan_events(self.case)
+
+    def account_codes(self) -> pl.DataFrame:
+        return account_codes(self.events)
+
+    def features(self, accounts: pl.LazyFrame | None, codes: pl.DataFrame) -> pl.DataFrame:
+        return collect_features(self.events, accounts, codes)
+
+    def coaction(self, *, window_s: int, min_count: int, max_accounts: int) -> CoactionResult:
+        # ingest quarantined every repeated request ID: each event is one request
+        return coaction_edges(self.events, window_s=window_s, min_count=min_count, max_accounts=max_accounts, id_col=None)
+
+    def facts(self, kinds: Sequence[str], codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
+        return event_facts_many(kinds, event_batches(self.case), codes, slot_s=slot_s)
+
+    def behaviour_cells(self, codes: pl.DataFrame) -> pl.DataFrame:
+        return behaviour_cells(self.events, codes)
+
+    def timelines(self, assignment: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return timelines(self.events, assignment)
