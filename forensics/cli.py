@@ -404,24 +404,33 @@ def cluster(
     min_flag_accounts: Annotated[
         int, _option("min_flag_accounts", "Fewest flagged accounts for a group to be flagged.")
     ] = ClusterParams.min_flag_accounts,
+    engine: Engine = "local",
+    spark_master: SparkMaster = None,
+    spark_remote: SparkRemote = None,
+    spark_conf: SparkConf = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Derive account features, build the similarity graph, cluster it and score each cluster.
 
-    Every option is recorded in clusters.json and replayed by `forensics verify`.
+    Every option but the engine's is recorded in clusters.json and replayed by `forensics verify`; the engine
+    changes no output.
 
     \b
     Example:
       forensics cluster cases/acme --coaction-window 60 --min-coaction 2
+      forensics cluster cases/acme --engine spark --spark-master spark://host:7077
     """
     from forensics.detect.run import run_cluster
+    from forensics.engine import spark_target
+
+    spark = spark_target(engine, spark_master, spark_remote, spark_conf or [])
 
     values = dict(locals())
     params = ClusterParams(**{name: values[name] for name in CLUSTER_FLAGS})
     with progress_for(quiet or as_json) as progress:
-        summary = run_cluster(case, params, progress=progress, argv=_argv())
+        summary = run_cluster(case, params, progress=progress, argv=_argv(), spark=spark)
     _finish(summary, as_json, f"{summary['clusters']} clusters, {summary['flagged']} flagged; outputs in {case}", quiet)
 
 

@@ -397,6 +397,86 @@ def write_dirty_logs(directory: Path, files: list[list[dict]], timestamp_types: 
         pq.write_table(table, directory / f"part-{number}.parquet")
 
 
+# ---------------------------------------------------------------------------------------------- small incidents
+
+_PROMPTS = [f"Solve problem {n}. Show your reasoning step by step." for n in range(5)] + ["hi", "Translate: good day", ""]
+EXTRA_ROW = st.fixed_dictionaries({
+    "account": st.integers(0, 11),
+    "ip": st.integers(0, 5),
+    "prompt": st.one_of(st.none(), st.sampled_from(_PROMPTS)),
+    "minute": st.integers(0, 36 * 60),
+    "second": st.integers(0, 59),
+    "model": st.sampled_from(["m-large", "m-small", "m-new", None]),
+    "asn": st.sampled_from([None, 64500, 13335]),
+    "tokens": st.one_of(st.none(), st.integers(0, 5000)),
+    "agent": st.sampled_from(["curl/8", "Mozilla/5.0", None]),
+})
+# A crew: accounts 0-3 share two addresses and send the numbered prompts within seconds of each other.
+_CREW = [
+    {"account": a, "ip": a % 2, "prompt": _PROMPTS[n % 5], "minute": 30 * n, "second": a, "model": "m-large",
+     "asn": 64500, "tokens": 900, "agent": "curl/8"}
+    for n in range(24) for a in range(4)
+]
+
+
+def write_crew_logs(directory: Path, rows: list[dict]) -> None:
+    """Two Parquet files of the crew's rows and `rows` (of EXTRA_ROW) after them."""
+    rows = _CREW + rows
+    directory.mkdir(parents=True)
+    half = len(rows) // 2
+    for number, part in enumerate((rows[:half], rows[half:])):
+        table = pa.table({
+            "request_id": pa.array([f"r{number}-{i}" for i in range(len(part))]),
+            "account_id": pa.array([f"acct-{r['account']}" for r in part]),
+            "timestamp": pa.array([SINCE + timedelta(minutes=r["minute"], seconds=r["second"]) for r in part],
+                                  pa.timestamp("us", "UTC")),
+            "ip": pa.array([f"203.0.113.{r['ip']}" for r in part]),
+            "asn": pa.array([r["asn"] for r in part], pa.int64()),
+            "prompt": pa.array([r["prompt"] for r in part], pa.string()),
+            "model": pa.array([r["model"] for r in part], pa.string()),
+            "input_tokens": pa.array([r["tokens"] for r in part], pa.int64()),
+            "output_tokens": pa.array([None if r["tokens"] is None else 3 * r["tokens"] for r in part], pa.int64()),
+            "user_agent": pa.array([r["agent"] for r in part], pa.string()),
+        })
+        pq.write_table(table, directory / f"part-{number}.parquet")
+
+
+CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "clusters.parquet", "timeline_daily.parquet",
+                   "timeline_hourly.parquet", "graph.graphml", "clusters.json")
+
+
+def assert_same_outputs(local: Path, spark: Path) -> None:
+    """Every file of the two cases byte-identical but the custody log, which records the engine."""
+    names = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(spark)) for p in spark.rglob("*") if p.is_file())
+    assert set(CLUSTER_OUTPUTS) <= set(names)
+    for name in names:
+        if name != "custody.jsonl":
+            assert (local / name).read_bytes() == (spark / name).read_bytes(), name
+
+
+def assert_cluster_matches_local(session, work: Path, key_hex: str) -> None:
+    """Ingest the crew's incident locally under `key_hex`, cluster it on both engines (on `session` for Spark) and
+    compare the case files."""
+    import shutil
+
+    from forensics.detect.run import run_cluster
+    from forensics.ingest import IngestOptions, run_ingest
+    from forensics.params import ClusterParams
+
+    from conftest import write_key
+
+    write_crew_logs(work / "logs", [])
+    options = IngestOptions(key_file=write_key(work / "case.key", key_hex), since=SINCE.isoformat())
+    run_ingest([str(work / "logs")], work / "local", options)
+    shutil.copytree(work / "local", work / "spark")
+    params = ClusterParams(min_cluster_size=2, min_samples=2, min_flag_accounts=2, behaviour_min_requests=5)
+    expected = run_cluster(work / "local", params)
+    assert expected["edges"] > 0 and expected["clusters"] >= 1
+    assert run_cluster(work / "spark", params, session=session, groups=3) == expected
+    assert_same_outputs(work / "local", work / "spark")
+
+
 def assert_ingest_matches_local(session, work: Path, key_hex: str, timestamp_types: list[str]) -> None:
     """Ingest the fixed dirty logs (two files, their timestamps of `timestamp_types`) on both engines under
     `key_hex`, on `session` for Spark, and compare the case files."""

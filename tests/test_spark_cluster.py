@@ -1,5 +1,5 @@
 """On a real standalone cluster (a master and two workers on loopback, from pyspark's sbin scripts): keyed
-pseudonyms and ingest's case files equal the local engine's, and the key is nowhere in what Spark records: plans, the SQL tab's data, the
+pseudonyms and ingest's and cluster's case files equal the local engine's, and the key is nowhere in what Spark records: plans, the SQL tab's data, the
 event log, the driver's and executors' logs, the daemons' logs and every file under the cluster's directories.
 
 A positive control runs the pattern the issue forbids (Spark's built-in hmac() with a literal key) under a
@@ -26,6 +26,7 @@ from forensics.keys import CaseKey, load_key
 from conftest import write_key
 from spark_support import (
     StandaloneCluster,
+    assert_cluster_matches_local,
     assert_ingest_matches_local,
     arrow_column,
     file_blobs,
@@ -144,8 +145,9 @@ def test_the_key_never_reaches_sparks_records(cluster, sessions, key, capfd, tmp
     plan = _explain(hashed)
     assert "pseudonyms(" in plan
 
-    # ingest end to end on the cluster: the same case files as the local engine, under this run's key.
+    # ingest and cluster end to end on the cluster: the same case files as the local engine, under this run's key.
     assert_ingest_matches_local(spark, tmp_path_factory.mktemp("cluster-ingest"), KEY_HEX, ["string", "timestamp"])
+    assert_cluster_matches_local(spark, tmp_path_factory.mktemp("cluster-cluster"), KEY_HEX)
 
     # The control: Spark's own hmac() with a canary key as a literal, which a leak scan must catch; its output
     # also checks keys.hmac_sha256_hex against an independent implementation.

@@ -1,6 +1,6 @@
 """--spark-remote: a Spark Connect server started by pyspark's own sbin/start-connect-server.sh on loopback (the
 connect jar ships in the pip package, so it starts offline). Keyed pseudonyms computed through it equal the local
-engine's at 1 and 3 partitions, so are ingest's case files, and the key is nowhere in the server's records: its event log (which, for
+engine's at 1 and 3 partitions, so are ingest's and cluster's case files, and the key is nowhere in the server's records: its event log (which, for
 Connect, also records each request's plan), its log, its scratch, and what the client printed.
 
 The pickled per-batch function, key blocks included, does reach the server inside the plan; the event log records
@@ -26,6 +26,7 @@ from conftest import write_key
 from spark_support import (
     ConnectServer,
     arrow_column,
+    assert_cluster_matches_local,
     assert_ingest_matches_local,
     file_blobs,
     find_needles,
@@ -70,8 +71,9 @@ def test_pseudonyms_over_spark_connect_and_no_key_in_the_servers_records(tmp_pat
             control = literal.toArrow().sort_by("i").column("v").to_pylist()
             assert control == CaseKey(bytes.fromhex(canary_hex)).pseudonym_column("account", pl.Series(DIRTY)).to_list()
             control_plan = _explain(literal)
-            # ingest end to end through the server: the same case files as the local engine.
+            # ingest and cluster end to end through the server: the same case files as the local engine.
             assert_ingest_matches_local(spark, tmp_path_factory.mktemp("connect-ingest"), KEY_HEX, ["int", "string"])
+            assert_cluster_matches_local(spark, tmp_path_factory.mktemp("connect-cluster"), KEY_HEX)
         server.stop()  # the event log is complete once the server has stopped
     with capfd.disabled():
         print(f"\nSpark Connect server timings (s): {server.timings}")

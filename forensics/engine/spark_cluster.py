@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _MINHASH = "prompt_minhash"  # list<uint64> in the case; Spark reads it as decimal(20,0) and hands it back so
-_GROUP_ROWS = 1_000_000  # rows per account group aimed at (a group is held whole by one Python worker)
+_GROUP_ROWS = 250_000  # rows per group aimed at: a group is held whole by one Python worker
 
 
 def _events_frame(table: pa.Table | pa.RecordBatch) -> pl.DataFrame:
@@ -159,8 +159,9 @@ def _cells_of_batch(frame: pl.DataFrame) -> pl.DataFrame:
 class SparkEvents:
     """cluster's row-level passes over a case's events on a Spark session (see `forensics.detect.run.EventRows`).
 
-    `groups` is how many groups the by-account and by-fingerprint passes split the rows into (by default enough
-    for about a million rows each, and at least the session's shuffle partitions); the results do not depend on it.
+    `groups` is how many groups the by-account and by-fingerprint passes split the rows into (by default about
+    250,000 rows each: every group costs a Python call, and Spark runs the groups of a shuffle partition one after
+    another); the results do not depend on it.
     """
 
     def __init__(self, session: SparkSession, case: Path, groups: int | None = None) -> None:
@@ -169,8 +170,7 @@ class SparkEvents:
         self.rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
         self.events = session.read.parquet(*[f.resolve().as_uri() for f in files])
         if groups is None:
-            shuffle = int(session.conf.get("spark.sql.shuffle.partitions") or 1)
-            groups = max(shuffle, math.ceil(self.rows / _GROUP_ROWS))
+            groups = max(1, math.ceil(self.rows / _GROUP_ROWS))
         self.groups = groups
         self._codes: DataFrame | None = None
         self._names: pl.Series | None = None
