@@ -1,7 +1,9 @@
-"""The row-level stage (ingest) on each engine, on one incident: the local engine, Spark local[2], and a standalone
-Spark cluster of two one-core workers started on loopback from pyspark's sbin scripts. Prints wall time, the
-overhead against the local engine, rows per second per core, and whether every case file is byte-identical to
-the local engine's (ingest.json but its engine name; not the custody log).
+"""ingest and cluster on each engine, on one incident: the local engine, Spark local[2], and a standalone Spark
+cluster of two one-core workers started on loopback from pyspark's sbin scripts. Prints wall time, the overhead
+against the local engine, rows per second per core, and whether every case file is byte-identical to the local
+engine's (ingest.json but its engine name; not the custody log). cluster runs on copies of the local engine's
+case, so its comparison is of cluster's outputs alone; its time includes the account-level work (graph, HDBSCAN,
+scoring), which runs on the driver on both engines.
 
 Each run is its own process (as in bench/run.py). The Spark runs include starting the session; the standalone
 cluster is started before its run and not timed. On a 2-core machine all three runs use both cores, so the
@@ -13,6 +15,7 @@ Usage: python bench/engines.py [--scale quarter] [--seed 1] [--work DIR]
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from run import KEY_HEX, Measured, cli, ensure_incident, measure  # noqa: E402
-from spark_support import FAST_JVM, StandaloneCluster, assert_same_case  # noqa: E402
+from spark_support import FAST_JVM, StandaloneCluster, assert_same_case, assert_same_outputs  # noqa: E402
 
 CORES = 2
 # Driver and executor settings of the Spark runs: loopback, and enough heap for the cached rows of a 5M-row
@@ -35,15 +38,19 @@ SPARK_CONF = (
 )
 
 
-def _identical(local: Path, other: Path) -> str:
+def _identical(local: Path, other: Path, compare=assert_same_case) -> str:
     try:
-        assert_same_case(local, other)
+        compare(local, other)
     except AssertionError as exc:
         return f"NO ({str(exc).splitlines()[0][:80]})"
     return "yes"
 
 
-def run(scale: str, seed: int, work: Path) -> list[tuple[Measured, str, str]]:
+Results = list[tuple[Measured, str, str]]
+
+
+def run(scale: str, seed: int, work: Path) -> tuple[Results, Results]:
+    """(ingest, cluster) on each engine: cluster runs on a copy of the local engine's ingested case each time."""
     incident, _ = ensure_incident(scale, seed)
     work.mkdir(parents=True, exist_ok=True)
     key = work / "bench.key"
@@ -52,23 +59,33 @@ def run(scale: str, seed: int, work: Path) -> list[tuple[Measured, str, str]]:
         key.chmod(0o600)
     logs = str(incident / "logs")
     common = ["ingest", logs, "--accounts", str(incident / "accounts.parquet"), "--key-file", str(key), "--json", "--quiet"]
-    local_case = work / f"engines-local-{scale}"
-    local = measure("local", scale, cli(*common, "--case", str(local_case)))
     conf = [f"--spark-conf={item}" for item in SPARK_CONF]
-    spark_case = work / f"engines-local2-{scale}"
-    local2 = measure("spark local[2]", scale, cli(*common, "--case", str(spark_case), "--engine", "spark",
-                                                   "--spark-master", "local[2]", *conf,
-                                                   f"--spark-conf=spark.driver.extraJavaOptions={FAST_JVM}"))
-    cluster_case = work / f"engines-standalone-{scale}"
+    local2 = ["--engine", "spark", "--spark-master", "local[2]", *conf, f"--spark-conf=spark.driver.extraJavaOptions={FAST_JVM}"]
+    cases = {name: work / f"engines-{name}-{scale}" for name in ("local", "local2", "standalone")}
+    clustered = {name: work / f"engines-cluster-{name}-{scale}" for name in cases}
+    for path in [*cases.values(), *clustered.values()]:
+        shutil.rmtree(path, ignore_errors=True)
+
+    def cluster_case(name: str) -> list[str]:
+        shutil.copytree(cases["local"], clustered[name])
+        return ["cluster", str(clustered[name]), "--json", "--quiet"]
+
+    ingest = {"local": measure("local", scale, cli(*common, "--case", str(cases["local"])))}
+    cluster = {"local": measure("local", scale, cli(*cluster_case("local")))}
+    ingest["local2"] = measure("spark local[2]", scale, cli(*common, "--case", str(cases["local2"]), *local2))
+    cluster["local2"] = measure("spark local[2]", scale, cli(*cluster_case("local2"), *local2))
     with StandaloneCluster(work / f"standalone-{scale}", memory="2g") as standalone:
-        cluster = measure("spark standalone, 2 workers", scale, cli(*common, "--case", str(cluster_case), "--engine", "spark",
-                                                                   "--spark-master", standalone.url, *conf,
-                                                                   "--spark-conf=spark.executor.memory=1500m"))
-    return [(local, "yes (itself)", str(local_case)), (local2, _identical(local_case, spark_case), str(spark_case)),
-            (cluster, _identical(local_case, cluster_case), str(cluster_case))]
+        on_cluster = ["--engine", "spark", "--spark-master", standalone.url, *conf, "--spark-conf=spark.executor.memory=1500m"]
+        name = "spark standalone, 2 workers"
+        ingest["standalone"] = measure(name, scale, cli(*common, "--case", str(cases["standalone"]), *on_cluster))
+        cluster["standalone"] = measure(name, scale, cli(*cluster_case("standalone"), *on_cluster))
+    same_ingest = {n: _identical(cases["local"], cases[n]) for n in cases}
+    same_cluster = {n: _identical(clustered["local"], clustered[n], assert_same_outputs) for n in cases}
+    return ([(ingest[n], same_ingest[n], str(cases[n])) for n in cases],
+            [(cluster[n], same_cluster[n], str(clustered[n])) for n in cases])
 
 
-def table(results: list[tuple[Measured, str, str]], rows: int) -> str:
+def table(results: Results, rows: int) -> str:
     base = results[0][0].wall_s
     lines = ["| engine | wall s | x local | rows/s per core | case files identical to local |", "|---|---:|---:|---:|---|"]
     for m, same, _ in results:
@@ -84,10 +101,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
-    results = run(args.scale, args.seed, args.work)
-    rows = json.loads(results[0][0].output)["rows_read"]
+    ingest, cluster = run(args.scale, args.seed, args.work)
+    rows = json.loads(ingest[0][0].output)["rows_read"]
     print(f"ingest of the {args.scale} incident ({rows:,} rows) on each engine\n")
-    print(table(results, rows))
+    print(table(ingest, rows))
+    events = json.loads(ingest[0][0].output)["rows_accepted"]
+    print(f"\ncluster of the same case ({events:,} events) on each engine\n")
+    print(table(cluster, events))
 
 
 if __name__ == "__main__":

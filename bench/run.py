@@ -10,7 +10,7 @@ Each stage runs as its own process so that its wall time, CPU time and peak RSS 
 Figures are only comparable within one run: quote ratios, not seconds.
 
 Usage:
-    .venv/bin/python bench/run.py                       # quarter, half and full seed scale (+ peer, detection)
+    .venv/bin/python bench/run.py                       # quarter, half and full seed scale (+ peer, engines, detection)
     .venv/bin/python bench/run.py --scales small --no-peer --no-detection
     .venv/bin/python bench/run.py --smoke               # tiny scale, seconds: what CI runs
 """
@@ -233,6 +233,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny scale only, for CI")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-detection", action="store_true")
+    parser.add_argument("--no-engines", action="store_true", help="skip ingest and cluster on Spark (bench/engines.py)")
+    parser.add_argument("--engines-scale", default="quarter")
     parser.add_argument("--peer-sizes", default="1000000,5000000")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
@@ -255,6 +257,10 @@ def main() -> None:
         print("\n## Co-action against coordination-network-toolkit\n", flush=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / "peer_coaction.py"), "--sizes", *sizes, *limit], cwd=ROOT,
                        check=True)
+    if not (args.no_engines or args.smoke):  # Spark's equality is tested by make test; its timing costs minutes
+        print("\n## Engines: local, Spark local[2], Spark standalone\n", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "engines.py"), "--scale", args.engines_scale,
+                        "--seed", str(args.seed), "--work", str(work)], cwd=ROOT, check=True)
     if not args.no_detection:
         print("\n## Detection quality\n", flush=True)
         extra = (["--scale", "tiny", "--seeds", "1", "--stealth", "0.5", "--families", "bulk-datacenter", "--no-lofo"]
