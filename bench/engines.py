@@ -9,7 +9,7 @@ Each run is its own process (as in bench/run.py). The Spark runs include startin
 cluster is started before its run and not timed. On a 2-core machine all three runs use both cores, so the
 per-core rate is rows / (wall s x 2).
 
-Usage: python bench/engines.py [--scale quarter] [--seed 1] [--work DIR]
+Usage: python bench/engines.py [--scale quarter] [--seed 1] [--work DIR] [--stages ingest,cluster]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ SPARK_CONF = (
 
 
 def _identical(local: Path, other: Path, compare=assert_same_case) -> str:
+    if local == other:
+        return "yes (itself)"
     try:
         compare(local, other)
     except AssertionError as exc:
@@ -49,8 +51,9 @@ def _identical(local: Path, other: Path, compare=assert_same_case) -> str:
 Results = list[tuple[Measured, str, str]]
 
 
-def run(scale: str, seed: int, work: Path) -> tuple[Results, Results]:
-    """(ingest, cluster) on each engine: cluster runs on a copy of the local engine's ingested case each time."""
+def run(scale: str, seed: int, work: Path, stages: tuple[str, ...] = ("ingest", "cluster")) -> tuple[Results, Results]:
+    """(ingest, cluster) on each engine: cluster runs on a copy of the local engine's ingested case each time. With
+    `stages` ("cluster",), ingest runs once, locally, untimed against the others."""
     incident, _ = ensure_incident(scale, seed)
     work.mkdir(parents=True, exist_ok=True)
     key = work / "bench.key"
@@ -70,19 +73,27 @@ def run(scale: str, seed: int, work: Path) -> tuple[Results, Results]:
         shutil.copytree(cases["local"], clustered[name])
         return ["cluster", str(clustered[name]), "--json", "--quiet"]
 
-    ingest = {"local": measure("local", scale, cli(*common, "--case", str(cases["local"])))}
-    cluster = {"local": measure("local", scale, cli(*cluster_case("local")))}
-    ingest["local2"] = measure("spark local[2]", scale, cli(*common, "--case", str(cases["local2"]), *local2))
-    cluster["local2"] = measure("spark local[2]", scale, cli(*cluster_case("local2"), *local2))
+    engines = ("local", "local2", "standalone") if "ingest" in stages else ("local",)
+    cases = {n: cases[n] for n in engines}
+    ingest: dict[str, Measured] = {}
+    cluster: dict[str, Measured] = {}
+    ingest["local"] = measure("local", scale, cli(*common, "--case", str(cases["local"])))
+    if "cluster" in stages:
+        cluster["local"] = measure("local", scale, cli(*cluster_case("local")))
+    if "ingest" in stages:
+        ingest["local2"] = measure("spark local[2]", scale, cli(*common, "--case", str(cases["local2"]), *local2))
+    if "cluster" in stages:
+        cluster["local2"] = measure("spark local[2]", scale, cli(*cluster_case("local2"), *local2))
     with StandaloneCluster(work / f"standalone-{scale}", memory="2g") as standalone:
         on_cluster = ["--engine", "spark", "--spark-master", standalone.url, *conf, "--spark-conf=spark.executor.memory=1500m"]
         name = "spark standalone, 2 workers"
-        ingest["standalone"] = measure(name, scale, cli(*common, "--case", str(cases["standalone"]), *on_cluster))
-        cluster["standalone"] = measure(name, scale, cli(*cluster_case("standalone"), *on_cluster))
-    same_ingest = {n: _identical(cases["local"], cases[n]) for n in cases}
-    same_cluster = {n: _identical(clustered["local"], clustered[n], assert_same_outputs) for n in cases}
-    return ([(ingest[n], same_ingest[n], str(cases[n])) for n in cases],
-            [(cluster[n], same_cluster[n], str(clustered[n])) for n in cases])
+        if "ingest" in stages:
+            ingest["standalone"] = measure(name, scale, cli(*common, "--case", str(cases["standalone"]), *on_cluster))
+        if "cluster" in stages:
+            cluster["standalone"] = measure(name, scale, cli(*cluster_case("standalone"), *on_cluster))
+    return ([(m, _identical(cases["local"], cases[n]), str(cases[n])) for n, m in ingest.items()],
+            [(m, _identical(clustered["local"], clustered[n], assert_same_outputs), str(clustered[n]))
+             for n, m in cluster.items()])
 
 
 def table(results: Results, rows: int) -> str:
@@ -100,14 +111,18 @@ def main() -> None:
     parser.add_argument("--scale", default="quarter")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--stages", default="ingest,cluster", help="ingest, cluster or both (comma-separated)")
     args = parser.parse_args()
-    ingest, cluster = run(args.scale, args.seed, args.work)
+    stages = tuple(args.stages.split(","))
+    ingest, cluster = run(args.scale, args.seed, args.work, stages)
     rows = json.loads(ingest[0][0].output)["rows_read"]
-    print(f"ingest of the {args.scale} incident ({rows:,} rows) on each engine\n")
-    print(table(ingest, rows))
-    events = json.loads(ingest[0][0].output)["rows_accepted"]
-    print(f"\ncluster of the same case ({events:,} events) on each engine\n")
-    print(table(cluster, events))
+    if "ingest" in stages:
+        print(f"ingest of the {args.scale} incident ({rows:,} rows) on each engine\n")
+        print(table(ingest, rows))
+    if "cluster" in stages:
+        events = json.loads(ingest[0][0].output)["rows_accepted"]
+        print(f"\ncluster of the {args.scale} incident's case ({events:,} events) on each engine\n")
+        print(table(cluster, events))
 
 
 if __name__ == "__main__":

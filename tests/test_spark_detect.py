@@ -130,3 +130,16 @@ def test_a_case_without_events_is_refused_before_spark_starts(session, tmp_path)
     (tmp_path / "ingest.json").write_text("{}")
     with pytest.raises(CaseError, match="holds no events"):
         run_cluster(tmp_path, ClusterParams(), session=session)
+
+
+def test_a_spark_failure_is_one_named_error(session, sample_case, tmp_path):
+    """What Spark or pyarrow raise while the passes run (here, an events file that is not Parquet) comes out as one
+    SparkJobError with the first line of the cause, which the CLI prints on one line."""
+    from forensics.engine.spark_ingest import SparkJobError
+
+    case = _copy(sample_case, tmp_path / "case")
+    next((case / "events").glob("*.parquet")).write_bytes(b"not parquet")
+    with pytest.raises(SparkJobError, match="^the Spark job failed: ") as failed:
+        run_cluster(case, ClusterParams(), session=session)
+    assert "\n" not in str(failed.value)
+    assert not (case / "clusters.json").exists()

@@ -154,6 +154,7 @@ def _record_custody(
         "case": str(case),
         "accounts": str(options.accounts) if options.accounts else None,
         "key_file": str(options.key_file) if options.key_file else None,  # the path only, never its content
+        "engine": options.engine,
         **(options.spark.describe() if options.engine == "spark" and options.spark is not None else {}),
     }
     record = custody.make_record(
