@@ -37,16 +37,17 @@ from forensics.detect.facts import batch_facts
 from forensics.detect.features import account_measures, account_table, finish_features
 from forensics.detect.timelines import merge_timelines, timelines
 from forensics.engine.spark import map_frames
+from forensics.errors import InternalError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-_MINHASH = "prompt_minhash"  # list<uint64> in the case; Spark reads it as decimal(20,0) and hands it back so
 _GROUP_ROWS = 250_000  # rows per group aimed at: a group is held whole by one Python worker
 
 
 def _events_frame(table: pa.Table | pa.RecordBatch) -> pl.DataFrame:
-    """A batch of Spark's rows as the case's events frame: each column back in the case's own type."""
+    """A batch of Spark's rows as the case's events frame: each column back in the case's own type (Spark reads the
+    MinHash's list<uint64> as decimal(20, 0), and has no unsigned types)."""
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.with_columns(pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items() if c in frame.columns)
@@ -183,7 +184,7 @@ class SparkEvents:
     def _coded(self, *columns: str) -> DataFrame:
         """The events' `columns` with the case's account `code` (joined on the pseudonym)."""
         if self._codes is None:
-            raise RuntimeError("account_codes() first")
+            raise InternalError("SparkEvents.account_codes() must run before the other passes")
         return self.events.select(*dict.fromkeys([ACCOUNT, *columns])).join(self._codes, ACCOUNT)
 
     def _by_group(self, df: DataFrame, column: str, fn: Callable[[pa.Table], pa.Table], schema: str) -> pl.DataFrame:
