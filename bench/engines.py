@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from run import KEY_HEX, Measured, cli, ensure_incident, measure  # noqa: E402
-from spark_support import FAST_JVM, StandaloneCluster, assert_same_case, assert_same_outputs  # noqa: E402
+from spark_support import FAST_JVM, StandaloneCluster, assert_same_case, assert_same_cluster_outputs  # noqa: E402
 
 CORES = 2
 # Driver and executor settings of the Spark runs: loopback, and enough heap for the cached rows of a 5M-row
@@ -92,7 +92,7 @@ def run(scale: str, seed: int, work: Path, stages: tuple[str, ...] = ("ingest", 
         if "cluster" in stages:
             cluster["standalone"] = measure(name, scale, cli(*cluster_case("standalone"), *on_cluster))
     return ([(m, _identical(cases["local"], cases[n]), str(cases[n])) for n, m in ingest.items()],
-            [(m, _identical(clustered["local"], clustered[n], assert_same_outputs), str(clustered[n]))
+            [(m, _identical(clustered["local"], clustered[n], assert_same_cluster_outputs), str(clustered[n]))
              for n, m in cluster.items()])
 
 

@@ -318,17 +318,19 @@ def arrow_column(values: list, dtype: pa.DataType) -> pa.Table:
     return pa.table({"i": pa.array(range(len(values)), pa.int64()), "v": pa.array(values, dtype)})
 
 
-def assert_same_case(local: Path, spark: Path) -> None:
-    """Every case file of the two engines byte-identical, but the custody log (wall-clock times, argv) and
-    ingest.json's engine name, which it records."""
+def assert_same_case(local: Path, spark: Path, *, ingest_engines: tuple[str, str] = ("local", "spark"),
+                     required: tuple[str, ...] = ()) -> None:
+    """Every case file of the two engines byte-identical, but the custody log (wall-clock times, argv, the engine)
+    and ingest.json's engine name, which must be `ingest_engines`; `required` names files both must hold."""
     names = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(spark)) for p in spark.rglob("*") if p.is_file())
+    assert set(required) <= set(names)
     for name in names:
         if name == "custody.jsonl":
             continue
         if name == "ingest.json":
             here, there = (json.loads((root / name).read_bytes()) for root in (local, spark))
-            assert (here.pop("engine"), there.pop("engine")) == ("local", "spark")
+            assert (here.pop("engine"), there.pop("engine")) == ingest_engines
             assert here == there
             continue
         assert (local / name).read_bytes() == (spark / name).read_bytes(), name
@@ -445,14 +447,9 @@ CLUSTER_OUTPUTS = ("features.parquet", "edges.parquet", "clusters.parquet", "tim
                    "timeline_hourly.parquet", "graph.graphml", "clusters.json")
 
 
-def assert_same_outputs(local: Path, spark: Path) -> None:
-    """Every file of the two cases byte-identical but the custody log, which records the engine."""
-    names = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
-    assert names == sorted(str(p.relative_to(spark)) for p in spark.rglob("*") if p.is_file())
-    assert set(CLUSTER_OUTPUTS) <= set(names)
-    for name in names:
-        if name != "custody.jsonl":
-            assert (local / name).read_bytes() == (spark / name).read_bytes(), name
+def assert_same_cluster_outputs(local: Path, spark: Path) -> None:
+    """Two cases ingested by the local engine and clustered on two engines: every file the same but the custody log."""
+    assert_same_case(local, spark, ingest_engines=("local", "local"), required=CLUSTER_OUTPUTS)
 
 
 def assert_cluster_matches_local(session, work: Path, key_hex: str) -> None:
@@ -474,7 +471,7 @@ def assert_cluster_matches_local(session, work: Path, key_hex: str) -> None:
     expected = run_cluster(work / "local", params)
     assert expected["edges"] > 0 and expected["clusters"] >= 1
     assert run_cluster(work / "spark", params, session=session, groups=3) == expected
-    assert_same_outputs(work / "local", work / "spark")
+    assert_same_cluster_outputs(work / "local", work / "spark")
 
 
 def assert_ingest_matches_local(session, work: Path, key_hex: str, timestamp_types: list[str]) -> None:

@@ -22,7 +22,7 @@ from forensics.ingest import IngestOptions, run_ingest
 from forensics.params import ClusterParams
 
 from conftest import REPO, tree_bytes, write_key
-from spark_support import EXTRA_ROW, SINCE, assert_same_outputs, session_conf, write_crew_logs
+from spark_support import EXTRA_ROW, SINCE, assert_same_cluster_outputs, session_conf, write_crew_logs
 
 pytestmark = pytest.mark.spark
 
@@ -57,7 +57,7 @@ def test_the_cli_runs_cluster_on_spark(sample_case, tmp_path):
     conf = [f"--spark-conf={item}" for item in session_conf(tmp_path / "driver")]
     secret = ["--spark-conf", "spark.hadoop.fs.s3a.secret.key=not-for-the-record"]
     assert cli.main(["cluster", str(spark), "--quiet", "--engine", "spark", "--spark-master", "local[2]", *conf, *secret]) == 0
-    assert_same_outputs(local, spark)
+    assert_same_cluster_outputs(local, spark)
     record = json.loads((spark / "custody.jsonl").read_text().splitlines()[-1])
     assert record["parameters"]["engine"] == "spark" and record["parameters"]["spark_master"] == "local[2]"
     assert "spark.hadoop.fs.s3a.secret.key=<redacted>" in record["argv"]
@@ -99,7 +99,7 @@ def test_the_sample_incident_clusters_byte_identically_on_both_engines(session, 
     expected = run_cluster(local, ClusterParams())
     assert expected["flagged"] >= 2 and expected["edges"] > 1000  # a real incident, not an empty one
     assert _on_spark(session, spark, groups) == expected
-    assert_same_outputs(local, spark)
+    assert_same_cluster_outputs(local, spark)
     assert _engines(spark / "custody.jsonl") == ["spark"]
     if groups == 3:  # the bundle made from either case
         for case in (local, spark):
@@ -122,7 +122,7 @@ def test_generated_incidents_cluster_byte_identically_on_both_engines(session, t
     expected = run_cluster(root / "local", params)
     assert expected["edges"] > 0
     assert _on_spark(session, spark, groups, params) == expected
-    assert_same_outputs(root / "local", spark)
+    assert_same_cluster_outputs(root / "local", spark)
 
 
 def test_a_case_without_events_is_refused_before_spark_starts(session, tmp_path):
@@ -135,7 +135,7 @@ def test_a_case_without_events_is_refused_before_spark_starts(session, tmp_path)
 def test_a_spark_failure_is_one_named_error(session, sample_case, tmp_path):
     """What Spark or pyarrow raise while the passes run (here, an events file that is not Parquet) comes out as one
     SparkJobError with the first line of the cause, which the CLI prints on one line."""
-    from forensics.engine.spark_ingest import SparkJobError
+    from forensics.engine.spark import SparkJobError
 
     case = _copy(sample_case, tmp_path / "case")
     next((case / "events").glob("*.parquet")).write_bytes(b"not parquet")

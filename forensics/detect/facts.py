@@ -171,6 +171,11 @@ def event_facts_many(
     return {kind: pl.concat(frames) for kind, frames in parts.items()}
 
 
+def batch_inputs(kinds: Sequence[str], slot_s: int) -> list[str]:
+    """The event columns `batch_facts` reads for `kinds` (besides the account)."""
+    return sorted({name for expr in _batch_columns(kinds, slot_s) for name in expr.meta.root_names()})
+
+
 def batch_facts(kinds: Sequence[str], events: pl.LazyFrame, codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
     """The facts of one batch of events, one per (code, key) within the batch: summing `rows` and `reasoning` and
     taking the least `stratum` over batches (`blocking.unique_facts`) gives the facts of all of them, however

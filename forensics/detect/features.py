@@ -292,9 +292,11 @@ def account_measures(
     return out.join(places, on="code", how="left"), use
 
 
-def finish_features(
-    measures: pl.DataFrame, use: pl.DataFrame, codes: pl.DataFrame, acc: pl.DataFrame | None, billing: bool
-) -> pl.DataFrame:
+# The event columns `account_measures` reads (besides the account).
+MEASURE_COLUMNS = ("timestamp", "model", *_VOLUME_COLUMNS, "country", "asn", *(c for group in _DISTINCT_PASSES for c, _ in group))
+
+
+def finish_features(measures: pl.DataFrame, use: pl.DataFrame, codes: pl.DataFrame, acc: pl.DataFrame | None) -> pl.DataFrame:
     """The features table from every account's `account_measures` and `model_use` (in any row order) and the
     account table: the figures that need all accounts at once (model releases), shares and the digest."""
     measures = measures.sort("code")
@@ -311,7 +313,7 @@ def finish_features(
             (pl.col("distinct_templates") / total).alias("template_diversity"),
         )
         .select(*_COLUMNS, "prompt_diversity", "template_diversity", "top_model", "top_model_share", "new_model_lag_h",
-                *(["country_mismatch_share"] if billing else []))
+                *(["country_mismatch_share"] if acc is not None else []))
     )
     out = out.with_columns((pl.col("new_model_lag_h") <= FAST_SWITCH_HOURS).fill_null(False).alias("fast_new_model_switch"))
     if acc is not None:
@@ -355,7 +357,7 @@ def collect_features(
         codes = account_codes(events)
     acc, billing = account_table(accounts, codes)
     measures, use = account_measures(events, codes, billing)
-    return finish_features(measures, use, codes, acc, billing is not None)
+    return finish_features(measures, use, codes, acc)
 
 
 _DIGEST_COLUMNS = ("first_seen", "last_seen", "requests", "active_days", "input_tokens", "output_tokens",

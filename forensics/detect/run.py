@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,7 +30,7 @@ from forensics.detect.graph import build_graph, cluster_graph, write_graphml
 from forensics.detect.groups import GROUP_KINDS, FactStore
 from forensics.detect.score import high_volume_accounts, linked_members, score_clusters
 from forensics.engine.local import LocalEvents
-from forensics.errors import CaseError, ForensicsError
+from forensics.errors import CaseError
 from forensics.fsio import case_lock, replace_file_atomic
 from forensics.params import ClusterParams
 from forensics.progress import Progress, SilentProgress
@@ -230,17 +230,11 @@ def event_rows(case: Path, spark: SparkTarget | None, session: SparkSession | No
     if spark is None and session is None:
         yield LocalEvents(case)
         return
-    from forensics.engine.spark import first_line, spark_session
+    from forensics.engine.spark import spark_stage
     from forensics.engine.spark_cluster import SparkEvents
-    from forensics.engine.spark_ingest import SparkJobError
 
-    with nullcontext(session) if session is not None else spark_session(spark) as active:
-        try:
-            yield SparkEvents(active, case, groups)
-        except ForensicsError:
-            raise
-        except Exception as exc:  # the JVM's and the executors' failures reach Python as many types
-            raise SparkJobError(f"the Spark job failed: {first_line(exc)}") from None
+    with spark_stage(spark, session) as active:
+        yield SparkEvents(active, case, groups)
 
 
 def run_cluster(

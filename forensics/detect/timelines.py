@@ -27,6 +27,10 @@ from forensics.codes import ACCOUNT
 
 
 
+# The event columns `timelines` reads.
+TIMELINE_COLUMNS = ("timestamp", ACCOUNT, "input_tokens", "output_tokens")
+
+
 def series_of(assignment: pl.DataFrame) -> pl.DataFrame:
     """The flagged accounts (clusters.parquet's `flagged`) with their group's series name."""
     return (
@@ -39,7 +43,7 @@ def series_of(assignment: pl.DataFrame) -> pl.DataFrame:
 def timelines(events: pl.LazyFrame, assignment: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(daily, hourly) tables of the events by series, sorted by series then day or hour."""
     tagged = (
-        events.select("timestamp", ACCOUNT, "input_tokens", "output_tokens")
+        events.select(*TIMELINE_COLUMNS)
         .join(series_of(assignment).lazy(), on=ACCOUNT, how="left")
         .with_columns(pl.col("series").fill_null(TIMELINE_BACKGROUND))
     )
@@ -58,6 +62,11 @@ def timelines(events: pl.LazyFrame, assignment: pl.DataFrame) -> tuple[pl.DataFr
         .agg(pl.len().alias("requests"))
         .collect(engine="streaming")
     )
+    return _shaped(daily, hourly)
+
+
+def _shaped(daily: pl.DataFrame, hourly: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The timeline tables in their case-file schemas, sorted by series then day or hour."""
     return (daily.cast(TIMELINE_DAILY_SCHEMA).select(list(TIMELINE_DAILY_SCHEMA)).sort("series", "day"),
             hourly.cast(TIMELINE_HOURLY_SCHEMA).select(list(TIMELINE_HOURLY_SCHEMA)).sort("series", "hour"))
 
@@ -67,8 +76,7 @@ def merge_timelines(daily: list[pl.DataFrame], hourly: list[pl.DataFrame]) -> tu
     so that the accounts of a day add up across parts)."""
     days = pl.concat(daily).group_by("series", "day").agg(pl.col("requests", "accounts", "input_tokens", "output_tokens").sum())
     hours = pl.concat(hourly).group_by("series", "hour").agg(pl.col("requests").sum())
-    return (days.cast(TIMELINE_DAILY_SCHEMA).select(list(TIMELINE_DAILY_SCHEMA)).sort("series", "day"),
-            hours.cast(TIMELINE_HOURLY_SCHEMA).select(list(TIMELINE_HOURLY_SCHEMA)).sort("series", "hour"))
+    return _shaped(days, hours)
 
 
 def read_timelines(case: Path) -> tuple[dict[str, dict[date, tuple[int, int, int, int]]], dict[str, list[int]]]:

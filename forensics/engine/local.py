@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -258,8 +259,12 @@ class LocalEvents:
         # ingest quarantined every repeated request ID: each event is one request
         return coaction_edges(self.events, window_s=window_s, min_count=min_count, max_accounts=max_accounts, id_col=None)
 
+    @cached_property
+    def _batches(self) -> list[pl.LazyFrame]:
+        return event_batches(self.case)
+
     def facts(self, kinds: Sequence[str], codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
-        return event_facts_many(kinds, event_batches(self.case), codes, slot_s=slot_s)
+        return event_facts_many(kinds, self._batches, codes, slot_s=slot_s)
 
     def behaviour_cells(self, codes: pl.DataFrame) -> pl.DataFrame:
         return behaviour_cells(self.events, codes)

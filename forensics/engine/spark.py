@@ -20,7 +20,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -82,6 +82,10 @@ _CONF_KEY = re.compile(r"spark\.[^\s=]+")
 
 class SparkEngineError(ForensicsError):
     """The Spark engine cannot run here: what is missing or unreachable, and what to do about it."""
+
+
+class SparkJobError(ForensicsError):
+    """A Spark job of a stage failed on the cluster; the first line of Spark's error says why."""
 
 
 class JavaMissingError(SparkEngineError):
@@ -309,6 +313,22 @@ def spark_session(target: SparkTarget) -> Iterator[SparkSession]:
     finally:
         if not marked:
             os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+
+@contextmanager
+def spark_stage(target: SparkTarget | None, session: SparkSession | None = None) -> Iterator[SparkSession]:
+    """The session of one stage's Spark passes: `session` when given, else one built from `target` for the stage.
+    Whatever fails inside, other than the project's own errors, becomes one SparkJobError with its first line: the
+    JVM's and the executors' failures reach Python as many types."""
+    if session is None and target is None:
+        raise SparkEngineError("--engine spark needs a Spark target")
+    with nullcontext(session) if session is not None else spark_session(target) as active:
+        try:
+            yield active
+        except ForensicsError:
+            raise
+        except Exception as exc:
+            raise SparkJobError(f"the Spark job failed: {first_line(exc)}") from None
 
 
 def under_spark_submit() -> bool:

@@ -29,13 +29,13 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from forensics.casefiles import EVENT_SCHEMA, TIMELINE_DAILY_SCHEMA, TIMELINE_HOURLY_SCHEMA
+from forensics.casefiles import EVENT_SCHEMA
 from forensics.codes import ACCOUNT, account_codes, decode
 from forensics.detect.behaviour import CELL_SCHEMA, behaviour_cells
 from forensics.detect.coaction import CoactionResult, coaction_edges
-from forensics.detect.facts import batch_facts
-from forensics.detect.features import account_measures, account_table, finish_features
-from forensics.detect.timelines import merge_timelines, timelines
+from forensics.detect.facts import batch_facts, batch_inputs
+from forensics.detect.features import MEASURE_COLUMNS, account_measures, account_table, finish_features
+from forensics.detect.timelines import TIMELINE_COLUMNS, merge_timelines, timelines
 from forensics.engine.spark import map_frames
 from forensics.errors import InternalError
 
@@ -45,10 +45,10 @@ if TYPE_CHECKING:
 _GROUP_ROWS = 250_000  # rows per group aimed at: a group is held whole by one Python worker
 
 
-def _events_frame(table: pa.Table | pa.RecordBatch) -> pl.DataFrame:
+def _events_frame(table: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """A batch of Spark's rows as the case's events frame: each column back in the case's own type (Spark reads the
     MinHash's list<uint64> as decimal(20, 0), and has no unsigned types)."""
-    frame = pl.from_arrow(table)
+    frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.with_columns(pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items() if c in frame.columns)
 
@@ -92,12 +92,13 @@ def _per_group(fn: Callable[..., pa.Table], *args) -> Callable[[pa.Table], pa.Ta
     return per_group
 
 
-def _measures_of_group(billing: bool, table: pa.Table) -> pa.Table:
-    """features' `account_measures` of one group of whole accounts, with the case's codes."""
+def _measures_of_group(table: pa.Table) -> pa.Table:
+    """features' `account_measures` of one group of whole accounts, with the case's codes (and their billing
+    countries, where the case has an account table: Spark joined them on as a column)."""
     frame = _events_frame(table)
     local, case_codes = _local_codes(frame)
     bills = None
-    if billing:
+    if "billing_country" in frame.columns:
         bills = (
             frame.filter(pl.col("billing_country").is_not_null())
             .select(ACCOUNT, "billing_country").unique().join(local, on=ACCOUNT).select("code", "billing_country")
@@ -114,9 +115,10 @@ def _coaction_of_group(window_s: int, max_accounts: int, table: pa.Table) -> pa.
     a sum over fingerprints, so it is judged once all groups are summed)."""
     frame = _events_frame(table)
     result = coaction_edges(frame.lazy(), window_s=window_s, min_count=1, max_accounts=max_accounts, id_col=None)
-    case_codes = frame.select(ACCOUNT, "code").unique().sort(ACCOUNT)
-    to_case = result.accounts.to_frame(ACCOUNT).join(case_codes, on=ACCOUNT, how="left", maintain_order="left")["code"]
-    pairs = _to_case(result.codes, to_case.cast(pl.UInt32), "src", "dst")
+    local, case_codes = _local_codes(frame)
+    if not result.accounts.equals(local[ACCOUNT], check_names=False):
+        raise InternalError("co-action numbered a group's accounts otherwise than account_codes")
+    pairs = _to_case(result.codes, case_codes, "src", "dst")
     return pa.table({
         "pairs": [_ipc(pairs)],
         "fingerprints_total": [result.fingerprints_total],
@@ -134,7 +136,7 @@ def _timelines_of_group(flagged: pl.DataFrame, table: pa.Table) -> pa.Table:
 def _facts_of_batch(kinds: tuple[str, ...], slot_s: int, frame: pl.DataFrame) -> pl.DataFrame:
     """facts' `batch_facts` of one batch, every kind in one table (`kind` its index in `kinds`), keys as the bits of
     an Int64 (Spark has no unsigned type)."""
-    frame = _events_frame(frame.to_arrow())
+    frame = _events_frame(frame)
     local, case_codes = _local_codes(frame)
     parts = [
         _to_case(facts, case_codes, "code").select(
@@ -148,7 +150,7 @@ def _facts_of_batch(kinds: tuple[str, ...], slot_s: int, frame: pl.DataFrame) ->
 
 
 def _cells_of_batch(frame: pl.DataFrame) -> pl.DataFrame:
-    frame = _events_frame(frame.to_arrow())
+    frame = _events_frame(frame)
     local, case_codes = _local_codes(frame)
     cells = _to_case(behaviour_cells(frame.lazy(), local), case_codes, "code")
     return cells.select(pl.col("code").cast(pl.Int64), pl.col("cell").cast(pl.Int32), "requests")
@@ -202,18 +204,16 @@ class SparkEvents:
 
     def features(self, accounts: pl.LazyFrame | None, codes: pl.DataFrame) -> pl.DataFrame:
         acc, billing = account_table(accounts, codes)
-        df = self._coded("timestamp", "model", "input_tokens", "output_tokens", "prompt_chars", "prompt_reasoning",
-                         "country", "asn", "prompt_fingerprint", "prompt_template_fingerprint",
-                         "system_prompt_fingerprint", "ip_pseudonym", "net_pseudonym", "user_agent_fingerprint")
+        df = self._coded(*MEASURE_COLUMNS)
         if billing is not None:
             bills = self.session.createDataFrame(
                 billing.join(codes, on="code").select(ACCOUNT, "billing_country").to_arrow()
             )
             df = df.join(bills, ACCOUNT, "left")
-        out = self._by_group(df, ACCOUNT, _per_group(_measures_of_group, billing is not None), "measures binary, use binary")
+        out = self._by_group(df, ACCOUNT, _measures_of_group, "measures binary, use binary")
         measures = pl.concat(_from_ipc(out["measures"].to_list()))
         use = pl.concat(_from_ipc(out["use"].to_list()))
-        return finish_features(measures, use, codes, acc, billing is not None)
+        return finish_features(measures, use, codes, acc)
 
     def coaction(self, *, window_s: int, min_count: int, max_accounts: int) -> CoactionResult:
         df = self._coded("prompt_fingerprint", "timestamp")
@@ -239,7 +239,7 @@ class SparkEvents:
         from pyspark.sql.types import IntegerType, LongType, StructField, StructType
 
         schema = StructType([StructField("kind", IntegerType()), *[StructField(c, LongType()) for c in ("code", "key", "stratum", "rows", "reasoning")]])
-        df = self._coded(*[c for c in EVENT_SCHEMA if c != ACCOUNT])
+        df = self._coded(*batch_inputs(kinds, slot_s))
         facts = map_frames(df, partial(_facts_of_batch, tuple(kinds), slot_s), schema)
         summed = facts.groupBy("kind", "code", "key").agg(
             F.min("stratum").alias("stratum"), F.sum("rows").alias("rows"), F.sum("reasoning").alias("reasoning")
@@ -264,6 +264,6 @@ class SparkEvents:
 
     def timelines(self, assignment: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         flagged = assignment.filter(pl.col("flagged")).select(ACCOUNT, "cluster_id", "flagged")
-        df = self.events.select("timestamp", ACCOUNT, "input_tokens", "output_tokens")
+        df = self.events.select(*TIMELINE_COLUMNS)
         out = self._by_group(df, ACCOUNT, _per_group(_timelines_of_group, flagged), "daily binary, hourly binary")
         return merge_timelines(_from_ipc(out["daily"].to_list()), _from_ipc(out["hourly"].to_list()))

@@ -14,7 +14,6 @@ sorts what it writes.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +22,8 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 
 from forensics.casefiles import EVENT_SCHEMA
-from forensics.engine.spark import SparkEngineError, first_line, map_frames, spark_session
-from forensics.errors import CorruptInputError, ForensicsError, InternalError
+from forensics.engine.spark import map_frames, spark_stage
+from forensics.errors import CorruptInputError, InternalError
 from forensics.ingest.accounts import lookalike_groups, lookalike_keys
 from forensics.ingest.dedupe import quarantine_duplicates
 from forensics.ingest.discover import FileStats, InputFile, file_stats, open_parquet, with_partitions
@@ -44,10 +43,6 @@ _MINHASH = "prompt_minhash"  # list<uint64>; Spark has no unsigned type, so it c
 
 # Events the driver takes from Spark at once: about 300 MB as Arrow, within a default 1 GiB driver heap.
 _EVENT_CHUNK_ROWS = 1_000_000
-
-
-class SparkJobError(ForensicsError):
-    """A Spark job of the ingest failed on the cluster; the first line of Spark's error says why."""
 
 
 @dataclass(frozen=True)
@@ -287,49 +282,42 @@ def ingest_rows_on_spark(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    if session is None and options.spark is None:
-        raise SparkEngineError("--engine spark needs a Spark target")
     task = progress.task("ingest (spark)", total=None)
     stats, plans, groups, footer_rows = _groups(inputs, options)
     stats_by_index = {st.index: st for st in stats.values()}
-    with nullcontext(session) if session is not None else spark_session(options.spark) as session:
-        try:
-            rows = None
-            for group in groups:
-                part = _read_group(session, group, key, window, options.epoch_unit)
-                rows = part if rows is None else rows.unionByName(part)
-            if rows is None:
-                (stage / "events").mkdir()
-                lookalikes: list[list[str]] = []
-            else:
-                # On executors' disks, not their heaps: every later pass reads the classified rows once more, and
-                # a heap cache of them left too little room for the event runs on 1.5 GB executors (5.7M rows).
-                rows = rows.persist(StorageLevel.DISK_ONLY)
-                _count_rows(rows, stats_by_index)
-                for index, st in sorted(stats_by_index.items()):
-                    if st.rows != footer_rows[index]:
-                        raise CorruptInputError(f"{st.rel}: Spark read {st.rows} rows but the footer declares {footer_rows[index]}")
-                    plan = plans[index]
-                    if plan.kinds["timestamp"] == "int":
-                        check_epoch_unit(st.rel, plan.sources["timestamp"], st.epoch, options.epoch_unit)
-                _write_rejected(rows, groups, stats_by_index, work)
-                valid = rows.filter(F.col("_reason").isNull()).drop("_reason", "_raw")
-                losers_df = _losers(session, valid, stats_by_index).persist()
-                losers = pl.from_arrow(losers_df.toArrow())
-                assert isinstance(losers, pl.DataFrame)
-                losers = losers.select(pl.col("_file").cast(pl.Int32), pl.col("_row").cast(pl.Int64)).sort("_file", "_row")
-                if not losers.is_empty():
-                    quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
-                kept = valid.join(losers_df, ["_file", "_row"], "left_anti")
-                _write_events(kept, stage, _EVENT_CHUNK_ROWS)
-                norms = valid.select("_norm", "account_pseudonym").distinct()
-                shared = norms.groupBy("_norm").count().filter(F.col("count") > 1).select("_norm")
-                pairs = pl.from_arrow(norms.join(shared, "_norm", "left_semi").toArrow())
-                assert isinstance(pairs, pl.DataFrame)
-                lookalikes = lookalike_groups(pairs)
-                task.advance(sum(st.rows for st in stats.values()))
-        except ForensicsError:
-            raise
-        except Exception as exc:  # the JVM's and the executors' failures reach Python as many types
-            raise SparkJobError(f"the Spark job failed: {first_line(exc)}") from None
+    with spark_stage(options.spark, session) as session:
+        rows = None
+        for group in groups:
+            part = _read_group(session, group, key, window, options.epoch_unit)
+            rows = part if rows is None else rows.unionByName(part)
+        if rows is None:
+            (stage / "events").mkdir()
+            lookalikes: list[list[str]] = []
+        else:
+            # On executors' disks, not their heaps: every later pass reads the classified rows once more, and
+            # a heap cache of them left too little room for the event runs on 1.5 GB executors (5.7M rows).
+            rows = rows.persist(StorageLevel.DISK_ONLY)
+            _count_rows(rows, stats_by_index)
+            for index, st in sorted(stats_by_index.items()):
+                if st.rows != footer_rows[index]:
+                    raise CorruptInputError(f"{st.rel}: Spark read {st.rows} rows but the footer declares {footer_rows[index]}")
+                plan = plans[index]
+                if plan.kinds["timestamp"] == "int":
+                    check_epoch_unit(st.rel, plan.sources["timestamp"], st.epoch, options.epoch_unit)
+            _write_rejected(rows, groups, stats_by_index, work)
+            valid = rows.filter(F.col("_reason").isNull()).drop("_reason", "_raw")
+            losers_df = _losers(session, valid, stats_by_index).persist()
+            losers = pl.from_arrow(losers_df.toArrow())
+            assert isinstance(losers, pl.DataFrame)
+            losers = losers.select(pl.col("_file").cast(pl.Int32), pl.col("_row").cast(pl.Int64)).sort("_file", "_row")
+            if not losers.is_empty():
+                quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
+            kept = valid.join(losers_df, ["_file", "_row"], "left_anti")
+            _write_events(kept, stage, _EVENT_CHUNK_ROWS)
+            norms = valid.select("_norm", "account_pseudonym").distinct()
+            shared = norms.groupBy("_norm").count().filter(F.col("count") > 1).select("_norm")
+            pairs = pl.from_arrow(norms.join(shared, "_norm", "left_semi").toArrow())
+            assert isinstance(pairs, pl.DataFrame)
+            lookalikes = lookalike_groups(pairs)
+            task.advance(sum(st.rows for st in stats.values()))
     return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes)
