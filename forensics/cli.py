@@ -163,7 +163,7 @@ def keygen(
 
 @app.command()
 def ingest(
-    logs: Annotated[list[str], typer.Argument(metavar="LOGS...", help="Parquet files, directories or globs.")],
+    logs: Annotated[list[str], typer.Argument(metavar="LOGS...", help="Parquet files, directories or globs; with --engine spark, also URIs the cluster reads (s3a://, abfss://, hdfs://...).")],
     case: Annotated[
         Path, typer.Option("--case", metavar="DIR", help="Case directory to create or replace.", file_okay=False)
     ],

@@ -223,8 +223,9 @@ class ConnectServer:
     """A Spark Connect server (its own local[2] driver) on 127.0.0.1, started by sbin/start-connect-server.sh;
     `url` is its sc:// URL. Its event log, scratch and logs are under `root`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, **extra: str) -> None:
         self.root = root
+        self.extra = extra  # more --conf settings of the server
         self.port = free_port()
         self.url = f"sc://127.0.0.1:{self.port}"
         # The server starts the executors' Python workers: this interpreter, so they import this project.
@@ -244,6 +245,7 @@ class ConnectServer:
             "spark.eventLog.enabled": "true",
             "spark.eventLog.dir": (self.root / "events").as_uri(),
             "spark.local.dir": str(self.root / "local"),
+            **self.extra,
         }
         args = ["--master", "local[2]", *[a for k, v in conf.items() for a in ("--conf", f"{k}={v}")]]
         try:
@@ -474,17 +476,34 @@ def assert_cluster_matches_local(session, work: Path, key_hex: str) -> None:
     assert_same_cluster_outputs(work / "local", work / "spark")
 
 
-def assert_ingest_matches_local(session, work: Path, key_hex: str, timestamp_types: list[str]) -> None:
+def viewfs_mount(directory: Path) -> list[str]:
+    """The --spark-conf items that make `directory` VIEWFS_LOGS: a Hadoop file system that only Spark reads
+    (Python cannot open a viewfs:// URI), standing in for s3a://, abfss:// or hdfs://, none of which runs here.
+    Uncached, since one JVM serves every session of a test process and would keep an earlier module's mount."""
+    return [
+        f"spark.hadoop.fs.viewfs.mounttable.forensics.link./logs={directory.as_uri()}",
+        "spark.hadoop.fs.viewfs.impl.disable.cache=true",
+    ]
+
+
+VIEWFS_LOGS = "viewfs://forensics/logs"
+
+
+def assert_ingest_matches_local(session, work: Path, key_hex: str, timestamp_types: list[str],
+                                mounted: Path | None = None) -> None:
     """Ingest the fixed dirty logs (two files, their timestamps of `timestamp_types`) on both engines under
-    `key_hex`, on `session` for Spark, and compare the case files."""
+    `key_hex`, on `session` for Spark, and compare the case files. With `mounted` (the directory the session
+    sees as VIEWFS_LOGS), the logs are written there and Spark reads them by their viewfs:// URI."""
     from forensics.ingest import IngestOptions, run_ingest
 
     from conftest import write_key
 
-    write_dirty_logs(work / "logs", [FIXED_ROWS, FIXED_ROWS[:4]], timestamp_types)
+    logs = work / "logs" if mounted is None else mounted / work.name
+    write_dirty_logs(logs, [FIXED_ROWS, FIXED_ROWS[:4]], timestamp_types)
     options = {"key_file": write_key(work / "case.key", key_hex), "since": SINCE.isoformat()}
-    _, told = warned(run_ingest, [str(work / "logs")], work / "local", IngestOptions(**options))
-    _, told_spark = warned(run_ingest, [str(work / "logs")], work / "spark", IngestOptions(engine="spark", **options),
+    _, told = warned(run_ingest, [str(logs)], work / "local", IngestOptions(**options))
+    spark_logs = str(logs) if mounted is None else f"{VIEWFS_LOGS}/{work.name}"
+    _, told_spark = warned(run_ingest, [spark_logs], work / "spark", IngestOptions(engine="spark", **options),
                            session=session)
     assert told_spark == told and told[0].startswith("1 groups of account IDs")
     assert_same_case(work / "local", work / "spark")

@@ -33,6 +33,7 @@ from spark_support import (
     find_needles,
     key_needles,
     session_conf,
+    viewfs_mount,
 )
 
 pytestmark = pytest.mark.spark
@@ -96,6 +97,7 @@ def sessions(cluster, tmp_path_factory):
         "spark.shuffle.compress=false",
         "spark.shuffle.spill.compress=false",
         "spark.rdd.compress=false",
+        *viewfs_mount(cluster.root / "mounted"),
     )
     held = Sessions(SparkTarget.from_options(cluster.url, None, conf))
     yield held
@@ -147,6 +149,9 @@ def test_the_key_never_reaches_sparks_records(cluster, sessions, key, capfd, tmp
 
     # ingest and cluster end to end on the cluster: the same case files as the local engine, under this run's key.
     assert_ingest_matches_local(spark, tmp_path_factory.mktemp("cluster-ingest"), KEY_HEX, ["string", "timestamp"])
+    # The logs on a file system only the cluster reads: listed, hashed and read by the executors.
+    assert_ingest_matches_local(spark, tmp_path_factory.mktemp("cluster-remote"), KEY_HEX, ["int", "timestamp"],
+                                mounted=cluster.root / "mounted")
     assert_cluster_matches_local(spark, tmp_path_factory.mktemp("cluster-cluster"), KEY_HEX)
 
     # The control: Spark's own hmac() with a canary key as a literal, which a leak scan must catch; its output

@@ -31,6 +31,7 @@ from spark_support import (
     file_blobs,
     find_needles,
     key_needles,
+    viewfs_mount,
 )
 
 pytestmark = pytest.mark.spark
@@ -53,7 +54,8 @@ def test_pseudonyms_over_spark_connect_and_no_key_in_the_servers_records(tmp_pat
     want = key.pseudonym_column("account", pl.Series(DIRTY, dtype=pl.String)).to_list()
     canary_hex = secrets.token_hex(32)
     root = tmp_path_factory.mktemp("connect")
-    with ConnectServer(root) as server:
+    mounted = tmp_path_factory.mktemp("connect-mounted")
+    with ConnectServer(root, **dict(item.split("=", 1) for item in viewfs_mount(mounted))) as server:
         with spark_session(SparkTarget.from_options(None, server.url, ["spark.sql.shuffle.partitions=3"])) as spark:
             for name, value in ENGINE_CONF.items():
                 assert spark.conf.get(name).lower() == value.lower(), name
@@ -73,6 +75,8 @@ def test_pseudonyms_over_spark_connect_and_no_key_in_the_servers_records(tmp_pat
             control_plan = _explain(literal)
             # ingest and cluster end to end through the server: the same case files as the local engine.
             assert_ingest_matches_local(spark, tmp_path_factory.mktemp("connect-ingest"), KEY_HEX, ["int", "string"])
+            assert_ingest_matches_local(spark, tmp_path_factory.mktemp("connect-remote"), KEY_HEX, ["string", "int"],
+                                        mounted=mounted)
             assert_cluster_matches_local(spark, tmp_path_factory.mktemp("connect-cluster"), KEY_HEX)
         server.stop()  # the event log is complete once the server has stopped
     with capfd.disabled():

@@ -5,6 +5,7 @@ three or more."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -17,10 +18,13 @@ from hypothesis import strategies as st
 
 from forensics import cli
 from forensics.engine.spark import SparkTarget, spark_session
+from forensics.errors import BadInputError, NoInputError
 from forensics.ingest import IngestOptions, run_ingest
 
 from conftest import REPO, write_key
-from spark_support import DIRTY_ROW, FIXED_ROWS, SINCE, assert_same_case, session_conf, warned, write_dirty_logs
+from spark_support import (
+    DIRTY_ROW, FIXED_ROWS, SINCE, VIEWFS_LOGS, assert_same_case, session_conf, viewfs_mount, warned, write_dirty_logs,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -73,8 +77,15 @@ def test_the_cli_runs_ingest_on_spark(tmp_path, capsys, key):
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
-    target = SparkTarget.from_options("local[2]", None, session_conf(tmp_path_factory.getbasetemp() / "spark-driver"))
+def cluster_fs(tmp_path_factory) -> Path:
+    """The directory the module's session sees as VIEWFS_LOGS."""
+    return tmp_path_factory.mktemp("cluster-fs")
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, cluster_fs):
+    conf = session_conf(tmp_path_factory.getbasetemp() / "spark-driver", *viewfs_mount(cluster_fs))
+    target = SparkTarget.from_options("local[2]", None, conf)
     with spark_session(target) as spark:
         yield spark
 
@@ -142,3 +153,94 @@ def test_a_file_in_another_epoch_unit_is_refused_on_spark_as_locally(session, tm
         _on_spark(session, [str(logs)], tmp_path / "spark", 1)
     assert str(spark.value) == str(local.value)
     assert not (tmp_path / "spark").exists()
+
+
+# ---------------------------------------------------------------------------------------------- remote inputs
+
+def _remote_logs(root: Path) -> None:
+    """Logs as a cluster holds them: the fixed dirty rows (every quarantine reason and duplicates across
+    files), a Hive-style partition directory, names that are not plain, a file that is not Parquet, and a file
+    Hadoop's listing hides."""
+    write_dirty_logs(root, [FIXED_ROWS, FIXED_ROWS[:4]], ["string", "int"])
+    write_dirty_logs(root / "region=eu", [FIXED_ROWS[4:]], ["timestamp"])
+    (root / "part-0.parquet").rename(root / "part 0 [a]%41.parquet")
+    (root / "notes.txt").write_text("not a log")
+    (root / "_SUCCESS").write_text("")
+
+
+def _custody_inputs(case: Path) -> list[dict]:
+    return json.loads((case / "custody.jsonl").read_text().splitlines()[-1])["inputs"]
+
+
+def test_logs_on_a_cluster_file_system_are_listed_hashed_and_read_by_spark(session, cluster_fs, tmp_path, key):
+    """A remote directory gives the case files a local run of the same files gives, byte for byte; the
+    custody log names each input by its URI with the SHA-256 of its bytes."""
+    name = tmp_path.name
+    _remote_logs(cluster_fs / name)
+    (cluster_fs / name / "_SUCCESS").unlink()  # a local run lists it as skipped; Hadoop's listing hides it
+    window = {"since": SINCE.isoformat(), "until": (SINCE + timedelta(hours=40)).isoformat(), "key_file": key}
+    local, told = _local([str(cluster_fs / name)], tmp_path / "local", **window)
+    uri = f"{VIEWFS_LOGS}/{name}"
+    spark, told_spark = warned(run_ingest, [uri], tmp_path / "spark", IngestOptions(engine="spark", **window),
+                               session=session)
+    assert told_spark == told
+    assert spark.summary["skipped_files"] == ["notes.txt"]
+    assert spark.summary["quarantine_reasons"]["duplicate_request_id"] >= 1
+    assert {r["path"] for r in spark.summary["inputs"]} == {"part 0 [a]%41.parquet", "part-1.parquet",
+                                                            "region=eu/part-0.parquet"}
+    assert_same_case(tmp_path / "local", tmp_path / "spark")
+    expected = {
+        f"{uri}/{p.relative_to(cluster_fs / name).as_posix()}": (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in (cluster_fs / name).rglob("*.parquet")
+    }
+    assert {e["path"]: (e["bytes"], e["sha256"]) for e in _custody_inputs(tmp_path / "spark")} == expected
+
+
+def test_remote_globs_files_and_local_paths_mix_as_locally(session, cluster_fs, tmp_path, key):
+    name = tmp_path.name
+    _remote_logs(cluster_fs / name)
+    here, there = cluster_fs / name, f"{VIEWFS_LOGS}/{name}"
+    window = {"since": SINCE.isoformat(), "until": (SINCE + timedelta(hours=40)).isoformat(), "key_file": key}
+    _local([f"{here}/part*.parquet", str(here / "region=eu" / "part-0.parquet")], tmp_path / "local", **window)
+    warned(run_ingest, [f"{there}/part*.parquet", str(here / "region=eu" / "part-0.parquet")], tmp_path / "spark",
+           IngestOptions(engine="spark", **window), session=session)
+    assert_same_case(tmp_path / "local", tmp_path / "spark")
+    _local([str(here / "part-1.parquet")], tmp_path / "local-one", **window)
+    warned(run_ingest, [f"{there}/part-1.parquet"], tmp_path / "spark-one", IngestOptions(engine="spark", **window),
+           session=session)
+    assert_same_case(tmp_path / "local-one", tmp_path / "spark-one")
+
+
+@pytest.mark.parametrize("damage", ["missing", "no-match", "not-parquet", "truncated", "empty", "bad-footer", "long-footer"])
+def test_a_bad_remote_input_is_refused_in_one_line_as_locally(session, cluster_fs, tmp_path, damage):
+    name = tmp_path.name
+    root = cluster_fs / name
+    write_dirty_logs(root, [FIXED_ROWS], ["string"])
+    good = (root / "part-0.parquet").read_bytes()
+    argument = {"missing": "absent", "no-match": "*.nothing"}.get(damage, "bad.parquet")
+    if damage == "not-parquet":
+        (root / "bad.parquet").write_bytes(b"request_id,account_id\n1,2\n")
+    elif damage == "truncated":
+        (root / "bad.parquet").write_bytes(good[: len(good) // 2])
+    elif damage == "empty":
+        (root / "bad.parquet").write_bytes(b"")
+    elif damage in ("bad-footer", "long-footer"):
+        footer = int.from_bytes(good[-8:-4], "little")
+        claimed = footer if damage == "bad-footer" else len(good) * 2
+        body = good[: -8 - footer] + bytes(range(256)) * (footer // 256) + b"\x07" * (footer % 256)
+        (root / "bad.parquet").write_bytes(body + claimed.to_bytes(4, "little") + b"PAR1")
+    with pytest.raises(BadInputError) as local:
+        _local([str(root / argument)], tmp_path / "local")
+    with pytest.raises(BadInputError) as spark:
+        run_ingest([f"{VIEWFS_LOGS}/{name}/{argument}"], tmp_path / "spark", IngestOptions(engine="spark"),
+                   session=session)
+    assert type(spark.value) is type(local.value)
+    assert str(spark.value) == str(local.value).replace(str(cluster_fs), VIEWFS_LOGS)
+    assert "\n" not in str(spark.value)
+    assert not (tmp_path / "spark").exists()
+
+
+def test_the_local_engine_refuses_a_remote_uri_by_name(tmp_path):
+    with pytest.raises(NoInputError, match=r"viewfs://x/logs: .*hdfs:// logs need --engine spark|viewfs:// logs need --engine spark"):
+        run_ingest(["viewfs://x/logs"], tmp_path / "case", IngestOptions())
+    assert not (tmp_path / "case").exists()

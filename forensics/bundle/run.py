@@ -17,7 +17,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +254,6 @@ def compute_tables(data: CaseData) -> Tables:
     """The report's tables, from the small tables cluster wrote (it never reads the events)."""
     days = _window_days(data)
     members = data.assignment.filter(pl.col("cluster_id") >= 0)
-    flagged = set(data.flagged_ids)
     series = _series_of(data)
     daily, hourly = data.timelines
     per_account = {row[ACCOUNT]: row for row in data.activity.iter_rows(named=True)}

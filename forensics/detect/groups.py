@@ -122,7 +122,6 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
     and it is specific when at least two members do and -log10 P(Poisson(E_k) >= m_k) is at least
     SPECIFIC_SURPRISE plus log10 of the group's distinct keys (a bound over the keys tested).
     """
-    kind = background.kind
     facts = (
         pl.scan_parquet(background.path)
         .join(members.lazy().select("code", "cluster_id"), on="code", how="inner")

@@ -1,32 +1,39 @@
 """Ingest's row-level passes on Spark, writing the same case files as the local engine.
 
 What runs where:
-- the driver resolves the inputs, hashes each file and reads its footer (row count, schema, the column plan) as
-  the local engine does, and writes every case file with the local engine's writers;
+- the driver resolves the local inputs, hashes each file and reads its footer (row count, schema, the column
+  plan) as the local engine does, and writes every case file with the local engine's writers;
+- inputs on the cluster's file systems (s3a://, abfss://, hdfs://, ...) are listed, hashed and cut down to their
+  first bytes and footers by Spark's binaryFile source (native `sha2` and `substring`), and the driver runs the
+  same checks and column plan on what comes back (`FooterFile`); it never opens them itself;
 - Spark reads the rows (`_metadata.row_index` is each row's position in its file), runs ingest's own
   `classify_frame` and `derive_event_columns` on each Arrow batch (`map_frames`), counts rows per file and
   reason, finds repeated request IDs (a native window over the candidates) and hands the events back one UTC
-  day at a time.
+  day at a time; the raw values of duplicate rows are read back by Spark too.
 Every rule is a function of one row, so which batch or partition a row lands in changes nothing; the driver
 sorts what it writes.
 """
 
 from __future__ import annotations
 
+import glob
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
 from forensics.casefiles import EVENT_SCHEMA
-from forensics.engine.spark import map_frames, spark_stage
-from forensics.errors import CorruptInputError, InternalError
+from forensics.engine.spark import first_line, map_frames, spark_stage
+from forensics.errors import CorruptInputError, ForensicsError, InternalError, NoInputError
 from forensics.ingest.accounts import lookalike_groups, lookalike_keys
-from forensics.ingest.dedupe import quarantine_duplicates
-from forensics.ingest.discover import FileStats, InputFile, file_stats, open_parquet, with_partitions
+from forensics.ingest.discover import (
+    FileStats, FooterFile, InputFile, checked_parquet, file_stats, open_parquet, remote_input, remote_logs,
+    sorted_inputs, with_partitions, glob_root, relative,
+)
 from forensics.ingest.parse import FilePlan, Window, check_epoch_unit, plan_file, timestamp_units
 from forensics.ingest.pseudonymise import MinHasher, derive_event_columns
 from forensics.ingest.run import IngestOptions, RowPasses, write_events_day
@@ -54,25 +61,52 @@ class _Group:
     columns: tuple[str, ...]  # the raw columns of a batch, partition columns last: the order of `_raw`
 
 
-def _local_path(uri: str) -> str:
-    """The local path of a `file:` URI as Spark's _metadata.file_path writes it."""
-    parts = urlsplit(uri)
-    return unquote(parts.path) if parts.scheme in ("file", "") else uri
+def _path_key(spark_path: str) -> str:
+    """An input's name as Spark's _metadata.file_path writes it (percent-encoded), in the form the inputs hold:
+    a local file's path, or a remote input's URI as binaryFile lists it (not encoded)."""
+    parts = urlsplit(spark_path)
+    return unquote(parts.path) if parts.scheme in ("file", "") else unquote(spark_path)
 
 
-class _RowsOfGroup:
+def _input_key(inp: InputFile) -> str:
+    return inp.uri if inp.uri is not None else str(inp.local.resolve())
+
+
+def _glob_escaped(uri: str) -> str:
+    """`uri` for a Spark reader, which treats each path as a Hadoop glob pattern."""
+    return "".join("\\" + c if c in "*?[]{}\\" else c for c in uri)
+
+
+class _GroupBatches:
+    """Raw rows of one group's files as ingest's batches: the file's partition columns added, its index as
+    `_file` and its row number as `_row`."""
+
+    def __init__(self, group: _Group) -> None:
+        self._group = group
+        self._paths = {_input_key(inp): (index, inp) for index, inp in group.files}
+
+    def batch(self, frame: pl.DataFrame) -> pl.DataFrame | None:
+        parts = []
+        for (path,), part in frame.partition_by("_path", as_dict=True, maintain_order=True).items():
+            index, inp = self._paths[_path_key(path)]
+            parts.append(with_partitions(part.drop("_path"), inp).with_columns(pl.lit(index, dtype=pl.Int32).alias("_file")))
+        if not parts:
+            return None
+        return pl.concat(parts, how="vertical").select(*self._group.columns, "_file", pl.col("_row").cast(pl.Int64))
+
+
+class _RowsOfGroup(_GroupBatches):
     """The per-batch function: raw rows of one group in, classified rows out (events for the accepted ones,
     raw values as text for the quarantined ones). It holds the CaseKey, which reaches executors only inside the
     pickled task (see engine.spark.KeyedPseudonyms)."""
 
     def __init__(self, group: _Group, key: CaseKey, window: Window, epoch_unit: str) -> None:
-        self._group = group
+        super().__init__(group)
         self._key = key
         self._window = window
         self._epoch_unit = epoch_unit
         self._minhasher = MinHasher.from_key(key)
         self._ip_cache: IpCache | None = None
-        self._paths = {str(inp.path.resolve()): (index, inp) for index, inp in group.files}
         self.__name__ = "ingest_rows"
 
     def __repr__(self) -> str:
@@ -85,13 +119,9 @@ class _RowsOfGroup:
         if self._ip_cache is None:
             self._ip_cache = IpCache(self._key)
         plan = self._group.plan
-        parts = []
-        for (path,), part in frame.partition_by("_path", as_dict=True, maintain_order=True).items():
-            index, inp = self._paths[_local_path(path)]
-            parts.append(with_partitions(part.drop("_path"), inp).with_columns(pl.lit(index, dtype=pl.Int32).alias("_file")))
-        if not parts:
+        batch = self.batch(frame)
+        if batch is None:
             return pl.DataFrame(schema=_OUTPUT_POLARS)
-        batch = pl.concat(parts, how="vertical").select(*self._group.columns, "_file", pl.col("_row").cast(pl.Int64))
         if plan.kinds["timestamp"] == "int":
             units = timestamp_units(plan.sources["timestamp"]).cast(pl.Int32)
         else:
@@ -115,6 +145,28 @@ class _RowsOfGroup:
         return pl.concat([events, rejected], how="diagonal_relaxed").select(list(_OUTPUT_POLARS))
 
 
+class _RawOfGroup(_GroupBatches):
+    """The per-batch function of the duplicates' pass: raw rows in, (_file, _row, _raw) out, the values as
+    the quarantine's text."""
+
+    def __init__(self, group: _Group) -> None:
+        super().__init__(group)
+        self.__name__ = "raw_rows"
+
+    def __repr__(self) -> str:
+        return f"raw_rows(files={len(self._paths)})"
+
+    def __call__(self, frame: pl.DataFrame) -> pl.DataFrame:
+        batch = self.batch(frame)
+        if batch is None:
+            return pl.DataFrame(schema=_RAW_POLARS)
+        raw_text = raw_strings(batch.drop("_file", "_row"))
+        return batch.select("_file", "_row").hstack(raw_text.select(pl.concat_list(pl.all()).alias("_raw")))
+
+
+_RAW_POLARS: dict[str, pl.DataType] = {"_file": pl.Int32(), "_row": pl.Int64(), "_raw": pl.List(pl.String)}
+
+
 _OUTPUT_POLARS: dict[str, pl.DataType] = {
     **{c: (pl.List(pl.Int64) if c == _MINHASH else t) for c, t in EVENT_SCHEMA.items()},
     "_file": pl.Int32(),
@@ -126,7 +178,7 @@ _OUTPUT_POLARS: dict[str, pl.DataType] = {
 }
 
 
-def _output_schema():
+def _output_schema(columns: dict[str, pl.DataType] = _OUTPUT_POLARS):
     from pyspark.sql.types import (
         ArrayType, BooleanType, IntegerType, LongType, StringType, StructField, StructType, TimestampType,
     )
@@ -142,23 +194,102 @@ def _output_schema():
             return ArrayType(spark_type(dtype.inner), True)
         return spark_types[dtype.base_type()]
 
-    return StructType([StructField(name, spark_type(dtype), True) for name, dtype in _OUTPUT_POLARS.items()])
+    return StructType([StructField(name, spark_type(dtype), True) for name, dtype in columns.items()])
 
 
 # ---------------------------------------------------------------------------------------------- the passes
 
 
-def _groups(inputs: list[InputFile], options: IngestOptions) -> tuple[dict[str, FileStats], list[FilePlan], list[_Group], dict[int, int]]:
-    """Hash and plan every input on the driver, as the local engine does; group the files Spark reads together."""
+@dataclass(frozen=True)
+class _Probe:
+    """What Spark read of a remote input for the driver: its size, SHA-256, first 4 bytes and, when it ends in a
+    plausible footer, its last bytes from the footer on (else its last 8, as pyarrow would read them)."""
+
+    size: int
+    sha256: str
+    head: bytes
+    end: bytes
+
+
+def _listing_error(arg: str, exc: Exception) -> NoInputError:
+    if "PATH_NOT_FOUND" in str(exc):
+        reason = "no file matches this pattern" if glob.has_magic(arg) else "no such file or directory"
+        return NoInputError(f"{arg}: {reason}")
+    return NoInputError(f"{arg}: cannot be listed ({first_line(exc)})")
+
+
+def _remote_inputs(session, logs: list[str]) -> tuple[list[InputFile], list[str]]:
+    """Every file under the remote arguments, as the cluster's file system lists it (Hadoop's listing hides names
+    that start with `_` or `.`): the Parquet ones (by name, or named alone) and the names of the others."""
+    found: dict[str, InputFile] = {}
+    skipped: list[str] = []
+    for arg in logs:
+        try:
+            listing = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(arg)
+            listed = sorted(unquote(uri) for uri in listing.inputFiles())  # empty files too, unlike a scan
+        except ForensicsError:
+            raise
+        except Exception as exc:
+            raise _listing_error(arg, exc) from None
+        given = PurePosixPath(urlsplit(arg).path or "/")
+        alone = len(listed) == 1 and PurePosixPath(urlsplit(listed[0]).path) == given and not glob.has_magic(arg)
+        root = PurePosixPath(glob_root(given.as_posix())) if glob.has_magic(arg) else given
+        for uri in listed:
+            path = PurePosixPath(urlsplit(uri).path)
+            rel = path.name if alone else relative(path, root)
+            if alone or path.suffix in (".parquet", ".parq"):
+                found.setdefault(uri, remote_input(uri, rel))
+            else:
+                skipped.append(rel)
+    return list(found.values()), sorted(skipped)
+
+
+def _probe_remote(session, inputs: list[InputFile]) -> dict[str, _Probe]:
+    """Each remote input's _Probe, computed where the file is read: the driver gets a few bytes per file."""
+    from pyspark.sql import functions as F
+
+    uris = [inp.uri for inp in inputs if inp.uri is not None]
+    if not uris:
+        return {}
+    length = F.length("content")
+    # The footer's length: the 4 little-endian bytes before the closing magic.
+    footer = F.conv(F.concat(*[F.hex(F.substring("content", -i, 1)) for i in (5, 6, 7, 8)]), 16, 10).cast("long")
+    plausible = (F.substring("content", -4, 4) == F.lit(b"PAR1")) & (length >= 12) & footer.between(0, length - 12)
+    probes = session.read.format("binaryFile").load([_glob_escaped(u) for u in uris]).select(
+        "path", "length", F.sha2("content", 256).alias("sha256"), F.substring("content", 1, 4).alias("head"),
+        F.when(plausible, F.expr("substring(content, length(content) - 7 - {0}, {0} + 8)".format(
+            "cast(conv(concat(hex(substring(content, -5, 1)), hex(substring(content, -6, 1)), "
+            "hex(substring(content, -7, 1)), hex(substring(content, -8, 1))), 16, 10) as bigint)"
+        ))).otherwise(F.substring("content", -8, 8)).alias("end"),
+    )
+    found = {
+        row["path"]: _Probe(size=row["length"], sha256=row["sha256"], head=bytes(row["head"]), end=bytes(row["end"]))
+        for row in probes.collect()
+    }
+    # Spark's scans skip empty files, so a listed file that no scan row describes is an empty one.
+    empty = _Probe(size=0, sha256=hashlib.sha256(b"").hexdigest(), head=b"", end=b"")
+    return {uri: found.get(uri, empty) for uri in uris}
+
+
+def _groups(
+    inputs: list[InputFile], options: IngestOptions, probes: dict[str, _Probe]
+) -> tuple[dict[str, FileStats], list[FilePlan], list[_Group], dict[int, int]]:
+    """Hash and plan every input as the local engine does (a remote one from its _Probe); group the files Spark
+    reads together."""
     stats: dict[str, FileStats] = {}
     plans: list[FilePlan] = []
     footer_rows: dict[int, int] = {}
     grouped: dict[tuple, list[tuple[int, InputFile]]] = {}
     group_plans: dict[tuple, FilePlan] = {}
     for index, inp in enumerate(inputs):
-        st = file_stats(index, inp)
+        if inp.uri is None:
+            st = file_stats(index, inp)
+            parquet = open_parquet(inp, st.size)
+        else:
+            probe = probes[inp.uri]
+            st = FileStats(index=index, rel=inp.rel, name=inp.name, size=probe.size, sha256=probe.sha256)
+            parquet = checked_parquet(inp.rel, probe.size, probe.head, probe.end[-4:], FooterFile(probe.size, probe.end))
         stats[inp.rel] = st
-        parquet = open_parquet(inp, st.size)
         schema = parquet.schema_arrow
         plan = plan_file(inp, schema, options.column_map)
         plans.append(plan)
@@ -180,12 +311,14 @@ def _groups(inputs: list[InputFile], options: IngestOptions) -> tuple[dict[str, 
 
 
 def _read_group(session, group: _Group, key: CaseKey, window: Window, epoch_unit: str):
+    return map_frames(_raw_rows(session, group), _RowsOfGroup(group, key, window, epoch_unit), _output_schema())
+
+
+def _raw_rows(session, group: _Group):
     from pyspark.sql import functions as F
 
-    paths = [inp.path.resolve().as_uri() for _, inp in group.files]
-    df = session.read.parquet(*paths)
-    df = df.select("*", F.col("_metadata.file_path").alias("_path"), F.col("_metadata.row_index").alias("_row"))
-    return map_frames(df, _RowsOfGroup(group, key, window, epoch_unit), _output_schema())
+    df = session.read.parquet(*[_glob_escaped(inp.spark_uri) for _, inp in group.files])
+    return df.select("*", F.col("_metadata.file_path").alias("_path"), F.col("_metadata.row_index").alias("_row"))
 
 
 def _count_rows(rows, stats_by_index: dict[int, FileStats]) -> None:
@@ -211,6 +344,12 @@ def _write_rejected(rows, groups: list[_Group], stats_by_index: dict[int, FileSt
     rejected = rows.filter(F.col("_reason").isNotNull()).select("_file", "_row", "_reason", "_raw")
     frame = pl.from_arrow(rejected.toArrow())
     assert isinstance(frame, pl.DataFrame)
+    _write_records(frame, groups, stats_by_index, work, "spark")
+
+
+def _write_records(frame: pl.DataFrame, groups: list[_Group], stats_by_index: dict[int, FileStats], work: Path,
+                   prefix: str) -> None:
+    """Quarantine parts from rows (_file, _row, _reason, _raw): `_raw` holds a group's columns in its order."""
     group_of = {index: g for g, group in enumerate(groups) for index, _ in group.files}
     frame = frame.with_columns(pl.col("_file").replace_strict(group_of, return_dtype=pl.Int32).alias("_group"))
     for (g,), part in frame.partition_by("_group", as_dict=True).items():
@@ -220,7 +359,31 @@ def _write_rejected(rows, groups: list[_Group], stats_by_index: dict[int, FileSt
             schema={name: pl.String for name in columns},
         )
         records = quarantine_records(part.select("_file", "_row", "_reason"), raw_text, stats_by_index)
-        records.write_parquet(work / "quarantine" / f"spark-{g:06d}.parquet", compression="lz4")
+        records.write_parquet(work / "quarantine" / f"{prefix}-{g:06d}.parquet", compression="lz4")
+
+
+def _write_duplicates(session, losers, groups: list[_Group], stats_by_index: dict[int, FileStats], work: Path) -> int:
+    """The duplicates' quarantine records, their raw values read back from the inputs by Spark (only rows at a
+    losing row number are turned to text); the counts move from accepted to `duplicate_request_id`."""
+    from pyspark.sql import functions as F
+
+    rows = F.broadcast(losers.select("_row").distinct())
+    raw = None
+    for group in groups:
+        part = map_frames(_raw_rows(session, group).join(rows, "_row", "left_semi"), _RawOfGroup(group),
+                          _output_schema(_RAW_POLARS))
+        raw = part if raw is None else raw.unionByName(part)
+    if raw is None:
+        return 0
+    frame = pl.from_arrow(raw.join(losers, ["_file", "_row"], "left_semi").toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(pl.lit("duplicate_request_id").alias("_reason")).sort("_file", "_row")
+    for (index,), part in frame.partition_by("_file", as_dict=True).items():
+        st = stats_by_index[index]
+        st.valid -= part.height
+        st.reasons["duplicate_request_id"] += part.height
+    _write_records(frame.select("_file", "_row", "_reason", "_raw"), groups, stats_by_index, work, "spark-dup")
+    return frame.height
 
 
 def _losers(session, valid, stats_by_index: dict[int, FileStats]):
@@ -274,18 +437,22 @@ def _write_events(kept, case: Path, chunk_rows: int) -> None:
 
 
 def ingest_rows_on_spark(
-    stage: Path, work: Path, key: CaseKey, inputs: list[InputFile], window: Window, options: IngestOptions,
-    progress: Progress, session: SparkSession | None = None,
+    stage: Path, work: Path, key: CaseKey, logs: list[str], inputs: list[InputFile], skipped: list[str],
+    window: Window, options: IngestOptions, progress: Progress, session: SparkSession | None = None,
 ) -> RowPasses:
     """ingest's row-level passes on `session`, or on a session of `options.spark` for this run: CASE/events and
-    the quarantine parts under `work`, as the local engine writes them."""
+    the quarantine parts under `work`, as the local engine writes them. `inputs` and `skipped` are what the
+    driver found of `logs` on its own file system; the remote arguments are listed here."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     task = progress.task("ingest (spark)", total=None)
-    stats, plans, groups, footer_rows = _groups(inputs, options)
-    stats_by_index = {st.index: st for st in stats.values()}
     with spark_stage(options.spark, session) as session:
+        remote, remote_skipped = _remote_inputs(session, remote_logs(logs))
+        inputs = sorted_inputs(_unique(inputs + remote), logs)
+        skipped = sorted(skipped + remote_skipped)
+        stats, plans, groups, footer_rows = _groups(inputs, options, _probe_remote(session, remote))
+        stats_by_index = {st.index: st for st in stats.values()}
         rows = None
         for group in groups:
             part = _read_group(session, group, key, window, options.epoch_unit)
@@ -307,11 +474,8 @@ def ingest_rows_on_spark(
             _write_rejected(rows, groups, stats_by_index, work)
             valid = rows.filter(F.col("_reason").isNull()).drop("_reason", "_raw")
             losers_df = _losers(session, valid, stats_by_index).persist()
-            losers = pl.from_arrow(losers_df.toArrow())
-            assert isinstance(losers, pl.DataFrame)
-            losers = losers.select(pl.col("_file").cast(pl.Int32), pl.col("_row").cast(pl.Int64)).sort("_file", "_row")
-            if not losers.is_empty():
-                quarantine_duplicates(losers, inputs, stats, work, options.batch_rows)
+            if not losers_df.isEmpty():
+                _write_duplicates(session, losers_df, groups, stats_by_index, work)
             kept = valid.join(losers_df, ["_file", "_row"], "left_anti")
             _write_events(kept, stage, _EVENT_CHUNK_ROWS)
             norms = valid.select("_norm", "account_pseudonym").distinct()
@@ -320,4 +484,12 @@ def ingest_rows_on_spark(
             assert isinstance(pairs, pl.DataFrame)
             lookalikes = lookalike_groups(pairs)
             task.advance(sum(st.rows for st in stats.values()))
-    return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes)
+    return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes, inputs=inputs, skipped=skipped)
+
+
+def _unique(inputs: list[InputFile]) -> list[InputFile]:
+    """One input per file, the first argument that named it winning (as locally)."""
+    seen: dict[str, InputFile] = {}
+    for inp in inputs:
+        seen.setdefault(_input_key(inp), inp)
+    return list(seen.values())

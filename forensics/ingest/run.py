@@ -8,7 +8,7 @@ import shutil
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,12 +120,12 @@ def run_ingest(
     if options.epoch_unit not in EPOCH_UNITS:
         raise InvalidWindowError(f"--epoch-unit {options.epoch_unit!r}: expected one of s, ms, us")
     window = parse_window(options.since, options.until)
-    inputs, skipped = resolve_inputs(logs)
+    inputs, skipped = resolve_inputs(logs, remote=options.engine == "spark")
     case = Path(case)
     _check_case_target(case)
     with case_lock(case), staged_dir(case, replace=True) as stage:
         key, generated = _resolve_key(options, case, stage)
-        summary = _ingest_into(stage, key, inputs, skipped, window, options, progress, session)
+        summary, inputs = _ingest_into(stage, key, logs, inputs, skipped, window, options, progress, session)
         _record_custody(case, stage, logs, inputs, options, summary, argv)
     return IngestResult(summary=summary, generated_key=generated)
 
@@ -145,7 +145,9 @@ def _record_custody(
     if previous:
         (stage / custody.CUSTODY_LOG).write_bytes(previous)
     digests = {record["path"]: record for record in summary["inputs"]}
-    entries = [custody.file_entry(str(inp.path), inp.path, digests[inp.rel]["sha256"]) for inp in inputs]
+    entries = [
+        {"path": inp.label, "bytes": digests[inp.rel]["size"], "sha256": digests[inp.rel]["sha256"]} for inp in inputs
+    ]
     if options.accounts is not None and summary.get("accounts_input"):
         entries.append(custody.file_entry(str(options.accounts), options.accounts, summary["accounts_input"]["sha256"]))
     parameters = {
@@ -166,24 +168,26 @@ def _record_custody(
 
 
 def _ingest_into(
-    stage: Path, key: CaseKey, inputs: list[InputFile], skipped: list[str], window: Window, options: IngestOptions,
-    progress: Progress, session: SparkSession | None = None,
-) -> dict:
+    stage: Path, key: CaseKey, logs: list[str], inputs: list[InputFile], skipped: list[str], window: Window,
+    options: IngestOptions, progress: Progress, session: SparkSession | None = None,
+) -> tuple[dict, list[InputFile]]:
+    """The case files, ingest.json's summary and every input read (the Spark engine adds the remote ones)."""
     work = stage / "_work"
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
     if options.engine == "spark":
         from forensics.engine.spark_ingest import ingest_rows_on_spark
 
-        rows = ingest_rows_on_spark(stage, work, key, inputs, window, options, progress, session)
+        rows = ingest_rows_on_spark(stage, work, key, logs, inputs, skipped, window, options, progress, session)
     else:
         from forensics.engine.local import ingest_rows_locally
 
         rows = ingest_rows_locally(stage, work, key, inputs, window, options, progress)
+        rows = replace(rows, inputs=inputs, skipped=skipped)
     _write_quarantine(work, stage)
     accounts_input = ingest_accounts(options.accounts, key, stage) if options.accounts else None
     shutil.rmtree(work)
-    summary = _summary(stage, inputs, rows.stats, rows.plans, skipped, window, options, key, accounts_input)
+    summary = _summary(stage, rows.inputs, rows.stats, rows.plans, rows.skipped, window, options, key, accounts_input)
     lookalikes = rows.lookalikes
     summary["account_id_lookalikes"] = {"groups": len(lookalikes), "pseudonyms": lookalikes[:100]}
     if lookalikes:
@@ -194,7 +198,7 @@ def _ingest_into(
             stacklevel=3,
         )
     jsonio.write(stage / "ingest.json", summary)
-    return summary
+    return summary, rows.inputs
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,8 @@ class RowPasses:
     stats: dict[str, FileStats]  # by InputFile.rel
     plans: list[FilePlan]
     lookalikes: list[list[str]]
+    inputs: list[InputFile] = field(default_factory=list)  # every input read, in index order
+    skipped: list[str] = field(default_factory=list)  # the non-Parquet files found
 
 
 def _summary(
