@@ -521,3 +521,17 @@ def test_sorted_unique_matches_numpy() -> None:
     values = np.random.default_rng(3).integers(0, 50, 1000).astype(np.uint64) << np.uint64(40)
     assert np.array_equal(sorted_unique(values), np.unique(values))
     assert len(sorted_unique(np.zeros(0, dtype=np.uint64))) == 0
+
+
+def test_a_key_logged_in_two_strata_by_its_holders_is_one_key_of_the_least_stratum() -> None:
+    """An address seen under ASN 7 by one account and ASN 3 by another is one key, counted in stratum 3 for
+    both: each holder is then found in the stratum the pair's expectation is looked up in (before, the key took
+    its lowest code's stratum, and the other holder, with no keys there, was looked up out of range)."""
+    rows = [(0, 1, 7), (1, 1, 3), (0, 2, 7), (1, 3, 3), (2, 3, 3), (2, 4, 7), (3, 4, 7), (3, 5, 3)]
+    unique = blocking_module.unique_facts(frame(rows))
+    assert unique.filter(pl.col("key") == 1)["stratum"].to_list() == [3, 3]
+    assert unique.filter(pl.col("key") == 2)["stratum"].to_list() == [7]
+    pairs, _ = shared_key_pairs(frame(rows), Blocking(50, 4, 0, np.arange(4)), null="typical")
+    same = shared_key_pairs(frame([(c, k, 3 if k == 1 else s) for c, k, s in rows]), Blocking(50, 4, 0, np.arange(4)),
+                            null="typical")[0]
+    assert pairs.equals(same) and pairs.filter((pl.col("src") == 0) & (pl.col("dst") == 1)).height == 1

@@ -309,3 +309,19 @@ def test_detection_benchmark_rejects_unknown_families_before_running(tmp_path: P
     assert proc.returncode == 2
     assert "unknown campaign family 'hydra'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+
+
+def test_a_case_whose_graph_is_empty_clusters_into_nothing(tmp_path):
+    """Four accounts linked only by prompts they all send, with co-action capped at three accounts a prompt:
+    no edge, no account in the graph, and cluster still writes every output (it used to fail joining an
+    untyped empty cluster table)."""
+    from spark_support import SINCE, write_crew_logs
+
+    write_crew_logs(tmp_path / "logs", [])
+    run_ingest([str(tmp_path / "logs")], tmp_path / "case",
+               IngestOptions(key_file=write_key(tmp_path / "case.key"), since=SINCE.isoformat()))
+    result = run_cluster(tmp_path / "case", ClusterParams(coaction_max_accounts=3, min_cluster_size=2, min_samples=2))
+    doc = json.loads((tmp_path / "case" / "clusters.json").read_text())
+    assert result["edges"] == 0 and result["flagged"] == 0
+    assert doc["coaction_fingerprints_skipped"] > 0 and doc["accounts_in_graph"] == 0 and doc["clusters"] == []
+    assert all((tmp_path / "case" / name).is_file() for name in CLUSTER_OUTPUTS)

@@ -111,10 +111,11 @@ def key_anomaly(degree: np.ndarray, mean_excess: np.ndarray) -> np.ndarray:
 
 def unique_facts(facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
     """(code, key, stratum, rows, reasoning) facts, one per (key, code) with their requests (and reasoning
-    requests) summed, sorted by (key, code). A key belongs to one stratum; where repeats of a (key, code) differ,
-    the least is kept, whatever their order. Facts without a `rows` column count one row each; without
-    `reasoning`, none. `summed` (the facts are already one per key and code) is only a promise; repeats are
-    summed either way, by one sort and run lengths rather than a hash table."""
+    requests) summed, sorted by (key, code). A key belongs to one stratum, the least any of its facts names
+    (an address logged under two ASNs by two accounts is one key), whatever their order: every holder of a key
+    is then counted in the stratum the pair's expectation is looked up in. Facts without a `rows` column count
+    one row each; without `reasoning`, none. `summed` (the facts are already one per key and code) is only a
+    promise; repeats are summed either way, by one sort and run lengths rather than a hash table."""
     if "rows" not in facts.columns:
         facts = facts.with_columns(pl.lit(1, dtype=pl.UInt32).alias("rows"))
     if "reasoning" not in facts.columns:
@@ -123,16 +124,24 @@ def unique_facts(facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
     if facts.height < 2:
         return facts
     key, code = facts["key"].to_numpy(), facts["code"].to_numpy()
+    stratum = _key_strata(key, facts["stratum"].to_numpy())
     starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (code[1:] != code[:-1])])
     if len(starts) == facts.height:
-        return facts
+        return facts.with_columns(pl.Series("stratum", stratum, dtype=FACT_SCHEMA["stratum"]))
     return pl.DataFrame(
         {
-            "code": code[starts], "key": key[starts], "stratum": np.minimum.reduceat(facts["stratum"].to_numpy(), starts),
+            "code": code[starts], "key": key[starts], "stratum": stratum[starts],
             "rows": np.add.reduceat(facts["rows"].to_numpy().astype(np.uint64), starts),
             "reasoning": np.add.reduceat(facts["reasoning"].to_numpy().astype(np.uint64), starts),
         }
     ).cast(FACT_SCHEMA)
+
+
+def _key_strata(key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+    """Each fact's key's least stratum, for facts sorted by key."""
+    starts = run_starts(key)
+    least = np.minimum.reduceat(stratum, starts)
+    return np.repeat(least, np.diff(np.r_[starts, len(key)]))
 
 
 def key_degrees(facts: pl.DataFrame) -> np.ndarray:

@@ -181,7 +181,7 @@ class Clustering:
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(
             {
-                ACCOUNT: self.nodes,
+                ACCOUNT: pl.Series(self.nodes, dtype=pl.String),  # typed even with no node in the graph
                 "cluster_id": self.cluster_id.astype(np.int64),
                 "membership": self.membership.astype(np.float64),
                 "outlier_score": self.outlier_score.astype(np.float64),

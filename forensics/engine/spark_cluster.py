@@ -216,11 +216,14 @@ class SparkEvents:
 
     def coaction(self, *, window_s: int, min_count: int, max_accounts: int) -> CoactionResult:
         df = self._coded("prompt_fingerprint", "timestamp")
+        df, hot_keys, hot_rows = self._without_hot_prompts(df, max_accounts)
         out = self._by_group(
             df, "prompt_fingerprint", _per_group(_coaction_of_group, window_s, max_accounts),
             "pairs binary, fingerprints_total long, fingerprints_skipped long, rows_considered long",
         )
-        pairs = pl.concat(_from_ipc(out["pairs"].to_list()))
+        # No group at all when every prompt was hot.
+        pairs = pl.concat([pl.DataFrame(schema={"src": pl.UInt32, "dst": pl.UInt32, "count": pl.UInt32}),
+                           *_from_ipc(out["pairs"].to_list())], how="vertical_relaxed")
         summed = (
             pairs.group_by("src", "dst").agg(pl.col("count").sum())
             .filter(pl.col("count") >= min_count).sort("src", "dst")
@@ -228,10 +231,29 @@ class SparkEvents:
         )
         return CoactionResult(
             accounts=self._names.rename("account"), codes=summed,
-            fingerprints_total=int(out["fingerprints_total"].sum()),
-            fingerprints_skipped=int(out["fingerprints_skipped"].sum()),
-            rows_considered=int(out["rows_considered"].sum()),
+            fingerprints_total=int(out["fingerprints_total"].sum()) + hot_keys,
+            fingerprints_skipped=int(out["fingerprints_skipped"].sum()) + hot_keys,
+            rows_considered=int(out["rows_considered"].sum()) + hot_rows,
         )
+
+    def _without_hot_prompts(self, df: DataFrame, max_accounts: int) -> tuple[DataFrame, int, int]:
+        """The rows of prompts sent by at most `max_accounts` accounts, with how many prompts (and their rows) were
+        over: co-action skips those prompts and gives them no edge, so Spark drops them before the shuffle by
+        fingerprint, and a hot prompt ("hi" from every customer) never lands whole on one worker. The counts
+        are distinct accounts per fingerprint, a two-stage aggregate that is itself free of skew."""
+        from pyspark.sql import functions as F
+
+        if max_accounts <= 0:
+            return df, 0, 0
+        per_prompt = df.filter(F.col("prompt_fingerprint").isNotNull()).groupBy("prompt_fingerprint").agg(
+            F.countDistinct("code").alias("accounts"), F.count(F.lit(1)).alias("rows")
+        )
+        hot = pl.from_arrow(per_prompt.filter(F.col("accounts") > max_accounts).select("prompt_fingerprint", "rows").toArrow())
+        assert isinstance(hot, pl.DataFrame)
+        if hot.is_empty():
+            return df, 0, 0
+        dropped = F.broadcast(self.session.createDataFrame(hot.select("prompt_fingerprint").to_arrow()))
+        return df.join(dropped, "prompt_fingerprint", "left_anti"), hot.height, int(hot["rows"].sum())
 
     def facts(self, kinds: Sequence[str], codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
         from pyspark.sql import functions as F
