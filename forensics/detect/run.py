@@ -48,6 +48,10 @@ class EventRows(Protocol):
     """cluster's passes over the case's events, the row-level work: `engine.local.LocalEvents` runs them in this
     process, `engine.spark_cluster.SparkEvents` on Spark. Everything after them works on per-account tables."""
 
+    @property
+    def engine(self) -> dict:
+        """The custody record's description of the engine: {"engine": "local"} or Spark's target."""
+
     def account_codes(self) -> pl.DataFrame:
         """Every account pseudonym with its UInt32 `code`, in name order (`codes.account_codes`)."""
 
@@ -234,7 +238,7 @@ def event_rows(case: Path, spark: SparkTarget | None, session: SparkSession | No
     from forensics.engine.spark_cluster import SparkEvents
 
     with spark_stage(spark, session) as active:
-        yield SparkEvents(active, case, groups)
+        yield SparkEvents(active, case, groups, spark.describe() if spark else {})
 
 
 def run_cluster(
@@ -350,8 +354,7 @@ def run_cluster(
             "high_volume_accounts": high_volume_accounts(features, sp),
         }
         jsonio.write(case / "clusters.json", doc)
-        engine = {"engine": "local"} if spark is None and session is None else {"engine": "spark", **(spark.describe() if spark else {})}
-        _record_custody(case, params, ingest, argv, inputs.result(), engine)
+        _record_custody(case, params, ingest, argv, inputs.result(), rows.engine)
         task.advance()
     return {
         "clusters": len(scored),

@@ -245,6 +245,8 @@ class LocalEvents:
     """cluster's row-level passes over a case's events in this process, as polars queries over the event files
     (see `forensics.detect.run.EventRows`)."""
 
+    engine = {"engine": "local"}
+
     def __init__(self, case: Path) -> None:
         self.case = Path(case)
         self.events = scan_events(self.case)

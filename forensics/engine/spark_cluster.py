@@ -166,8 +166,9 @@ class SparkEvents:
     another); the results do not depend on it.
     """
 
-    def __init__(self, session: SparkSession, case: Path, groups: int | None = None) -> None:
+    def __init__(self, session: SparkSession, case: Path, groups: int | None = None, target: dict | None = None) -> None:
         files = sorted((Path(case) / "events").glob("*.parquet"))
+        self.engine = {"engine": "spark", **(target or {})}  # `target`: SparkTarget.describe(), when built from one
         self.session = session
         self.rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
         self.events = session.read.parquet(*[f.resolve().as_uri() for f in files])
