@@ -20,6 +20,7 @@ import glob
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -130,10 +131,7 @@ class _RowsOfGroup(_GroupBatches):
         classified = classified.with_columns(batch.with_columns(units.alias("_units"))["_units"])
         rejected = classified.filter(pl.col("_reason").is_not_null()).select("_file", "_row", "_reason", "_units")
         raw = batch.join(rejected, on=["_file", "_row"], how="inner", maintain_order="left")
-        raw_text = raw_strings(raw.drop("_file", "_row", "_reason", "_units"))
-        rejected = raw.select("_file", "_row", "_reason", "_units").hstack(
-            raw_text.select(pl.concat_list(pl.all()).alias("_raw"))
-        )
+        rejected = raw.select("_file", "_row", "_reason", "_units", _raw_list(raw.drop("_file", "_row", "_reason", "_units")))
         valid = classified.filter(pl.col("_reason").is_null())
         events = derive_event_columns(valid.drop(*CLASSIFY_ONLY), self._key, self._minhasher)
         norms = lookalike_keys(valid["_account"], self._key).select("_account", "_norm")
@@ -160,8 +158,12 @@ class _RawOfGroup(_GroupBatches):
         batch = self.batch(frame)
         if batch is None:
             return pl.DataFrame(schema=_RAW_POLARS)
-        raw_text = raw_strings(batch.drop("_file", "_row"))
-        return batch.select("_file", "_row").hstack(raw_text.select(pl.concat_list(pl.all()).alias("_raw")))
+        return batch.select("_file", "_row", _raw_list(batch.drop("_file", "_row")))
+
+
+def _raw_list(raw: pl.DataFrame) -> pl.Series:
+    """A batch's raw values as the quarantine's text, one list per row in the group's column order (`_raw`)."""
+    return raw_strings(raw).select(pl.concat_list(pl.all()).alias("_raw")).to_series()
 
 
 _RAW_POLARS: dict[str, pl.DataType] = {"_file": pl.Int32(), "_row": pl.Int64(), "_raw": pl.List(pl.String)}
@@ -221,7 +223,7 @@ def _listing_error(arg: str, exc: Exception) -> NoInputError:
 def _remote_inputs(session, logs: list[str]) -> tuple[list[InputFile], list[str]]:
     """Every file under the remote arguments, as the cluster's file system lists it (Hadoop's listing hides names
     that start with `_` or `.`): the Parquet ones (by name, or named alone) and the names of the others."""
-    found: dict[str, InputFile] = {}
+    found: list[InputFile] = []
     skipped: list[str] = []
     for arg in logs:
         try:
@@ -238,10 +240,10 @@ def _remote_inputs(session, logs: list[str]) -> tuple[list[InputFile], list[str]
             path = PurePosixPath(urlsplit(uri).path)
             rel = path.name if alone else relative(path, root)
             if alone or path.suffix in (".parquet", ".parq"):
-                found.setdefault(uri, remote_input(uri, rel))
+                found.append(remote_input(uri, rel))
             else:
                 skipped.append(rel)
-    return list(found.values()), sorted(skipped)
+    return found, sorted(skipped)
 
 
 def _probe_remote(session, inputs: list[InputFile]) -> dict[str, _Probe]:
@@ -251,16 +253,14 @@ def _probe_remote(session, inputs: list[InputFile]) -> dict[str, _Probe]:
     uris = [inp.uri for inp in inputs if inp.uri is not None]
     if not uris:
         return {}
-    length = F.length("content")
+    content, length = F.col("content"), F.length("content")
     # The footer's length: the 4 little-endian bytes before the closing magic.
     footer = F.conv(F.concat(*[F.hex(F.substring("content", -i, 1)) for i in (5, 6, 7, 8)]), 16, 10).cast("long")
     plausible = (F.substring("content", -4, 4) == F.lit(b"PAR1")) & (length >= 12) & footer.between(0, length - 12)
     probes = session.read.format("binaryFile").load([_glob_escaped(u) for u in uris]).select(
         "path", "length", F.sha2("content", 256).alias("sha256"), F.substring("content", 1, 4).alias("head"),
-        F.when(plausible, F.expr("substring(content, length(content) - 7 - {0}, {0} + 8)".format(
-            "cast(conv(concat(hex(substring(content, -5, 1)), hex(substring(content, -6, 1)), "
-            "hex(substring(content, -7, 1)), hex(substring(content, -8, 1))), 16, 10) as bigint)"
-        ))).otherwise(F.substring("content", -8, 8)).alias("end"),
+        F.when(plausible, content.substr(length - 7 - footer, footer + 8))
+        .otherwise(F.substring("content", -8, 8)).alias("end"),
     )
     found = {
         row["path"]: _Probe(size=row["length"], sha256=row["sha256"], head=bytes(row["head"]), end=bytes(row["end"]))
@@ -308,6 +308,11 @@ def _groups(
         for sig, files in grouped.items()
     ]
     return stats, plans, groups, footer_rows
+
+
+def _union(frames: list):
+    """The rows of every group's DataFrame together (their columns alike), or None for no group."""
+    return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
 
 
 def _read_group(session, group: _Group, key: CaseKey, window: Window, epoch_unit: str):
@@ -362,19 +367,16 @@ def _write_records(frame: pl.DataFrame, groups: list[_Group], stats_by_index: di
         records.write_parquet(work / "quarantine" / f"{prefix}-{g:06d}.parquet", compression="lz4")
 
 
-def _write_duplicates(session, losers, groups: list[_Group], stats_by_index: dict[int, FileStats], work: Path) -> int:
+def _write_duplicates(session, losers, groups: list[_Group], stats_by_index: dict[int, FileStats], work: Path) -> None:
     """The duplicates' quarantine records, their raw values read back from the inputs by Spark (only rows at a
     losing row number are turned to text); the counts move from accepted to `duplicate_request_id`."""
     from pyspark.sql import functions as F
 
     rows = F.broadcast(losers.select("_row").distinct())
-    raw = None
-    for group in groups:
-        part = map_frames(_raw_rows(session, group).join(rows, "_row", "left_semi"), _RawOfGroup(group),
-                          _output_schema(_RAW_POLARS))
-        raw = part if raw is None else raw.unionByName(part)
-    if raw is None:
-        return 0
+    raw = _union([
+        map_frames(_raw_rows(session, group).join(rows, "_row", "left_semi"), _RawOfGroup(group), _output_schema(_RAW_POLARS))
+        for group in groups
+    ])
     frame = pl.from_arrow(raw.join(losers, ["_file", "_row"], "left_semi").toArrow())
     assert isinstance(frame, pl.DataFrame)
     frame = frame.with_columns(pl.lit("duplicate_request_id").alias("_reason")).sort("_file", "_row")
@@ -383,7 +385,6 @@ def _write_duplicates(session, losers, groups: list[_Group], stats_by_index: dic
         st.valid -= part.height
         st.reasons["duplicate_request_id"] += part.height
     _write_records(frame.select("_file", "_row", "_reason", "_raw"), groups, stats_by_index, work, "spark-dup")
-    return frame.height
 
 
 def _losers(session, valid, stats_by_index: dict[int, FileStats]):
@@ -453,10 +454,7 @@ def ingest_rows_on_spark(
         skipped = sorted(skipped + remote_skipped)
         stats, plans, groups, footer_rows = _groups(inputs, options, _probe_remote(session, remote))
         stats_by_index = {st.index: st for st in stats.values()}
-        rows = None
-        for group in groups:
-            part = _read_group(session, group, key, window, options.epoch_unit)
-            rows = part if rows is None else rows.unionByName(part)
+        rows = _union([_read_group(session, group, key, window, options.epoch_unit) for group in groups])
         if rows is None:
             (stage / "events").mkdir()
             lookalikes: list[list[str]] = []

@@ -109,9 +109,12 @@ def sorted_inputs(files: list[InputFile], logs: list[str]) -> list[InputFile]:
     return sorted(files, key=lambda f: (f.rel, f.label))
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def remote_scheme(arg: str) -> str | None:
     """The scheme of a URI that is not file://, or None."""
-    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", arg)
+    scheme = _SCHEME.match(arg)
     return None if scheme is None or scheme[1].lower() == "file" else scheme[1]
 
 
@@ -128,7 +131,7 @@ def _local_argument(arg: str) -> str:
             f"{arg}: the local engine reads this machine's file system (a path or file:///path); "
             f"{scheme}:// logs need --engine spark, or mount or copy the files"
         )
-    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", arg):
+    if _SCHEME.match(arg):  # file://
         parts = urlsplit(arg)
         if parts.netloc not in ("", "localhost"):
             raise NoInputError(f"{arg}: a file:// URI names a path on this machine (file:///path)")
