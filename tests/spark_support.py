@@ -9,6 +9,7 @@ start-worker.sh, which only wrap spark-daemon.sh; the cluster is started through
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import signal
@@ -294,15 +295,24 @@ def key_needles(key_hex: str) -> dict[str, bytes]:
 
 
 def readable(path: Path) -> Iterator[tuple[str, bytes]]:
-    """A file's bytes, and for a zstd event log (Spark 4's default) its decompressed bytes too, each named."""
-    yield str(path), path.read_bytes()
-    if path.suffix == ".zstd":
+    """A file's bytes, and for a zstd event log (Spark 4's default) its decompressed bytes too, each named.
+    Nothing for a file Spark deleted after it was listed (a worker removes a finished application's scratch
+    in the background): a deleted file is no longer a record, and an open one is read whole even if unlinked."""
+    try:
         with path.open("rb") as handle:
-            yield f"{path} (decompressed)", zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True).read()
+            data = handle.read()
+    except FileNotFoundError:
+        return
+    yield str(path), data
+    if path.suffix == ".zstd":
+        stream = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+        yield f"{path} (decompressed)", stream.read()
 
 
 def files_under(*roots: Path) -> list[Path]:
-    return sorted(p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+    """Every file under `roots`; os.walk, unlike rglob, passes over a directory Spark removes mid-walk."""
+    return sorted(Path(top) / name for root in roots for top, _, names in os.walk(root) for name in names
+                  if (Path(top) / name).is_file())
 
 
 def find_needles(blobs: Iterable[tuple[str, bytes]], needles: dict[str, bytes]) -> list[str]:
