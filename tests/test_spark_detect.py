@@ -60,6 +60,7 @@ def test_the_cli_runs_cluster_on_spark(sample_case, tmp_path):
     assert_same_cluster_outputs(local, spark)
     record = json.loads((spark / "custody.jsonl").read_text().splitlines()[-1])
     assert record["parameters"]["engine"] == "spark" and record["parameters"]["spark_master"] == "local[2]"
+    assert record["parameters"]["spark_submit"] is False
     assert "spark.hadoop.fs.s3a.secret.key=<redacted>" in record["argv"]
     assert "not-for-the-record" not in (spark / "custody.jsonl").read_text()
     assert _engines(local / "custody.jsonl") == ["local"]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +26,8 @@ from forensics.ingest import IngestOptions, run_ingest
 
 from conftest import REPO, write_key
 from spark_support import (
-    DIRTY_ROW, FIXED_ROWS, SINCE, VIEWFS_LOGS, assert_same_case, session_conf, viewfs_mount, warned, write_dirty_logs,
+    DIRTY_ROW, FIXED_ROWS, SINCE, SPARK_HOME, VIEWFS_LOGS, assert_same_case, session_conf, viewfs_mount, warned,
+    write_dirty_logs,
 )
 
 pytestmark = pytest.mark.spark
@@ -74,6 +78,32 @@ def test_the_cli_runs_ingest_on_spark(tmp_path, capsys, key):
     assert "spark.hadoop.fs.s3a.secret.key=<redacted>" in record["argv"]
     assert "not-for-the-record" not in (spark / "custody.jsonl").read_text()
     assert record["parameters"]["spark_master"] == "local[2]"
+    assert record["parameters"]["spark_submit"] is False
+
+
+def test_spark_submit_runs_the_cli_in_client_mode(tmp_path, key):
+    """The README's spark-submit command: the CLI module as the application, no --spark-master, the master and
+    settings spark-submit was given. The case is the local engine's, and its custody record names the master
+    spark-submit chose, which the CLI's own command line does not hold."""
+    logs = tmp_path / "logs"
+    write_dirty_logs(logs, [FIXED_ROWS, FIXED_ROWS[:5]], ["string", "timestamp"])
+    local, spark = tmp_path / "local", tmp_path / "spark"
+    common = [str(logs), "--key-file", str(key), "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--quiet"]
+    assert cli.main(["ingest", *common, "--case", str(local)]) == 0
+    conf = [arg for item in session_conf(tmp_path / "driver") for arg in ("--conf", item)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
+    env |= {"SPARK_HOME": str(SPARK_HOME), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    submitted = subprocess.run(
+        [str(SPARK_HOME / "bin" / "spark-submit"), "--master", "local[2]", "--deploy-mode", "client", *conf,
+         cli.__file__, "ingest", *common, "--case", str(spark), "--engine", "spark"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert submitted.returncode == 0, submitted.stderr[-2000:]
+    assert_same_case(local, spark)
+    record = json.loads((spark / "custody.jsonl").read_text().splitlines()[-1])
+    assert record["argv"][-2:] == ["--engine", "spark"] and "--spark-master" not in record["argv"]
+    assert record["parameters"]["spark_master"] == "local[2]"
+    assert record["parameters"]["spark_submit"] is True
 
 
 @pytest.fixture(scope="module")

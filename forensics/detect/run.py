@@ -238,7 +238,7 @@ def event_rows(case: Path, spark: SparkTarget | None, session: SparkSession | No
     from forensics.engine.spark_cluster import SparkEvents
 
     with spark_stage(spark, session) as active:
-        yield SparkEvents(active, case, groups, spark.describe() if spark else {})
+        yield SparkEvents(active, case, groups, spark.describe(active) if spark else {})
 
 
 def run_cluster(

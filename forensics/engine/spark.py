@@ -168,11 +168,16 @@ class SparkTarget:
         """A classic session on the master and settings spark-submit was given."""
         return self.master is None and self.remote is None
 
-    def describe(self) -> dict:
+    def describe(self, session: SparkSession | None = None) -> dict:
         """The target for the custody log: the master, the Connect server without its ;options (a token may be one)
-        and the --spark-conf keys without their values (a value may be a credential)."""
+        and the --spark-conf keys without their values (a value may be a credential). Under spark-submit the
+        master is the one it chose, read from the running `session`: the command line forensics saw has none."""
+        master = self.master
+        if self.is_submitted and session is not None:
+            master = session.conf.get("spark.master", None)
         return {
-            "spark_master": self.master,
+            "spark_master": master,
+            "spark_submit": self.is_submitted,
             "spark_remote": self.remote.split(";")[0] if self.remote else None,
             "spark_conf_keys": sorted(self.conf),
         }

@@ -482,7 +482,8 @@ def ingest_rows_on_spark(
             assert isinstance(pairs, pl.DataFrame)
             lookalikes = lookalike_groups(pairs)
             task.advance(sum(st.rows for st in stats.values()))
-    return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes, inputs=inputs, skipped=skipped)
+        engine = {"engine": "spark", **(options.spark.describe(session) if options.spark is not None else {})}
+    return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes, inputs=inputs, skipped=skipped, engine=engine)
 
 
 def _unique(inputs: list[InputFile]) -> list[InputFile]:

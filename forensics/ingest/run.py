@@ -125,13 +125,13 @@ def run_ingest(
     _check_case_target(case)
     with case_lock(case), staged_dir(case, replace=True) as stage:
         key, generated = _resolve_key(options, case, stage)
-        summary, inputs = _ingest_into(stage, key, logs, inputs, skipped, window, options, progress, session)
-        _record_custody(case, stage, logs, inputs, options, summary, argv)
+        summary, rows = _ingest_into(stage, key, logs, inputs, skipped, window, options, progress, session)
+        _record_custody(case, stage, logs, rows, options, summary, argv)
     return IngestResult(summary=summary, generated_key=generated)
 
 
 def _record_custody(
-    case: Path, stage: Path, logs: list[str], inputs: list[InputFile], options: IngestOptions, summary: dict,
+    case: Path, stage: Path, logs: list[str], rows: RowPasses, options: IngestOptions, summary: dict,
     argv: list[str] | None,
 ) -> None:
     """Carry the replaced case's custody log over and append this run, inside the stage, so the log appears
@@ -146,7 +146,8 @@ def _record_custody(
         (stage / custody.CUSTODY_LOG).write_bytes(previous)
     digests = {record["path"]: record for record in summary["inputs"]}
     entries = [
-        {"path": inp.label, "bytes": digests[inp.rel]["size"], "sha256": digests[inp.rel]["sha256"]} for inp in inputs
+        {"path": inp.label, "bytes": digests[inp.rel]["size"], "sha256": digests[inp.rel]["sha256"]}
+        for inp in rows.inputs
     ]
     if options.accounts is not None and summary.get("accounts_input"):
         entries.append(custody.file_entry(str(options.accounts), options.accounts, summary["accounts_input"]["sha256"]))
@@ -156,8 +157,7 @@ def _record_custody(
         "case": str(case),
         "accounts": str(options.accounts) if options.accounts else None,
         "key_file": str(options.key_file) if options.key_file else None,  # the path only, never its content
-        "engine": options.engine,
-        **(options.spark.describe() if options.engine == "spark" and options.spark is not None else {}),
+        **rows.engine,
     }
     record = custody.make_record(
         "ingest", argv=argv, parameters=parameters, inputs=entries,
@@ -170,8 +170,9 @@ def _record_custody(
 def _ingest_into(
     stage: Path, key: CaseKey, logs: list[str], inputs: list[InputFile], skipped: list[str], window: Window,
     options: IngestOptions, progress: Progress, session: SparkSession | None = None,
-) -> tuple[dict, list[InputFile]]:
-    """The case files, ingest.json's summary and every input read (the Spark engine adds the remote ones)."""
+) -> tuple[dict, RowPasses]:
+    """The case files, ingest.json's summary and what the row passes left: every input read (the Spark engine
+    adds the remote ones) and the engine's description."""
     work = stage / "_work"
     (work / "quarantine").mkdir(parents=True)
     (work / "valid").mkdir()
@@ -198,7 +199,7 @@ def _ingest_into(
             stacklevel=3,
         )
     jsonio.write(stage / "ingest.json", summary)
-    return summary, rows.inputs
+    return summary, rows
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ class RowPasses:
     lookalikes: list[list[str]]
     inputs: list[InputFile] = field(default_factory=list)  # every input read, in index order
     skipped: list[str] = field(default_factory=list)  # the non-Parquet files found
+    engine: dict = field(default_factory=lambda: {"engine": "local"})  # the custody record's description of it
 
 
 def _summary(
