@@ -32,6 +32,10 @@ from forensics.detect.run import ClusterParams, run_cluster  # noqa: E402
 from forensics.keys import CaseKey  # noqa: E402
 
 INCIDENTS = ("A", "B", "C")
+# The incidents whose failures under an earlier detector were reported to its developers (issue 17: recall
+# 0.12-0.28, an evaluation organisation flagged) before the current signals were built: no setting was chosen on
+# them, but they shaped the design, and the report says so beside their figures.
+SHAPED_THE_DETECTOR = frozenset({"A", "B"})
 GENERATOR = ROOT / "bench" / "independent" / "generate.py"
 
 
@@ -55,7 +59,7 @@ def run_incident(work: Path, incident: str, seed: int = 7) -> dict:
         "accounts": ev["accounts"], "campaign_accounts": ev["attack_accounts"], "flagged": ev["flagged"],
         "true_positives": ev["true_positives"], "precision": round(ev["precision"], 4), "recall": round(ev["recall"], 4),
         "campaigns": {name: round(c["recall"], 4) for name, c in ev["campaigns"].items()},
-        "benign_flagged": benign, "wall_s": round(wall, 1),
+        "benign_flagged": benign, "shaped_the_detector": incident in SHAPED_THE_DETECTOR, "wall_s": round(wall, 1),
     }
 
 

@@ -165,6 +165,21 @@ def test_independent_incidents_are_shown_only_when_the_file_has_them() -> None:
     table = blocks[-1]
     assert table.rows == (("independent A", "1,200", "1,100", "0.990", "0.908"),)
     assert "still generated, not real" in r.blocks_text(blocks)
+    assert "not unseen" not in r.blocks_text(blocks)
+
+
+def test_independent_incidents_that_shaped_the_detector_are_named_as_such() -> None:
+    """An incident whose failures were reported before the current signals were built is not a held-out measure,
+    and the report must not let a reader take it for one."""
+    quality = r.detection_quality()
+    shaped = sorted(i["name"] for i in quality["independent"] if i.get("shaped_the_detector"))
+    assert shaped == ["independent A", "independent B"]
+    text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
+    assert "Independent A and independent B were not unseen, though: their failures under an earlier version" in text
+    quality["independent"] = [dict(quality["independent"][0], shaped_the_detector=True),
+                              dict(quality["independent"][2], shaped_the_detector=False)]
+    text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
+    assert "Independent A was not unseen, though: its failures" in text and "ndependent C was" not in text
 
 
 def test_settings_table_lists_every_weight_and_threshold_from_the_scorer() -> None:

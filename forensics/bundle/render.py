@@ -866,10 +866,21 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
                    numeric=(False, True, True, True)))
     independent = quality.get("independent") or []
     if independent:
+        shaped = [str(i.get("name", "-")) for i in independent if i.get("shaped_the_detector")]
+        caveat = ""
+        if shaped:
+            named = _join(shaped)
+            caveat = (
+                f" {named[:1].upper()}{named[1:]} {'was' if len(shaped) == 1 else 'were'} not unseen, though: "
+                f"{'its' if len(shaped) == 1 else 'their'} failures under an earlier version of the method were "
+                "reported to its developers before the current signals were built, and shaped them, so "
+                f"{'its figures are' if len(shaped) == 1 else 'their figures are'} likely better than the method "
+                "would do on an incident nobody here has seen."
+            )
         b.append(Para(
-            "The incidents below were made by a second generator, written by someone who did not write the detector "
-            "and never used to choose a setting. They are the nearest this project has to error rates on incidents "
-            "it was not tuned on, but they are still generated, not real.",
+            "The incidents below were made by a second generator, written by someone who did not write the detector; "
+            "no setting was chosen on them. They are the nearest this project has to error rates on incidents "
+            "it was not tuned on, but they are still generated, not real." + caveat,
             "Independently generated incidents.",
         ))
         rows = [(str(i.get("name", "-")), n(i.get("campaign_accounts")), n(i.get("flagged")), _rate(i.get("precision")),
