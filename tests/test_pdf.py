@@ -66,9 +66,11 @@ def test_each_flagged_group_has_an_exhibit_starting_on_a_new_page(pipeline) -> N
         body = pages[starts[0]].split(f"Page {starts[0] + 1} of {len(pages)}", 1)[1].strip()
         assert body.startswith(heading), body[:120]  # nothing of the previous exhibit above it
         exhibit = "\n".join(pages[starts[0]:starts[0] + 3])
-        for part in (f"Table {number}.1.", f"Table {number}.2.", f"Table {number}.3.", f"Figure {number}.1.",
-                     f"Figure {number}.2."):
+        for part in (f"Table {number}.1.", f"Table {number}.2.", f"Figure {number}.1.", f"Figure {number}.2."):
             assert part in exhibit, (heading, part)
+        # The make-up of the score is in the exhibit's summary, each part by its plain name and value.
+        parts = cluster["score_components"]
+        assert all(f"{r.COMPONENT_WORDS[k]} {v:.2f}" in " ".join(exhibit.split()) for k, v in parts.items()), parts
 
 
 def test_two_runs_give_identical_pdf_bytes_without_a_creation_date(pipeline, tmp_path: Path) -> None:
@@ -130,7 +132,7 @@ def test_every_evidence_phrase_in_the_report_is_an_indicator_the_scorer_emitted(
 def test_phrase_words_exactly_the_scorers_indicators() -> None:
     """phrase() has one wording per indicator and none for anything else."""
     shares = {"share": 0.5, "base": 0.1, "window_s": 60}
-    kind = {"noun": ("address", "addresses"), "per_account": False, "keys": 3, "expected_keys": 9.0, "specific_keys": 1,
+    kind = {"noun": ("address", "addresses"), "share_of": "requests", "keys": 3, "expected_keys": 9.0, "specific_keys": 1,
             "specific_share": 0.4, "top_members": 5, "top_expected": 0.2, "top_surprise": 12.0}
     members = {"accounts": 9, "flagged": 7, "weak": 1, "excluded": 1, "attached": 0}
     for indicator in score.INDICATORS:
@@ -187,8 +189,8 @@ def test_settings_table_lists_every_weight_and_threshold_from_the_scorer() -> No
     for part, weight in score.WEIGHTS.items():
         assert rows[f"Weight of {r.COMPONENT_WORDS[part]}"][1] == f"{weight:g}"
     assert rows["Flag: suspicion score at least"][1:3] == ("0.6", "0.5")
-    assert rows["Flag: acting together at least"][1] == f"{score.COORDINATION_MIN:g}"
-    assert rows["Flag: harvesting answers at least"][1] == f"{score.EXTRACTION_MIN:g}"
+    assert rows[f"Flag: {r.COMPONENT_WORDS['coordination']} at least"][1] == f"{score.COORDINATION_MIN:g}"
+    assert rows[f"Flag: {r.COMPONENT_WORDS['extraction']} at least"][1] == f"{score.EXTRACTION_MIN:g}"
     assert rows["Core member: membership at least"][1] == f"{score.CORE_MEMBERSHIP:g}"
 
 

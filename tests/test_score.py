@@ -11,7 +11,7 @@ import pytest
 from forensics import jsonio
 from forensics.detect.run import ClusterParams, run_cluster
 from forensics.detect.score import (
-    INDICATORS, KIND_INDICATOR, ScoreParams, _max_window_share, _org_exclusions, chance_words, extraction,
+    INDICATORS, KIND_INDICATOR, KIND_SHARE_OF, ScoreParams, _max_window_share, _org_exclusions, chance_words, extraction,
     high_volume_accounts, phrase,
 )
 from forensics.ingest import IngestOptions, run_ingest
@@ -99,25 +99,29 @@ def test_high_volume_accounts_floor_and_order() -> None:
 # The wording of each indicator, written out here independently of the code: an evidence line must read
 # exactly like this, with its own figures.
 KIND_LINE = (
-    r"members used [\d,]+ distinct [a-z /()0-9-]+; accounts with the same activity drawn from the rest of the case "
-    r"would have used about [\d,]+(?:\. [\d,]+ of them are used by far more members than the rest of the case "
-    r"explains \(\d+% of the members' (?:requests|accounts)\); the most telling is used by [\d,]+ members where about "
-    r"[\d.,e+-]+ would be expected \(chance: (?:not unusual|less than one in (?:a hundred|a thousand|a million|10\^\d+))\)"
-    r"|; none of them is used by more members than the rest of the case explains)"
+    r"members used [\d,]+ distinct [a-z /()0-9,-]+ \(about [\d,]+ expected from accounts with the same activity elsewhere "
+    r"in the case\)(?:; [\d,]+ are used by far more members than the rest of the case explains \((?:\d+%|less than 1%) "
+    r"of the members' (?:" + "|".join(sorted(set(KIND_SHARE_OF.values()))) + r")\), the most telling by [\d,]+ members "
+    r"where about [\d.,e+-]+ were expected \(chance: (?:not unusual|less than one in (?:a hundred|a thousand|a million|"
+    r"10\^\d+))\)|; none is used by more members than the rest of the case explains)"
 )
 INDICATOR_LINES = {
     "accounts": r"[\d,]+ accounts",
-    "members": r"[\d,]+ accounts counted as flagged; [\d,]+ weakly attached and [\d,]+ left out for the reasons listed"
-               r"(?:; [\d,]+ of the flagged accounts joined after clustering, because most of their own requests ask for "
+    "members": r"[\d,]+ accounts counted as flagged; [\d,]+ weakly attached and not counted, and [\d,]+ left out for "
+               r"the reasons listed"
+               r"(?:; [\d,]+ of the flagged accounts joined after grouping, because most of their own requests ask for "
                r"reasoning in the group's prompt templates and they share another of its specific values \(too little "
                r"traffic for links of their own\))?",
     **{name: KIND_LINE for name in KIND_INDICATOR.values()},
-    "coaction": r"\d+% of accounts sent the same prompt as another member within \d+ s",
-    "reasoning": r"\d+% of prompts ask for step-by-step reasoning \(the typical account: \d+%\)",
-    "round_the_clock": r"\d+% of accounts active around the clock \(each spreads its requests over the hours of the day at "
-                       r"least as evenly as if spread equally over 18 of the 24 hours; a daily rhythm can remain\)",
-    "new_model": r"\d+% started using a newly released model within 48 h of its first use in the case",
-    "country_mismatch": r"\d+% of requests come from outside the account's billing country",
+    "coaction": r"(?:\d+%|less than 1%) of accounts sent the same prompt as another member within \d+ s",
+    "reasoning": r"(?:\d+%|less than 1%) of the members' requests match the method's list of reasoning phrases \(such as "
+                 r"\"step by step\"\) in the prompt or system prompt \(median account: (?:\d+%|less than 1%)\)",
+    "round_the_clock": r"(?:\d+%|less than 1%) of accounts active around the clock \(each spreads its requests over "
+                       r"the hours of the day at least as evenly as if spread equally over 18 of the 24 hours; a daily rhythm can remain\)",
+    "new_model": r"(?:\d+%|less than 1%) of accounts first used a model within 48 h of that model's first appearance in "
+                 r"the case",
+    "country_mismatch": r"on average (?:\d+%|less than 1%) of each account's requests came from outside its billing "
+                        r"country \(by IP\)",
 }
 
 

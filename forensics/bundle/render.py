@@ -593,21 +593,26 @@ EDGE_KIND_NAMES = {
     "closing": "shared prompt endings", "payment": "shared payment methods", "signup": "signup bursts",
     "behaviour": "near-identical behaviour",
 }
-COMPONENT_TEXT = {
-    "coordination": "acting together: the largest share of the members' requests on addresses, networks, clock "
-    "slots, prompt templates, cards, signup hours, clients or system prompts specific to the group",
-    "extraction": "harvesting answers: requests for step-by-step reasoning in prompt templates specific to the "
-    "group, as a share of its requests and per member per day",
-    "automation": "machine behaviour: share of members active around the clock",
-    "infrastructure": "shared set-up: shared cards, sign-up bursts, fast switches to a new model, requests from "
-    "outside the billing country",
-}
+# The score's parts by names that say what is measured, not what it would mean: a legitimate organisation can
+# share values and ask for reasoning too.
 COMPONENT_WORDS = {
-    "coordination": "acting together",
-    "extraction": "harvesting answers",
-    "automation": "machine behaviour",
-    "infrastructure": "shared set-up",
+    "coordination": "group-specific sharing",
+    "extraction": "templated reasoning requests",
+    "automation": "round-the-clock activity",
+    "infrastructure": "account and location signals",
 }
+COMPONENT_TEXT = {
+    "coordination": f"{COMPONENT_WORDS['coordination']}: the largest share of the members' requests on addresses, "
+    "networks, clock slots, prompt templates, cards, signup hours, clients or system prompts specific to the group",
+    "extraction": f"{COMPONENT_WORDS['extraction']}: requests matching the method's list of reasoning phrases in "
+    "prompt templates specific to the group, as a share of its requests and per member per day",
+    "automation": f"{COMPONENT_WORDS['automation']}: share of members active around the clock",
+    "infrastructure": f"{COMPONENT_WORDS['infrastructure']}: the largest of shared cards, sign-up bursts, fast "
+    "switches to a new model and requests from outside the billing country",
+}
+_PARTS = ", ".join(COMPONENT_WORDS[k] for k in ("coordination", "extraction", "automation")) + " and " + \
+    COMPONENT_WORDS["infrastructure"]
+_BOTH = f"{COMPONENT_WORDS['coordination']} and {COMPONENT_WORDS['extraction']}"
 # The plain name of every indicator the scorer emits (score.INDICATORS); tests check the two lists agree.
 INDICATOR_NAMES = {
     "accounts": "Accounts in the group",
@@ -630,16 +635,17 @@ INDICATOR_NAMES = {
     "country_mismatch": "Outside the billing country",
 }
 PAGE_ONE_GROUPS = 5
-# Indicators that read as a finding when their value (a share) is at least 0.5, acting-together ones first.
+# Indicators that read as a finding when their value (a share) is at least 0.5; equal shares in this order.
 STRONG_INDICATORS = (
     "shared_templates", "shared_prompt_skeletons", "shared_openings", "shared_closings", "shared_addresses",
-    "shared_networks", "shared_clock_slots", "shared_cards", "coaction", "reasoning", "signup_hours",
-    "round_the_clock", "new_model", "country_mismatch",
+    "shared_networks", "shared_clock_slots", "shared_cards", "shared_user_agents", "shared_system_prompts", "coaction",
+    "reasoning", "signup_hours", "round_the_clock", "new_model", "country_mismatch",
 )
 
 GLOSSARY = (
     ("Account pseudonym", "A 32-character code standing for one account ID, computed with a secret case key. "
-     "Only the key holder can tell which account it stands for."),
+     "Only the key holder can compute it from an account ID; the sign-up time and activity listed beside it could "
+     "still let someone holding the original records match it."),
     ("Group", "A set of accounts the method found linked by shared values or behaviour; groups are numbered "
      "(Cluster 1, Cluster 2, ...)."),
     ("Flagged group", "A group that met every condition of the flag rule (section 5)."),
@@ -654,19 +660,28 @@ GLOSSARY = (
      "most of its requests use the group's own prompt templates and it shares another value specific to the group."),
     ("Value specific to a group", "A value (address, network, clock slot, prompt template, card, ...) used by far "
      "more members of a group than accounts with the same activity elsewhere in the logs would use by chance."),
-    ("Chance", "How likely it is that as many members would use a value if they were ordinary accounts of the case, "
-     "given their activity and how common the value is."),
+    ("Chance", "How likely it is that as many members would use a value if each had chosen values independently, "
+     "like the other accounts of the case with the same activity, given how common the value is (a Poisson "
+     "model). It is the figure of the most telling of the values examined, in a group found from these same "
+     "overlaps, so it shows that the sharing is not coincidence. It is not the probability that the accounts "
+     "are unrelated or innocent: a legitimate organisation's accounts also share values far beyond chance."),
     ("Prompt template", "A prompt with its digits masked, so that prompts differing only in numbers count as one."),
+    ("Near-duplicate signature", "A short hash of a prompt template's wording (MinHash over its three-word "
+     "phrases, two per template); prompts whose wording overlaps share one more often than chance. Templates "
+     "and signatures are counted together as one kind of evidence."),
     ("Prompt structure", "A prompt template with every content word masked: prompts built the same way with "
      "different topics."),
-    ("Clock slot", "A ten-minute interval of clock time (UTC)."),
+    ("Clock slot", "A ten-minute interval on a given date (UTC). Slots are counted on two grids five minutes "
+     "apart, so that activity on either side of a slot's edge still matches; each request is in one slot of each."),
     ("Network", "A block of 256 neighbouring IPv4 addresses (a /24), or a /48 for IPv6."),
-    ("Step-by-step reasoning request", "A prompt that asks the model to explain its reasoning step by step."),
+    ("Step-by-step reasoning request", "A request whose prompt or system prompt contains a phrase from the "
+     "method's list of requests for reasoning (such as \"step by step\" or \"explain your reasoning\"); a match "
+     "on a phrase, not a judgement of what the prompt asks."),
     ("Around the clock", "An account whose requests are spread over the hours of the day at least as evenly as if "
      f"they were spread equally over {2 ** scoring.ROUND_THE_CLOCK_BITS:.0f} of the 24 hours (section 5); such an "
      "account can still show a daily rhythm."),
-    ("Suspicion score", "A number between 0 and 1 that weighs four parts: acting together, harvesting answers, "
-     "machine behaviour and shared set-up. It is a weighted indicator, not a probability."),
+    ("Suspicion score", f"A number between 0 and 1 that weighs four parts: {_PARTS}. It is a weighted indicator, "
+     "not a probability."),
     ("Precision", "Of the accounts flagged, the share that really were campaign accounts (measured on generated "
      "incidents, section 6)."),
     ("Recall", "Of the campaign accounts, the share that were flagged (measured on generated incidents)."),
@@ -738,7 +753,7 @@ def pct(part: float, whole: float) -> str:
 
 def _strong_items(cluster: dict) -> list[dict]:
     items = [e for e in cluster.get("evidence", []) if e["indicator"] in STRONG_INDICATORS and float(e["value"] or 0) >= 0.5]
-    return sorted(items, key=lambda e: STRONG_INDICATORS.index(e["indicator"]))
+    return sorted(items, key=lambda e: (-float(e["value"]), STRONG_INDICATORS.index(e["indicator"])))
 
 
 def evidence_line(item: dict) -> str:
@@ -805,13 +820,41 @@ def caption_group_daily(name: str, meta: dict, counted: int) -> str:
             f"{n(meta['peak'])} requests on one day.")
 
 
+def _per_kind_runs(quality: dict) -> str:
+    """", 6 with each kind of campaign" when every kind had the same number of runs."""
+    runs = {fam.get("runs") for fam in quality.get("campaign_families") or []}
+    return f", {n(runs.pop())} with each kind of campaign" if len(runs) == 1 else ""
+
+
+def _alone_sentence(params: dict) -> str:
+    """What shared addresses or shared clock slots can do on their own at the settings used: each family's evidence
+    is capped, and a link is strong at similarity E / (E + evidence scale) >= min_similarity."""
+    scale = float(params.get("evidence_scale", ClusterParams.evidence_scale))
+    need = float(params.get("min_similarity", ClusterParams.min_similarity))
+    caps = {"addresses and networks": float(params.get("network_evidence_max", ClusterParams.network_evidence_max)),
+            "clock slots": float(params.get("time_evidence_max", ClusterParams.time_evidence_max))}
+    alone = {name: cap / (cap + scale) for name, cap in caps.items()}
+    both = sum(caps.values()) / (sum(caps.values()) + scale)
+    weak = [name for name, s in alone.items() if s < need]
+    if len(weak) < len(alone):
+        strong = _join([name for name in alone if name not in weak])
+        return (f"At the settings used, shared {strong} alone can make a strong link (similarity "
+                f"{max(alone.values()):.2f} against the {need:g} a strong link needs).")
+    together = ("together they can" if both >= need else "nor can the two together")
+    return (f"At the settings used, shared addresses and networks alone, or shared clock slots alone, never make a strong "
+            f"link (similarity at most {alone['addresses and networks']:.2f} and {alone['clock slots']:.2f} against "
+            f"the {need:g} a strong link needs), because proxies, campus networks and office hours produce them "
+            f"innocently; {together} ({both:.2f}).")
+
+
 def caption_cluster_graph(name: str, meta: dict, members: int) -> str:
     shown = (f"all {n(members)} accounts" if meta.get("accounts") == members
              else f"{n(meta.get('accounts'))} of its {n(members)} accounts, those most linked to its most connected one")
     dots = ("each dot is one account, labelled with the first 8 characters of its pseudonym" if meta.get("labelled")
             else "each dot is one account (too many to label; pseudonyms are in accounts.csv)")
-    return (f"{name}: {shown}; {dots}. A line joins two accounts with direct evidence of acting together "
-            f"({n(meta.get('links'))} lines), thicker for stronger evidence.")
+    return (f"{name}: {shown}; {dots}. A line joins two accounts whose shared values, timing or "
+            f"behaviour the method rated unlikely to be coincidence ({n(meta.get('links'))} lines), thicker for "
+            "stronger evidence.")
 
 
 # ------------------------------------------------------------------------------------- method, accuracy
@@ -841,7 +884,7 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
         "Where the figures come from.",
     ))
     b.append(Para(
-        f"Each kind of campaign was generated {n(totals.get('runs'))} times in all (generator scale "
+        f"The generator made {n(totals.get('runs'))} incidents in all{_per_kind_runs(quality)} (generator scale "
         f"'{quality.get('scale', '-')}', seeds {seeds or '-'}, evasion levels {stealth or '-'}) and analysed with the "
         f"default settings. Over all runs: precision {_rate(totals.get('precision'))}, recall "
         f"{_rate(totals.get('recall'))}, {n(totals.get('hard_negative_flagged'))} of "
@@ -905,8 +948,10 @@ def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
     rows = [(f"Weight of {COMPONENT_WORDS[k]}", f"{w:g}", f"{w:g}", fixed) for k, w in scoring.WEIGHTS.items()]
     rows += [
         ("Flag: suspicion score at least", *option("flag_threshold")),
-        ("Flag: acting together at least", f"{scoring.COORDINATION_MIN:g}", f"{scoring.COORDINATION_MIN:g}", fixed),
-        ("Flag: harvesting answers at least", f"{scoring.EXTRACTION_MIN:g}", f"{scoring.EXTRACTION_MIN:g}", fixed),
+        (f"Flag: {COMPONENT_WORDS['coordination']} at least", f"{scoring.COORDINATION_MIN:g}",
+         f"{scoring.COORDINATION_MIN:g}", fixed),
+        (f"Flag: {COMPONENT_WORDS['extraction']} at least", f"{scoring.EXTRACTION_MIN:g}",
+         f"{scoring.EXTRACTION_MIN:g}", fixed),
         ("Flag: counted accounts in the group at least", *option("min_flag_accounts")),
         ("Smallest group the grouping method forms (accounts)", *option("min_cluster_size")),
         ("Harvesting answers, share part: from the typical account's reasoning share plus ... to plus ...",
@@ -1010,8 +1055,11 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     member_rows: dict[int, list] = {}
     for row in tables.account_rows:
         member_rows.setdefault(row[1], []).append(row)
+    # Flagged members below core membership: counted for links of their own, or joined after grouping (role
+    # "attached", which carries no membership of its own).
     weak_counted = sum(1 for c in flagged for r in member_rows.get(c["cluster_id"], [])
-                       if r[3] and float(r[2]) < scoring.CORE_MEMBERSHIP)
+                       if r[3] and r[4] != "attached" and float(r[2]) < scoring.CORE_MEMBERSHIP)
+    joined = sum(1 for c in flagged for r in member_rows.get(c["cluster_id"], []) if r[3] and r[4] == "attached")
     exhibit_of = {c["cluster_id"]: i + 1 for i, c in enumerate(flagged)}
     through = data_through(summary)
     doc = Document(
@@ -1042,8 +1090,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"{n(total_requests)} requests examined)"
             + (f" and received {n(f_out)} tokens of model output" if has_tokens else "")
             + f". In each group, the members shared prompt templates, addresses, clock times, payment cards or other "
-            f"values, or sent the same prompts at the same moments, far more often than chance explains for accounts "
-            f"with the same activity ({exhibits})."
+            f"values, or sent the same prompts at the same moments, far more often than accounts with the same "
+            f"activity would by chance if each chose independently ({exhibits}). That makes coincidence unlikely; it "
+            f"does not show guilt, and groups not flagged (section 3) show it too."
         )
         lowest = min(flagged, key=lambda c: (float((_evidence(c, "reasoning") or {}).get("value") or 0), c["cluster_id"]))
         reasoning = _evidence(lowest, "reasoning")
@@ -1059,9 +1108,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         )
         scores = sorted(c["suspicion_score"] for c in flagged)
         rule = (
-            f"Each group received a suspicion score between 0 and 1 that weighs acting together, harvesting answers, "
-            f"machine behaviour and shared set-up (weights in section 5). A group is flagged only if it scores at "
-            f"least {threshold:g}, shows both acting together and harvesting answers, counts at least {min_accounts} "
+            f"Each group received a suspicion score between 0 and 1 that weighs {_PARTS} (weights in section 5). A "
+            f"group is flagged only if it scores at least {threshold:g}, shows both {_BOTH}, counts at least {min_accounts} "
             f"flagged accounts and has no innocent explanation that the method recognises. The flagged groups score "
             + (f"{scores[0]:.2f}" if len(scores) == 1 else f"between {scores[0]:.2f} and {scores[-1]:.2f}")
             + ". The score is a weighted indicator, not a probability."
@@ -1077,9 +1125,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                 f"{min_accounts} flagged accounts and it has no innocent explanation. None qualified.")
     who = (
         "Accounts are named only by pseudonyms: 32-character codes computed from the real account ID with a secret "
-        "case key. Whoever holds that key can confirm which real account a pseudonym stands for (VERIFY.md, step 4); "
-        "nobody else can. No account ID, IP address, e-mail address, payment detail or prompt text appears in this "
-        "bundle."
+        "case key. Only the key holder can compute a pseudonym from an account ID (VERIFY.md, step 4), though "
+        "someone holding the original records could match some by the sign-up times and activity listed. No "
+        "account ID, IP address, e-mail address, payment detail or prompt text appears in this bundle."
     )
     b.append(Callout((Para(observed, "What was observed."), Para(limits, "What this does not establish."),
                       Para(who, "Who."))))
@@ -1088,8 +1136,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             (
                 ("Flagged groups", n(len(flagged)), f"of {n(len(clusters))} groups found"),
                 ("Accounts in them", n(f_accounts),
-                 f"{pct(f_accounts, total_accounts)} of {n(total_accounts)}; {n(weak_counted)} with membership below "
-                 f"{scoring.CORE_MEMBERSHIP:g}"),
+                 f"{pct(f_accounts, total_accounts)} of {n(total_accounts)}; {n(weak_counted + joined)} not core members "
+                 f"(section 5)"),
                 ("Their requests", n(f_requests), f"{pct(f_requests, total_requests)} of {n(total_requests)}"),
                 ("Output tokens", n(f_out) if has_tokens else "unknown",
                  f"plus {n(f_in)} input tokens" if has_tokens else "no token counts in the logs"),
@@ -1134,8 +1182,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     if flagged:
         b.append(Para(
             "Each flagged group has its own exhibit, starting on a new page: what was observed, how its accounts are "
-            "counted, what the method measured, how the score was made up, its daily activity and a drawing of its "
-            "accounts and links. Every finding is the method's own wording of one measured indicator. The figures "
+            "counted and how its score was made up, its daily activity, a drawing of its accounts and links, and "
+            "what the method measured. Every finding is the method's own wording of one measured indicator. The figures "
             "below show all flagged groups together."
         ))
     else:
@@ -1155,8 +1203,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
     if others:
         b.append(Para(
             "These groups of similar accounts were found but not flagged, either because their score was below the "
-            "threshold, they were too small, they did not show both acting together and harvesting answers, or they "
-            "have an innocent explanation."
+            f"threshold, they were too small, they did not show both {_BOTH}, or they have an innocent explanation."
         ))
         b.append(Table(
             ("Group", "Accounts", "Requests", "Score", "Why not flagged"),
@@ -1236,8 +1283,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         "Evidence links. For pairs of accounts that share values (addresses, networks, clock slots, prompt "
         "templates, cards), the method measures how unlikely their overlap is by chance, given how active both "
         "accounts are and how common each value is, and keeps the pairs where it is unlikely even allowing for the "
-        "number of accounts compared. Sharing addresses or clock times alone never makes a strong link, because "
-        "proxies, campus networks and office hours produce it innocently. Accounts that behave near-identically are "
+        f"number of accounts compared. {_alone_sentence(cluster_params)} Accounts that behave near-identically are "
         "also linked, weakly.",
         "Groups. The links are combined into one similarity per pair of accounts, and accounts are grouped by a "
         "standard density-based method that leaves accounts without strong links ungrouped. Every choice that shapes "
@@ -1246,8 +1292,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         "Group evidence. For each group and each kind of value, the method compares the members with the rest of the "
         "logs: how many distinct values accounts with the same activity would have used, and which values far more "
         "members use than chance explains (values specific to the group).",
-        "Scores. Each group is scored on acting together, harvesting answers, machine behaviour and shared set-up, "
-        "with the weights below, and flagged by the rule in the summary. Groups with a recognised innocent "
+        f"Scores. Each group is scored on {_PARTS}, with the weights below, and flagged by the rule in the summary. Groups with a recognised innocent "
         "explanation are reported but never flagged.",
     )))
     b.append(Heading(3, "Membership: who in a flagged group is counted", "membership"))
@@ -1261,8 +1306,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         f"for links of their own can join a flagged group after grouping when most of their requests use the group's "
         f"own prompt templates and they share another value specific to it. Members of a registered organisation on "
         f"one payment method, and members whose own requests do not follow the group's templates, are left out with "
-        f"the reason. Each exhibit counts its members in these classes; in all flagged groups together, "
-        f"{n(weak_counted)} of the {n(f_accounts)} flagged accounts are weakly attached."
+        f"the reason. Each exhibit counts its members in these classes; in all flagged groups together, of the "
+        f"{n(f_accounts)} flagged accounts, {n(weak_counted)} are weakly attached members counted for links of their "
+        f"own and {n(joined)} joined after grouping."
     ))
     b.append(Table(("Part of the score", "Weight", "Meaning"),
                    tuple((COMPONENT_WORDS[k].capitalize(), f"{w:g}", COMPONENT_TEXT[k]) for k, w in scoring.WEIGHTS.items()),
@@ -1369,20 +1415,27 @@ def _why_not_flagged(c: dict, threshold: float, min_accounts: int) -> str:
     if c["suspicion_score"] < threshold:
         return f"score below {threshold:g}"
     if float(comps.get("coordination", 0)) < scoring.COORDINATION_MIN:
-        return f"acting together below {scoring.COORDINATION_MIN:g}"
+        return f"{COMPONENT_WORDS['coordination']} below {scoring.COORDINATION_MIN:g}"
     if float(comps.get("extraction", 0)) < scoring.EXTRACTION_MIN:
-        return f"harvesting answers below {scoring.EXTRACTION_MIN:g}"
+        return f"{COMPONENT_WORDS['extraction']} below {scoring.EXTRACTION_MIN:g}"
     return f"fewer than {min_accounts} accounts counted"
 
 
+def _component_order(name: str) -> tuple:
+    return (list(COMPONENT_TEXT).index(name) if name in COMPONENT_TEXT else len(COMPONENT_TEXT), name)
+
+
 def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dict[str, dict], has_tokens: bool) -> Exhibit:
-    """One flagged group's exhibit: summary, member counts, daily activity and drawing (on its first page), then the
-    evidence table, which may run on, and the make-up of the score."""
+    """One flagged group's exhibit: summary (with the make-up of its score), member counts, daily activity and
+    drawing, then the evidence table last: it is the long one and may run on, and nothing short follows it onto a
+    page of its own."""
     cid = c["cluster_id"]
     numbers = Numbering(f"{number}.")
     active = sorted(r[10] for r in rows)
     strongest = [_lower(INDICATOR_NAMES[e["indicator"]]) for e in _strong_items(c)]
-    counts_no, evidence_no, score_no = numbers.table(), numbers.table(), numbers.table()
+    counts_no, evidence_no = numbers.table(), numbers.table()
+    comps = c.get("score_components") or {}
+    parts = _join([f"{COMPONENT_WORDS.get(k, k)} {float(comps[k]):.2f}" for k in sorted(comps, key=_component_order)])
     blocks: list = [Para(
         f"{label(cid)} holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "
         f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
@@ -1390,9 +1443,11 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
         + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
         f"{n(c['flagged_accounts'])} accounts are counted as flagged (Table {counts_no}); they sent "
         f"{n(c['flagged_requests'])} requests between {when_text(c['flagged_first_seen'])} and "
-        f"{when_text(c['flagged_last_seen'])}. The group scored {c['suspicion_score']:.2f} (Table {score_no})."
-        + (f" Indicators whose measured share is 50% or more: {_join(strongest)} (Table {evidence_no})."
+        f"{when_text(c['flagged_last_seen'])}. The group scored {c['suspicion_score']:.2f}"
+        + (f": {parts} (each part between 0 and 1, weighted as in section 5)." if comps else ".")
+        + (f" Indicators whose measured share is 50% or more, highest first: {_join(strongest)} (Table {evidence_no})."
            if strongest else "")
+        + f" Chance figures (Table {evidence_no}) show the sharing is not coincidence, not guilt (Glossary: Chance)."
         + f" Every member is listed in accounts.csv with cluster_id {cid} and its role.",
         "Summary.",
     )]
@@ -1411,15 +1466,6 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
         tuple((INDICATOR_NAMES.get(e["indicator"], e["indicator"]), e["text"]) for e in c.get("evidence", [])),
         caption=f"What the method measured for {label(cid)}", number=evidence_no, widths=(1.3, 5),
     ))
-    comps = c.get("score_components") or {}
-    if comps:
-        blocks.append(Table(
-            ("Part of the score", "Meaning", "Value"),
-            tuple((COMPONENT_WORDS.get(k, k).capitalize(), COMPONENT_TEXT.get(k, k), f"{float(comps[k]):.2f}")
-                  for k in sorted(comps, key=lambda k: (list(COMPONENT_TEXT).index(k) if k in COMPONENT_TEXT else 99, k))),
-            caption=f"How the score of {label(cid)} was made up (each part between 0 and 1; weights in section 5)",
-            numeric=(False, False, True), number=score_no, widths=(1.2, 5, 0.5),
-        ))
     title = f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {c['suspicion_score']:.2f}"
     return Exhibit(number, title, f"cluster-{cid}", tuple(blocks))
 

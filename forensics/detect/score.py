@@ -85,12 +85,23 @@ KIND_INDICATOR = {
 }
 KIND_NOUN = {
     "ip": ("address", "addresses"), "net": ("network (/24)", "networks (/24)"),
-    "slot": ("ten-minute clock slot", "ten-minute clock slots"), "template": ("prompt template", "prompt templates"),
+    "slot": ("ten-minute clock slot (two grids)", "ten-minute clock slots (two grids)"),
+    "template": ("prompt template or near-duplicate signature", "prompt templates and near-duplicate signatures"),
     "skeleton": ("prompt skeleton", "prompt skeletons"), "payment": ("payment card", "payment cards"),
     "opening": ("prompt opening (first four words)", "prompt openings (first four words)"),
     "closing": ("prompt ending (last four words)", "prompt endings (last four words)"),
     "created": ("signup hour", "signup hours"), "user_agent": ("user agent", "user agents"),
     "system_prompt": ("system prompt", "system prompts"),
+}
+# What a kind's share counts, where it is not simply the members' requests: a request counts once for its
+# template and once for each near-duplicate signature, once on each of the two slot grids, and only where it
+# carries the value at all.
+KIND_SHARE_OF = {
+    "ip": "requests with an address", "net": "requests with an address",
+    "slot": "slot matches", "template": "template and signature matches",
+    "skeleton": "requests", "opening": "requests", "closing": "requests",
+    "payment": "accounts", "created": "accounts",
+    "user_agent": "requests with a user agent", "system_prompt": "requests with a system prompt",
 }
 INDICATORS = (
     "accounts", "members", *KIND_INDICATOR.values(), "coaction", "reasoning", "round_the_clock", "new_model",
@@ -117,7 +128,8 @@ def rules(params: dict) -> list[tuple[str, str]]:
 
 
 def _pct(x: float) -> str:
-    return f"{round(100 * x):d}%"
+    """A share as a whole percentage; a share that rounds to 0 but is not 0 says so."""
+    return "less than 1%" if 0 < x < 0.005 else f"{round(100 * x):d}%"
 
 
 def chance_words(surprise: float) -> str:
@@ -141,12 +153,12 @@ def phrase(indicator: str, v: dict) -> str:
         return f"{v['accounts']:,} accounts"
     if indicator == "members":
         text = (
-            f"{v['flagged']:,} accounts counted as flagged; {v['weak']:,} weakly attached and {v['excluded']:,} left out "
-            "for the reasons listed"
+            f"{v['flagged']:,} accounts counted as flagged; {v['weak']:,} weakly attached and not counted, and "
+            f"{v['excluded']:,} left out for the reasons listed"
         )
         if v["attached"]:
             text += (
-                f"; {v['attached']:,} of the flagged accounts joined after clustering, because most of their own "
+                f"; {v['attached']:,} of the flagged accounts joined after grouping, because most of their own "
                 "requests ask for reasoning in the group's prompt templates and they share another of its specific "
                 "values (too little traffic for links of their own)"
             )
@@ -154,31 +166,33 @@ def phrase(indicator: str, v: dict) -> str:
     if indicator in KIND_INDICATOR.values():
         one, many = v["noun"]
         text = (
-            f"members used {v['keys']:,} distinct {many if v['keys'] != 1 else one}; accounts with the same activity "
-            f"drawn from the rest of the case would have used about {v['expected_keys']:,.0f}"
+            f"members used {v['keys']:,} distinct {many if v['keys'] != 1 else one} (about {v['expected_keys']:,.0f} "
+            f"expected from accounts with the same activity elsewhere in the case)"
         )
         if v["specific_keys"]:
             text += (
-                f". {v['specific_keys']:,} of them are used by far more members than the rest of the case explains "
-                f"({_pct(v['specific_share'])} of the members' {'accounts' if v['per_account'] else 'requests'}); the "
-                f"most telling is used by {v['top_members']:,} members where about {v['top_expected']:,.2g} would be "
-                f"expected (chance: {chance_words(v['top_surprise'])})"
+                f"; {v['specific_keys']:,} are used by far more members than the rest of the case explains "
+                f"({_pct(v['specific_share'])} of the members' {v['share_of']}), the most telling by "
+                f"{v['top_members']:,} members where about {v['top_expected']:,.2g} were expected (chance: "
+                f"{chance_words(v['top_surprise'])})"
             )
         else:
-            text += "; none of them is used by more members than the rest of the case explains"
+            text += "; none is used by more members than the rest of the case explains"
         return text
     if indicator == "coaction":
         return f"{_pct(v['share'])} of accounts sent the same prompt as another member within {v['window_s']} s"
     if indicator == "reasoning":
-        return f"{_pct(v['share'])} of prompts ask for step-by-step reasoning (the typical account: {_pct(v['base'])})"
+        return (f"{_pct(v['share'])} of the members' requests match the method's list of reasoning phrases (such as "
+                f"\"step by step\") in the prompt or system prompt (median account: {_pct(v['base'])})")
     if indicator == "round_the_clock":
         return (f"{_pct(v['share'])} of accounts active around the clock (each spreads its requests over the hours of the "
                 f"day at least as evenly as if spread equally over {2 ** ROUND_THE_CLOCK_BITS:.0f} of the 24 hours; a "
                 f"daily rhythm can remain)")
     if indicator == "new_model":
-        return f"{_pct(v['share'])} started using a newly released model within 48 h of its first use in the case"
+        return (f"{_pct(v['share'])} of accounts first used a model within 48 h of that model's first appearance in "
+                "the case")
     if indicator == "country_mismatch":
-        return f"{_pct(v['share'])} of requests come from outside the account's billing country"
+        return f"on average {_pct(v['share'])} of each account's requests came from outside its billing country (by IP)"
     raise KeyError(indicator)
 
 
@@ -307,7 +321,7 @@ def _kind_figures(kind: str, r: dict) -> dict:
     rows = int(r["rows"] or 0)
     return {
         "noun": KIND_NOUN[kind],
-        "per_account": kind in ("payment", "created"),
+        "share_of": KIND_SHARE_OF[kind],
         "keys": int(r["keys"]),
         "shared_keys": int(r["shared_keys"]),
         "expected_keys": float(r["expected_keys"]),
