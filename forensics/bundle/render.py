@@ -107,6 +107,10 @@ class Document:
     running_footer: str = ""  # every PDF page's foot
 
 
+# A text cell this short ("Cluster 12", "2026-04-22") is a name or a value: it never wraps in the HTML.
+_SHORT_CELL = 12
+
+
 def caption_of(kind: str, block) -> str:
     """"Table 3.2. What was measured" - the caption as printed in every rendering."""
     return f"{kind} {block.number}. {block.caption}" if block.number else block.caption
@@ -161,6 +165,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: .25rem .45rem; text-alig
 th { background: var(--soft); border-bottom: 1.5px solid var(--ink); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8pt; }
+td.short { white-space: nowrap; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
 ul { margin: .4rem 0 .6rem 1.2rem; padding: 0; }
@@ -234,7 +239,8 @@ def _html_block(block, out: list[str]) -> None:
         for row in block.rows:
             cells = []
             for value, num in zip(row, numeric):
-                cls = ' class="num"' if num else (' class="mono"' if re.fullmatch(r"[0-9a-f]{16,64}", value) else "")
+                cls = (' class="num"' if num else ' class="mono"' if re.fullmatch(r"[0-9a-f]{16,64}", value)
+                       else ' class="short"' if len(value) <= _SHORT_CELL else "")
                 cells.append(f"<td{cls}>{_esc(value)}</td>")
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table>")
