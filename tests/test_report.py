@@ -481,3 +481,38 @@ def test_a_large_group_is_drawn_as_a_connected_neighbourhood_of_its_strongest_me
     assert nx.is_connected(graph.subgraph(drawn))
     assert drawn_members(graph, members, limit=7) == ["A", "B", "C", "D", "L1", "L2", "X"]
     assert drawn_members(graph, members, limit=9) == members
+
+
+def _graphml(nodes: list[str], edges: list[tuple[str, str, float]]) -> bytes:
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(nodes)
+    g.add_weighted_edges_from(edges)
+    out = io.BytesIO()
+    nx.write_graphml(g, out)
+    return out.getvalue()
+
+
+def test_one_pass_over_the_graph_gives_the_bundles_copy_and_the_drawn_subgraph() -> None:
+    """read_graph keeps in the bundle's copy only the listed accounts and the edges among them, and draws only the
+    flagged members with their edges' weights."""
+    import networkx as nx
+    from forensics.bundle.run import read_graph
+
+    a, b, c, d = (ch * 32 for ch in "abcd")
+    graph, copy = read_graph(_graphml([a, b, c, d], [(a, b, 0.5), (b, c, 0.25), (c, d, 0.75)]), {a, b, c}, {b, c})
+    assert sorted(graph.nodes) == [b, c] and graph.edges[b, c]["weight"] == 0.25 and graph.number_of_edges() == 1
+    kept = nx.read_graphml(io.BytesIO(copy))
+    assert sorted(kept.nodes) == [a, b, c]
+    assert sorted(tuple(sorted(e)) for e in kept.edges) == [(a, b), (b, c)]
+
+
+def test_a_graph_node_that_is_not_a_pseudonym_or_broken_graphml_is_refused() -> None:
+    from forensics.bundle.run import read_graph
+    from forensics.errors import InternalError
+
+    with pytest.raises(InternalError, match="not a pseudonym"):
+        read_graph(_graphml(["alice@example.org", "b" * 32], []), set(), set())
+    with pytest.raises(CaseError, match="not valid GraphML"):
+        read_graph(_graphml(["b" * 32], [])[:-20], set(), set())

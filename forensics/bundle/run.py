@@ -54,7 +54,7 @@ class CaseData:
     assignment: pl.DataFrame  # account_pseudonym, cluster_id, membership, outlier_score, role, flagged
     accounts: pl.DataFrame | None
     graph: nx.Graph
-    graph_bytes: bytes
+    graph_bytes: bytes  # the bundle's graph.graphml: the case's, limited to the accounts of accounts.csv
 
     @property
     def flagged_ids(self) -> list[int]:
@@ -83,38 +83,52 @@ def load_case(case: Path) -> CaseData:
     accounts = None
     if (case / "accounts.parquet").is_file():
         accounts = pl.read_parquet(case / "accounts.parquet").sort(ACCOUNT)
-    graph_bytes = (case / "graph.graphml").read_bytes()
     flagged = {c["cluster_id"] for c in meta.get("clusters", []) if c.get("flagged")}
     drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
-    del flagged
-    graph = flagged_subgraph(graph_bytes, drawn)
+    listed = set(assignment.filter(pl.col("cluster_id") >= 0)[ACCOUNT].to_list())  # compute_tables' account rows
+    graph, graph_bytes = read_graph((case / "graph.graphml").read_bytes(), listed, drawn)
     return CaseData(ingest, meta, read_timelines(case), activity, assignment, accounts, graph, graph_bytes)
 
 
-def limit_graphml(graphml: bytes, keep: set[str]) -> bytes:
-    """The case's GraphML with only the nodes in `keep` (the accounts listed in accounts.csv) and the edges among
-    them, in the same order and format, so that every node of the bundle's graph is an account of its tables."""
+def read_graph(graphml: bytes, listed: set[str], drawn: set[str]) -> tuple[nx.Graph, bytes]:
+    """One streaming pass over the case's GraphML: every node checked to be a pseudonym; the bundle's copy, with only
+    the nodes in `listed` (the accounts of accounts.csv) and the edges among them, in the same order and format, so
+    that every node of the bundle's graph is an account of its tables; and the subgraph among `drawn` (the flagged
+    groups' members, the only ones drawn) with edge weights. The full graph can be large; neither keeps more."""
     import xml.etree.ElementTree as ET
 
     ns = "http://graphml.graphdrawing.org/xmlns"
     ET.register_namespace("", ns)
     head = graphml.split(b'<graph edgedefault="undirected">', 1)[0]
     lines = [head.decode("utf-8") + '<graph edgedefault="undirected">']
+    weight_key = None
+    graph = nx.Graph()
     try:
         for _, element in ET.iterparse(io.BytesIO(graphml), events=("end",)):
             tag = element.tag.removeprefix("{" + ns + "}")
-            if tag == "node":
-                if element.get("id") in keep:
+            if tag == "key" and element.get("for") == "edge" and element.get("attr.name") == "weight":
+                weight_key = element.get("id")
+            elif tag == "node":
+                node = element.get("id") or ""
+                if not _PSEUDONYM.fullmatch(node):
+                    raise InternalError("graph.graphml holds a node that is not a pseudonym; refusing to copy it")
+                if node in listed:
                     lines.append(_element_text(element, ns))
+                if node in drawn:
+                    graph.add_node(node)
                 element.clear()
             elif tag == "edge":
-                if element.get("source") in keep and element.get("target") in keep:
+                u, v = element.get("source"), element.get("target")
+                if u in listed and v in listed:
                     lines.append(_element_text(element, ns))
+                if u in drawn and v in drawn:
+                    weights = [d.text for d in element if d.get("key") == weight_key and d.text]
+                    graph.add_edge(u, v, weight=float(weights[0]) if weights else 1.0)
                 element.clear()
     except ET.ParseError:
         raise CaseError("graph.graphml is not valid GraphML; re-run `forensics cluster`") from None
     lines.append("  </graph>\n</graphml>\n")
-    return "\n".join(lines).encode("utf-8")
+    return graph, "\n".join(lines).encode("utf-8")
 
 
 def _element_text(element, ns: str) -> str:
@@ -123,42 +137,6 @@ def _element_text(element, ns: str) -> str:
     attrs = f'id="{element.get("id")}"' if tag == "node" else f'source="{element.get("source")}" target="{element.get("target")}"'
     data = [f'      <data key="{d.get("key")}">{html.escape(d.text or "", quote=False)}</data>' for d in element]
     return "\n".join([f"    <{tag} {attrs}>", *data, f"    </{tag}>"])
-
-
-def flagged_subgraph(graphml: bytes, members: set[str]) -> nx.Graph:
-    """Stream the GraphML once: check every node is a pseudonym, keep only edges among `members`.
-
-    The full graph can be large; only the flagged clusters are drawn, so only their edges are kept.
-    """
-    import xml.etree.ElementTree as ET
-
-    ns = "{http://graphml.graphdrawing.org/xmlns}"
-    weight_key = None
-    graph = nx.Graph()
-    try:
-        for _, element in ET.iterparse(io.BytesIO(graphml), events=("end",)):
-            tag = element.tag.removeprefix(ns)
-            if tag == "key" and element.get("for") == "edge" and element.get("attr.name") == "weight":
-                weight_key = element.get("id")
-            elif tag == "node":
-                node = element.get("id") or ""
-                if not _PSEUDONYM.fullmatch(node):
-                    raise InternalError("graph.graphml holds a node that is not a pseudonym; refusing to copy it")
-                if node in members:
-                    graph.add_node(node)
-                element.clear()
-            elif tag == "edge":
-                u, v = element.get("source"), element.get("target")
-                if u in members and v in members:
-                    weight = 1.0
-                    for data in element.findall(f"{ns}data"):
-                        if data.get("key") == weight_key and data.text:
-                            weight = float(data.text)
-                    graph.add_edge(u, v, weight=weight)
-                element.clear()
-    except ET.ParseError:
-        raise CaseError("graph.graphml is not valid GraphML; re-run `forensics cluster`") from None
-    return graph
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -541,7 +519,7 @@ def build_payload(
     rows = timeline_rows(tables, flagged)
     payload["timeline.csv"] = csv_bytes(TIMELINE_HEADERS, rows)
     payload["timeline.jsonl"] = jsonl_bytes(timesketch_records(rows, tables.account_rows, case_id=case_id))
-    payload["graph.graphml"] = limit_graphml(data.graph_bytes, {row[0] for row in tables.account_rows})
+    payload["graph.graphml"] = data.graph_bytes
     task.advance()
 
     figs: dict[str, bytes] = {}
