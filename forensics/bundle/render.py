@@ -616,9 +616,12 @@ COMPONENT_TEXT = {
     "infrastructure": f"{COMPONENT_WORDS['infrastructure']}: the largest of shared cards, sign-up bursts, fast "
     "switches to a new model and requests from outside the billing country",
 }
-_PARTS = ", ".join(COMPONENT_WORDS[k] for k in ("coordination", "extraction", "automation")) + " and " + \
-    COMPONENT_WORDS["infrastructure"]
-_BOTH = f"{COMPONENT_WORDS['coordination']} and {COMPONENT_WORDS['extraction']}"
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_PARTS = _join(list(COMPONENT_WORDS.values()))  # the score's four parts, in the scorer's order
+_BOTH = _join([COMPONENT_WORDS["coordination"], COMPONENT_WORDS["extraction"]])  # the two a flag needs
 # The plain name of every indicator the scorer emits (score.INDICATORS); tests check the two lists agree.
 INDICATOR_NAMES = {
     "accounts": "Accounts in the group",
@@ -700,10 +703,7 @@ GLOSSARY = (
 
 # Plain names used in the body and the technical names behind them, for the methods appendix.
 TECHNICAL_NAMES = (
-    ("Acting together", "coordination (score component)"),
-    ("Harvesting answers", "extraction (score component)"),
-    ("Machine behaviour", "automation (score component)"),
-    ("Shared set-up", "infrastructure (score component)"),
+    *((words.capitalize(), f"{name} (score component)") for name, words in COMPONENT_WORDS.items()),
     ("Same prompt at the same time", "co-action (coaction edges; QUT co_retweet definition)"),
     ("Active in the same clock slots", "slot and slot_asn edges: ten-minute slots (two grids half a slot apart), and "
      "the same slot on the same ASN, rated by Poisson surprise against the slots' occupancy (SynchroTrap-style)"),
@@ -714,14 +714,14 @@ TECHNICAL_NAMES = (
     ("Value specific to a group", "key held by more members than the background predicts, with surprise -log10 p "
      "of at least 3 + log10 of the keys tested (a Chernoff bound; forensics.detect.groups)"),
     ("Prompt template, structure, opening, ending", "template, skeleton, opening and closing fingerprints (keyed hashes)"),
+    ("Near-duplicate signature", "MinHash-LSH band key of the template (2 bands of 2 rows over word 3-shingles, "
+     "XXH64; docs/case-format.md)"),
     ("Joined after grouping", "role 'attached' in accounts.csv"),
     ("Weakly attached, not counted", "role 'weak' in accounts.csv"),
     ("Left out", "roles 'organisation' and 'not_templated' in accounts.csv"),
 )
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def n(value) -> str:
@@ -960,9 +960,11 @@ def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
          f"{scoring.EXTRACTION_MIN:g}", fixed),
         ("Flag: counted accounts in the group at least", *option("min_flag_accounts")),
         ("Smallest group the grouping method forms (accounts)", *option("min_cluster_size")),
-        ("Harvesting answers, share part: from the typical account's reasoning share plus ... to plus ...",
+        (f"{COMPONENT_WORDS['extraction'].capitalize()}, share part: from the median account's reasoning share plus "
+         "... to plus ...",
          f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", f"{scoring.REASONING_FROM:g} to {scoring.REASONING_FULL:g}", fixed),
-        ("Harvesting answers, rate part: templated reasoning requests per member per active day, from ... to ...",
+        (f"{COMPONENT_WORDS['extraction'].capitalize()}, rate part: templated reasoning requests per member per "
+         "active day, from ... to ...",
          f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", fixed),
         ("Around the clock: spread of requests over the 24 hours, on a scale where 4.58 is perfectly even, at least",
          f"{scoring.ROUND_THE_CLOCK_BITS:g}", f"{scoring.ROUND_THE_CLOCK_BITS:g}", fixed),
