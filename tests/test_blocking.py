@@ -18,7 +18,7 @@ from scipy.stats import poisson
 
 import forensics.detect.blocking as blocking_module
 from forensics.codes import sorted_unique
-from forensics.detect.blocking import Blocking, evidence_from_surprise, key_anomaly, poisson_surprise, shared_key_pairs
+from forensics.detect.blocking import NULLS, Blocking, evidence_from_surprise, key_anomaly, poisson_surprise, shared_key_pairs
 
 LN10 = math.log(10.0)
 
@@ -535,3 +535,42 @@ def test_a_key_logged_in_two_strata_by_its_holders_is_one_key_of_the_least_strat
     same = shared_key_pairs(frame([(c, k, 3 if k == 1 else s) for c, k, s in rows]), Blocking(50, 4, 0, np.arange(4)),
                             null="typical")[0]
     assert pairs.equals(same) and pairs.filter((pl.col("src") == 0) & (pl.col("dst") == 1)).height == 1
+
+
+# ------------------------------------------------------------------------------------------ pair counting
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 40), max_size=300),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+    count_bits=st.sampled_from([1, 2, 3, 8]),
+)
+def test_pair_counts_count_every_value_however_few_bits_an_entry_has(values, cuts, count_bits) -> None:
+    counter = blocking_module._PairCounts(count_bits)
+    bounds = sorted({0, len(values), *(c for c in cuts if c <= len(values))})
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        counter.add(np.array(values[lo:hi], dtype=np.uint64))
+        counter._merge()  # a merge after every slice, as the merges of a large case
+    got_values, got_counts = counter.result()
+    assert np.all(np.diff(got_values.astype(np.int64)) >= 0)
+    assert np.all((got_counts >= 1) & (got_counts <= (1 << count_bits) - 1))
+    totals: dict[int, int] = defaultdict(int)
+    for v, c in zip(got_values.tolist(), got_counts.tolist()):
+        totals[v] += c
+    expected: dict[int, int] = defaultdict(int)
+    for v in values:
+        expected[v] += 1
+    assert totals == expected
+
+
+def test_pairs_whose_counts_take_several_entries_are_counted_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Accounts 0-5 share 40 keys of two strata; a one-bit entry counts to 1, so every pair takes 40 entries.
+    rows = [(c, k, k % 2) for k in range(40) for c in range(6)] + [(c, 100 + c, 0) for c in range(6, 30)]
+    order = np.arange(30)
+    whole = {null: shared_key_pairs(frame(rows), Blocking(8, 4, 0, order), null=null) for null in NULLS}
+    monkeypatch.setattr(blocking_module._Packing, "count_bits", property(lambda self: 1))
+    for null, (pairs, stats) in whole.items():
+        assert pairs.filter(pl.col("count") == 40).height == 15, null
+        split, split_stats = shared_key_pairs(frame(rows), Blocking(8, 4, 0, order), null=null)
+        assert split.equals(pairs) and split_stats == stats, null

@@ -190,6 +190,27 @@ def test_deterministic_across_threads_and_hash_seeds(pipeline, tmp_path: Path) -
         assert (copy / name).read_bytes() == (pipeline["case"] / name).read_bytes(), name
 
 
+def test_a_failure_on_the_blocking_thread_stops_the_stage_with_its_error(pipeline, tmp_path: Path, monkeypatch) -> None:
+    import forensics.detect.run as cluster_run
+
+    copy = tmp_path / "case"
+    shutil.copytree(pipeline["case"], copy)
+    real = cluster_run.key_edges
+
+    def failing(kind, *args, **kwargs):
+        if kind.name == "slot":
+            raise MemoryError("blocking ran out of memory")
+        return real(kind, *args, **kwargs)
+
+    monkeypatch.setattr(cluster_run, "key_edges", failing)
+    with pytest.raises(MemoryError, match="blocking ran out of memory"):
+        run_cluster(copy, ClusterParams())
+    assert not (copy / "clusters.json").exists()
+    monkeypatch.setattr(cluster_run, "key_edges", real)
+    run_cluster(copy, ClusterParams())  # the case is not left locked
+    assert (copy / "clusters.json").read_bytes() == (pipeline["case"] / "clusters.json").read_bytes()
+
+
 def test_coaction_cap_skips_popular_fingerprints(pipeline, tmp_path: Path) -> None:
     copy = tmp_path / "case"
     shutil.copytree(pipeline["case"], copy)

@@ -42,6 +42,8 @@ _FACTS_PER_SLICE = 1 << 22
 _PAIRS_PER_CHUNK = 1 << 21
 # Buckets of pairs (by their first account) merged on their own.
 _BUCKETS = 16
+# Bits a bucket always has to count a pair value in (more counts take more entries).
+_MIN_COUNT_BITS = 8
 _LN10 = float(np.log(10.0))
 # Margin for the last bits of the special functions when a lower bound on lambda rules a pair out.
 _BOUND_SLACK = 1e-3
@@ -196,13 +198,19 @@ def _ring_pairs(rank: np.ndarray, by_rank: np.ndarray, starts: np.ndarray, sizes
 
 
 class _PairCounts:
-    """Distinct packed values of one bucket and how often each was seen: raw values are appended, and sorted and
-    merged into the distinct values whenever they reach half as many. The distinct values of every bucket are
-    held until the last slice (a pair met in several slices is summed), so they are what bounds the memory."""
+    """The pair values of one bucket and how often each was seen, held as sorted entries `value << count_bits |
+    count`: raw values are appended, and sorted together with the entries and summed into them whenever they reach
+    half as many (one sort of 64-bit integers, no permutation to carry the counts along). A value seen more often
+    than one entry can count takes several entries, which `result` gives as they are: callers sum counts per
+    value. The entries of every bucket are held until the last slice (a pair met in several slices is summed), so
+    they are what bounds the memory."""
 
-    def __init__(self) -> None:
-        self.values = np.zeros(0, dtype=np.uint64)
-        self.counts = np.zeros(0, dtype=np.uint32)
+    def __init__(self, count_bits: int) -> None:
+        if not 1 <= count_bits < 64:
+            raise ValueError(f"count_bits must be in 1..63, not {count_bits}")
+        self.count_bits = np.uint64(count_bits)
+        self.cap = np.uint64((1 << count_bits) - 1)
+        self.entries = np.zeros(0, dtype=np.uint64)
         self.raw: list[np.ndarray] = []
         self.raw_size = 0
 
@@ -210,30 +218,34 @@ class _PairCounts:
         if len(values):
             self.raw.append(values)
             self.raw_size += len(values)
-        if 2 * self.raw_size > max(len(self.values), 1 << 20):
+        if 2 * self.raw_size > max(len(self.entries), 1 << 20):
             self._merge()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, counts), sorted by value; a value may repeat."""
         self._merge()
-        return self.values, self.counts
+        return self.entries >> self.count_bits, self.entries & self.cap
 
     def _merge(self) -> None:
         if not self.raw:
             return
-        raw = np.sort(np.concatenate(self.raw))
+        both = np.concatenate([(np.concatenate(self.raw) << self.count_bits) | np.uint64(1), self.entries])
         self.raw, self.raw_size = [], 0
-        starts = run_starts(raw)
-        values, counts = raw[starts], np.diff(np.r_[starts, len(raw)]).astype(np.uint32)
-        del raw
-        if len(self.values):
-            # Two sorted runs: a stable argsort (timsort) merges them in one linear pass.
-            both = np.concatenate([self.values, values])
-            order = np.argsort(both, kind="stable")
-            both, summed = both[order], np.concatenate([self.counts, counts])[order]
-            del order
-            starts = run_starts(both)
-            values, counts = both[starts], np.add.reduceat(summed, starts)
-        self.values, self.counts = values, counts
+        both.sort()
+        value = both >> self.count_bits
+        starts = run_starts(value)
+        summed = np.add.reduceat(both & self.cap, starts)
+        value = value[starts]
+        del both
+        if len(summed) and summed.max() > self.cap:
+            # Split each count into entries of at most `cap`: all full but the last.
+            pieces = (summed + self.cap - np.uint64(1)) // self.cap
+            remainder = summed - (pieces - np.uint64(1)) * self.cap
+            pieces = pieces.astype(np.int64)
+            value = np.repeat(value, pieces)
+            summed = np.full(len(value), self.cap, dtype=np.uint64)
+            summed[np.cumsum(pieces) - 1] = remainder
+        self.entries = (value << self.count_bits) | summed
 
 
 @dataclass(frozen=True)
@@ -251,11 +263,16 @@ class _Packing:
     def plan(cls, codes: int, tags: int) -> "_Packing":
         code_bits = max(int(codes - 1).bit_length(), 1)
         tag_bits = int(max(tags - 1, 0)).bit_length()
-        src_bits = 64 - code_bits - tag_bits
-        if src_bits < 1:
+        src_bits = 64 - _MIN_COUNT_BITS - code_bits - tag_bits
+        if src_bits < 0:
             raise ValueError(f"{codes} accounts with {tags} tags do not pack into 64 bits")
-        width = min(1 << min(src_bits, 62), max(-(-codes // _BUCKETS), 1))
+        width = min(1 << src_bits, max(-(-codes // _BUCKETS), 1))
         return cls(width, code_bits, tag_bits)
+
+    @property
+    def count_bits(self) -> int:
+        """The bits left below a packed value for `_PairCounts` to count it in."""
+        return 64 - (self.width - 1).bit_length() - self.code_bits - self.tag_bits
 
     def buckets(self, codes: int) -> int:
         return max(-(-codes // self.width), 1)
@@ -270,8 +287,8 @@ class _Packing:
         return bucket, value
 
     def unpack(self, bucket: int, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(src, dst, count, tag) per pair, from a bucket's distinct sorted values: counts summed over the pair's
-        tags, and its largest tag."""
+        """(src, dst, count, tag) per pair, from a bucket's sorted values and their counts (`_PairCounts.result`):
+        counts summed over the pair's entries, and its largest tag."""
         if not len(values):
             none = np.zeros(0, dtype=np.int64)
             return none.astype(np.uint32), none.astype(np.uint32), none, none
@@ -408,7 +425,7 @@ def shared_key_pairs(
         l_tag = np.searchsorted(tags, strata[starts][linking])
     n_codes = int(codes.max()) + 1
     packing = _Packing.plan(n_codes, len(tags))
-    buckets = [_PairCounts() for _ in range(packing.buckets(n_codes))]
+    buckets = [_PairCounts(packing.count_bits) for _ in range(packing.buckets(n_codes))]
     by_bucket = np.uint16 if len(buckets) <= 1 << 16 else np.int64  # a stable sort of 16-bit keys is a radix sort
     by_rank = np.argsort(blocking.order, kind="stable").astype(np.uint32)
     dense_rank = np.empty(len(by_rank), dtype=np.int64)
