@@ -7,11 +7,9 @@ The command runs through the CLI's own entry point (cli.main) with the same argu
 functions from outside and writes TIMINGS.json when the command has finished.
 - ingest: wall seconds inside `forensics.ingest.pseudonymise._keyed` (every keyed hash) and `MinHasher.band_keys`, summed over the threads
   that ran them. Ingest overlaps its stages on threads, so their sum is not an exclusive slice of its wall time.
-- cluster: each sub-step's wall and CPU seconds and its peak RSS. On Linux the kernel's high-water mark is
-  reset before a step that starts while no other step runs (/proc/self/clear_refs), which also resets what wait4
-  reports for the whole process: the stage's peak is then the largest step peak. cluster blocks on one kind's
-  facts on a helper thread while it reads the next ones, so steps overlap: an overlapped step's CPU seconds
-  (the process's) and peak include the steps running beside it, and step walls do not add up to the stage's.
+- cluster: each sub-step's wall and CPU seconds and its own peak RSS. On Linux the kernel's high-water mark is
+  reset before each step (/proc/self/clear_refs), which also resets what wait4 reports for the whole process:
+  the stage's peak is then the largest step peak.
 """
 
 from __future__ import annotations
@@ -46,11 +44,9 @@ class HashTimes:
 
 
 class MeasuredSteps:
-    """forensics.detect.run.Steps that also measures each step (from any thread)."""
+    """forensics.detect.run.Steps that also measures each step."""
 
     steps: dict[str, dict] = {}
-    lock = threading.Lock()
-    running = 0
 
     @staticmethod
     def _reset_peak() -> None:
@@ -70,27 +66,18 @@ class MeasuredSteps:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def run(self, name: str, fn, *args, **kwargs):
-        with MeasuredSteps.lock:
-            # A reset while another step runs would lose that step's peak.
-            if MeasuredSteps.running == 0:
-                self._reset_peak()
-            MeasuredSteps.running += 1
+        self._reset_peak()
         w0, c0 = time.perf_counter(), time.process_time()
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            with MeasuredSteps.lock:
-                MeasuredSteps.running -= 1
-                MeasuredSteps.steps[name] = {
-                    "wall_s": round(time.perf_counter() - w0, 3),
-                    "cpu_s": round(time.process_time() - c0, 3),
-                    "peak_rss_mb": round(self._peak_mb(), 1),
-                }
+        result = fn(*args, **kwargs)
+        MeasuredSteps.steps[name] = {
+            "wall_s": round(time.perf_counter() - w0, 3),
+            "cpu_s": round(time.process_time() - c0, 3),
+            "peak_rss_mb": round(self._peak_mb(), 1),
+        }
         return result
 
     def handled(self, name: str, text: str) -> None:
-        with MeasuredSteps.lock:
-            MeasuredSteps.steps[name]["handled"] = text
+        MeasuredSteps.steps[name]["handled"] = text
 
 
 def main(argv: list[str]) -> int:

@@ -190,7 +190,7 @@ def test_deterministic_across_threads_and_hash_seeds(pipeline, tmp_path: Path) -
         assert (copy / name).read_bytes() == (pipeline["case"] / name).read_bytes(), name
 
 
-def test_a_failure_on_the_blocking_thread_stops_the_stage_with_its_error(pipeline, tmp_path: Path, monkeypatch) -> None:
+def test_a_failure_in_blocking_stops_the_stage_with_its_error(pipeline, tmp_path: Path, monkeypatch) -> None:
     import forensics.detect.run as cluster_run
 
     copy = tmp_path / "case"

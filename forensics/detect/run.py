@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,8 +73,7 @@ class EventRows(Protocol):
 
 class Steps:
     """How run_cluster runs its sub-steps: it names each and says what it handled. Here a step is just a call;
-    the benchmark substitutes a class that also measures each one (bench/instrumented.py). Two steps may run at
-    once, on two threads: blocking overlaps the passes over the events (`build_edges`)."""
+    the benchmark substitutes a class that also measures each one (bench/instrumented.py)."""
 
     def run(self, name: str, fn, *args, **kwargs):
         return fn(*args, **kwargs)
@@ -125,17 +123,14 @@ def _coaction_set(co, codes: pl.DataFrame) -> EdgeSet:
 
 
 def behaviour_set(
-    cells: pl.DataFrame, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder,
-    params: ClusterParams,
+    rows: EventRows, codes: pl.DataFrame, features: pl.DataFrame, store: FactStore, order: AccountOrder, params: ClusterParams
 ) -> EdgeSet:
-    """Behaviour links between near-identical accounts (see `forensics.detect.behaviour`), from every account's
-    `behaviour_cells`."""
+    """Behaviour links between near-identical accounts (see `forensics.detect.behaviour`)."""
     bp = BehaviourParams(
         min_requests=params.behaviour_min_requests, min_cosine=params.behaviour_min_cosine,
         evidence_max=params.behaviour_evidence_max,
     )
-    active, vectors = behaviour_vectors(cells, features, store, bp)
-    del cells
+    active, vectors = behaviour_vectors(rows.behaviour_cells(codes), features, store, bp)
     pairs = behaviour_pairs(active, vectors, order, bp)
     coded = pairs.select(
         "src", "dst", pl.lit(1, dtype=pl.Int64).alias("count"), pl.lit(None, dtype=pl.Float64).alias("expected"),
@@ -148,18 +143,14 @@ EVENT_PASS_ONE = ("ip", "net", "slot", "slot_asn", "user_agent", "system_prompt"
 EVENT_PASS_TWO = ("template", "skeleton", "opening", "closing")
 
 
-def _kind_edges(kind: str, handed: list[pl.DataFrame], key_kinds: dict, store: FactStore, steps: Steps,
-                blocking: Blocking, names: pl.Series) -> EdgeSet | None:
-    """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds). The facts come in a
-    list that this empties: an executor holds a job's arguments until it ends, and the raw facts can go as soon
-    as they are summed."""
-    facts = handed.pop()
+def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStore, sets: list, steps: Steps,
+                blocking: Blocking, names: pl.Series) -> None:
+    """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds)."""
     if kind in GROUP_KINDS:
-        facts = store.put(kind, facts, summed=True)
+        facts = steps.run(f"store.{kind}", store.put, kind, facts, summed=True)
     if kind in key_kinds:
-        return steps.run(f"edges.{kind}", key_edges, key_kinds[kind], facts, blocking, names,
-                         prepared=kind in GROUP_KINDS)
-    return None
+        sets.append(steps.run(f"edges.{kind}", key_edges, key_kinds[kind], facts, blocking, names,
+                              prepared=kind in GROUP_KINDS))
 
 
 def build_edges(
@@ -174,55 +165,32 @@ def build_edges(
 ) -> tuple[pl.DataFrame, pl.Series, dict[str, BlockingStats]]:
     """Every edge kind, as one table of account codes (`codes`) sorted by (kind, src, dst), the pseudonym of
     each code, and the per-kind accounting. The facts of every group kind are left in `store` for scoring."""
+    co = steps.run(
+        "edges.coaction",
+        rows.coaction,
+        window_s=params.coaction_window_s,
+        min_count=params.min_coaction,
+        max_accounts=params.coaction_max_accounts,
+    )
+    sets: list[EdgeSet] = [_coaction_set(co, codes)]
+    del co
     names = decode(codes)
     blocking = Blocking(params.key_all_pairs_max, params.key_partners, params.key_max_accounts, order.rank)
+
     key_kinds = {kind.name: kind for kind in KEY_KINDS}
+    # Event kinds in two passes over the events (network, time and clients; then prompts): each pass reads and
+    # codes every batch once for all its kinds; its facts then go one kind at a time to blocking.
     passes = [[k for k in EVENT_PASS_ONE if k in key_kinds or k in GROUP_KINDS],
               [k for k in EVENT_PASS_TWO if k in key_kinds or k in GROUP_KINDS]]
-    # Each kind's facts go to blocking on a helper thread (numpy, mostly one core), which works through the kinds
-    # in order while this thread does the passes that do not need its results (polars, on its own threads). The
-    # event kinds come in two passes over the events (network, time and clients; then prompts), each reading and
-    # coding every batch once for all its kinds; the second waits for the first's blocking, so that the facts of
-    # only one pass are held at a time. The edge sets come back in the order the kinds were handed over.
-    sets: list[EdgeSet] = []
-    pending: list[Future] = []
-    blocker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cluster-blocking")
-    try:
-
-        def hand_over(kind: str, facts: pl.DataFrame) -> None:
-            pending.append(blocker.submit(_kind_edges, kind, [facts], key_kinds, store, steps, blocking, names))
-
-        def collect() -> None:
-            sets.extend(edge_set for future in pending if (edge_set := future.result()) is not None)
-            pending.clear()
-
-        def read_pass(number: int) -> None:
-            facts = steps.run(f"facts.pass{number}", rows.facts, passes[number - 1], codes, slot_s=params.sync_bucket_s)
-            for kind in passes[number - 1]:
-                hand_over(kind, facts.pop(kind))
-
-        read_pass(1)
-        co = steps.run(
-            "edges.coaction",
-            rows.coaction,
-            window_s=params.coaction_window_s,
-            min_count=params.min_coaction,
-            max_accounts=params.coaction_max_accounts,
-        )
-        sets.append(_coaction_set(co, codes))
-        del co
+    for number, kinds in enumerate(passes, 1):
+        facts = steps.run(f"facts.pass{number}", rows.facts, kinds, codes, slot_s=params.sync_bucket_s)
+        for kind in kinds:
+            _kind_edges(kind, facts.pop(kind), key_kinds, store, sets, steps, blocking, names)
+    for kind in ACCOUNT_KINDS:
         if accounts is not None:
-            for kind in ACCOUNT_KINDS:
-                hand_over(kind, steps.run(f"facts.{kind}", account_facts, kind, accounts, codes,
-                                          burst_s=params.signup_burst_s))
-        cells = steps.run("behaviour.cells", rows.behaviour_cells, codes)
-        collect()
-        read_pass(2)
-        collect()
-    finally:
-        blocker.shutdown(wait=True, cancel_futures=True)
-    sets.append(steps.run("edges.behaviour", behaviour_set, cells, codes, features, store, order, params))
-    del cells
+            facts = steps.run(f"facts.{kind}", account_facts, kind, accounts, codes, burst_s=params.signup_burst_s)
+            _kind_edges(kind, facts, key_kinds, store, sets, steps, blocking, names)
+    sets.append(steps.run("edges.behaviour", behaviour_set, rows, codes, features, store, order, params))
     stats: dict[str, BlockingStats] = {}
     for s in sets:
         stats[s.kind] = s.stats
