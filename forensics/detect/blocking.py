@@ -229,14 +229,20 @@ class _PairCounts:
     def _merge(self) -> None:
         if not self.raw:
             return
-        both = np.concatenate([(np.concatenate(self.raw) << self.count_bits) | np.uint64(1), self.entries])
+        raw = np.concatenate(self.raw)
         self.raw, self.raw_size = [], 0
+        raw <<= self.count_bits
+        raw |= np.uint64(1)
+        both = np.concatenate([raw, self.entries])
+        del raw
+        self.entries = np.zeros(0, dtype=np.uint64)
         both.sort()
         value = both >> self.count_bits
         starts = run_starts(value)
-        summed = np.add.reduceat(both & self.cap, starts)
         value = value[starts]
-        del both
+        both &= self.cap
+        summed = np.add.reduceat(both, starts)
+        del both, starts
         if len(summed) and summed.max() > self.cap:
             # Split each count into entries of at most `cap`: all full but the last.
             pieces = (summed + self.cap - np.uint64(1)) // self.cap
