@@ -616,6 +616,8 @@ COMPONENT_TEXT = {
     "infrastructure": f"{COMPONENT_WORDS['infrastructure']}: the largest of shared cards, sign-up bursts, fast "
     "switches to a new model and requests from outside the billing country",
 }
+
+
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
@@ -720,8 +722,6 @@ TECHNICAL_NAMES = (
     ("Weakly attached, not counted", "role 'weak' in accounts.csv"),
     ("Left out", "roles 'organisation' and 'not_templated' in accounts.csv"),
 )
-
-
 
 
 def n(value) -> str:

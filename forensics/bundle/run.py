@@ -61,6 +61,11 @@ class CaseData:
         return sorted(c["cluster_id"] for c in self.clusters_meta["clusters"] if c["flagged"])
 
 
+def clustered(assignment: pl.DataFrame) -> pl.DataFrame:
+    """The assignment rows of the accounts in a group: the rows of accounts.csv, and the nodes of the bundle's graph."""
+    return assignment.filter(pl.col("cluster_id") >= 0)
+
+
 def load_case(case: Path) -> CaseData:
     """Read exactly the files the case format promises to `report`; quarantine.parquet is never opened."""
     case = Path(case)
@@ -85,7 +90,7 @@ def load_case(case: Path) -> CaseData:
         accounts = pl.read_parquet(case / "accounts.parquet").sort(ACCOUNT)
     flagged = {c["cluster_id"] for c in meta.get("clusters", []) if c.get("flagged")}
     drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
-    listed = set(assignment.filter(pl.col("cluster_id") >= 0)[ACCOUNT].to_list())  # compute_tables' account rows
+    listed = set(clustered(assignment)[ACCOUNT].to_list())
     graph, graph_bytes = read_graph((case / "graph.graphml").read_bytes(), listed, drawn)
     return CaseData(ingest, meta, read_timelines(case), activity, assignment, accounts, graph, graph_bytes)
 
@@ -231,7 +236,7 @@ def _window_days(data: CaseData) -> list[date]:
 def compute_tables(data: CaseData) -> Tables:
     """The report's tables, from the small tables cluster wrote (it never reads the events)."""
     days = _window_days(data)
-    members = data.assignment.filter(pl.col("cluster_id") >= 0)
+    members = clustered(data.assignment)
     series = _series_of(data)
     daily, hourly = data.timelines
     per_account = {row[ACCOUNT]: row for row in data.activity.iter_rows(named=True)}
