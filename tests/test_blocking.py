@@ -429,6 +429,46 @@ def test_strata_are_kept_apart() -> None:
     assert not any(a < 80 <= b for a, b in got)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 29), st.integers(0, 5)), min_size=1, max_size=120),
+    st.integers(min_value=0, max_value=6),
+    st.sampled_from(["typical", "observed"]),
+)
+def test_expected_overlap_over_several_strata(raw, cap, null) -> None:
+    """With keys spread over strata, lambda is the sum over the strata where both accounts hold kept keys
+    (shared or not) of that stratum's term, with n, D, S and mu counted within the stratum. A key's stratum is the
+    least its facts name. Pairs below the evidence floor are left out, so every returned pair is checked, and with
+    no floor every linked pair is returned."""
+    stratum_of: dict[int, int] = {}
+    for _, key, stratum in raw:
+        stratum_of[key] = min(stratum, stratum_of.get(key, stratum))
+    rows = [(c, k, s) for c, k, s in raw]
+    pairs, _ = shared_key_pairs(frame(rows), Blocking(50, 4, cap, np.arange(10)), null=null)
+    kept = kept_keys(rows, cap)
+    by_stratum: dict[int, dict[int, set[int]]] = defaultdict(dict)
+    for k, h in kept.items():
+        by_stratum[stratum_of[k]][k] = h
+    got = result_map(pairs)
+    assert set(got) == set(brute_pairs(rows, 50, 4, cap, np.arange(10)))
+    for (a, b), row in got.items():
+        lam = 0.0
+        for keys in by_stratum.values():
+            degree = {k: len(h) for k, h in keys.items()}
+            total = sum(degree.values())
+            mu = statistics.median(degree.values())
+            n = {c: sum(1 for h in keys.values() if c in h) for c in (a, b)}
+            big_d = {c: sum(degree[k] for k, h in keys.items() if c in h) for c in (a, b)}
+            if not (n[a] and n[b]):
+                continue
+            if null == "typical":
+                lam += n[a] * n[b] * mu / total
+            else:
+                lam += max(n[a] * big_d[b], n[b] * big_d[a]) / total
+        assert row["expected"] == pytest.approx(lam, rel=1e-9)
+        assert row["surprise"] == pytest.approx(reference_surprise(row["count"], lam), abs=2e-6)
+
+
 def test_expected_overlap_sums_over_every_stratum_both_accounts_use() -> None:
     """Accounts 0 and 1 share an address in ASN 1 and each use two unshared addresses in ASN 2.
     ASN 1: keys 10 {0, 1}, 11 {2, 3}: S = 4, mu = 2, n_0 = n_1 = 1 -> 1 * 1 * 2 / 4 = 0.5.

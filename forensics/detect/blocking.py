@@ -461,7 +461,7 @@ def shared_key_pairs(
     # have it from their keys; the others from the pair's expected overlap, computed for the pairs that pass
     # the stratum bound.
     kept, candidates = [], []
-    lookup = _StratumTerms(per_account, background) if strata_bound else None
+    expectation = None if anomaly else _Expectation(per_account, background, null)
     for number, bucket in enumerate(buckets):
         src, dst, count, tag = packing.unpack(number, *bucket.result())
         buckets[number] = None
@@ -472,9 +472,9 @@ def shared_key_pairs(
                 kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], np.full(int(keep.sum()), np.nan), tags[t_][keep]))
                 continue
             if not strata_bound:
-                kept.append(_surprising_pairs(s_, d_, c_, per_account, background, null, min_surprise))
+                kept.append(_surprising_pairs(s_, d_, c_, expectation, min_surprise))
                 continue
-            lower = lookup.term(s_, d_, tags[t_], null)
+            lower = expectation.term(s_, d_, tags[t_])
             possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
             candidates.append((s_[possible], d_[possible], c_[possible]))
     # The pairs that passed the stratum bound are few: joined against every stratum together, in chunks.
@@ -483,17 +483,17 @@ def shared_key_pairs(
         del candidates
         for i in range(0, len(src), _PAIRS_PER_CHUNK):
             s_, d_, c_ = src[i:i + _PAIRS_PER_CHUNK], dst[i:i + _PAIRS_PER_CHUNK], count[i:i + _PAIRS_PER_CHUNK]
-            kept.append(_surprising_pairs(s_, d_, c_, per_account, background, null, min_surprise))
+            kept.append(_surprising_pairs(s_, d_, c_, expectation, min_surprise))
     if not kept:
         return empty, BlockingStats(0, *stats_keys, accounts)
     out = pl.concat(kept).with_columns(pl.col("expected").fill_nan(None)).sort("src", "dst")
     return out, BlockingStats(out.height, *stats_keys, accounts)
 
 
-def _surprising_pairs(src: np.ndarray, dst: np.ndarray, count: np.ndarray, per_account: pl.DataFrame,
-                      background: pl.DataFrame, null: str, min_surprise: float) -> pl.DataFrame:
+def _surprising_pairs(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expectation: "_Expectation",
+                      min_surprise: float) -> pl.DataFrame:
     """The pairs whose overlap reaches `min_surprise`, with their expectation and surprise."""
-    expected = _expected_overlap(src, dst, per_account, background, null)
+    expected = expectation.expected(src, dst)
     surprise = poisson_surprise(count, expected, floor=min_surprise)
     keep = surprise >= min_surprise
     return _pair_frame(src[keep], dst[keep], count[keep], expected[keep], surprise[keep])
@@ -513,16 +513,22 @@ def _pair_frame(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expected: n
     })
 
 
-class _StratumTerms:
-    """Per (account, stratum) keys and summed degrees, and per stratum its background, for looking up one
-    stratum's term of a pair's expectation (the same arithmetic as `_expected_overlap`)."""
+class _Expectation:
+    """A pair's expected overlap lambda under one null model: the sum, over every stratum in which both accounts
+    hold keys (shared or not), of that stratum's term, n_a * n_b * mu / S ("typical") or max(n_a * D_b, n_b * D_a)
+    / S ("observed"). Held as the (account, stratum) table sorted by account, with each account's first row,
+    so both a pair's whole lambda and one stratum's term of it (a lower bound) are lookups, never joins."""
 
-    def __init__(self, per_account: pl.DataFrame, background: pl.DataFrame) -> None:
+    def __init__(self, per_account: pl.DataFrame, background: pl.DataFrame, null: str) -> None:
         table = per_account.sort("code", "stratum")
-        self.packed = self._packed(table["code"].to_numpy(), table["stratum"].to_numpy())
+        code = table["code"].to_numpy()
+        stratum = table["stratum"].to_numpy()
+        self.null = null
+        self.packed = self._packed(code, stratum)
+        self.first = np.searchsorted(code, np.arange(int(code.max(initial=0)) + 2))
         self.n = table["_n"].to_numpy()
         self.big_d = table["_D"].to_numpy()
-        self.strata = background["stratum"].to_numpy()
+        self.at = np.searchsorted(background["stratum"].to_numpy(), stratum)  # each row's stratum's place in the background
         self.total = background["_S"].to_numpy()
         self.mu = background["_mu"].to_numpy()
 
@@ -530,46 +536,38 @@ class _StratumTerms:
     def _packed(code: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         return (code.astype(np.uint64) << np.uint64(32)) | stratum.astype(np.uint64)
 
-    def term(self, src: np.ndarray, dst: np.ndarray, stratum: np.ndarray, null: str) -> np.ndarray:
+    def _terms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The terms of rows a and b of the table (the same stratum)."""
+        s = self.at[a]
+        return _lambda_term(self.n[a], self.n[b], self.big_d[a], self.big_d[b], self.total[s], self.mu[s], self.null)
+
+    def _row(self, code: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+        """The row of each (account, stratum) in the table; the account holds keys there."""
+        row = self.first[code]
+        several = np.flatnonzero(self.first[code + 1] - row > 1)
+        row[several] = np.searchsorted(self.packed, self._packed(code[several], stratum[several]))
+        return row
+
+    def term(self, src: np.ndarray, dst: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         """Stratum `stratum`'s term of each pair's lambda; both accounts hold keys there (they share one)."""
-        a = np.searchsorted(self.packed, self._packed(src, stratum))
-        b = np.searchsorted(self.packed, self._packed(dst, stratum))
-        s = np.searchsorted(self.strata, stratum)
-        return _lambda_term(self.n[a], self.n[b], self.big_d[a], self.big_d[b], self.total[s], self.mu[s], null)
+        return self._terms(self._row(src, stratum), self._row(dst, stratum))
 
-
-def _expected_overlap(src: np.ndarray, dst: np.ndarray, per_account: pl.DataFrame, background: pl.DataFrame, null: str) -> np.ndarray:
-    """lambda of each pair: the sum, over every stratum in which both accounts hold keys (shared or not), of
-    n_a * n_b * mu / S ("typical") or max(n_a * D_b, n_b * D_a) / S ("observed")."""
-    if background.height == 1:
-        # One stratum: per-account arrays indexed by code, no join.
-        size = int(max(src.max(initial=0), dst.max(initial=0))) + 1
-        codes = per_account["code"].to_numpy()
-        n = np.zeros(size)
-        n[codes[codes < size]] = per_account["_n"].to_numpy()[codes < size]
-        bg = background.row(0, named=True)
-        big_d = np.zeros(size)
-        big_d[codes[codes < size]] = per_account["_D"].to_numpy()[codes < size]
-        return _lambda_term(n[src], n[dst], big_d[src], big_d[dst], bg["_S"], bg["_mu"], null)
-    side_a = {k: v for k, v in {"code": "src", "_n": "_na", "_D": "_Da"}.items() if k in per_account.columns}
-    side_b = {k: v for k, v in {"code": "dst", "_n": "_nb", "_D": "_Db"}.items() if k in per_account.columns}
-    if null == "observed":
-        lam = pl.max_horizontal(pl.col("_na") * pl.col("_Db"), pl.col("_nb") * pl.col("_Da")) / pl.col("_S")
-    else:
-        lam = pl.col("_na") * pl.col("_nb") * pl.col("_mu") / pl.col("_S")
-    pairs = pl.DataFrame({"src": src, "dst": dst}).with_row_index("_i")
-    terms = (
-        pairs.join(per_account.rename(side_a), on="src", how="inner")
-        .join(per_account.rename(side_b), on=["dst", "stratum"], how="inner")
-        .join(background, on="stratum", how="left")
-        .select("_i", "stratum", lam.alias("_lam"))
-        .sort("_i", "stratum")
-        .group_by("_i", maintain_order=True)
-        .agg(pl.col("_lam").sum())
-    )
-    out = np.zeros(len(src))
-    out[terms["_i"].to_numpy()] = terms["_lam"].to_numpy()
-    return out
+    def expected(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """lambda of each pair (both accounts hold keys), its terms added in stratum order."""
+        if len(self.total) == 1:  # one row per account
+            return self._terms(self.first[src], self.first[dst])
+        # Every stratum of the account with fewer, looked up for the other (a term is symmetric in the pair).
+        rows_src, rows_dst = self.first[src + 1] - self.first[src], self.first[dst + 1] - self.first[dst]
+        swap = rows_dst < rows_src
+        one, other = np.where(swap, dst, src), np.where(swap, src, dst)
+        lo = self.first[one]
+        rows = np.minimum(rows_src, rows_dst)
+        pair = np.repeat(np.arange(len(src)), rows)
+        a = np.arange(len(pair)) + np.repeat(lo - (np.cumsum(rows) - rows), rows)
+        want = self._packed(other[pair], self.packed[a] & np.uint64(_SHIFT - 1))
+        b = np.minimum(np.searchsorted(self.packed, want), len(self.packed) - 1)
+        both = self.packed[b] == want
+        return np.bincount(pair[both], weights=self._terms(a[both], b[both]), minlength=len(src))
 
 
 def evidence_from_surprise(surprise: pl.Expr, accounts: int) -> pl.Expr:

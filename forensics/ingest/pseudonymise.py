@@ -4,6 +4,7 @@ closing), MinHash band keys, and derive_event_columns, which both engines run on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,15 +86,22 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
+    def _hashes(self) -> list[pl.Expr]:
+        return [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
+
+    @functools.cached_property
+    def _no_words(self) -> np.ndarray:
+        """The signature of a text without words (that of the one word "")."""
+        return pl.DataFrame({"_s": [""]}).select(self._hashes()).to_numpy()
+
     def band_keys(self, texts: pl.Series | None, shapes: "PromptShapes | None" = None) -> pl.Series:
         """Band keys of each text of `texts`, in the same order; or of the texts of `shapes`."""
         shapes = PromptShapes(texts) if shapes is None else shapes
         shingles, first, some = shapes.shingles()
-        hashes = [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
         signature = np.empty((shapes.n, len(self.seeds)), np.uint64)
-        signature[:] = pl.DataFrame({"_s": [""]}).select(hashes).to_numpy()  # a text without words: the word ""
+        signature[:] = self._no_words
         if len(first):
-            hashed = shingles.to_frame("_s").select(hashes).to_numpy()
+            hashed = shingles.to_frame("_s").select(self._hashes()).to_numpy()
             signature[some] = np.minimum.reduceat(hashed, first, axis=0)
         mins = pl.DataFrame({f"_m{i}": signature[:, i] for i in range(len(self.seeds))})
         bands = [
