@@ -27,6 +27,7 @@ unlikely it is for a key of its stratum to have d - 1 co-holders, when keys ther
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import numpy as np
@@ -580,6 +581,18 @@ class _Expectation:
         b = np.minimum(np.searchsorted(self.packed, want), len(self.packed) - 1)
         both = self.packed[b] == want
         return np.bincount(pair[both], weights=self._terms(a[both], b[both]), minlength=len(src))
+
+
+def release_freed_memory() -> None:
+    """Hand the heap memory numpy has freed back to the kernel (glibc's malloc_trim; nothing where there is no
+    glibc). Blocking's arrays of a few MB each come from the C heap, which keeps them for reuse once freed; polars
+    allocates elsewhere and cannot reuse them, so without this they would stay in the process's resident memory
+    through the steps after blocking."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter is linked against
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def evidence_from_surprise(surprise: pl.Expr, accounts: int) -> pl.Expr:

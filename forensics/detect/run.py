@@ -22,7 +22,7 @@ from forensics import __version__, jsonio
 from forensics.casefiles import CLUSTER_OUTPUTS, CODED_SCHEMA, EDGE_SCHEMA, KIND, TIMELINE_DAILY_FILE, TIMELINE_HOURLY_FILE
 from forensics.codes import ACCOUNT, AccountOrder, codes_of, decode
 from forensics.detect.behaviour import BehaviourParams, behaviour_evidence, behaviour_pairs, behaviour_vectors
-from forensics.detect.blocking import Blocking, BlockingStats
+from forensics.detect.blocking import Blocking, BlockingStats, release_freed_memory
 from forensics.detect.coaction import CoactionResult
 from forensics.detect.facts import ACCOUNT_KINDS, KEY_KINDS, EdgeSet, account_facts, decode_edges, key_edges
 from forensics.detect.features import scan_accounts
@@ -186,6 +186,8 @@ def build_edges(
         facts = steps.run(f"facts.pass{number}", rows.facts, kinds, codes, slot_s=params.sync_bucket_s)
         for kind in kinds:
             _kind_edges(kind, facts.pop(kind), key_kinds, store, sets, steps, blocking, names)
+        # Once per pass, not per kind: memory handed back is taken again from the kernel, page by page.
+        release_freed_memory()
     for kind in ACCOUNT_KINDS:
         if accounts is not None:
             facts = steps.run(f"facts.{kind}", account_facts, kind, accounts, codes, burst_s=params.signup_burst_s)
