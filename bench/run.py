@@ -114,6 +114,28 @@ def _read_through(files: list[Path]) -> None:
                 pass
 
 
+# Each floor runs this many times, alternating, and the fastest run is the floor. On this VM one floor run can take
+# twice as long as the next (seed scale, minutes apart: 32.6, 20.1 and 18.1 s), far more than the stages vary; the
+# fastest run is the one least slowed by the machine, and it does not flatter the ratios.
+FLOOR_RUNS = 3
+
+
+def floors(scale: str, logs: str) -> tuple[Measured, Measured]:
+    """The 12-column and the 4-column floor, each the fastest of FLOOR_RUNS runs (all listed in `handled`)."""
+    runs: dict[str, list[Measured]] = {"floor": [], "floor-4col": []}
+    for _ in range(FLOOR_RUNS):
+        runs["floor"].append(measure("floor", scale, [sys.executable, "-c", FLOOR_SCRIPT, f"{logs}/*.parquet",
+                                                      ",".join(FLOOR_COLUMNS)]))
+        runs["floor-4col"].append(measure("floor-4col", scale, [sys.executable, "-c", FLOOR4_SCRIPT, f"{logs}/*.parquet"]))
+    chosen = []
+    for stage, columns in (("floor", FLOOR_COLUMNS), ("floor-4col", FLOOR4_COLUMNS)):
+        best = min(runs[stage], key=lambda m: m.wall_s)
+        walls = ", ".join(f"{m.wall_s:.2f}" for m in runs[stage])
+        best.handled = f"{best.output.strip()} accounts, {len(columns)} columns; fastest of {walls} s"
+        chosen.append(best)
+    return chosen[0], chosen[1]
+
+
 def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     incident, synth = ensure_incident(scale, seed)
     rows: list[Measured] = [synth] if synth else []
@@ -123,10 +145,7 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
         key.chmod(0o600)
     logs = str(incident / "logs")
     _read_through(sorted((incident / "logs").glob("*.parquet")))
-    floor = measure("floor", scale, [sys.executable, "-c", FLOOR_SCRIPT, f"{logs}/*.parquet", ",".join(FLOOR_COLUMNS)])
-    floor.handled = f"{floor.output.strip()} accounts, {len(FLOOR_COLUMNS)} columns"
-    floor4 = measure("floor-4col", scale, [sys.executable, "-c", FLOOR4_SCRIPT, f"{logs}/*.parquet"])
-    floor4.handled = f"{floor4.output.strip()} accounts, {len(FLOOR4_COLUMNS)} columns"
+    floor, floor4 = floors(scale, logs)
     case = work / f"case-{scale}"
     bundle = work / f"bundle-{scale}"
     timings = work / f"ingest-hashing-{scale}.json"
