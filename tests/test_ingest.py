@@ -735,43 +735,51 @@ _SHAPE_PIECES = st.sampled_from(
 )
 
 
+def _band_keys_of_shingles(shingles: list[str], minhasher) -> list[int]:
+    """MinHasher's definition over a text's shingles, with the plain-Python XXH64."""
+    from forensics.schema import MINHASH_ROWS_PER_BAND
+
+    encoded = [s.encode() for s in shingles] or [b""]
+    signature = [min(xxh64_reference(s, seed) for s in encoded) for seed in minhasher.seeds]
+    return [
+        xxh64_reference(":".join(map(str, signature[b * MINHASH_ROWS_PER_BAND:(b + 1) * MINHASH_ROWS_PER_BAND])).encode(), seed)
+        for b, seed in enumerate(minhasher.band_seeds)
+    ]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(_SHAPE_PIECES, max_size=24).map("".join), min_size=1, max_size=8))
 def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
-    from forensics.ingest.pseudonymise import PromptShapes
+    from forensics.ingest.pseudonymise import MinHasher, prompt_shapes
+    from forensics.keys import CaseKey
 
-    shapes = PromptShapes(pl.Series(texts, dtype=pl.String))
+    minhasher = MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
+    got = prompt_shapes(pl.Series(texts, dtype=pl.String), minhasher)
     skeletons, openings, closings, shingles = _shapes_by_regex(texts)
-    opening, closing = shapes.phrases()
-    assert shapes.skeletons().to_list() == skeletons
-    assert opening.to_list() == openings
-    assert closing.to_list() == closings
-    flat, first, some = shapes.shingles()
-    assert flat.to_list() == [s for group in shingles for s in group]
-    assert some.tolist() == [bool(group) for group in shingles]
-    starts = np.cumsum([0] + [len(group) for group in shingles])[:-1]
-    assert first.tolist() == [int(start) for start, group in zip(starts, shingles) if group]
+    assert got[0].to_list() == skeletons
+    assert got[1].to_list() == openings
+    assert got[2].to_list() == closings
+    assert got[3].to_list() == [_band_keys_of_shingles(group, minhasher) for group in shingles]
 
 
 def test_prompt_shapes_of_null_and_empty_texts() -> None:
-    from forensics.ingest.pseudonymise import PromptShapes
-
-    shapes = PromptShapes(pl.Series([None, "", "  "], dtype=pl.String))
-    assert shapes.skeletons().to_list() == ["", "", ""]
-    assert [s.to_list() for s in shapes.phrases()] == [["", "", ""], ["", "", ""]]
-    assert shapes.shingles()[0].to_list() == []
-    assert PromptShapes(pl.Series([], dtype=pl.String)).skeletons().to_list() == []
-
-
-def test_prompt_shapes_in_chunks_equal_one_pass(monkeypatch) -> None:
-    import forensics.ingest.pseudonymise as ingest_module
+    from forensics.ingest.pseudonymise import MinHasher, prompt_shapes
     from forensics.keys import CaseKey
 
-    texts = pl.Series(["explain step by step how 0 works", "", "über die brücke 0", "a, b; c's d", "the the", "x"] * 3)
-    minhasher = ingest_module.MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
-    whole = ingest_module.prompt_shapes(texts, minhasher)
-    monkeypatch.setattr(ingest_module, "_SHAPE_CHUNK", 4)
-    chunked = ingest_module.prompt_shapes(texts, minhasher)
-    assert [s.to_list() for s in chunked] == [s.to_list() for s in whole]
-    assert whole[3].to_list() == minhasher.band_keys(texts).to_list()
-    assert [len(s) for s in ingest_module.prompt_shapes(texts.head(0), minhasher)] == [0, 0, 0, 0]
+    minhasher = MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
+    skeletons, openings, closings, keys = prompt_shapes(pl.Series([None, "", "  "], dtype=pl.String), minhasher)
+    assert skeletons.to_list() == openings.to_list() == closings.to_list() == ["", "", ""]
+    assert keys.to_list() == [_band_keys_of_shingles([], minhasher)] * 3
+    assert [len(s) for s in prompt_shapes(pl.Series([], dtype=pl.String), minhasher)] == [0, 0, 0, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200), seed=st.integers(0, 2**64 - 1), cut=st.integers(0, 200))
+def test_compiled_xxh64_matches_the_reference(data: bytes, seed: int, cut: int) -> None:
+    """Every length class of XXH64 (the 32-byte stripes, 8- and 4-byte words, single bytes), at any offset."""
+    from forensics.ingest.kernels import xxh64
+
+    cut = min(cut, len(data))
+    buffer = np.frombuffer(data, np.uint8)
+    assert int(xxh64(buffer, 0, cut, np.uint64(seed))) == xxh64_reference(data[:cut], seed)
+    assert int(xxh64(buffer, cut, len(data), np.uint64(seed))) == xxh64_reference(data[cut:], seed)

@@ -4,15 +4,14 @@ closing), MinHash band keys, and derive_event_columns, which both engines run on
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64 for MinHash)
 import pyarrow as pa
 
 from forensics.casefiles import EVENT_SCHEMA
+from forensics.ingest import kernels
 from forensics.keys import CaseKey
 from forensics.schema import (
     DIGIT_RUN,
@@ -62,8 +61,8 @@ def _splitmix64(x: int) -> int:
 
 @dataclass(frozen=True)
 class MinHasher:
-    """MinHash-LSH band keys over word shingles (PromptShapes), hashed with XXH64 (polars-hash),
-    a hash defined by its algorithm, so any polars version, or any xxHash library, gives the same keys:
+    """MinHash-LSH band keys over word shingles (prompt_shapes), hashed with XXH64 (kernels.xxh64), a hash
+    defined by its algorithm, so any xxHash library gives the same keys:
 
     - words: the matches of schema.WORD in the text, in order (a text without words has the one word "");
     - shingle j: words j .. j + SHINGLE_WORDS - 1 that exist, joined by single spaces (the last ones are shorter);
@@ -86,31 +85,9 @@ class MinHasher:
         bands = tuple(int(key.digest(f"minhash-band:{b}")[:16], 16) for b in range(MINHASH_BANDS))
         return cls(seeds=seeds, band_seeds=bands)
 
-    def _hashes(self) -> list[pl.Expr]:
-        return [pl.col("_s").nchash.xxhash64(seed=seed).alias(f"_m{i}") for i, seed in enumerate(self.seeds)]
-
-    @functools.cached_property
-    def _no_words(self) -> np.ndarray:
-        """The signature of a text without words (that of the one word "")."""
-        return pl.DataFrame({"_s": [""]}).select(self._hashes()).to_numpy()
-
-    def band_keys(self, texts: pl.Series | None, shapes: "PromptShapes | None" = None) -> pl.Series:
-        """Band keys of each text of `texts`, in the same order; or of the texts of `shapes`."""
-        shapes = PromptShapes(texts) if shapes is None else shapes
-        shingles, first, some = shapes.shingles()
-        signature = np.empty((shapes.n, len(self.seeds)), np.uint64)
-        signature[:] = self._no_words
-        if len(first):
-            hashed = shingles.to_frame("_s").select(self._hashes()).to_numpy()
-            signature[some] = np.minimum.reduceat(hashed, first, axis=0)
-        mins = pl.DataFrame({f"_m{i}": signature[:, i] for i in range(len(self.seeds))})
-        bands = [
-            pl.concat_str(
-                [pl.col(f"_m{b * MINHASH_ROWS_PER_BAND + r}") for r in range(MINHASH_ROWS_PER_BAND)], separator=":"
-            ).nchash.xxhash64(seed=seed)
-            for b, seed in enumerate(self.band_seeds)
-        ]
-        return mins.select(pl.concat_list(bands).alias("prompt_minhash")).to_series()
+    def band_keys(self, texts: pl.Series) -> pl.Series:
+        """Band keys of each text of `texts`, in the same order."""
+        return prompt_shapes(texts, self)[3]
 
 
 def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -125,32 +102,24 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 # Every character that is not white space, a letter, a number or an apostrophe is a token of its own
 # (schema.SKELETON_TOKEN's second alternative). Marked with this byte and spaced apart, and with a space around each
-# text, the tokens are the runs of bytes between spaces: found, split into words and classified with numpy over
-# token positions, without a list of strings per text.
+# text, the tokens are the runs of bytes between spaces, which kernels.prompt_shapes walks once.
 _MARK = 0x01
 _WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
 if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
-    raise ValueError("PromptShapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
+    raise ValueError("prompt_shapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
 # Bytes that may start white space other than " ": ASCII tab to carriage return, and the lead bytes of the UTF-8
 # encodings of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000. Texts with any are passed through _SPACE first.
 _MAYBE_SPACE = np.zeros(256, bool)
 _MAYBE_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0xC2, 0xE1, 0xE2, 0xE3]] = True
 _SPACE = r"[^\S ]"
-_KEY_BYTES = 8  # function words are compared as their UTF-8 bytes packed into one little-endian uint64
-
-
-def _packed(rows: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rows).view("<u8").ravel()
+_KEY_BYTES = 8  # function words are compared as their UTF-8 bytes read as one little-endian uint64
 
 
 def _function_word_keys() -> np.ndarray:
     encoded = [w.encode() for w in FUNCTION_WORDS]
     if max(map(len, encoded)) > _KEY_BYTES:
         raise ValueError(f"function words longer than {_KEY_BYTES} bytes need a wider key")
-    rows = np.zeros((len(encoded), _KEY_BYTES), np.uint8)
-    for i, word in enumerate(encoded):
-        rows[i, : len(word)] = np.frombuffer(word, np.uint8)
-    return np.unique(_packed(rows))
+    return np.unique(np.array([int.from_bytes(word, "little") for word in encoded], np.uint64))
 
 
 _FUNCTION_WORD_KEYS = _function_word_keys()
@@ -170,169 +139,41 @@ def _utf8_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return offsets - offsets[0], values[offsets[0] : offsets[-1]]
 
 
-def _windows(buffer: np.ndarray, width: int) -> np.ndarray:
-    """Row i: buffer[i : i + width], zero-padded past the end (a view)."""
-    return np.lib.stride_tricks.sliding_window_view(np.concatenate([buffer, np.zeros(width, np.uint8)]), width)
-
-
-def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
-
-
-def _string_views(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
-    """The substrings buffer[start:end] as an Arrow string-view column over `buffer`, without copying them."""
-    n = len(starts)
-    if len(buffer) >= 2**31:
-        raise ValueError("string views address at most 2 GiB")
-    lengths = (ends - starts).astype(np.int32)
-    views = np.empty((n, 16), np.uint8)
-    # A view is its length and either its bytes (up to 12) or its first 4 bytes, buffer 0 and its offset.
-    views[:, 4:] = _windows(buffer, 12)[starts] * (np.arange(12, dtype=np.int32) < lengths[:, None])
-    words = views.view(np.int32)
-    words[:, 0] = lengths
-    long = lengths > 12
-    words[:, 2] = np.where(long, 0, words[:, 2])
-    words[:, 3] = np.where(long, starts.astype(np.int32), words[:, 3])
-    array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buffer)])
+def _strings(column: tuple[np.ndarray, np.ndarray]) -> pl.Series:
+    """A string column from (n + 1 offsets, UTF-8 bytes), without copying the bytes."""
+    offsets, data = column
+    array = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     return pl.Series(array)
 
 
-def _text_of(positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The text of each of the ordered byte `positions`, given the texts' n + 1 offsets."""
-    first = np.searchsorted(positions, offsets)
-    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(first))
-
-
-def _firsts(text: np.ndarray) -> np.ndarray:
-    """Whether each item of an ordered text index is its text's first."""
-    first = np.ones(len(text), bool)
-    first[1:] = text[1:] != text[:-1]
-    return first
-
-
-class PromptShapes:
-    """The tokens and words of each text of a column, found once and shared by skeletons, phrases and MinHash
-    shingles. A null text counts as "".
-
-    Tokens are schema.SKELETON_TOKEN's matches; words are schema.WORD's matches (the word tokens split at their
-    apostrophes). One regular-expression pass marks every single-character token; everything after is numpy.
-    """
-
-    def __init__(self, texts: pl.Series) -> None:
-        texts = texts.cast(pl.String).fill_null("")
-        self.n = len(texts)
-        if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
-            texts = texts.str.replace_all(_SPACE, " ")
-        spaced = texts.to_frame("_t").select(
-            pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} "), pl.lit(" ")])
-        ).to_series()
-        self.offsets, self.data = _utf8_arrays(spaced)
-        data = self.data
-        spaces = np.flatnonzero(data == 0x20)
-        after, before = spaces[:-1] + 1, spaces[1:] - 1
-        self.tok_start = after[data[after] != 0x20]
-        self.tok_end = before[data[before] != 0x20] + 1
-        self.tok_text = _text_of(self.tok_start, self.offsets)
-        self.tok_first = _firsts(self.tok_text)
-        self.tok_punct = data[self.tok_start] == _MARK
-        self._words: tuple | None = None
-
-    def skeletons(self) -> pl.Series:
-        """schema.FUNCTION_WORDS: every word token that is not a function word becomes "~", runs of "~" tokens
-        collapse into one, and the tokens are joined by single spaces."""
-        data, s, e, first, punct = self.data, self.tok_start, self.tok_end, self.tok_first, self.tok_punct
-        length = e - s
-        short = np.flatnonzero(~punct & (length <= _KEY_BYTES))
-        keys = _packed(_windows(data, _KEY_BYTES)[s[short]] * (np.arange(_KEY_BYTES) < length[short, None]))
-        slot = np.minimum(np.searchsorted(_FUNCTION_WORD_KEYS, keys), len(_FUNCTION_WORD_KEYS) - 1)
-        function = np.zeros(len(s), bool)
-        function[short] = _FUNCTION_WORD_KEYS[slot] == keys
-        masked = ~punct & ~function
-        body = s + punct  # a single-character token without its mark
-        literal = punct & (e - body == 1) & (data[body] == ord("~"))
-        tilde = masked | literal
-        repeat = np.zeros(len(s), bool)
-        repeat[1:] = tilde[1:] & tilde[:-1]
-        kept = np.flatnonzero(~(repeat & ~first))
-        # Every kept token is at most 8 bytes ("~", a function word, one character): a row of a fixed-width table
-        # led by the space that joins it to the previous token.
-        masked_k, first_k = masked[kept], first[kept]
-        size = np.where(masked_k, 1, (e - body)[kept])
-        table = np.empty((len(kept), _KEY_BYTES + 1), np.uint8)
-        table[:, 0] = 0x20
-        table[:, 1:] = _windows(data, _KEY_BYTES)[body[kept]]
-        table[:, 1] = np.where(masked_k, ord("~"), table[:, 1])
-        column = np.arange(_KEY_BYTES + 1)
-        values = table[(column >= first_k[:, None]) & (column <= size[:, None])]
-        lengths = np.bincount(self.tok_text[kept], weights=size + ~first_k, minlength=self.n).astype(np.int64)
-        offsets = _exclusive_cumsum(lengths)
-        return _string_views(values, offsets[:-1], offsets[1:])
-
-    def _word_table(self) -> tuple:
-        """(joined, word start, word end, first word of each text, words of each text): `joined` holds each text's
-        words joined by single spaces, texts one after another; word positions are in `joined`."""
-        if self._words is None:
-            data, punct = self.data, self.tok_punct
-            ws, we = self.tok_start[~punct], self.tok_end[~punct]
-            apostrophes = np.flatnonzero(data == ord("'"))  # only ever inside word tokens
-            if len(apostrophes):
-                ws = np.insert(ws, np.searchsorted(ws, apostrophes + 1), apostrophes + 1)
-                we = np.insert(we, np.searchsorted(we, apostrophes), apostrophes)
-                some = we > ws
-                ws, we = ws[some], we[some]
-            w_text = _text_of(ws, self.offsets)
-            first = _firsts(w_text)
-            lo = ws - ~first  # each word but a text's first keeps the byte before it, which becomes a space
-            delta = np.zeros(len(data) + 1, np.int8)
-            delta[lo] = 1
-            delta[we] -= 1
-            joined = data[np.cumsum(delta[:-1], dtype=np.int8).view(bool)]
-            word_end = np.cumsum(we - lo)
-            word_start = word_end - (we - ws)
-            joined[word_start[~first] - 1] = 0x20
-            counts = np.bincount(w_text, minlength=self.n)
-            self._words = (joined, word_start, word_end, _exclusive_cumsum(counts)[:-1], counts)
-        return self._words
-
-    def phrases(self) -> tuple[pl.Series, pl.Series]:
-        """The first and the last `PHRASE_WORDS` words of each text joined by single spaces; "" without words."""
-        joined, word_start, word_end, first, counts = self._word_table()
-        some = counts > 0
-        text_start = np.zeros(self.n, np.int64)
-        text_end = np.zeros(self.n, np.int64)
-        text_start[some] = word_start[first[some]]
-        text_end[some] = word_end[first[some] + counts[some] - 1]
-        open_end, close_start = text_start.copy(), text_end.copy()
-        open_end[some] = word_end[first[some] + np.minimum(counts[some], PHRASE_WORDS) - 1]
-        close_start[some] = word_start[first[some] + np.maximum(counts[some] - PHRASE_WORDS, 0)]
-        return _string_views(joined, text_start, open_end), _string_views(joined, close_start, text_end)
-
-    def shingles(self) -> tuple[pl.Series, np.ndarray, np.ndarray]:
-        """(shingles, their first index for each text with words, which texts have words): shingle j of a text is
-        its words j .. j + SHINGLE_WORDS - 1 that exist, joined by single spaces, one per word, in text order."""
-        joined, word_start, word_end, first, counts = self._word_table()
-        some = counts > 0
-        last = np.repeat(first + counts - 1, counts)
-        upto = np.minimum(np.arange(len(word_start)) + SHINGLE_WORDS - 1, last)
-        return _string_views(joined, word_start, word_end[upto]), first[some], some
-
-
-# Texts per PromptShapes: its numpy temporaries stay a few MB, which malloc reuses instead of taking fresh pages
-# from the kernel for each.
-_SHAPE_CHUNK = 16_384
-
-
 def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
-    """(skeletons, openings, closings, MinHash band keys) of each text, in order."""
-    parts = []
-    for start in range(0, max(len(texts), 1), _SHAPE_CHUNK):
-        shapes = PromptShapes(texts.slice(start, _SHAPE_CHUNK))
-        minhash = minhasher.band_keys(None, shapes)
-        parts.append((shapes.skeletons(), *shapes.phrases(), minhash))
-    skeletons, openings, closings, minhash = (pl.concat(column, rechunk=False) for column in zip(*parts))
-    return skeletons, openings, closings, minhash
+    """(skeletons, openings, closings, MinHash band keys) of each text, in order; a null text counts as "".
+
+    - tokens: schema.SKELETON_TOKEN's matches; a skeleton keeps schema.FUNCTION_WORDS and single characters, turns
+      every other word token into "~", collapses runs of "~" tokens into one and joins the tokens by single spaces;
+    - words: schema.WORD's matches (the word tokens split at their apostrophes); an opening or closing is the first
+      or last PHRASE_WORDS words joined by single spaces ("" without words);
+    - band keys: MinHasher's definition over the words.
+    """
+    texts = texts.cast(pl.String).fill_null("")
+    if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
+        texts = texts.str.replace_all(_SPACE, " ")
+    spaced = texts.to_frame("_t").select(
+        pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} "), pl.lit(" ")])
+    ).to_series()
+    skeletons, openings, closings, bands = kernels.prompt_shapes(
+        *_utf8_arrays(spaced),
+        _FUNCTION_WORD_KEYS,
+        PHRASE_WORDS,
+        SHINGLE_WORDS,
+        np.array(minhasher.seeds, np.uint64),
+        np.array(minhasher.band_seeds, np.uint64),
+        MINHASH_ROWS_PER_BAND,
+    )
+    keys = pa.LargeListArray.from_arrays(
+        np.arange(0, bands.size + 1, bands.shape[1], dtype=np.int64), pa.array(bands.ravel(), pa.uint64())
+    )
+    return _strings(skeletons), _strings(openings), _strings(closings), pl.Series("prompt_minhash", keys)
 
 
 def derive_event_columns(valid: pl.DataFrame, key: CaseKey, minhasher: MinHasher) -> pl.DataFrame:

@@ -1,0 +1,186 @@
+"""Compiled loops over UTF-8 bytes (numba): XXH64 and the prompt shapes of issue 19's profile, which numpy could
+only express as a dozen passes over arrays as large as the text.
+
+Every function here is pure and released from the GIL, so the ingest's derivation threads (and Spark's Python
+workers) run them side by side. Their definitions are in PromptShapes and MinHasher; tests compare them with
+the schema's regular expressions and with a plain-Python XXH64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_P1 = np.uint64(0x9E3779B185EBCA87)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_P3 = np.uint64(0x165667B19E3779F9)
+_P4 = np.uint64(0x85EBCA77C2B2AE63)
+_P5 = np.uint64(0x27D4EB2F165667C5)
+_ZERO = np.uint64(0)
+_SPACE = 0x20
+_MARK = 0x01
+_APOSTROPHE = 0x27
+_TILDE = 0x7E
+_KEY_BYTES = 8
+
+
+@njit(inline="always", cache=True)
+def _rotl(x, r):
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+@njit(inline="always", cache=True)
+def _read(data, i, width):
+    """`width` bytes from data[i] as a little-endian integer."""
+    v = _ZERO
+    for k in range(width):
+        v |= np.uint64(data[i + k]) << np.uint64(8 * k)
+    return v
+
+
+@njit(inline="always", cache=True)
+def _round(acc, lane):
+    return _rotl(acc + lane * _P2, 31) * _P1
+
+
+@njit(cache=True, nogil=True)
+def xxh64(data, start, end, seed):
+    """XXH64 (the xxHash specification, 64-bit variant) of data[start:end] with a 64-bit seed."""
+    n = end - start
+    i = start
+    if n >= 32:
+        v1 = seed + _P1 + _P2
+        v2 = seed + _P2
+        v3 = seed
+        v4 = seed - _P1
+        while i + 32 <= end:
+            v1 = _round(v1, _read(data, i, 8))
+            v2 = _round(v2, _read(data, i + 8, 8))
+            v3 = _round(v3, _read(data, i + 16, 8))
+            v4 = _round(v4, _read(data, i + 24, 8))
+            i += 32
+        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+        for v in (v1, v2, v3, v4):
+            h = (h ^ _round(_ZERO, v)) * _P1 + _P4
+    else:
+        h = seed + _P5
+    h += np.uint64(n)
+    while i + 8 <= end:
+        h = _rotl(h ^ _round(_ZERO, _read(data, i, 8)), 27) * _P1 + _P4
+        i += 8
+    if i + 4 <= end:
+        h = _rotl(h ^ (_read(data, i, 4) * _P1), 23) * _P2 + _P3
+        i += 4
+    while i < end:
+        h = _rotl(h ^ (np.uint64(data[i]) * _P5), 11) * _P1
+        i += 1
+    h = (h ^ (h >> np.uint64(33))) * _P2
+    h = (h ^ (h >> np.uint64(29))) * _P3
+    return h ^ (h >> np.uint64(32))
+
+
+@njit(inline="always", cache=True)
+def _copy(src, start, end, dst, at):
+    for k in range(start, end):
+        dst[at + k - start] = src[k]
+    return at + end - start
+
+
+@njit(inline="always", cache=True)
+def _decimal(value, buf, at):
+    """Write the decimal digits of an unsigned 64-bit value at buf[at]; return the end."""
+    digits = 1
+    rest = value // np.uint64(10)
+    while rest > _ZERO:
+        digits += 1
+        rest //= np.uint64(10)
+    for k in range(digits - 1, -1, -1):
+        buf[at + k] = np.uint8(value % np.uint64(10)) + 0x30
+        value //= np.uint64(10)
+    return at + digits
+
+
+@njit(cache=True, nogil=True)
+def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
+    """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of
+    texts that PromptShapes has spaced and marked: tokens are the runs of bytes between spaces, and a token led
+    by the mark byte is one character that is not a letter, a number or an apostrophe.
+    """
+    n = len(offsets) - 1
+    size = max(len(data), 1)
+    skel, opening, closing = np.empty(size, np.uint8), np.empty(size, np.uint8), np.empty(size, np.uint8)
+    skel_off, open_off, close_off = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
+    joined = np.empty(size, np.uint8)
+    word_start, word_end = np.empty(size, np.int64), np.empty(size, np.int64)
+    signature = np.empty(len(seeds), np.uint64)
+    label = np.empty(21 * rows_per_band, np.uint8)
+    bands = np.empty((n, len(band_seeds)), np.uint64)
+    sk = op = cl = 0
+    for t in range(n):
+        i, stop = offsets[t], offsets[t + 1]
+        words = length = 0
+        first = True
+        previous_tilde = False
+        while i < stop:
+            if data[i] == _SPACE:
+                i += 1
+                continue
+            s = i
+            while i < stop and data[i] != _SPACE:
+                i += 1
+            if data[s] == _MARK:
+                body = s + 1
+                masked = False
+                tilde = i - body == 1 and data[body] == _TILDE
+            else:
+                body = s
+                masked = True
+                if i - s <= _KEY_BYTES:
+                    key = _read(data, s, i - s)
+                    slot = np.searchsorted(function_words, key)
+                    masked = not (slot < len(function_words) and function_words[slot] == key)
+                tilde = masked
+                w = s
+                for k in range(s, i + 1):  # words: the token split at its apostrophes
+                    if k == i or data[k] == _APOSTROPHE:
+                        if k > w:
+                            if words:
+                                joined[length] = _SPACE
+                                length += 1
+                            word_start[words] = length
+                            length = _copy(data, w, k, joined, length)
+                            word_end[words] = length
+                            words += 1
+                        w = k + 1
+            if first or not (tilde and previous_tilde):  # a run of "~" tokens collapses into one
+                if not first:
+                    skel[sk] = _SPACE
+                    sk += 1
+                if masked:
+                    skel[sk] = _TILDE
+                    sk += 1
+                else:
+                    sk = _copy(data, body, i, skel, sk)
+            first = False
+            previous_tilde = tilde
+        skel_off[t + 1] = sk
+        if words:
+            op = _copy(joined, 0, word_end[min(words, phrase_words) - 1], opening, op)
+            cl = _copy(joined, word_start[max(words - phrase_words, 0)], word_end[words - 1], closing, cl)
+        open_off[t + 1] = op
+        close_off[t + 1] = cl
+        for r in range(len(seeds)):  # a text without words has the one shingle ""
+            signature[r] = xxh64(joined, 0, 0, seeds[r]) if words == 0 else ~_ZERO
+        for j in range(words):
+            a, e = word_start[j], word_end[min(j + shingle_words - 1, words - 1)]
+            for r in range(len(seeds)):
+                signature[r] = min(signature[r], xxh64(joined, a, e, seeds[r]))
+        for b in range(len(band_seeds)):
+            at = 0
+            for r in range(rows_per_band):
+                if r:
+                    label[at] = 0x3A  # ":"
+                    at += 1
+                at = _decimal(signature[b * rows_per_band + r], label, at)
+            bands[t, b] = xxh64(label, 0, at, band_seeds[b])
+    return (skel_off, skel[:sk]), (open_off, opening[:op]), (close_off, closing[:cl]), bands
