@@ -74,9 +74,45 @@ def xxh64(data, start, end, seed):
     while i < end:
         h = _rotl(h ^ (np.uint64(data[i]) * _P5), 11) * _P1
         i += 1
+    return _avalanche(h)
+
+
+@njit(inline="always", cache=True)
+def _avalanche(h):
     h = (h ^ (h >> np.uint64(33))) * _P2
     h = (h ^ (h >> np.uint64(29))) * _P3
     return h ^ (h >> np.uint64(32))
+
+
+@njit(inline="always", cache=True)
+def _least_hashes(data, start, end, seeds, acc, signature):
+    """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed: an input shorter than
+    one 32-byte stripe is read once for all seeds, since only the accumulator depends on the seed."""
+    n = end - start
+    if n >= 32:
+        for r in range(len(seeds)):
+            signature[r] = min(signature[r], xxh64(data, start, end, seeds[r]))
+        return
+    for r in range(len(seeds)):
+        acc[r] = seeds[r] + _P5 + np.uint64(n)
+    i = start
+    while i + 8 <= end:
+        lane = _round(_ZERO, _read(data, i, 8))
+        for r in range(len(seeds)):
+            acc[r] = _rotl(acc[r] ^ lane, 27) * _P1 + _P4
+        i += 8
+    if i + 4 <= end:
+        word = _read(data, i, 4) * _P1
+        for r in range(len(seeds)):
+            acc[r] = _rotl(acc[r] ^ word, 23) * _P2 + _P3
+        i += 4
+    while i < end:
+        byte = np.uint64(data[i]) * _P5
+        for r in range(len(seeds)):
+            acc[r] = _rotl(acc[r] ^ byte, 11) * _P1
+        i += 1
+    for r in range(len(seeds)):
+        signature[r] = min(signature[r], _avalanche(acc[r]))
 
 
 @njit(inline="always", cache=True)
@@ -110,9 +146,12 @@ def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, se
     size = max(len(data), 1)
     skel, opening, closing = np.empty(size, np.uint8), np.empty(size, np.uint8), np.empty(size, np.uint8)
     skel_off, open_off, close_off = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
-    joined = np.empty(size, np.uint8)
-    word_start, word_end = np.empty(size, np.int64), np.empty(size, np.int64)
-    signature = np.empty(len(seeds), np.uint64)
+    longest = 1  # scratch for one text: its words joined by single spaces, and where each word is in it
+    for t in range(n):
+        longest = max(longest, offsets[t + 1] - offsets[t])
+    joined = np.empty(longest, np.uint8)
+    word_start, word_end = np.empty(longest, np.int64), np.empty(longest, np.int64)
+    signature, acc = np.empty(len(seeds), np.uint64), np.empty(len(seeds), np.uint64)
     label = np.empty(21 * rows_per_band, np.uint8)
     bands = np.empty((n, len(band_seeds)), np.uint64)
     sk = op = cl = 0
@@ -169,12 +208,11 @@ def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, se
             cl = _copy(joined, word_start[max(words - phrase_words, 0)], word_end[words - 1], closing, cl)
         open_off[t + 1] = op
         close_off[t + 1] = cl
-        for r in range(len(seeds)):  # a text without words has the one shingle ""
-            signature[r] = xxh64(joined, 0, 0, seeds[r]) if words == 0 else ~_ZERO
+        signature[:] = ~_ZERO
+        if words == 0:  # a text without words has the one shingle ""
+            _least_hashes(joined, 0, 0, seeds, acc, signature)
         for j in range(words):
-            a, e = word_start[j], word_end[min(j + shingle_words - 1, words - 1)]
-            for r in range(len(seeds)):
-                signature[r] = min(signature[r], xxh64(joined, a, e, seeds[r]))
+            _least_hashes(joined, word_start[j], word_end[min(j + shingle_words - 1, words - 1)], seeds, acc, signature)
         for b in range(len(band_seeds)):
             at = 0
             for r in range(rows_per_band):
