@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 from scipy import special
 
 from forensics.codes import run_starts, sorted_unique
@@ -158,47 +159,39 @@ def key_degrees(facts: pl.DataFrame) -> np.ndarray:
     return np.repeat(sizes, sizes)
 
 
-def _ring_pairs(rank: np.ndarray, by_rank: np.ndarray, starts: np.ndarray, sizes: np.ndarray, offsets: np.ndarray,
-                key_tag: np.ndarray | None):
-    """Account pairs of each key's ring: holders in rank order, each linked to the holders `1..offsets[k]`
-    places after it (cyclically), which is every pair when offsets[k] = floor(d/2) (the half offset of an
-    even ring is kept from one side only).
+def _by_rank_within_keys(rank: np.ndarray, by_rank: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The account codes of each key's holders in rank order (its salting ring), keys one after another; `rank`
+    is the holders' ranks, keys one after another, and `by_rank` the account code of each rank."""
+    key_of = np.repeat(np.arange(len(sizes), dtype=np.uint64), sizes)
+    ordered = np.sort((key_of << np.uint64(32)) | rank.astype(np.uint64))  # one sort of (key index, rank)
+    return by_rank[(ordered & np.uint64(_SHIFT - 1)).astype(np.int64)].astype(np.int64)
 
-    `rank` is the facts' holders' ranks (0..n-1, distinct per account), sorted by key; `by_rank` the account
-    code of each rank; starts/sizes/offsets (and `key_tag`, if any) are per key. Yields (a, b, tag of the key)
-    per offset. The facts are laid out in decreasing order of their key's offset, so offset o reads a prefix
-    of them: the work is the number of pairs made."""
-    key_of = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)
-    # Order each key's holders by rank: one sort of (key index, rank) packed into 64 bits.
-    ordered = np.sort((key_of.astype(np.uint64) << np.uint64(32)) | rank.astype(np.uint64))
-    c = by_rank[(ordered & np.uint64(_SHIFT - 1)).astype(np.int64)]
-    del ordered
-    off = offsets[key_of]
-    reach = np.argsort(-off.astype(np.int16), kind="stable")  # offsets are at most full_pairs_max / 2
-    start_of = np.repeat(starts, sizes)
-    first = start_of[reach]
-    pos = (np.arange(len(c)) - start_of)[reach]
-    del start_of
-    d = sizes[key_of][reach]
-    a_all = c[reach]
-    tag = key_tag[key_of][reach] if key_tag is not None else None
-    del key_of
-    # reach[:ends[o]] are the facts whose offset is at least o.
-    ends = np.searchsorted(-off[reach], -np.arange(int(offsets.max(initial=0)) + 2), side="right")
-    for o in range(1, len(ends) - 1):
-        m = int(ends[o])
-        step = pos[:m] + o
-        step -= d[:m] * (step >= d[:m])
-        b = c[first[:m] + step]
-        a, t = a_all[:m], (tag[:m] if tag is not None else None)
-        # Only facts whose offset is exactly o can be half an even ring (d = 2o): drop their second half.
-        tail = slice(int(ends[o + 1]), m)
-        half = (d[tail] == 2 * o) & (pos[tail] >= o)
-        if half.any():
-            keep = np.ones(m, dtype=bool)
-            keep[tail] = ~half
-            a, b, t = a[keep], b[keep], (t[keep] if t is not None else None)
-        yield a, b, t
+
+@njit(cache=True, nogil=True)
+def _ring_scan(holders, starts, sizes, offsets, key_tag, width, code_shift, tag_bits, ends, values):
+    """Every pair incidence of each key's ring: holder p linked to holder p + j (cyclically) for j = 1..offsets[k],
+    which is every pair when offsets[k] = floor(d/2) (the half offset of an even ring taken from one side only).
+    Without `values`, counts each bucket's incidences into ends[bucket + 1]; with it, writes each packed
+    incidence at ends[bucket], which then advances."""
+    fill = len(values) > 0
+    for k in range(len(starts)):
+        s, d, t = starts[k], sizes[k], np.uint64(key_tag[k])
+        for j in range(1, offsets[k] + 1):
+            for p in range(d):
+                if 2 * j == d and p >= j:
+                    break
+                q = p + j
+                if q >= d:
+                    q -= d
+                a, b = holders[s + p], holders[s + q]
+                src, dst = min(a, b), max(a, b)
+                bucket = src // width
+                if fill:
+                    packed = np.uint64(src - bucket * width) << np.uint64(code_shift)
+                    values[ends[bucket]] = packed | (np.uint64(dst) << np.uint64(tag_bits)) | t
+                    ends[bucket] += 1
+                else:
+                    ends[bucket + 1] += 1
 
 
 class _PairCounts:
@@ -287,14 +280,21 @@ class _Packing:
     def buckets(self, codes: int) -> int:
         return max(-(-codes // self.width), 1)
 
-    def pack(self, src: np.ndarray, dst: np.ndarray, tag: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """(bucket of each incidence, its packed value)."""
-        bucket = src // self.width
-        value = (src - bucket * self.width).astype(np.uint64) << np.uint64(self.code_bits + self.tag_bits)
-        value |= dst.astype(np.uint64) << np.uint64(self.tag_bits)
-        if tag is not None:
-            value |= tag.astype(np.uint64)
-        return bucket, value
+    def incidences(self, holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray, offsets: np.ndarray,
+                   key_tag: np.ndarray, buckets: int, scratch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The packed pair incidences of keys' rings (`holders` by rank within each key), grouped by bucket:
+        (ends, values), bucket b's values being values[ends[b]:ends[b + 1]]. See _ring_scan. `values` is the
+        start of `scratch` where it is large enough: the first touch of each page of a fresh array is a page
+        fault, which for the hundreds of MB of a large kind's slices costs more than the scan."""
+        args = (holders, starts, sizes, offsets, key_tag, self.width, self.code_bits + self.tag_bits, self.tag_bits)
+        ends = np.zeros(buckets + 1, dtype=np.int64)
+        _ring_scan(*args, ends, np.zeros(0, dtype=np.uint64))
+        np.cumsum(ends, out=ends)
+        total = int(ends[-1])
+        values = scratch[:total] if len(scratch) >= total else np.empty(total, dtype=np.uint64)
+        fill = ends[:-1].copy()
+        _ring_scan(*args, fill, values)
+        return ends, values
 
     def unpack(self, bucket: int, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
         """(src, dst, count, tag) per pair, from a bucket's sorted values and their counts (`_PairCounts.result`):
@@ -438,10 +438,11 @@ def shared_key_pairs(
     incidences = int(cum[-1]) if len(cum) else 0
     packing = _Packing.plan(n_codes, len(tags), max(_MIN_BUCKETS, incidences // _INCIDENCES_PER_BUCKET))
     buckets = [_PairCounts(packing.count_bits) for _ in range(packing.buckets(n_codes))]
-    by_bucket = np.uint16 if len(buckets) <= 1 << 16 else np.int64  # a stable sort of 16-bit keys is a radix sort
     by_rank = np.argsort(blocking.order, kind="stable").astype(np.uint32)
     dense_rank = np.empty(len(by_rank), dtype=np.int64)
     dense_rank[by_rank] = np.arange(len(by_rank))
+    no_tags = np.zeros(len(l_sizes), dtype=np.int64)
+    scratch = np.zeros(0, dtype=np.uint64)
     bounds = [0]
     while bounds[-1] < len(l_sizes):
         base = cum[bounds[-1] - 1] if bounds[-1] else 0
@@ -449,19 +450,14 @@ def shared_key_pairs(
         bounds.append(max(nxt, bounds[-1] + 1))
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         f0, f1 = l_starts[lo], (l_starts[hi] if hi < len(l_starts) else len(l_codes))
-        parts = [packing.pack(np.minimum(a, b), np.maximum(a, b), t)
-                 for a, b, t in _ring_pairs(dense_rank[l_codes[f0:f1]], by_rank, l_starts[lo:hi] - f0, l_sizes[lo:hi],
-                                            l_offsets[lo:hi], None if l_tag is None else l_tag[lo:hi])]
-        if not parts:
-            continue
-        bucket = np.concatenate([p[0] for p in parts]).astype(by_bucket)
-        value = np.concatenate([p[1] for p in parts])
-        del parts
-        order = np.argsort(bucket, kind="stable")
-        cuts = np.cumsum(np.bincount(bucket, minlength=len(buckets)))[:-1]
-        for j, part in enumerate(np.split(value[order], cuts)):
-            buckets[j].add(part)
-        del bucket, value, order
+        holders = _by_rank_within_keys(dense_rank[l_codes[f0:f1]], by_rank, l_sizes[lo:hi])
+        ends, values = packing.incidences(holders, l_starts[lo:hi] - f0, l_sizes[lo:hi], l_offsets[lo:hi],
+                                          (no_tags if l_tag is None else l_tag)[lo:hi], len(buckets), scratch)
+        del holders
+        for j, bucket in enumerate(buckets):
+            bucket.add(values[ends[j]:ends[j + 1]].copy())  # `values` is the next slice's scratch
+        if len(values) > len(scratch):
+            scratch = values
     # Surprise bucket by bucket, in chunks of pairs, keeping only those that reach `min_surprise`. Anomaly kinds
     # have it from their keys; the others from the pair's expected overlap, computed for the pairs that pass
     # the stratum bound.
