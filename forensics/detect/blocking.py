@@ -228,27 +228,35 @@ class _PairCounts:
             return
         raw = np.concatenate(self.raw)
         self.raw, self.raw_size = [], 0
-        raw <<= self.count_bits
-        raw |= np.uint64(1)
-        both = np.concatenate([raw, self.entries])
-        del raw
-        self.entries = np.zeros(0, dtype=np.uint64)
-        both.sort()
-        value = both >> self.count_bits
-        starts = run_starts(value)
-        value = value[starts]
-        both &= self.cap
-        summed = np.add.reduceat(both, starts)
-        del both, starts
-        if len(summed) and summed.max() > self.cap:
-            # Split each count into entries of at most `cap`: all full but the last.
-            pieces = (summed + self.cap - np.uint64(1)) // self.cap
-            remainder = summed - (pieces - np.uint64(1)) * self.cap
-            pieces = pieces.astype(np.int64)
-            value = np.repeat(value, pieces)
-            summed = np.full(len(value), self.cap, dtype=np.uint64)
-            summed[np.cumsum(pieces) - 1] = remainder
-        self.entries = (value << self.count_bits) | summed
+        raw.sort()
+        self.entries = _merge_counts(self.entries, raw, self.count_bits)
+
+
+@njit(cache=True, nogil=True)
+def _merge_counts(entries, raw, count_bits):
+    """Sorted entries `value << count_bits | count` with the sorted raw values added, each value's counts summed
+    into entries of at most the largest count (all full but the last)."""
+    cap = (np.uint64(1) << count_bits) - np.uint64(1)
+    out = np.empty(len(entries) + len(raw), dtype=np.uint64)
+    i = j = n = 0
+    while i < len(entries) or j < len(raw):
+        value = raw[j] if i == len(entries) else entries[i] >> count_bits
+        if j < len(raw) and raw[j] < value:
+            value = raw[j]
+        total = np.uint64(0)
+        while i < len(entries) and entries[i] >> count_bits == value:
+            total += entries[i] & cap
+            i += 1
+        while j < len(raw) and raw[j] == value:
+            total += np.uint64(1)
+            j += 1
+        while total > cap:
+            out[n] = (value << count_bits) | cap
+            total -= cap
+            n += 1
+        out[n] = (value << count_bits) | total
+        n += 1
+    return out[:n]
 
 
 @dataclass(frozen=True)
@@ -500,11 +508,18 @@ def _surprising_pairs(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expec
     return _pair_frame(src[keep], dst[keep], count[keep], expected[keep], surprise[keep])
 
 
-def _lambda_term(n_a, n_b, d_a, d_b, total, mu, null: str) -> np.ndarray:
-    """One stratum's term of a pair's lambda: max(n_a * D_b, n_b * D_a) / S ("observed") or n_a * n_b * mu / S."""
-    if null == "observed":
-        return np.maximum(n_a * d_b, n_b * d_a) / total
-    return n_a * n_b * mu / total
+@njit(cache=True, nogil=True)
+def _lambda_terms(a, b, n, big_d, at, total, mu, observed):
+    """One stratum's term of each pair's lambda, for rows a and b of the (account, stratum) table (the same
+    stratum, at[a] in the background): max(n_a * D_b, n_b * D_a) / S if `observed`, else n_a * n_b * mu / S."""
+    terms = np.empty(len(a), dtype=np.float64)
+    for i in range(len(a)):
+        x, y, s = a[i], b[i], at[a[i]]
+        if observed:
+            terms[i] = max(n[x] * big_d[y], n[y] * big_d[x]) / total[s]
+        else:
+            terms[i] = n[x] * n[y] * mu[s] / total[s]
+    return terms
 
 
 def _pair_frame(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expected: np.ndarray, surprise: np.ndarray) -> pl.DataFrame:
@@ -539,23 +554,11 @@ class _Expectation:
 
     def _terms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The terms of rows a and b of the table (the same stratum)."""
-        s = self.at[a]
-        return _lambda_term(self.n[a], self.n[b], self.big_d[a], self.big_d[b], self.total[s], self.mu[s], self.null)
+        return _lambda_terms(a, b, self.n, self.big_d, self.at, self.total, self.mu, self.null == "observed")
 
     def _row(self, code: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         """The row of each (account, stratum) in the table; the account holds keys there."""
-        row = self.first[code]
-        several = np.flatnonzero(self.first[code + 1] - row > 1)
-        row[several] = self._search(self._packed(code[several], stratum[several]))
-        return row
-
-    def _search(self, want: np.ndarray) -> np.ndarray:
-        """np.searchsorted(self.packed, want), with `want` searched in sorted order: the search then walks the
-        table once instead of at random, which costs less than the sort."""
-        order = np.argsort(want)
-        found = np.empty(len(want), dtype=np.int64)
-        found[order] = np.searchsorted(self.packed, want[order])
-        return found
+        return _rows_of(self.first, self.packed, code.astype(np.int64), stratum.astype(np.uint64))
 
     def term(self, src: np.ndarray, dst: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         """Stratum `stratum`'s term of each pair's lambda; both accounts hold keys there (they share one)."""
@@ -577,6 +580,20 @@ class _Expectation:
         b = np.minimum(np.searchsorted(self.packed, want), len(self.packed) - 1)
         both = self.packed[b] == want
         return np.bincount(pair[both], weights=self._terms(a[both], b[both]), minlength=len(src))
+
+
+@njit(cache=True, nogil=True)
+def _rows_of(first, packed, code, stratum):
+    """The row of each (code, stratum) in `packed` (sorted (code << 32 | stratum), code c's rows being
+    first[c]:first[c + 1]), searched among its account's rows alone."""
+    rows = np.empty(len(code), dtype=np.int64)
+    for i in range(len(code)):
+        lo, hi = first[code[i]], first[code[i] + 1]
+        if hi - lo > 1:
+            want = (np.uint64(code[i]) << np.uint64(32)) | stratum[i]
+            lo += np.searchsorted(packed[lo:hi], want)
+        rows[i] = lo
+    return rows
 
 
 def release_freed_memory() -> None:
