@@ -1,11 +1,12 @@
 """Run one forensics command with the benchmark's instrumentation, which production code does not carry.
 
-    python bench/instrumented.py TIMINGS.json ingest ...   # seconds inside keyed hashing and MinHash
+    python bench/instrumented.py TIMINGS.json ingest ...   # seconds inside keyed hashing, and prompt shapes with MinHash
     python bench/instrumented.py TIMINGS.json cluster ...  # wall, CPU and own peak RSS of each sub-step
 
 The command runs through the CLI's own entry point (cli.main) with the same arguments; the instrumentation wraps
 functions from outside and writes TIMINGS.json when the command has finished.
-- ingest: wall seconds inside `forensics.ingest.pseudonymise._keyed` (every keyed hash) and `MinHasher.band_keys`, summed over the threads
+- ingest: wall seconds inside `forensics.ingest.pseudonymise._keyed` (every keyed hash) and `prompt_shapes` (skeletons,
+  phrases and MinHash band keys, one compiled pass whose XXH64 cannot be timed apart), summed over the threads
   that ran them. Ingest overlaps its stages on threads, so their sum is not an exclusive slice of its wall time.
 - cluster: each sub-step's wall and CPU seconds and its own peak RSS. On Linux the kernel's high-water mark is
   reset before each step (/proc/self/clear_refs), which also resets what wait4 reports for the whole process:
@@ -89,7 +90,7 @@ def main(argv: list[str]) -> int:
 
         times = HashTimes()
         pseudonymise._keyed = times.wrap("hmac", pseudonymise._keyed)
-        pseudonymise.MinHasher.band_keys = times.wrap("minhash", pseudonymise.MinHasher.band_keys)
+        pseudonymise.prompt_shapes = times.wrap("shapes_minhash", pseudonymise.prompt_shapes)
         code = cli.main(args)
         target.write_text(json.dumps(times.report()) + "\n")
     elif args[0] == "cluster":

@@ -155,7 +155,7 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     summary = json.loads(ingest.output)
     hashing = json.loads(timings.read_text())
     ingest.handled = (f"{summary['rows_read']:,} rows; hashing {sum(hashing.values()):.1f} s "
-                      f"(HMAC {hashing.get('hmac', 0.0):.1f}, MinHash {hashing.get('minhash', 0.0):.1f})")
+                      f"(HMAC {hashing.get('hmac', 0.0):.1f}, prompt shapes with MinHash {hashing.get('shapes_minhash', 0.0):.1f})")
     step_times = work / f"cluster-steps-{scale}.json"
     cluster = measure("cluster", scale, instrumented(step_times, "cluster", str(case), "--json", "--quiet"))
     csum = json.loads(cluster.output)
@@ -202,7 +202,8 @@ def detection_at_scale(case: Path, incident: Path, key: Path) -> str:
 def against_floors(scale: str, floor: Measured, floor4: Measured, ingest: Measured, total: float, hashing_s: float) -> str:
     """Ingest and end to end against both floors, and ingest's hashing share.
 
-    The hashing seconds are wall time inside the keyed-hash and MinHash calls (bench/instrumented.py), summed
+    The hashing seconds are wall time inside the keyed-hash calls and the prompt-shape pass, which computes the
+    MinHash band keys with the skeletons and phrases (bench/instrumented.py), summed
     over the threads that ran them; ingest runs its stages on overlapping
     threads, so the share is of ingest's wall time, not an exclusive slice of it."""
     lines = [
