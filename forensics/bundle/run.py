@@ -58,7 +58,12 @@ class CaseData:
 
     @property
     def flagged_ids(self) -> list[int]:
-        return sorted(c["cluster_id"] for c in self.clusters_meta["clusters"] if c["flagged"])
+        return flagged_cluster_ids(self.clusters_meta)
+
+
+def flagged_cluster_ids(clusters_meta: dict) -> list[int]:
+    """The ids of the flagged groups of a clusters.json, in order."""
+    return sorted(c["cluster_id"] for c in clusters_meta.get("clusters", []) if c.get("flagged"))
 
 
 def clustered(assignment: pl.DataFrame) -> pl.DataFrame:
@@ -88,8 +93,7 @@ def load_case(case: Path) -> CaseData:
     accounts = None
     if (case / "accounts.parquet").is_file():
         accounts = pl.read_parquet(case / "accounts.parquet").sort(ACCOUNT)
-    flagged = {c["cluster_id"] for c in meta.get("clusters", []) if c.get("flagged")}
-    drawn = set(assignment.filter(pl.col("cluster_id").is_in(sorted(flagged)))[ACCOUNT].to_list())
+    drawn = set(assignment.filter(pl.col("cluster_id").is_in(flagged_cluster_ids(meta)))[ACCOUNT].to_list())
     listed = set(clustered(assignment)[ACCOUNT].to_list())
     graph, graph_bytes = read_graph((case / "graph.graphml").read_bytes(), listed, drawn)
     return CaseData(ingest, meta, read_timelines(case), activity, assignment, accounts, graph, graph_bytes)

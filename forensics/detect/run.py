@@ -236,11 +236,11 @@ def event_rows(case: Path, spark: SparkTarget | None, session: SparkSession | No
     if spark is None and session is None:
         yield LocalEvents(case)
         return
-    from forensics.engine.spark import spark_stage
+    from forensics.engine.spark import engine_record, spark_stage
     from forensics.engine.spark_cluster import SparkEvents
 
     with spark_stage(spark, session) as active:
-        yield SparkEvents(active, case, groups, spark.describe(active) if spark else {})
+        yield SparkEvents(active, case, groups, engine_record(spark, active))
 
 
 def run_cluster(

@@ -183,6 +183,11 @@ class SparkTarget:
         }
 
 
+def engine_record(target: SparkTarget | None, session: SparkSession | None = None) -> dict:
+    """The custody record's description of a Spark engine: "spark", and its target when one built the session."""
+    return {"engine": "spark", **(target.describe(session) if target is not None else {})}
+
+
 # ---------------------------------------------------------------------------------------------- prerequisites
 
 

@@ -35,7 +35,7 @@ from forensics.detect.coaction import CoactionResult, coaction_edges
 from forensics.detect.facts import batch_facts, batch_inputs
 from forensics.detect.features import MEASURE_COLUMNS, account_measures, account_table, finish_features
 from forensics.detect.timelines import TIMELINE_COLUMNS, merge_timelines, timelines
-from forensics.engine.spark import map_frames
+from forensics.engine.spark import engine_record, map_frames
 from forensics.errors import InternalError
 
 if TYPE_CHECKING:
@@ -166,9 +166,9 @@ class SparkEvents:
     another); the results do not depend on it.
     """
 
-    def __init__(self, session: SparkSession, case: Path, groups: int | None = None, target: dict | None = None) -> None:
+    def __init__(self, session: SparkSession, case: Path, groups: int | None = None, engine: dict | None = None) -> None:
         files = sorted((Path(case) / "events").glob("*.parquet"))
-        self.engine = {"engine": "spark", **(target or {})}  # `target`: SparkTarget.describe(), when built from one
+        self.engine = engine or engine_record(None)  # spark.engine_record: the custody record's description
         self.session = session
         self.rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
         self.events = session.read.parquet(*[f.resolve().as_uri() for f in files])

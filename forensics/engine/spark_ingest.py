@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 
 from forensics.casefiles import EVENT_SCHEMA
-from forensics.engine.spark import first_line, map_frames, spark_stage
+from forensics.engine.spark import engine_record, first_line, map_frames, spark_stage
 from forensics.errors import CorruptInputError, ForensicsError, InternalError, NoInputError
 from forensics.ingest.accounts import lookalike_groups, lookalike_keys
 from forensics.ingest.discover import (
@@ -482,7 +482,7 @@ def ingest_rows_on_spark(
             assert isinstance(pairs, pl.DataFrame)
             lookalikes = lookalike_groups(pairs)
             task.advance(sum(st.rows for st in stats.values()))
-        engine = {"engine": "spark", **(options.spark.describe(session) if options.spark is not None else {})}
+        engine = engine_record(options.spark, session)
     return RowPasses(stats=stats, plans=plans, lookalikes=lookalikes, inputs=inputs, skipped=skipped, engine=engine)
 
 
