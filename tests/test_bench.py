@@ -29,7 +29,7 @@ def test_bench_smoke_prints_every_table(tmp_path):
     assert re.search(r"\| ingest / floor \| [0-9.]+x \| [0-9.]+x \|", out)
     assert re.search(r"\| end to end / floor \| [0-9.]+x \| [0-9.]+x \|", out)
     assert re.search(r"of which hashing [0-9.]+ s \([0-9]+% of ingest's wall time\)", out)
-    assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, MinHash [0-9.]+\)", out)
+    assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, prompt shapes with MinHash [0-9.]+\)", out)
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out
