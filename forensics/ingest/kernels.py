@@ -1,5 +1,5 @@
-"""Compiled loops over UTF-8 bytes (numba): XXH64 and the prompt shapes of issue 19's profile, which numpy could
-only express as a dozen passes over arrays as large as the text.
+"""Compiled loops over UTF-8 bytes (numba): XXH64 and the prompt shapes, one pass over each text's bytes where
+numpy needs a dozen passes over arrays as large as the text.
 
 Every function here is pure and released from the GIL, so the ingest's derivation threads (and Spark's Python
 workers) run them side by side. Their definitions are in PromptShapes and MinHasher; tests compare them with
