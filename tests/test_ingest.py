@@ -710,7 +710,7 @@ def test_ip_fast_paths_agree_with_ipaddress(texts):
 
 def _shapes_by_regex(texts: list[str]) -> tuple[list[str], list[str], list[str], list[list[str]]]:
     """Skeletons, openings, closings and shingles as schema's patterns define them, with polars' regex list
-    functions: the reference for PromptShapes, which computes them from the bytes."""
+    functions: the reference for prompt_shapes, which computes them from the bytes."""
     from forensics.schema import FUNCTION_WORDS, PHRASE_WORDS, SHINGLE_WORDS, SKELETON_TOKEN, WORD
 
     word = pl.element().str.contains(r"^[\p{L}\p{N}']")

@@ -2,8 +2,8 @@
 numpy needs a dozen passes over arrays as large as the text.
 
 Every function here is pure and released from the GIL, so the ingest's derivation threads (and Spark's Python
-workers) run them side by side. Their definitions are in PromptShapes and MinHasher; tests compare them with
-the schema's regular expressions and with a plain-Python XXH64.
+workers) run them side by side. Their definitions are in pseudonymise.prompt_shapes and MinHasher; tests
+compare them with the schema's regular expressions and with a plain-Python XXH64.
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ def _decimal(value, buf, at):
 @njit(cache=True, nogil=True)
 def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
     """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of
-    texts that PromptShapes has spaced and marked: tokens are the runs of bytes between spaces, and a token led
-    by the mark byte is one character that is not a letter, a number or an apostrophe.
+    texts that pseudonymise.prompt_shapes has spaced and marked: tokens are the runs of bytes between spaces,
+    and a token led by the mark byte is one character that is not a letter, a number or an apostrophe.
     """
     n = len(offsets) - 1
     size = max(len(data), 1)
