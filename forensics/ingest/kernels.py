@@ -18,10 +18,10 @@ _P4 = np.uint64(0x85EBCA77C2B2AE63)
 _P5 = np.uint64(0x27D4EB2F165667C5)
 _ZERO = np.uint64(0)
 _SPACE = 0x20
-_MARK = 0x01
+MARK = 0x01  # leads a token that is one character (pseudonymise.prompt_shapes marks them)
 _APOSTROPHE = 0x27
 _TILDE = 0x7E
-_KEY_BYTES = 8
+KEY_BYTES = 8  # function words are compared as their UTF-8 bytes read as one little-endian uint64
 
 
 @njit(inline="always", cache=True)
@@ -64,17 +64,31 @@ def xxh64(data, start, end, seed):
             h = (h ^ _round(_ZERO, v)) * _P1 + _P4
     else:
         h = seed + _P5
-    h += np.uint64(n)
+    acc = np.empty(1, dtype=np.uint64)
+    acc[0] = h + np.uint64(n)
+    _tail(data, i, end, acc)
+    return _avalanche(acc[0])
+
+
+@njit(inline="always", cache=True)
+def _tail(data, i, end, acc):
+    """XXH64's rounds after its 32-byte stripes, over data[i:end], on every accumulator of `acc` (one per seed):
+    only the accumulators depend on the seed, so the bytes are read once for all of them."""
     while i + 8 <= end:
-        h = _rotl(h ^ _round(_ZERO, _read(data, i, 8)), 27) * _P1 + _P4
+        lane = _round(_ZERO, _read(data, i, 8))
+        for r in range(len(acc)):
+            acc[r] = _rotl(acc[r] ^ lane, 27) * _P1 + _P4
         i += 8
     if i + 4 <= end:
-        h = _rotl(h ^ (_read(data, i, 4) * _P1), 23) * _P2 + _P3
+        word = _read(data, i, 4) * _P1
+        for r in range(len(acc)):
+            acc[r] = _rotl(acc[r] ^ word, 23) * _P2 + _P3
         i += 4
     while i < end:
-        h = _rotl(h ^ (np.uint64(data[i]) * _P5), 11) * _P1
+        byte = np.uint64(data[i]) * _P5
+        for r in range(len(acc)):
+            acc[r] = _rotl(acc[r] ^ byte, 11) * _P1
         i += 1
-    return _avalanche(h)
 
 
 @njit(inline="always", cache=True)
@@ -86,8 +100,8 @@ def _avalanche(h):
 
 @njit(inline="always", cache=True)
 def _least_hashes(data, start, end, seeds, acc, signature):
-    """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed: an input shorter than
-    one 32-byte stripe is read once for all seeds, since only the accumulator depends on the seed."""
+    """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed; an input shorter than
+    one 32-byte stripe is read once for all of them (`_tail`). `acc` is scratch of one entry per seed."""
     n = end - start
     if n >= 32:
         for r in range(len(seeds)):
@@ -95,22 +109,7 @@ def _least_hashes(data, start, end, seeds, acc, signature):
         return
     for r in range(len(seeds)):
         acc[r] = seeds[r] + _P5 + np.uint64(n)
-    i = start
-    while i + 8 <= end:
-        lane = _round(_ZERO, _read(data, i, 8))
-        for r in range(len(seeds)):
-            acc[r] = _rotl(acc[r] ^ lane, 27) * _P1 + _P4
-        i += 8
-    if i + 4 <= end:
-        word = _read(data, i, 4) * _P1
-        for r in range(len(seeds)):
-            acc[r] = _rotl(acc[r] ^ word, 23) * _P2 + _P3
-        i += 4
-    while i < end:
-        byte = np.uint64(data[i]) * _P5
-        for r in range(len(seeds)):
-            acc[r] = _rotl(acc[r] ^ byte, 11) * _P1
-        i += 1
+    _tail(data, start, end, acc)
     for r in range(len(seeds)):
         signature[r] = min(signature[r], _avalanche(acc[r]))
 
@@ -167,14 +166,14 @@ def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, se
             s = i
             while i < stop and data[i] != _SPACE:
                 i += 1
-            if data[s] == _MARK:
+            if data[s] == MARK:
                 body = s + 1
                 masked = False
                 tilde = i - body == 1 and data[body] == _TILDE
             else:
                 body = s
                 masked = True
-                if i - s <= _KEY_BYTES:
+                if i - s <= KEY_BYTES:
                     key = _read(data, s, i - s)
                     slot = np.searchsorted(function_words, key)
                     masked = not (slot < len(function_words) and function_words[slot] == key)

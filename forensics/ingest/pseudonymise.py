@@ -103,7 +103,6 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 # Every character that is not white space, a letter, a number or an apostrophe is a token of its own
 # (schema.SKELETON_TOKEN's second alternative). Marked with this byte and spaced apart, and with a space around each
 # text, the tokens are the runs of bytes between spaces, which kernels.prompt_shapes walks once.
-_MARK = 0x01
 _WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
 if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
     raise ValueError("prompt_shapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
@@ -112,13 +111,12 @@ if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']"
 _MAYBE_SPACE = np.zeros(256, bool)
 _MAYBE_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0xC2, 0xE1, 0xE2, 0xE3]] = True
 _SPACE = r"[^\S ]"
-_KEY_BYTES = 8  # function words are compared as their UTF-8 bytes read as one little-endian uint64
 
 
 def _function_word_keys() -> np.ndarray:
     encoded = [w.encode() for w in FUNCTION_WORDS]
-    if max(map(len, encoded)) > _KEY_BYTES:
-        raise ValueError(f"function words longer than {_KEY_BYTES} bytes need a wider key")
+    if max(map(len, encoded)) > kernels.KEY_BYTES:
+        raise ValueError(f"function words longer than {kernels.KEY_BYTES} bytes need a wider key")
     return np.unique(np.array([int.from_bytes(word, "little") for word in encoded], np.uint64))
 
 
@@ -159,7 +157,7 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
     if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
         texts = texts.str.replace_all(_SPACE, " ")
     spaced = texts.to_frame("_t").select(
-        pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(_MARK)}${{0}} "), pl.lit(" ")])
+        pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} "), pl.lit(" ")])
     ).to_series()
     skeletons, openings, closings, bands = kernels.prompt_shapes(
         *_utf8_arrays(spaced),
