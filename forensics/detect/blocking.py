@@ -196,8 +196,8 @@ def _ring_scan(holders, starts, sizes, offsets, key_tag, width, code_shift, tag_
 
 class _PairCounts:
     """The pair values of one bucket and how often each was seen, held as sorted entries `value << count_bits |
-    count`: raw values are appended, and sorted together with the entries and summed into them whenever they reach
-    half as many (one sort of 64-bit integers, no permutation to carry the counts along). A value seen more often
+    count`: raw values are appended, and whenever they reach half as many as the entries they are sorted and merged
+    into them, counts summed (`_merge_counts`: one sort of 64-bit integers and one linear pass). A value seen more often
     than one entry can count takes several entries, which `result` gives as they are: callers sum counts per
     value. The entries of every bucket are held until the last slice (a pair met in several slices is summed), so
     they are what bounds the memory."""
@@ -434,7 +434,7 @@ def shared_key_pairs(
     # index: that stratum's term alone bounds the pair's expectation from below, so pairs that could not reach
     # `min_surprise` even then are never joined against every stratum.
     strata_bound = not anomaly and background.height > 1
-    tags, l_tag = np.zeros(1), None
+    tags, l_tag = np.zeros(1), np.zeros(len(l_sizes), dtype=np.int64)
     if anomaly:
         tags = sorted_unique(key_score[linking])
         l_tag = np.searchsorted(tags, key_score[linking])
@@ -449,7 +449,6 @@ def shared_key_pairs(
     by_rank = np.argsort(blocking.order, kind="stable").astype(np.uint32)
     dense_rank = np.empty(len(by_rank), dtype=np.int64)
     dense_rank[by_rank] = np.arange(len(by_rank))
-    no_tags = np.zeros(len(l_sizes), dtype=np.int64)
     scratch = np.zeros(0, dtype=np.uint64)
     bounds = [0]
     while bounds[-1] < len(l_sizes):
@@ -460,7 +459,7 @@ def shared_key_pairs(
         f0, f1 = l_starts[lo], (l_starts[hi] if hi < len(l_starts) else len(l_codes))
         holders = _by_rank_within_keys(dense_rank[l_codes[f0:f1]], by_rank, l_sizes[lo:hi])
         ends, values = packing.incidences(holders, l_starts[lo:hi] - f0, l_sizes[lo:hi], l_offsets[lo:hi],
-                                          (no_tags if l_tag is None else l_tag)[lo:hi], len(buckets), scratch)
+                                          l_tag[lo:hi], len(buckets), scratch)
         del holders
         for j, bucket in enumerate(buckets):
             bucket.add(values[ends[j]:ends[j + 1]].copy())  # `values` is the next slice's scratch
