@@ -614,13 +614,20 @@ def test_error_on_the_derivation_thread_fails_the_ingest_cleanly(tmp_path, key_f
 
 def _band_keys_by_the_spec(text: str, key_hex: str) -> list[int]:
     """The band keys as README and docs/case-format.md specify them, in plain Python."""
-    from forensics.ingest.pseudonymise import _splitmix64
-    from forensics.schema import MINHASH_BANDS, MINHASH_ROWS_PER_BAND, MINHASH_SEED, SHINGLE_WORDS
+    from forensics.schema import SHINGLE_WORDS
 
-    words = re.findall(r"[^\W_]+", text) or [""]  # letters and digits: schema.WORD on these inputs
-    shingles = [" ".join(words[j:j + SHINGLE_WORDS]).encode() for j in range(len(words))]
+    words = re.findall(r"[^\W_]+", text)  # letters and digits: schema.WORD on these inputs
+    return _band_keys_of_shingles([" ".join(words[j:j + SHINGLE_WORDS]) for j in range(len(words))], key_hex)
+
+
+def _band_keys_of_shingles(shingles: list[str], key_hex: str) -> list[int]:
+    """The spec's band keys of a text with these shingles (none: the one shingle ""), in plain Python."""
+    from forensics.ingest.pseudonymise import _splitmix64
+    from forensics.schema import MINHASH_BANDS, MINHASH_ROWS_PER_BAND, MINHASH_SEED
+
+    encoded = [s.encode() for s in shingles] or [b""]
     rows = MINHASH_BANDS * MINHASH_ROWS_PER_BAND
-    signature = [min(xxh64_reference(s, _splitmix64(MINHASH_SEED + i)) for s in shingles) for i in range(rows)]
+    signature = [min(xxh64_reference(s, _splitmix64(MINHASH_SEED + i)) for s in encoded) for i in range(rows)]
     keys = []
     for b in range(MINHASH_BANDS):
         label = f"minhash-band:{b}".encode()
@@ -735,18 +742,6 @@ _SHAPE_PIECES = st.sampled_from(
 )
 
 
-def _band_keys_of_shingles(shingles: list[str], minhasher) -> list[int]:
-    """MinHasher's definition over a text's shingles, with the plain-Python XXH64."""
-    from forensics.schema import MINHASH_ROWS_PER_BAND
-
-    encoded = [s.encode() for s in shingles] or [b""]
-    signature = [min(xxh64_reference(s, seed) for s in encoded) for seed in minhasher.seeds]
-    return [
-        xxh64_reference(":".join(map(str, signature[b * MINHASH_ROWS_PER_BAND:(b + 1) * MINHASH_ROWS_PER_BAND])).encode(), seed)
-        for b, seed in enumerate(minhasher.band_seeds)
-    ]
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(_SHAPE_PIECES, max_size=24).map("".join), min_size=1, max_size=8))
 def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
@@ -759,7 +754,7 @@ def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
     assert got[0].to_list() == skeletons
     assert got[1].to_list() == openings
     assert got[2].to_list() == closings
-    assert got[3].to_list() == [_band_keys_of_shingles(group, minhasher) for group in shingles]
+    assert got[3].to_list() == [_band_keys_of_shingles(group, TEST_KEY_HEX) for group in shingles]
 
 
 def test_prompt_shapes_of_null_and_empty_texts() -> None:
@@ -769,7 +764,7 @@ def test_prompt_shapes_of_null_and_empty_texts() -> None:
     minhasher = MinHasher.from_key(CaseKey(bytes.fromhex(TEST_KEY_HEX)))
     skeletons, openings, closings, keys = prompt_shapes(pl.Series([None, "", "  "], dtype=pl.String), minhasher)
     assert skeletons.to_list() == openings.to_list() == closings.to_list() == ["", "", ""]
-    assert keys.to_list() == [_band_keys_of_shingles([], minhasher)] * 3
+    assert keys.to_list() == [_band_keys_of_shingles([], TEST_KEY_HEX)] * 3
     assert [len(s) for s in prompt_shapes(pl.Series([], dtype=pl.String), minhasher)] == [0, 0, 0, 0]
 
 
