@@ -563,6 +563,44 @@ def test_sorted_unique_matches_numpy() -> None:
     assert len(sorted_unique(np.zeros(0, dtype=np.uint64))) == 0
 
 
+_EDGE_KEYS = [0, 1, 2, (1 << 32) - 1, 1 << 32, (1 << 63) - 1, 1 << 63, (1 << 64) - 2, (1 << 64) - 1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    facts=st.lists(
+        st.tuples(st.integers(0, 12), st.one_of(st.sampled_from(_EDGE_KEYS), st.integers(0, (1 << 64) - 1)),
+                  st.integers(0, 5), st.integers(0, 1 << 24), st.integers(0, 3)),
+        max_size=120,
+    ),
+    repeat=st.integers(1, 3),
+    per_sort=st.sampled_from([1, 2, 5, 16, 1 << 16]),
+)
+def test_unique_facts_sum_each_account_and_key_whatever_the_ranges(facts, repeat, per_sort) -> None:
+    """One fact per (key, code), sorted, requests summed, each key in its least stratum, against a plain
+    dictionary; keys at the ends of the 64-bit range and ranges down to one fact each."""
+    rows = facts * repeat
+    table = pl.DataFrame(rows, schema={"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32,
+                                      "reasoning": pl.UInt32}, orient="row")
+    sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    least: dict[int, int] = {}
+    for code, key, stratum, n, r in rows:
+        sums[key, code][0] += n
+        sums[key, code][1] += r
+        least[key] = min(least.get(key, stratum), stratum)
+    expected = [(code, key, least[key], n, r) for (key, code), (n, r) in sorted(sums.items())]
+    got = blocking_module.unique_facts(table, per_sort=per_sort)
+    assert got.schema == pl.Schema(blocking_module.FACT_SCHEMA)
+    assert got.rows() == expected
+
+
+def test_unique_facts_refuse_sums_beyond_32_bits() -> None:
+    table = pl.DataFrame({"code": [1, 1], "key": [5, 5], "stratum": [0, 0], "rows": [1 << 31, 1 << 31],
+                          "reasoning": [0, 0]})
+    with pytest.raises(OverflowError):
+        blocking_module.unique_facts(table)
+
+
 def test_a_key_logged_in_two_strata_by_its_holders_is_one_key_of_the_least_stratum() -> None:
     """An address seen under ASN 7 by one account and ASN 3 by another is one key, counted in stratum 3 for
     both: each holder is then found in the stratum the pair's expectation is looked up in (before, the key took
