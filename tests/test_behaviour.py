@@ -249,6 +249,32 @@ def test_requests_without_a_model_are_left_out_of_the_model_mix(tmp_path) -> Non
     assert np.allclose(block[a], block[b]) and not np.allclose(block[a], block[c])
 
 
+def test_behaviour_cells_count_each_accounts_requests_per_slot_weekday_and_model_bin() -> None:
+    """behaviour_cells against a count written out here: the 10-minute slot of the day, the weekday (Monday 0) and
+    the model's bin (splitmix64 of its XXH64, mod 8, from the specification) of every request; no model bin for
+    a request without a model, and nothing for an account that is not coded."""
+    rng = np.random.default_rng(5)
+    models = ["model-x", "model-y", "model-z", None]
+    rows = [dict(account_pseudonym=f"A{int(rng.integers(0, 7))}", timestamp=T0 + timedelta(minutes=int(rng.integers(0, 60 * 24 * 9))),
+                 model=models[int(rng.integers(0, 4))]) for _ in range(600)]
+    events = events_frame(rows)
+    codes = account_codes(events.lazy().filter(pl.col(ACCOUNT) != "A6"))
+    code_of = dict(zip(codes[ACCOUNT].to_list(), codes["code"].to_list()))
+    bin_of = {m: int(mix64(np.array([xxh64_reference(m.encode(), 0)], dtype=np.uint64))[0] % np.uint64(8)) for m in models if m}
+    expected: dict[tuple[int, int], int] = {}
+    for r in rows:
+        if r["account_pseudonym"] not in code_of:
+            continue
+        code, t = code_of[r["account_pseudonym"]], r["timestamp"]
+        cells = [(t.hour * 60 + t.minute) // 10, 144 + t.weekday()] + ([151 + bin_of[r["model"]]] if r["model"] else [])
+        for cell in cells:
+            expected[code, cell] = expected.get((code, cell), 0) + 1
+    got = behaviour_cells(events.lazy(), codes)
+    assert got.schema == pl.Schema({"code": pl.UInt32, "cell": pl.UInt16, "requests": pl.Int64})
+    assert {(c, cell): n for c, cell, n in got.iter_rows()} == expected
+    assert len(code_of) == 6 and got["code"].max() == 5
+
+
 # ------------------------------------------------------------------------------------------ hand-made vectors
 
 

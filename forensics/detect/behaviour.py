@@ -101,20 +101,23 @@ def behaviour_cells(events: pl.LazyFrame, codes: pl.DataFrame) -> pl.DataFrame:
     )
     if rows.height == 0:
         return pl.DataFrame(schema=CELL_SCHEMA)
-    code = rows["code"].to_numpy().astype(np.int64)
-    present = np.unique(code)
-    at = np.searchsorted(present, code)
-    # Requests without a model count in no model bin. Nulls filled before to_numpy, which would otherwise give
-    # floats (rounding every hash above 2**53).
-    model_null = rows["model"].is_null().to_numpy()
-    model_bin = (mix64(rows["model"].fill_null(0).to_numpy()) % np.uint64(MODEL_BINS)).astype(np.int64)
-    counts = np.bincount(at * _CELLS + rows["slot"].to_numpy(), minlength=len(present) * _CELLS)
-    counts += np.bincount(at * _CELLS + _WEEK_CELL + rows["weekday"].to_numpy(), minlength=len(present) * _CELLS)
-    counts += np.bincount((at * _CELLS + _MODEL_CELL + model_bin)[~model_null], minlength=len(present) * _CELLS)
-    cell = np.flatnonzero(counts)
-    return pl.DataFrame(
-        {"code": present[cell // _CELLS], "cell": cell % _CELLS, "requests": counts[cell]}, schema=CELL_SCHEMA
+    # Each distinct model's bin, mapped onto the rows; requests without a model count in no model bin.
+    models = rows["model"].drop_nulls().unique()
+    bins = pl.Series((mix64(models.to_numpy()) % np.uint64(MODEL_BINS)).astype(np.int64) + _MODEL_CELL)
+    # Codes number the accounts 0..n-1, so (code, cell) is the index code * _CELLS + cell of one count array.
+    base = pl.col("code").cast(pl.Int64) * _CELLS
+    index = rows.select(
+        (base + pl.col("slot")).alias("slot"),
+        (base + _WEEK_CELL + pl.col("weekday")).alias("weekday"),
+        (base + pl.col("model").replace_strict(models, bins, default=None, return_dtype=pl.Int64)).alias("model"),
     )
+    del rows
+    size = codes.height * _CELLS
+    counts = np.bincount(index["slot"].to_numpy(), minlength=size)
+    counts += np.bincount(index["weekday"].to_numpy(), minlength=size)
+    counts += np.bincount(index["model"].drop_nulls().to_numpy(), minlength=size)
+    cell = np.flatnonzero(counts)
+    return pl.DataFrame({"code": cell // _CELLS, "cell": cell % _CELLS, "requests": counts[cell]}, schema=CELL_SCHEMA)
 
 
 def behaviour_vectors(cells: pl.DataFrame, features: pl.DataFrame, store: FactStore, params: BehaviourParams) -> tuple[np.ndarray, np.ndarray]:
