@@ -230,10 +230,21 @@ def _sum_key_runs(key, who, tally, out_key, out_who, out_tally, written):
 
 def key_degrees(facts: pl.DataFrame) -> np.ndarray:
     """The degree (holders) of each fact's key, for facts from `unique_facts`."""
-    key = facts["key"].to_numpy()
-    starts = run_starts(key)
-    sizes = np.diff(np.r_[starts, len(key)])
-    return np.repeat(sizes, sizes)
+    return _run_lengths(facts["key"].to_numpy())
+
+
+@njit(cache=True, nogil=True)
+def _run_lengths(values):
+    """The length of the run of equal values each element of `values` is in."""
+    out = np.empty(len(values), dtype=np.int64)
+    i = 0
+    while i < len(values):
+        j = i + 1
+        while j < len(values) and values[j] == values[i]:
+            j += 1
+        out[i:j] = j - i
+        i = j
+    return out
 
 
 def _by_rank_within_keys(rank: np.ndarray, by_rank: np.ndarray, sizes: np.ndarray) -> np.ndarray:
