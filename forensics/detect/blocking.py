@@ -490,11 +490,15 @@ def shared_key_pairs(
     dropped = (sizes > cap) if cap > 0 else np.zeros(len(sizes), dtype=bool)
     codes = facts["code"].to_numpy()
     strata = facts["stratum"].to_numpy()
+    degree = _run_lengths(key)  # each fact's key's holders
     # Background from every key but the ubiquitous ones, which are left out of the evidence altogether.
     background = _stratum_background(strata[starts][~dropped], sizes[~dropped])
-    keep_fact = np.repeat(~dropped, sizes)
-    per_account = _per_account(codes[keep_fact], strata[keep_fact], np.repeat(sizes, sizes)[keep_fact])
-    del keep_fact
+    if dropped.any():
+        keep_fact = degree <= cap
+        per_account = _per_account(codes[keep_fact], strata[keep_fact], degree[keep_fact])
+        del keep_fact
+    else:
+        per_account = _per_account(codes, strata, degree)
 
     linking = (sizes >= 2) & ~dropped
     salted = linking & (sizes > blocking.full_pairs_max)
@@ -511,7 +515,10 @@ def shared_key_pairs(
     # Only the keys that link anyone make pairs: keep their facts alone, then work through them in slices of
     # whole keys so that each slice's ring pairs fit in memory. A slice's pairs go to buckets by their first
     # account, so that a pair met in several slices is summed within one bucket, never across all pairs.
-    link_facts = np.repeat(linking, sizes)
+    link_facts = degree >= 2
+    if dropped.any():
+        link_facts &= degree <= cap
+    del degree
     l_codes = codes[link_facts]
     l_sizes = sizes[linking]
     l_starts = np.r_[0, np.cumsum(l_sizes)[:-1]].astype(np.int64) if len(l_sizes) else l_sizes
