@@ -643,13 +643,19 @@ def command() -> Any:
     return group  # type: ignore[return-value]
 
 
+def process_defaults() -> None:
+    """Process settings every command runs with; call before numpy is first imported.
+
+    numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
+    project is measured on, those faults cost more system time than they save (README, Performance). numpy
+    reads the setting once, at its import. A value already set wins."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
-    # numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
-    # project is measured on, those faults cost more system time than they save (README, Performance). numpy
-    # reads the setting once, at its import, which no command has done yet. A value already set wins.
-    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    process_defaults()  # no command has imported numpy yet
     _State.debug, _State.argv = False, args
     warnings.simplefilter("ignore")  # library deprecation chatter is not for users
     warnings.simplefilter("default", ForensicsWarning)

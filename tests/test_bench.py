@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -34,3 +35,17 @@ def test_bench_smoke_prints_every_table(tmp_path):
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out
     assert (tmp_path / "results.json").is_file()
+
+
+def test_instrumented_runs_keep_the_commands_process_settings(tmp_path):
+    """bench/instrumented.py imports the modules it wraps before running the command: it must apply the CLI's
+    process settings first, or the bench would measure cluster with numpy's huge-page advice on, unlike users."""
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import instrumented; "
+        f"rc = instrumented.main([{str(tmp_path / 't.json')!r}, 'cluster', {str(tmp_path / 'missing')!r}, '--quiet']); "
+        "import numpy._core.multiarray as m; print(rc, m._get_madvise_hugepage())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, env=env)
+    code_, advice = out.stdout.split()[-2:]
+    assert code_ != "0" and advice == "False"
