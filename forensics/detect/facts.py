@@ -157,8 +157,8 @@ def event_facts_many(
     many of them ask for reasoning.
 
     `events` is a LazyFrame or batches of the event files. Each batch is read once for all `kinds` (its
-    accounts coded once) and reduced to one fact per account and key before the next is read; repeats across
-    batches are summed by `blocking.unique_facts`.
+    accounts coded once) and reduced to one fact per account and key before the next is read (`batch_facts`);
+    repeats are summed by `blocking.unique_facts`.
     """
     unknown = [k for k in kinds if k not in EVENT_KINDS]
     if unknown:
@@ -176,20 +176,30 @@ def batch_inputs(kinds: Sequence[str], slot_s: int) -> list[str]:
     return sorted({name for expr in _batch_columns(kinds, slot_s) for name in expr.meta.root_names()})
 
 
+# Kinds whose keys seldom repeat within a batch (a prompt's MinHash band keys): their rows go on one fact each,
+# since a reduction per batch would build a hash table of nearly every row only to sum what unique_facts sums.
+_UNREDUCED = ("template",)
+
+
 def batch_facts(kinds: Sequence[str], events: pl.LazyFrame, codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
-    """The facts of one batch of events, one per (code, key) within the batch: summing `rows` and `reasoning` and
-    taking the least `stratum` over batches (`blocking.unique_facts`) gives the facts of all of them, however
-    the rows were split."""
+    """The facts of one batch of events, one per (code, key) within the batch (one per row for `_UNREDUCED`
+    kinds): summing `rows` and `reasoning` and taking the least `stratum` over all of them
+    (`blocking.unique_facts`) gives the facts of the case, however the rows were split."""
     batch = collect_coded(events, codes, *_batch_columns(kinds, slot_s))
-    # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24 split
-    # between two), so that it never depends on the order of the rows.
-    return {
-        kind: _kind_rows(kind, batch, slot_s).group_by("code", "key").agg(
+    out = {}
+    for kind in kinds:
+        rows = _kind_rows(kind, batch, slot_s)
+        if kind in _UNREDUCED:
+            out[kind] = rows.select("code", "key", "stratum", pl.lit(1, dtype=pl.UInt32).alias("rows"),
+                                    pl.col("_r").cast(pl.UInt32).alias("reasoning"))
+            continue
+        # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24 split
+        # between two), so that it never depends on the order of the rows.
+        out[kind] = rows.group_by("code", "key").agg(
             pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"),
             pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
         )
-        for kind in kinds
-    }
+    return out
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")
