@@ -106,10 +106,7 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 _WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
 if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
     raise ValueError("prompt_shapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
-# Bytes that may start white space other than " ": ASCII tab to carriage return, and the lead bytes of the UTF-8
-# encodings of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000. Texts with any are passed through _SPACE first.
-_MAYBE_SPACE = np.zeros(256, bool)
-_MAYBE_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+# White space other than " ", which becomes " " before the marking: the compiled pass splits tokens at " " alone.
 _SPACE = r"[^\S ]"
 
 
@@ -154,8 +151,8 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
     - band keys: MinHasher's definition over the words.
     """
     texts = texts.cast(pl.String).fill_null("")
-    if _MAYBE_SPACE[_utf8_arrays(texts)[1]].any():
-        texts = texts.str.replace_all(_SPACE, " ")
+    # Always: looking for such white space first costs as much as replacing it, and most prompts hold a newline.
+    texts = texts.str.replace_all(_SPACE, " ")
     spaced = texts.to_frame("_t").select(
         pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} "), pl.lit(" ")])
     ).to_series()
