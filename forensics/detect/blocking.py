@@ -494,12 +494,11 @@ def shared_key_pairs(
     degree = _run_lengths(key)  # each fact's key's holders
     # Background from every key but the ubiquitous ones, which are left out of the evidence altogether.
     background = _stratum_background(strata[starts][~dropped], sizes[~dropped])
-    if dropped.any():
-        keep_fact = degree <= cap
-        per_account = _per_account(codes[keep_fact], strata[keep_fact], degree[keep_fact])
-        del keep_fact
-    else:
+    kept = degree <= cap if dropped.any() else None  # the facts of keys not dropped; None: all of them
+    if kept is None:
         per_account = _per_account(codes, strata, degree)
+    else:
+        per_account = _per_account(codes[kept], strata[kept], degree[kept])
 
     linking = (sizes >= 2) & ~dropped
     salted = linking & (sizes > blocking.full_pairs_max)
@@ -517,9 +516,9 @@ def shared_key_pairs(
     # whole keys so that each slice's ring pairs fit in memory. A slice's pairs go to buckets by their first
     # account, so that a pair met in several slices is summed within one bucket, never across all pairs.
     link_facts = degree >= 2
-    if dropped.any():
-        link_facts &= degree <= cap
-    del degree
+    if kept is not None:
+        link_facts &= kept
+    del degree, kept
     l_codes = codes[link_facts]
     l_sizes = sizes[linking]
     l_starts = np.r_[0, np.cumsum(l_sizes)[:-1]].astype(np.int64) if len(l_sizes) else l_sizes
