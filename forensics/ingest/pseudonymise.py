@@ -150,11 +150,10 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
       or last PHRASE_WORDS words joined by single spaces ("" without words);
     - band keys: MinHasher's definition over the words.
     """
-    texts = texts.cast(pl.String).fill_null("")
-    # Always: looking for such white space first costs as much as replacing it, and most prompts hold a newline.
-    texts = texts.str.replace_all(_SPACE, " ")
-    spaced = texts.to_frame("_t").select(
-        pl.concat_str([pl.lit(" "), pl.col("_t").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} "), pl.lit(" ")])
+    # Unusual white space is replaced always: looking for it first costs as much, and most prompts hold a newline.
+    marked = pl.col("_t").str.replace_all(_SPACE, " ").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} ")
+    spaced = texts.cast(pl.String).fill_null("").to_frame("_t").select(
+        pl.concat_str([pl.lit(" "), marked, pl.lit(" ")])
     ).to_series()
     skeletons, openings, closings, bands = kernels.prompt_shapes(
         *_utf8_arrays(spaced),
