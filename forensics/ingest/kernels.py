@@ -135,15 +135,32 @@ def _decimal(value, buf, at):
     return at + digits
 
 
+@njit(inline="always", cache=True)
+def _is_word_byte(c):
+    """An ASCII letter, digit or apostrophe: what schema.SKELETON_TOKEN's word alternative matches in ASCII."""
+    folded = c | 0x20
+    return (0x30 <= c <= 0x39) or (0x61 <= folded <= 0x7A) or c == _APOSTROPHE
+
+
+@njit(inline="always", cache=True)
+def _is_ascii_space(c):
+    """What the regular expressions' Unicode \\s matches in ASCII: tab to carriage return, and space."""
+    return c == _SPACE or 0x09 <= c <= 0x0D
+
+
 @njit(cache=True, nogil=True)
-def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
-    """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of
-    texts that pseudonymise.prompt_shapes has spaced and marked: tokens are the runs of bytes between spaces,
-    and a token led by the mark byte is one character that is not a letter, a number or an apostrophe.
+def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
+    """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of texts.
+
+    A text is read in one of two ways. Where `premarked[t]` is set, pseudonymise.prompt_shapes has spaced and
+    marked it: tokens are the runs of bytes between spaces, and a token led by the mark byte is one character that
+    is not a letter, a number or an apostrophe. Otherwise the text is ASCII as it came: tokens are runs of ASCII
+    letters, digits and apostrophes, and every other byte that is not white space is a token of its own.
     """
     n = len(offsets) - 1
     size = max(len(data), 1)
-    skel, opening, closing = np.empty(size, np.uint8), np.empty(size, np.uint8), np.empty(size, np.uint8)
+    # Tokens are joined by one space, and two ASCII tokens can touch ("a~"): a skeleton is at most twice its text.
+    skel, opening, closing = np.empty(2 * size, np.uint8), np.empty(size, np.uint8), np.empty(size, np.uint8)
     skel_off, open_off, close_off = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
     longest = 1  # scratch for one text: its words joined by single spaces, and where each word is in it
     for t in range(n):
@@ -156,22 +173,34 @@ def prompt_shapes(offsets, data, function_words, phrase_words, shingle_words, se
     sk = op = cl = 0
     for t in range(n):
         i, stop = offsets[t], offsets[t + 1]
+        marked = premarked[t]
         words = length = 0
         first = True
         previous_tilde = False
         while i < stop:
-            if data[i] == _SPACE:
+            c = data[i]
+            if c == _SPACE or (not marked and _is_ascii_space(c)):
                 i += 1
                 continue
             s = i
-            while i < stop and data[i] != _SPACE:
+            if marked:
+                while i < stop and data[i] != _SPACE:
+                    i += 1
+                single = c == MARK
+                body = s + 1 if single else s
+            elif _is_word_byte(c):
+                while i < stop and _is_word_byte(data[i]):
+                    i += 1
+                single = False
+                body = s
+            else:
                 i += 1
-            if data[s] == MARK:
-                body = s + 1
+                single = True
+                body = s
+            if single:
                 masked = False
                 tilde = i - body == 1 and data[body] == _TILDE
             else:
-                body = s
                 masked = True
                 if i - s <= KEY_BYTES:
                     key = _read(data, s, i - s)

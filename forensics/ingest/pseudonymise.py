@@ -101,8 +101,9 @@ def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 
 # Every character that is not white space, a letter, a number or an apostrophe is a token of its own
-# (schema.SKELETON_TOKEN's second alternative). Marked with this byte and spaced apart, and with a space around each
-# text, the tokens are the runs of bytes between spaces, which kernels.prompt_shapes walks once.
+# (schema.SKELETON_TOKEN's second alternative). In ASCII the compiled pass tells the characters apart itself; a text
+# beyond ASCII has each such character marked with this byte and spaced apart, and a space around it, so that its
+# tokens are the runs of bytes between spaces, which kernels.prompt_shapes walks once.
 _WORD_TOKEN, _MARK_PATTERN = SKELETON_TOKEN.split("|")
 if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']", r"[\p{L}\p{N}]+"):
     raise ValueError("prompt_shapes implements schema.SKELETON_TOKEN and schema.WORD as written; change it with them")
@@ -150,13 +151,16 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
       or last PHRASE_WORDS words joined by single spaces ("" without words);
     - band keys: MinHasher's definition over the words.
     """
-    # Unusual white space is replaced always: looking for it first costs as much, and most prompts hold a newline.
-    marked = pl.col("_t").str.replace_all(_SPACE, " ").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} ")
-    spaced = texts.cast(pl.String).fill_null("").to_frame("_t").select(
-        pl.concat_str([pl.lit(" "), marked, pl.lit(" ")])
-    ).to_series()
+    texts = texts.cast(pl.String).fill_null("")
+    beyond_ascii = texts.str.len_bytes() != texts.str.len_chars()
+    if beyond_ascii.any():  # Unicode's letters, numbers and white space are told apart here, by the regex engine
+        where = beyond_ascii.arg_true()
+        marked = pl.col("_t").str.replace_all(_SPACE, " ").str.replace_all(_MARK_PATTERN, f" {chr(kernels.MARK)}${{0}} ")
+        spaced = texts.gather(where).to_frame("_t").select(pl.concat_str([pl.lit(" "), marked, pl.lit(" ")]))
+        texts = texts.clone().scatter(where, spaced.to_series())
     skeletons, openings, closings, bands = kernels.prompt_shapes(
-        *_utf8_arrays(spaced),
+        *_utf8_arrays(texts),
+        beyond_ascii.to_numpy(),
         _FUNCTION_WORD_KEYS,
         PHRASE_WORDS,
         SHINGLE_WORDS,
