@@ -768,6 +768,27 @@ def test_prompt_shapes_match_the_schema_patterns(texts: list[str]) -> None:
     assert got[3].to_list() == [_band_keys_of_shingles(group, TEST_KEY_HEX) for group in shingles]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.lists(_SHAPE_PIECES, max_size=24).map("".join), st.lists(_ASCII_PIECES, max_size=24).map("".join)),
+        max_size=12,
+    )
+)
+def test_prompts_are_normalised_and_masked_as_the_expressions_say(texts: list[str]) -> None:
+    """The prompt table's normalised text and template (ASCII texts by a compiled pass) against normalise_text and
+    schema.DIGIT_RUN in polars."""
+    from forensics.ingest.pseudonymise import _normalised, normalise_text
+    from forensics.schema import DIGIT_RUN
+
+    got = _normalised(pl.Series(texts, dtype=pl.String))
+    want = pl.DataFrame({"p": texts}, schema={"p": pl.String}).select(normalise_text(pl.col("p")).alias("n"))
+    want = want.with_columns(pl.col("n").str.replace_all(DIGIT_RUN, "0").alias("t"))
+    assert got["_prompt"].to_list() == texts
+    assert got["_norm"].to_list() == want["n"].to_list()
+    assert got["_text"].to_list() == want["t"].to_list()
+
+
 def test_prompt_shapes_of_null_and_empty_texts() -> None:
     from forensics.ingest.pseudonymise import MinHasher, prompt_shapes
     from forensics.keys import CaseKey

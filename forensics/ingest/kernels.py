@@ -250,3 +250,51 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
                 at = _decimal(signature[b * rows_per_band + r], label, at)
             bands[t, b] = xxh64(label, 0, at, band_seeds[b])
     return (skel_off, skel[:sk]), (open_off, opening[:op]), (close_off, closing[:cl]), bands
+
+
+@njit(cache=True, nogil=True)
+def normalise_ascii(offsets, data, skip):
+    """Each text lower-cased, its white-space runs made one space and trimmed (pseudonymise.normalise_text), and that
+    text with each run of digits made "0" (schema.DIGIT_RUN), as two columns of n + 1 offsets and bytes, for ASCII
+    texts. A text where `skip[t]` is set is copied as it is into both, for the caller to replace.
+    """
+    n = len(offsets) - 1
+    size = max(len(data), 1)
+    norm, text = np.empty(size, np.uint8), np.empty(size, np.uint8)
+    norm_off, text_off = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
+    a = b = 0
+    for t in range(n):
+        start, stop = offsets[t], offsets[t + 1]
+        if skip[t]:
+            a = _copy(data, start, stop, norm, a)
+            b = _copy(data, start, stop, text, b)
+        else:
+            space = False  # white space seen since the last character written
+            digits = False  # the last character written to `text` is a masked run of digits
+            for i in range(start, stop):
+                c = data[i]
+                if _is_ascii_space(c):
+                    space = a > norm_off[t]
+                    continue
+                if space:
+                    norm[a] = _SPACE
+                    text[b] = _SPACE
+                    a += 1
+                    b += 1
+                    space = digits = False
+                if 0x41 <= c <= 0x5A:
+                    c += 0x20
+                norm[a] = c
+                a += 1
+                if 0x30 <= c <= 0x39:
+                    if not digits:
+                        text[b] = 0x30
+                        b += 1
+                    digits = True
+                else:
+                    text[b] = c
+                    b += 1
+                    digits = False
+        norm_off[t + 1] = a
+        text_off[t + 1] = b
+    return (norm_off, norm[:a]), (text_off, text[:b])

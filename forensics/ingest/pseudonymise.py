@@ -204,6 +204,20 @@ def _system_reasoning(system: pl.Series) -> pl.Series:
     return system.replace_strict(distinct, matches, default=False, return_dtype=pl.Boolean)
 
 
+def _normalised(prompts: pl.Series) -> pl.DataFrame:
+    """`_prompt`, `_norm` (normalise_text of it) and `_text` (`_norm` with each schema.DIGIT_RUN made "0") of
+    prompts without nulls. ASCII texts take one compiled pass; the others polars' Unicode-aware string functions."""
+    prompts = prompts.cast(pl.String)
+    beyond_ascii = prompts.str.len_bytes() != prompts.str.len_chars()
+    norm, text = (_strings(c) for c in kernels.normalise_ascii(*_utf8_arrays(prompts), beyond_ascii.to_numpy()))
+    if beyond_ascii.any():
+        where = beyond_ascii.arg_true()
+        others = prompts.gather(where).to_frame("_n").select(normalise_text(pl.col("_n")))
+        others = others.with_columns(pl.col("_n").str.replace_all(DIGIT_RUN, "0").alias("_t"))
+        norm, text = norm.scatter(where, others["_n"]), text.scatter(where, others["_t"])
+    return pl.DataFrame({"_prompt": prompts, "_norm": norm, "_text": text})
+
+
 class _PromptTable:
     """The distinct non-null raw prompts of a batch, with everything derived from them.
 
@@ -217,9 +231,7 @@ class _PromptTable:
     """
 
     def __init__(self, raw: pl.Series, key: CaseKey, minhasher: MinHasher) -> None:
-        table = pl.DataFrame({"_prompt": raw.drop_nulls().unique()}, schema={"_prompt": pl.String})
-        table = table.with_columns(normalise_text(pl.col("_prompt")).alias("_norm"))
-        table = table.with_columns(pl.col("_norm").str.replace_all(DIGIT_RUN, "0").alias("_text"))
+        table = _normalised(raw.drop_nulls().unique())
         templates = table["_text"].unique()
         skeletons, openings, closings, self.minhash = prompt_shapes(templates, minhasher)
         skeletons, self.skeleton_of = _distinct(skeletons)
