@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
     target, args = Path(argv[0]), argv[1:]
     from forensics import cli
 
-    cli.process_defaults()  # before the imports below load numpy: the run is measured as the CLI runs
+    cli.process_defaults(args[0])  # before the imports below load numpy: the run is measured as the CLI runs
 
     if args[0] == "ingest":
         from forensics.ingest import pseudonymise

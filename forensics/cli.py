@@ -643,19 +643,26 @@ def command() -> Any:
     return group  # type: ignore[return-value]
 
 
-def process_defaults() -> None:
-    """Process settings every command runs with; call before numpy is first imported.
+def process_defaults(command: str | None = None) -> None:
+    """Process settings a command runs with; call before numpy or polars is first imported. A value already set in
+    the environment wins.
 
-    numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
-    project is measured on, those faults cost more system time than they save (README, Performance). numpy
-    reads the setting once, at its import. A value already set wins."""
+    - numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
+      project is measured on, those faults cost more system time than they save (README, Performance). numpy
+      reads the setting once, at its import.
+    - ingest allocates and frees about the same memory for every batch. polars' allocator (jemalloc, configured by
+      `_RJEM_MALLOC_CONF` when polars loads) would hand the freed pages back to the system within seconds, and
+      touching them again costs a page fault each: it keeps them instead. Ingest's peak RSS still follows the
+      batch size. cluster's allocations vary too much in size for that: kept pages raised its peak by 4-5 GB."""
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    if command == "ingest":
+        os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
-    process_defaults()  # no command has imported numpy yet
+    process_defaults(next((a for a in args if not a.startswith("-")), None))  # nothing has imported numpy yet
     _State.debug, _State.argv = False, args
     warnings.simplefilter("ignore")  # library deprecation chatter is not for users
     warnings.simplefilter("default", ForensicsWarning)

@@ -30,6 +30,9 @@ def test_bench_smoke_prints_every_table(tmp_path):
     assert re.search(r"\| ingest / floor \| [0-9.]+x \| [0-9.]+x \|", out)
     assert re.search(r"\| end to end / floor \| [0-9.]+x \| [0-9.]+x \|", out)
     assert re.search(r"of which hashing [0-9.]+ s \([0-9]+% of ingest's wall time\)", out)
+    assert re.search(r"ingest used [0-9.]+ CPU s \([0-9.]+ cores busy\), of which [0-9.]+ s in the kernel, "
+                     r"for [0-9,]+ page faults and [0-9,]+ MiB written", out)
+    assert re.search(r"\| tiny \| ingest \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \| [0-9,]+ \| [0-9,]+ \|", out)
     assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, prompt shapes with MinHash [0-9.]+\)", out)
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges

@@ -165,9 +165,10 @@ def _stage_days(valid: pl.DataFrame, number: int, work: Path) -> None:
     for (day,), part in valid.partition_by("_day", as_dict=True, include_key=False).items():
         target = work / "valid" / day.isoformat()
         target.mkdir(parents=True, exist_ok=True)
-        # Temporary files, read back once: uncompressed is cheaper to write and read than lz4, and ~25% larger.
+        # Temporary files, read back twice. zstd at level 1 halves what uncompressed Parquet writes, and writing costs
+        # more than compressing: on the 2-core VM this project is measured on, a GB written takes 5-6 s of system time.
         part.select([*EVENT_SCHEMA, "_file", "_row"]).write_parquet(
-            target / f"{number:06d}.parquet", compression="uncompressed", statistics=False
+            target / f"{number:06d}.parquet", compression="zstd", compression_level=1, statistics=False
         )
 
 
