@@ -256,7 +256,7 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
 def normalise_ascii(offsets, data, skip):
     """Each text lower-cased, its white-space runs made one space and trimmed (pseudonymise.normalise_text), and that
     text with each run of digits made "0" (schema.DIGIT_RUN), as two columns of n + 1 offsets and bytes, for ASCII
-    texts. A text where `skip[t]` is set is copied as it is into both, for the caller to replace.
+    texts. A text where `skip[t]` is set is left empty in both, for the caller to fill.
     """
     n = len(offsets) - 1
     size = max(len(data), 1)
@@ -265,10 +265,7 @@ def normalise_ascii(offsets, data, skip):
     a = b = 0
     for t in range(n):
         start, stop = offsets[t], offsets[t + 1]
-        if skip[t]:
-            a = _copy(data, start, stop, norm, a)
-            b = _copy(data, start, stop, text, b)
-        else:
+        if not skip[t]:
             space = False  # white space seen since the last character written
             digits = False  # the last character written to `text` is a masked run of digits
             for i in range(start, stop):
