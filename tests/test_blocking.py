@@ -594,6 +594,28 @@ def test_unique_facts_sum_each_account_and_key_whatever_the_ranges(facts, repeat
     assert got.rows() == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    keys=st.lists(st.one_of(st.sampled_from(_EDGE_KEYS), st.integers(0, (1 << 64) - 1),
+                            st.integers(0, 3).map(lambda top: (top << 48) | 7), st.integers(0, 1 << 20)),
+                  min_size=1, max_size=200),
+    picks=st.lists(st.integers(0, 199), max_size=12),
+)
+def test_facts_go_to_the_range_their_key_is_in(keys, picks) -> None:
+    """Range r holds the keys in [splitters[r - 1], splitters[r]), as a binary search over every splitter says,
+    with splitters and keys sharing their top 16 bits (which the search looks up first) or not."""
+    key = np.array(keys, dtype=np.uint64)
+    splitters = np.unique(key[[p % len(key) for p in picks]]) if picks else np.zeros(0, dtype=np.uint64)
+    small = np.arange(len(key), dtype=np.uint32)
+    out_key, who, _, ends = blocking_module._by_key_range(key, small, small, small, small, splitters)
+    expected = np.searchsorted(splitters, key, side="right")
+    assert np.array_equal(ends, np.searchsorted(np.sort(expected), np.arange(len(splitters) + 2)))
+    for r in range(len(splitters) + 1):
+        got = np.sort((who[ends[r]:ends[r + 1]] >> np.uint64(32)).astype(np.int64))
+        assert np.array_equal(got, np.flatnonzero(expected == r)), r
+    assert np.array_equal(np.sort(out_key), np.sort(key))
+
+
 def test_unique_facts_refuse_sums_beyond_32_bits() -> None:
     table = pl.DataFrame({"code": [1, 1], "key": [5, 5], "stratum": [0, 0], "rows": [1 << 31, 1 << 31],
                           "reasoning": [0, 0]})

@@ -175,8 +175,18 @@ def _by_key_range(key, code, stratum, rows, reasoning, splitters):
     n, ranges = len(key), len(splitters) + 1
     which = np.empty(n, dtype=np.uint32)
     ends = np.zeros(ranges + 1, dtype=np.int64)
+    # below[p]: the splitters under p << 48, so a key's range is searched for only among the splitters that share
+    # its top 16 bits (none or one, for hashed keys) instead of among all of them.
+    below = np.empty((1 << 16) + 1, dtype=np.int64)
+    s = 0
+    for p in range(1 << 16):
+        while s < len(splitters) and splitters[s] < np.uint64(p) << np.uint64(48):
+            s += 1
+        below[p] = s
+    below[1 << 16] = len(splitters)
     for i in range(n):
-        lo, hi = 0, len(splitters)
+        top = key[i] >> np.uint64(48)
+        lo, hi = below[top], below[top + 1]
         while lo < hi:
             mid = (lo + hi) >> 1
             if splitters[mid] <= key[i]:
