@@ -85,7 +85,7 @@ def staged_dir(target: Path, *, replace: bool) -> Iterator[Path]:
     `replace` allows an existing target to be swapped out (atomically where Linux allows); otherwise an
     existing target is refused. Callers hold `case_lock(target)`.
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))  # "." or "case/.." has no name to put a sibling's beside
     if target.exists() and not replace:
         raise OutputExistsError(f"{target}: already exists; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +115,7 @@ def case_lock(target: Path) -> Iterator[None]:
     The lock file is removed on release while still locked; a run that locked a file already removed
     notices the changed inode and tries again, so removal never lets two runs in.
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     lock_path = target.with_name(f".{target.name}.lock")
     while True:

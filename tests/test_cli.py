@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from forensics.cli import main
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli, tree_bytes
 
 COMMANDS = ["keygen", "ingest", "synth", "cluster", "report", "verify", "reveal"]
 
@@ -306,3 +307,23 @@ def test_the_custody_log_gets_no_spark_credential(args, recorded):
     from forensics.cli import redact_argv
 
     assert redact_argv(["ingest", "logs", *args]) == ["ingest", "logs", *recorded]
+
+
+def test_a_case_named_from_inside_it_as_dot_is_the_same_case(tmp_path):
+    """`cd case && forensics cluster .`: the lock and staging beside "." are beside the case directory itself."""
+    key = tmp_path / "sample.key"
+    shutil.copy(REPO / "sample_logs" / "sample.key", key)
+    key.chmod(0o600)
+    sample = (REPO / "sample_logs" / "logs", "--accounts", REPO / "sample_logs" / "accounts.parquet", "--key-file", key)
+    named, dotted = tmp_path / "a" / "case", tmp_path / "b" / "case"
+    dotted.mkdir(parents=True)
+    for args, cwd in (
+        (("ingest", *sample, "--case", named, "-q"), None),
+        (("cluster", named, "-q"), None),
+        (("ingest", *sample, "--case", ".", "-q"), dotted),
+        (("cluster", ".", "-q"), dotted),
+    ):
+        done = run_cli(*args, cwd=cwd)
+        assert done.returncode == 0, done.stderr
+    assert tree_bytes(dotted) == tree_bytes(named) and "clusters.json" in tree_bytes(named)
+    assert sorted(p.name for p in dotted.parent.iterdir()) == ["case"]  # no lock or stage left beside it
