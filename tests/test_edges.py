@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics.casefiles import ACCOUNT_SCHEMA, CODED_SCHEMA, EDGE_SCHEMA, EVENT_SCHEMA
 from forensics.codes import ACCOUNT, account_codes
@@ -341,6 +343,29 @@ def test_facts_do_not_depend_on_row_order_or_batches() -> None:
     strata = {(r[ACCOUNT], r["key"]): r["stratum"] for r in named(reference["ip"], codes).iter_rows(named=True)}
     assert strata == {("a", key_of("ip1")): 100, ("b", key_of("ip1")): 100, ("b", key_of("ip2")): 200,
                       ("c", key_of("ip2")): 200}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0, 1, 7, (1 << 63) + 1, (1 << 64) - 1]),
+                          st.integers(0, 4), st.booleans()), max_size=40))
+def test_batch_facts_are_one_per_key_in_each_run_of_an_accounts_rows(rows) -> None:
+    """Rows of one account next to each other make one run; each run gives one fact per key, with its rows
+    counted, its reasoning rows summed and the least stratum of its rows."""
+    from forensics.detect.facts import _account_run_facts
+
+    frame = pl.DataFrame(rows, schema={"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "_r": pl.Boolean},
+                         orient="row")
+    expected = []
+    for _, run in itertools.groupby(rows, key=lambda r: r[0]):
+        sums: dict[int, list[int]] = {}
+        for code, key, stratum, flag in run:
+            least, count, flagged = sums.get(key, [stratum, 0, 0])
+            sums[key] = [min(least, stratum), count + 1, flagged + flag]
+        expected += [(code, key, *sums[key]) for key in sorted(sums)]
+    got = _account_run_facts(frame)
+    assert got.schema == pl.Schema({"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32,
+                                    "reasoning": pl.UInt32})
+    assert got.rows() == expected
 
 
 # ------------------------------------------------------------------------------------------ account kinds

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from forensics.casefiles import CODED_SCHEMA
 from forensics.codes import ACCOUNT, collect_coded, xxh64
 from forensics.detect.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
+from forensics.errors import InternalError
 
 @dataclass(frozen=True)
 class KeyKind:
@@ -176,14 +178,14 @@ def batch_inputs(kinds: Sequence[str], slot_s: int) -> list[str]:
     return sorted({name for expr in _batch_columns(kinds, slot_s) for name in expr.meta.root_names()})
 
 
-# Kinds whose keys seldom repeat within a batch (a prompt's MinHash band keys): their rows go on one fact each,
-# since a reduction per batch would build a hash table of nearly every row only to sum what unique_facts sums.
+# Kinds whose keys seldom repeat within an account's rows (a prompt's MinHash band keys): their rows go on one
+# fact each, since a reduction would sort nearly every row only to sum what unique_facts sums.
 _UNREDUCED = ("template",)
 
 
 def batch_facts(kinds: Sequence[str], events: pl.LazyFrame, codes: pl.DataFrame, slot_s: int) -> dict[str, pl.DataFrame]:
-    """The facts of one batch of events, one per (code, key) within the batch (one per row for `_UNREDUCED`
-    kinds): summing `rows` and `reasoning` and taking the least `stratum` over all of them
+    """The facts of one batch of events, one per (code, key) within each run of an account's rows (one per row
+    for `_UNREDUCED` kinds): summing `rows` and `reasoning` and taking the least `stratum` over all of them
     (`blocking.unique_facts`) gives the facts of the case, however the rows were split."""
     batch = collect_coded(events, codes, *_batch_columns(kinds, slot_s))
     out = {}
@@ -193,13 +195,52 @@ def batch_facts(kinds: Sequence[str], events: pl.LazyFrame, codes: pl.DataFrame,
             out[kind] = rows.select("code", "key", "stratum", pl.lit(1, dtype=pl.UInt32).alias("rows"),
                                     pl.col("_r").cast(pl.UInt32).alias("reasoning"))
             continue
-        # An account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24 split
-        # between two), so that it never depends on the order of the rows.
-        out[kind] = rows.group_by("code", "key").agg(
-            pl.col("stratum").min(), pl.len().cast(pl.UInt32).alias("rows"),
-            pl.col("_r").sum().cast(pl.UInt32).alias("reasoning"),
-        )
+        out[kind] = _account_run_facts(rows)
     return out
+
+
+def _account_run_facts(rows: pl.DataFrame) -> pl.DataFrame:
+    """(code, key, stratum, rows, reasoning) facts of (code, key, stratum, _r) rows, one per key within each run
+    of rows of one account. An events file is sorted by account, so a batch holds an account in one run per file
+    it spans; `blocking.unique_facts` sums the runs' facts, in whatever order they come."""
+    if rows["key"].null_count() or rows["code"].null_count():
+        raise InternalError("facts need a key and an account on every row")
+    columns = _sum_account_runs(
+        rows["code"].to_numpy(), rows["key"].to_numpy(), rows["stratum"].to_numpy(), rows["_r"].cast(pl.UInt32).to_numpy()
+    )
+    return pl.DataFrame(dict(zip(("code", "key", "stratum", "rows", "reasoning"), columns)))
+
+
+@njit(cache=True, nogil=True)
+def _sum_account_runs(code, key, stratum, flag):
+    """For each run of equal codes, its keys sorted, each with its rows counted, its flags summed and the least of
+    its strata: an account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24
+    split between two), so that it never depends on the order of the rows."""
+    n = len(code)
+    out_code = np.empty(n, dtype=np.uint32)
+    out_key = np.empty(n, dtype=np.uint64)
+    out_stratum = np.empty(n, dtype=np.uint32)
+    out_rows = np.empty(n, dtype=np.uint32)
+    out_flag = np.empty(n, dtype=np.uint32)
+    m, i = 0, 0
+    while i < n:
+        j = i + 1
+        while j < n and code[j] == code[i]:
+            j += 1
+        order = np.argsort(key[i:j]) + i
+        p = 0
+        while p < j - i:
+            k = key[order[p]]
+            least, count, flagged = stratum[order[p]], 0, 0
+            while p < j - i and key[order[p]] == k:
+                least = min(least, stratum[order[p]])
+                count += 1
+                flagged += flag[order[p]]
+                p += 1
+            out_code[m], out_key[m], out_stratum[m], out_rows[m], out_flag[m] = code[i], k, least, count, flagged
+            m += 1
+        i = j
+    return out_code[:m], out_key[:m], out_stratum[:m], out_rows[:m], out_flag[:m]
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")
