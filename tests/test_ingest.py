@@ -25,7 +25,7 @@ from forensics.errors import (
     UncoercibleTypeError,
 )
 from forensics.ingest import IngestOptions, run_ingest
-from forensics.keys import load_key
+from forensics.keys import CaseKey, load_key
 from forensics.schema import parse_column_map
 from tests.conftest import TEST_KEY_HEX, run_cli, tree_bytes, xxh64_reference
 
@@ -810,3 +810,42 @@ def test_compiled_xxh64_matches_the_reference(data: bytes, seed: int, cut: int) 
     buffer = np.frombuffer(data, np.uint8)
     assert int(xxh64(buffer, 0, cut, np.uint64(seed))) == xxh64_reference(data[:cut], seed)
     assert int(xxh64(buffer, cut, len(data), np.uint64(seed))) == xxh64_reference(data[cut:], seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "A  b", "a b", "é", ""]),
+                                        st.text(max_size=6)), max_size=12), min_size=1, max_size=5),
+    normalise=st.booleans(),
+    max_values=st.sampled_from([1, 3, 1000]),
+)
+def test_a_memo_changes_no_pseudonym_and_hashes_each_value_once(batches, normalise, max_values):
+    """Batch after batch, the memo's pseudonyms are those hashed afresh; a value it holds is not hashed again."""
+    import forensics.ingest.pseudonymise as ps
+
+    key = CaseKey(bytes.fromhex(TEST_KEY_HEX))
+    hashed: list[str] = []
+    real = ps._keyed
+
+    def counting(k, kind, values):
+        hashed.extend(values.to_list())
+        return real(k, kind, values)
+
+    memo = ps.PseudonymMemo(max_values=max_values)
+    largest = 0  # a memo past its bound keeps the last batch's new values alone
+    for batch in batches:
+        values = pl.Series("v", batch, dtype=pl.String)
+        before = set(memo.known("ua", normalise)["_v"].to_list()) if memo.known("ua", normalise) is not None else set()
+        hashed.clear()
+        ps._keyed = counting
+        try:
+            got = ps.pseudonymise_series(values, key, "ua", normalise=normalise, memo=memo)
+        finally:
+            ps._keyed = real
+        assert got.to_list() == ps.pseudonymise_series(values, key, "ua", normalise=normalise).to_list()
+        distinct = {v for v in batch if v is not None}
+        assert len(hashed) == len(distinct - before)
+        largest = max(largest, len(distinct))
+        known = memo.known("ua", normalise)
+        if known is not None:
+            assert known["_v"].n_unique() == known.height <= max(max_values, largest)
