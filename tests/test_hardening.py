@@ -428,3 +428,27 @@ def test_sigkill_during_cluster_and_report_then_rerun_matches(tmp_path, key_file
     assert subprocess.run(_cli("report", str(case), "--out", str(bundle), "--force", "-q"), cwd=REPO).returncode == 0
     assert tree_bytes(bundle) == tree_bytes(bundle_ref)
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".old-" in p.name]
+
+
+def test_kernels_compile_without_a_writable_cache_directory() -> None:
+    # numba finds nowhere to keep compiled code (a read-only install and home): njit(cache=True) raises at import.
+    script = (
+        "import numpy as np\n"
+        "from numba.core import caching\n"
+        "caching.CacheImpl._locator_classes = []\n"
+        "from forensics.detect import blocking, facts\n"
+        "from forensics.ingest import kernels\n"
+        "print(type(kernels.xxh64._cache).__name__, type(blocking._ring_scan._cache).__name__, "
+        "int(kernels.xxh64(np.frombuffer(b'abc', np.uint8), 0, 3, np.uint64(0))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["NullCache", "NullCache", str(0x44BC2CF5AD770999)]
+
+
+def test_kernels_are_cached_where_numba_can_write() -> None:
+    from forensics.detect import blocking, facts
+    from forensics.ingest import kernels
+
+    kernels_ = [kernels.xxh64, kernels.prompt_shapes, kernels.normalise_ascii, blocking._ring_scan, facts._sum_account_runs]
+    assert {type(k._cache).__name__ for k in kernels_} == {"FunctionCache"}

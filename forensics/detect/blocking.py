@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from numba import njit
 from scipy import special
 
 from forensics.codes import run_starts, sorted_unique
+from forensics.compiled import compiled
 
 _SHIFT = 1 << 32
 # Facts handled at once when generating pairs: bounds the pair table of one slice to a few hundred MB.
@@ -168,7 +168,7 @@ def unique_facts(facts: pl.DataFrame, *, summed: bool = False, per_sort: int = _
     )
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _by_key_range(key, code, stratum, rows, reasoning, splitters):
     """The facts grouped by key range (range r holds the keys k with splitters[r - 1] <= k < splitters[r]), as
     (key, code << 32 | stratum, rows << 32 | reasoning) and the ranges' bounds."""
@@ -211,7 +211,7 @@ def _by_key_range(key, code, stratum, rows, reasoning, splitters):
     return out_key, who, tally, ends
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _sum_key_runs(key, who, tally, out_key, out_who, out_tally, written):
     """Facts sorted by (key, code) summed to one per (key, code), each given its key's least stratum, written
     from `written` on; returns the new count written."""
@@ -244,7 +244,7 @@ def key_degrees(facts: pl.DataFrame) -> np.ndarray:
     return _run_lengths(facts["key"].to_numpy())
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _run_lengths(values):
     """The length of the run of equal values each element of `values` is in."""
     out = np.empty(len(values), dtype=np.int64)
@@ -266,7 +266,7 @@ def _by_rank_within_keys(rank: np.ndarray, by_rank: np.ndarray, sizes: np.ndarra
     return by_rank[(ordered & np.uint64(_SHIFT - 1)).astype(np.int64)].astype(np.int64)
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _ring_scan(holders, starts, sizes, offsets, key_tag, width, code_shift, tag_bits, ends, values):
     """Every pair incidence of each key's ring: holder p linked to holder p + j (cyclically) for j = 1..offsets[k],
     which is every pair when offsets[k] = floor(d/2) (the half offset of an even ring taken from one side only).
@@ -331,7 +331,7 @@ class _PairCounts:
         self.entries = _merge_counts(self.entries, raw, self.count_bits)
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _merge_counts(entries, raw, count_bits):
     """Sorted entries `value << count_bits | count` with the sorted raw values added, each value's counts summed
     into entries of at most the largest count (all full but the last)."""
@@ -612,7 +612,7 @@ def _surprising_pairs(src: np.ndarray, dst: np.ndarray, count: np.ndarray, expec
     return _pair_frame(src[keep], dst[keep], count[keep], expected[keep], surprise[keep])
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _lambda_terms(a, b, n, big_d, at, total, mu, observed):
     """One stratum's term of each pair's lambda, for rows a and b of the (account, stratum) table (the same
     stratum, at[a] in the background): max(n_a * D_b, n_b * D_a) / S if `observed`, else n_a * n_b * mu / S."""
@@ -686,7 +686,7 @@ class _Expectation:
         return np.bincount(pair[both], weights=self._terms(a[both], b[both]), minlength=len(src))
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _rows_of(first, packed, code, stratum):
     """The row of each (code, stratum) in `packed` (sorted (code << 32 | stratum), code c's rows being
     first[c]:first[c + 1]), searched among its account's rows alone."""

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 from forensics.casefiles import CODED_SCHEMA
 from forensics.codes import ACCOUNT, collect_coded, xxh64
+from forensics.compiled import compiled
 from forensics.detect.blocking import Blocking, BlockingStats, evidence_from_surprise, shared_key_pairs
 from forensics.errors import InternalError
 
@@ -211,7 +211,7 @@ def _account_run_facts(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(dict(zip(("code", "key", "stratum", "rows", "reasoning"), columns)))
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _sum_account_runs(code, key, stratum, flag):
     """For each run of equal codes, its keys sorted, each with its rows counted, its flags summed and the least of
     its strata: an account's stratum on a key is the least of its rows' (an address logged under two ASNs, a /24

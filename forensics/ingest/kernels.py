@@ -9,7 +9,8 @@ compare them with the schema's regular expressions and with a plain-Python XXH64
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from forensics.compiled import compiled
 
 _P1 = np.uint64(0x9E3779B185EBCA87)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -24,12 +25,12 @@ _TILDE = 0x7E
 KEY_BYTES = 8  # function words are compared as their UTF-8 bytes read as one little-endian uint64
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _rotl(x, r):
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _read(data, i, width):
     """`width` bytes from data[i] as a little-endian integer."""
     v = _ZERO
@@ -38,12 +39,12 @@ def _read(data, i, width):
     return v
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _round(acc, lane):
     return _rotl(acc + lane * _P2, 31) * _P1
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def xxh64(data, start, end, seed):
     """XXH64 (the xxHash specification, 64-bit variant) of data[start:end] with a 64-bit seed."""
     n = end - start
@@ -70,7 +71,7 @@ def xxh64(data, start, end, seed):
     return _avalanche(acc[0])
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _tail(data, i, end, acc):
     """XXH64's rounds after its 32-byte stripes, over data[i:end], on every accumulator of `acc` (one per seed):
     only the accumulators depend on the seed, so the bytes are read once for all of them."""
@@ -91,14 +92,14 @@ def _tail(data, i, end, acc):
         i += 1
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _avalanche(h):
     h = (h ^ (h >> np.uint64(33))) * _P2
     h = (h ^ (h >> np.uint64(29))) * _P3
     return h ^ (h >> np.uint64(32))
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _least_hashes(data, start, end, seeds, acc, signature):
     """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed; an input shorter than
     one 32-byte stripe is read once for all of them (`_tail`). `acc` is scratch of one entry per seed."""
@@ -114,14 +115,14 @@ def _least_hashes(data, start, end, seeds, acc, signature):
         signature[r] = min(signature[r], _avalanche(acc[r]))
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _copy(src, start, end, dst, at):
     for k in range(start, end):
         dst[at + k - start] = src[k]
     return at + end - start
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _decimal(value, buf, at):
     """Write the decimal digits of an unsigned 64-bit value at buf[at]; return the end."""
     digits = 1
@@ -135,20 +136,20 @@ def _decimal(value, buf, at):
     return at + digits
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _is_word_byte(c):
     """An ASCII letter, digit or apostrophe: what schema.SKELETON_TOKEN's word alternative matches in ASCII."""
     folded = c | 0x20
     return (0x30 <= c <= 0x39) or (0x61 <= folded <= 0x7A) or c == _APOSTROPHE
 
 
-@njit(inline="always", cache=True)
+@compiled(inline="always")
 def _is_ascii_space(c):
     """What the regular expressions' Unicode \\s matches in ASCII: tab to carriage return, and space."""
     return c == _SPACE or 0x09 <= c <= 0x0D
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
     """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of texts.
 
@@ -252,7 +253,7 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
     return (skel_off, skel[:sk]), (open_off, opening[:op]), (close_off, closing[:cl]), bands
 
 
-@njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def normalise_ascii(offsets, data, skip):
     """Each text lower-cased, its white-space runs made one space and trimmed (pseudonymise.normalise_text), and that
     text with each run of digits made "0" (schema.DIGIT_RUN), as two columns of n + 1 offsets and bytes, for ASCII
