@@ -119,13 +119,12 @@ def key_anomaly(degree: np.ndarray, mean_excess: np.ndarray) -> np.ndarray:
     return poisson_surprise(np.maximum(d - 1.0, 0.0), np.maximum(np.asarray(mean_excess, dtype=np.float64), 1e-3))
 
 
-def unique_facts(facts: pl.DataFrame, *, summed: bool = False, per_sort: int = _FACTS_PER_SORT) -> pl.DataFrame:
+def unique_facts(facts: pl.DataFrame, *, per_sort: int = _FACTS_PER_SORT) -> pl.DataFrame:
     """(code, key, stratum, rows, reasoning) facts, one per (key, code) with their requests (and reasoning
     requests) summed, sorted by (key, code). A key belongs to one stratum, the least any of its facts names
     (an address logged under two ASNs by two accounts is one key), whatever their order: every holder of a key
     is then counted in the stratum the pair's expectation is looked up in. Facts without a `rows` column count
-    one row each; without `reasoning`, none. `summed` (the facts are already one per key and code) is only a
-    promise; repeats are summed either way.
+    one row each; without `reasoning`, none.
 
     The facts are split by key into ranges of about `per_sort` facts (splitters from a sample of the keys), and
     each range is sorted and summed on its own: sorts and sums over a range's MB run several times faster than

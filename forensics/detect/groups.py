@@ -60,11 +60,10 @@ class FactStore:
     root: Path
     kinds: dict[str, KindBackground] = field(default_factory=dict)
 
-    def put(self, kind: str, facts: pl.DataFrame, *, summed: bool = False) -> pl.DataFrame:
-        """Keep `facts` (any (code, key, stratum[, rows]) table; `summed`: already one per account and key, as
-        `forensics.detect.facts` makes them) for the group step; returns them as `unique_facts` gives them, for the
-        caller to block on."""
-        facts = unique_facts(facts, summed=summed)
+    def put(self, kind: str, facts: pl.DataFrame) -> pl.DataFrame:
+        """Keep `facts` (any (code, key, stratum[, rows]) table, repeats summed here) for the group step; returns
+        them as `unique_facts` gives them, for the caller to block on."""
+        facts = unique_facts(facts)
         degree = key_degrees(facts)
         sizes = np.bincount(degree, minlength=2) if len(degree) else np.zeros(2, dtype=np.int64)
         # hist[d] = keys with d holders: each such key has d facts of degree d.

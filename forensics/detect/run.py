@@ -147,7 +147,7 @@ def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStor
                 blocking: Blocking, names: pl.Series) -> None:
     """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds)."""
     if kind in GROUP_KINDS:
-        facts = steps.run(f"store.{kind}", store.put, kind, facts, summed=True)
+        facts = steps.run(f"store.{kind}", store.put, kind, facts)
     if kind in key_kinds:
         sets.append(steps.run(f"edges.{kind}", key_edges, key_kinds[kind], facts, blocking, names,
                               prepared=kind in GROUP_KINDS))
