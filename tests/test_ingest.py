@@ -789,6 +789,21 @@ def test_prompts_are_normalised_and_masked_as_the_expressions_say(texts: list[st
     assert got["_text"].to_list() == want["t"].to_list()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=8).filter(lambda b: not b.endswith(b"\x00")), max_size=40))
+def test_function_words_are_found_in_their_table_and_nothing_else_is(tokens: list[bytes]) -> None:
+    # Keys are the bytes read as one little-endian integer, so a token's trailing NULs are not part of it; the
+    # compiled pass looks up word tokens only, which hold none.
+    from forensics.ingest import kernels
+    from forensics.ingest.pseudonymise import _FUNCTION_WORD_TABLE
+    from forensics.schema import FUNCTION_WORDS
+
+    words = {w.encode() for w in FUNCTION_WORDS}
+    for token in sorted(words) + tokens + [b"\x00"]:
+        key = np.uint64(int.from_bytes(token, "little"))
+        assert kernels._is_function_word(_FUNCTION_WORD_TABLE, key) == (token in words), token
+
+
 def test_prompt_shapes_of_null_and_empty_texts() -> None:
     from forensics.ingest.pseudonymise import MinHasher, prompt_shapes
     from forensics.keys import CaseKey

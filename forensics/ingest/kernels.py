@@ -65,31 +65,31 @@ def xxh64(data, start, end, seed):
             h = (h ^ _round(_ZERO, v)) * _P1 + _P4
     else:
         h = seed + _P5
-    acc = np.empty(1, dtype=np.uint64)
-    acc[0] = h + np.uint64(n)
-    _tail(data, i, end, acc)
-    return _avalanche(acc[0])
+    h += np.uint64(n)
+    return _avalanche(_tail(data, i, end, h, h, h, h)[0])  # the three unused accumulators compile away
 
 
 @compiled(inline="always")
-def _tail(data, i, end, acc):
-    """XXH64's rounds after its 32-byte stripes, over data[i:end], on every accumulator of `acc` (one per seed):
-    only the accumulators depend on the seed, so the bytes are read once for all of them."""
+def _tail(data, i, end, a0, a1, a2, a3):
+    """XXH64's rounds after its 32-byte stripes, over data[i:end], on four accumulators at once (four seeds):
+    only the accumulators depend on the seed, so the bytes are read once for all four, and the accumulators,
+    scalars, stay in registers."""
     while i + 8 <= end:
         lane = _round(_ZERO, _read(data, i, 8))
-        for r in range(len(acc)):
-            acc[r] = _rotl(acc[r] ^ lane, 27) * _P1 + _P4
+        a0, a1, a2, a3 = (_rotl(a0 ^ lane, 27) * _P1 + _P4, _rotl(a1 ^ lane, 27) * _P1 + _P4,
+                          _rotl(a2 ^ lane, 27) * _P1 + _P4, _rotl(a3 ^ lane, 27) * _P1 + _P4)
         i += 8
     if i + 4 <= end:
         word = _read(data, i, 4) * _P1
-        for r in range(len(acc)):
-            acc[r] = _rotl(acc[r] ^ word, 23) * _P2 + _P3
+        a0, a1, a2, a3 = (_rotl(a0 ^ word, 23) * _P2 + _P3, _rotl(a1 ^ word, 23) * _P2 + _P3,
+                          _rotl(a2 ^ word, 23) * _P2 + _P3, _rotl(a3 ^ word, 23) * _P2 + _P3)
         i += 4
     while i < end:
         byte = np.uint64(data[i]) * _P5
-        for r in range(len(acc)):
-            acc[r] = _rotl(acc[r] ^ byte, 11) * _P1
+        a0, a1, a2, a3 = (_rotl(a0 ^ byte, 11) * _P1, _rotl(a1 ^ byte, 11) * _P1,
+                          _rotl(a2 ^ byte, 11) * _P1, _rotl(a3 ^ byte, 11) * _P1)
         i += 1
+    return a0, a1, a2, a3
 
 
 @compiled(inline="always")
@@ -100,19 +100,39 @@ def _avalanche(h):
 
 
 @compiled(inline="always")
-def _least_hashes(data, start, end, seeds, acc, signature):
-    """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed; an input shorter than
-    one 32-byte stripe is read once for all of them (`_tail`). `acc` is scratch of one entry per seed."""
+def _least_hashes(data, start, end, seeds, signature):
+    """signature[r] = min(signature[r], XXH64(data[start:end], seeds[r])) for every seed (a multiple of four);
+    an input shorter than one 32-byte stripe is read once for every four seeds (`_tail`)."""
     n = end - start
     if n >= 32:
         for r in range(len(seeds)):
             signature[r] = min(signature[r], xxh64(data, start, end, seeds[r]))
         return
-    for r in range(len(seeds)):
-        acc[r] = seeds[r] + _P5 + np.uint64(n)
-    _tail(data, start, end, acc)
-    for r in range(len(seeds)):
-        signature[r] = min(signature[r], _avalanche(acc[r]))
+    for r in range(0, len(seeds), 4):
+        base = _P5 + np.uint64(n)
+        hashes = _tail(data, start, end, seeds[r] + base, seeds[r + 1] + base, seeds[r + 2] + base, seeds[r + 3] + base)
+        for k in range(4):
+            signature[r + k] = min(signature[r + k], _avalanche(hashes[k]))
+
+
+@compiled(inline="always")
+def _is_function_word(table, key):
+    """Whether `key` (a token's bytes, kernels.KEY_BYTES at most, as one integer) is in `table`, an open-addressing
+    hash table of the function words' keys (pseudonymise._function_word_table): one probe or two, where a binary
+    search of the sorted keys took eight. 0 marks an empty slot, and is no function word."""
+    mask = np.uint64(len(table) - 1)
+    slot = function_word_slot(key) & mask
+    while table[slot] != _ZERO:
+        if table[slot] == key:
+            return True
+        slot = (slot + np.uint64(1)) & mask
+    return False
+
+
+@compiled(inline="always")
+def function_word_slot(key):
+    """Where a function word's key is first looked for in the table (the multiplicative hash's high bits)."""
+    return (key * _P1) >> np.uint64(32)
 
 
 @compiled(inline="always")
@@ -150,14 +170,17 @@ def _is_ascii_space(c):
 
 
 @compiled(nogil=True)
-def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
+def prompt_shapes(offsets, data, premarked, function_word_table, phrase_words, shingle_words, seeds, band_seeds, rows_per_band):
     """Skeletons, openings, closings (each as n + 1 offsets and bytes) and MinHash band keys (n x bands) of texts.
 
     A text is read in one of two ways. Where `premarked[t]` is set, pseudonymise.prompt_shapes has spaced and
     marked it: tokens are the runs of bytes between spaces, and a token led by the mark byte is one character that
     is not a letter, a number or an apostrophe. Otherwise the text is ASCII as it came: tokens are runs of ASCII
     letters, digits and apostrophes, and every other byte that is not white space is a token of its own.
+    `function_word_table` is pseudonymise._function_word_table; the MinHash seeds come in fours.
     """
+    if len(seeds) % 4:
+        raise ValueError("MinHash seeds must come in fours")
     n = len(offsets) - 1
     size = max(len(data), 1)
     # Tokens are joined by one space, and two ASCII tokens can touch ("a~"): a skeleton is at most twice its text.
@@ -168,7 +191,7 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
         longest = max(longest, offsets[t + 1] - offsets[t])
     joined = np.empty(longest, np.uint8)
     word_start, word_end = np.empty(longest, np.int64), np.empty(longest, np.int64)
-    signature, acc = np.empty(len(seeds), np.uint64), np.empty(len(seeds), np.uint64)
+    signature = np.empty(len(seeds), np.uint64)
     label = np.empty(21 * rows_per_band, np.uint8)
     bands = np.empty((n, len(band_seeds)), np.uint64)
     sk = op = cl = 0
@@ -205,8 +228,7 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
                 masked = True
                 if i - s <= KEY_BYTES:
                     key = _read(data, s, i - s)
-                    slot = np.searchsorted(function_words, key)
-                    masked = not (slot < len(function_words) and function_words[slot] == key)
+                    masked = not _is_function_word(function_word_table, key)
                 tilde = masked
                 w = s
                 for k in range(s, i + 1):  # words: the token split at its apostrophes
@@ -239,9 +261,9 @@ def prompt_shapes(offsets, data, premarked, function_words, phrase_words, shingl
         close_off[t + 1] = cl
         signature[:] = ~_ZERO
         if words == 0:  # a text without words has the one shingle ""
-            _least_hashes(joined, 0, 0, seeds, acc, signature)
+            _least_hashes(joined, 0, 0, seeds, signature)
         for j in range(words):
-            _least_hashes(joined, word_start[j], word_end[min(j + shingle_words - 1, words - 1)], seeds, acc, signature)
+            _least_hashes(joined, word_start[j], word_end[min(j + shingle_words - 1, words - 1)], seeds, signature)
         for b in range(len(band_seeds)):
             at = 0
             for r in range(rows_per_band):

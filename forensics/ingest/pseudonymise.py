@@ -150,14 +150,25 @@ if (_WORD_TOKEN, _MARK_PATTERN, WORD) != (r"[\p{L}\p{N}']+", r"[^\s\p{L}\p{N}']"
 _SPACE = r"[^\S ]"
 
 
-def _function_word_keys() -> np.ndarray:
-    encoded = [w.encode() for w in FUNCTION_WORDS]
+def _function_word_table() -> np.ndarray:
+    """The function words' keys (UTF-8 bytes read as one little-endian integer) in an open-addressing hash table
+    of at least four slots a word, for kernels.prompt_shapes: each key in the first free slot from its
+    `kernels.function_word_slot`; 0 is an empty slot."""
+    encoded = sorted({w.encode() for w in FUNCTION_WORDS})
     if max(map(len, encoded)) > kernels.KEY_BYTES:
         raise ValueError(f"function words longer than {kernels.KEY_BYTES} bytes need a wider key")
-    return np.unique(np.array([int.from_bytes(word, "little") for word in encoded], np.uint64))
+    table = np.zeros(1 << (4 * len(encoded) - 1).bit_length(), np.uint64)
+    mask = len(table) - 1
+    for word in encoded:
+        key = np.uint64(int.from_bytes(word, "little"))
+        slot = int(kernels.function_word_slot(key)) & mask
+        while table[slot]:
+            slot = (slot + 1) & mask
+        table[slot] = key
+    return table
 
 
-_FUNCTION_WORD_KEYS = _function_word_keys()
+_FUNCTION_WORD_TABLE = _function_word_table()
 
 
 def _utf8_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +211,7 @@ def prompt_shapes(texts: pl.Series, minhasher: MinHasher) -> tuple[pl.Series, pl
     skeletons, openings, closings, bands = kernels.prompt_shapes(
         *_utf8_arrays(texts),
         beyond_ascii.to_numpy(),
-        _FUNCTION_WORD_KEYS,
+        _FUNCTION_WORD_TABLE,
         PHRASE_WORDS,
         SHINGLE_WORDS,
         np.array(minhasher.seeds, np.uint64),
