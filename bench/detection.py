@@ -99,6 +99,9 @@ def reflag(case: Path, flag_threshold: float) -> pl.DataFrame:
 def labelled_flags(case: Path, labels_path: Path, key: CaseKey, flags: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every labelled account (account_id, label, group) with its account_pseudonym, cluster_id (-1: none) and
     flagged. `flags` (account_pseudonym, cluster_id, flagged) defaults to the case's own."""
+    ingested_with = json.loads((case / "ingest.json").read_text())["key_fingerprint"]
+    if ingested_with != key.fingerprint:  # every label would miss its account: recall 0, silently
+        raise SystemExit(f"{case}: ingested with key {ingested_with}, scored with key {key.fingerprint}")
     labels = pl.read_parquet(labels_path)
     labels = labels.with_columns(
         pl.Series("account_pseudonym", key.pseudonyms("account", labels["account_id"].cast(pl.String).to_list()))
@@ -155,8 +158,9 @@ def _ingest(out: Path, key_file: Path) -> None:
 
 
 def _key_file(work: Path) -> Path:
-    key_file = work / "bench.key"
-    if not key_file.exists():
+    """This benchmark's key file (bench/run.py keeps a key of its own in the same directory, as bench.key)."""
+    key_file = work / "detection.key"
+    if not key_file.exists() or key_file.read_text().strip() != KEY_HEX:
         key_file.write_text(KEY_HEX + "\n")
         key_file.chmod(0o600)
     return key_file

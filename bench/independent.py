@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +48,9 @@ def run_incident(work: Path, incident: str, seed: int = 7) -> dict:
                        check=True, cwd=ROOT)
     case = out / "case"
     t0 = time.perf_counter()
+    if (case / "ingest.json").exists() and json.loads((case / "ingest.json").read_text())["key_fingerprint"] != \
+            CaseKey(bytes.fromhex(KEY_HEX)).fingerprint:
+        shutil.rmtree(case)  # a case ingested under another key: its pseudonyms match no label
     if not (case / "ingest.json").exists():
         _ingest(out, _key_file(work))
     run_cluster(case, ClusterParams())
