@@ -14,8 +14,8 @@ DEPENDENCIES = (
     "polars", "polars-hash", "numba", "pyarrow", "networkx", "hdbscan", "numpy", "scipy", "matplotlib", "typer",
     "typst",
 )
-# polars-hash computes the keyed pseudonyms, numba compiles the prompt shapes and MinHash band keys; typst
-# typesets report.pdf, so its version decides the PDF's bytes.
+# polars-hash computes XXH64 (and the keyed pseudonyms where OpenSSL's libcrypto cannot be loaded), numba compiles
+# the prompt shapes and MinHash band keys; typst typesets report.pdf, so its version decides the PDF's bytes.
 # Fields of `versions` that describe the environment rather than the tool: they may differ on an auditor's
 # machine without the analysis differing (`verify --logs` names them and compares everything else).
 ENVIRONMENT_FIELDS = ("python", *DEPENDENCIES)

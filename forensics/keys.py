@@ -5,8 +5,10 @@ key fingerprint        = first 16 hex chars of HMAC-SHA256(key, "fingerprint")
 
 Both can be re-derived with `openssl dgst -sha256 -mac HMAC -macopt hexkey:KEY`.
 
-Pseudonyms are computed a column at a time (hmac_sha256_hex): HMAC is built from two SHA-256 passes of
-polars-hash over binary columns, so no value is hashed by a Python call and the work releases the GIL.
+Pseudonyms are computed a column at a time (hmac_sha256_hex): by one compiled loop over OpenSSL's libcrypto
+that starts each value from the key's SHA-256 midstates (forensics.libcrypto), or, where libcrypto cannot be
+used, from two SHA-256 passes of polars-hash over binary columns. No value is hashed by a Python call, and the
+work releases the GIL.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 import pyarrow as pa
 
+from forensics import libcrypto
 from forensics.errors import ForensicsWarning, KeyFileError, OutputExistsError
 
 KEY_HEX_LEN = 64
@@ -60,14 +63,22 @@ def hmac_sha256_hex(
     data = series.drop_nulls().cast(pl.Binary) if has_nulls else series.cast(pl.Binary)
     if data.is_empty():
         return pl.Series(series.name, [None] * len(series), dtype=pl.String)
+    hexes = libcrypto.hmac_hex(inner_block, outer_block, prefix, data, hex_chars)
+    if hexes is None:
+        hexes = _polars_hash_hmac_hex(inner_block, outer_block, prefix, data, hex_chars)
+    hexes = hexes.alias(series.name)
+    if has_nulls:
+        return pl.Series(series.name, [None] * len(series), dtype=pl.String).scatter((~nulls).arg_true(), hexes)
+    return hexes
+
+
+def _polars_hash_hmac_hex(inner_block: bytes, outer_block: bytes, prefix: bytes, data: pl.Series, hex_chars: int) -> pl.Series:
+    """hmac_sha256_hex's values where libcrypto cannot be used: two SHA-256 passes of polars-hash."""
     # One prefix value viewed by every row (a binary view column shares the bytes), joined to each value.
     keyed = pl.Series("_k", [inner_block + prefix], dtype=pl.Binary).new_from_index(0, len(data))
     inner_hex = pl.DataFrame([keyed, data.alias("_v")]).select((pl.col("_k") + pl.col("_v")).chash.sha2_256()).to_series()
     outer = _sha256_hex(_outer_messages(outer_block, inner_hex))
-    hexes = (outer.str.head(hex_chars) if hex_chars < 64 else outer).alias(series.name)
-    if has_nulls:
-        return pl.Series(series.name, [None] * len(series), dtype=pl.String).scatter((~nulls).arg_true(), hexes)
-    return hexes
+    return outer.str.head(hex_chars) if hex_chars < 64 else outer
 
 
 def _sha256_hex(binary: pl.Series) -> pl.Series:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import stat
 import subprocess
+from unittest import mock
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forensics import libcrypto
 from forensics.errors import KeyFileError, OutputExistsError
 from forensics.keys import CaseKey, PermissiveKeyFileWarning, generate_key_file, hmac_sha256_hex, load_key
 from tests.conftest import TEST_KEY_HEX, run_cli
@@ -130,12 +133,36 @@ _VALUES = st.one_of(
 )
 
 
+def _hashed_by(backend: str):
+    """hmac_sha256_hex as it runs (libcrypto where it loads), or with its polars-hash construction forced."""
+    return contextlib.nullcontext() if backend == "libcrypto" else mock.patch.object(libcrypto, "hmac_hex", lambda *a: None)
+
+
+def test_libcrypto_loads_and_passes_its_known_answers_here():
+    # The machines this project runs on have it; without it, every test below would check the fallback twice.
+    assert libcrypto._native() is not None
+
+
 @settings(max_examples=25, deadline=None)
-@given(kind=st.sampled_from(["account", "ip", "prompt", "template", "email_domain"]), values=st.lists(_VALUES, max_size=6))
-def test_pseudonym_column_matches_openssl(kind, values):
+@given(kind=st.sampled_from(["account", "ip", "prompt", "template", "email_domain"]), values=st.lists(_VALUES, max_size=6),
+       backend=st.sampled_from(["libcrypto", "polars-hash"]))
+def test_pseudonym_column_matches_openssl(kind, values, backend):
     key = CaseKey(bytes.fromhex(TEST_KEY_HEX))
-    got = key.pseudonym_column(kind, pl.Series(values, dtype=pl.String)).to_list()
+    with _hashed_by(backend):
+        got = key.pseudonym_column(kind, pl.Series(values, dtype=pl.String)).to_list()
     assert got == [openssl_hmac(TEST_KEY_HEX, f"{kind}:{v}")[:32] for v in values]
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.binary(max_size=300)), max_size=20), hex_chars=st.sampled_from([16, 32, 64]))
+def test_both_hmac_constructions_agree_with_hashlib(values, hex_chars):
+    key = bytes.fromhex(TEST_KEY_HEX)
+    block = key.ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    want = [None if v is None else hmac.new(key, b"kind:" + v, hashlib.sha256).hexdigest()[:hex_chars] for v in values]
+    for backend in ("libcrypto", "polars-hash"):
+        with _hashed_by(backend):
+            assert hmac_sha256_hex(inner, outer, b"kind:", pl.Series(values, dtype=pl.Binary), hex_chars).to_list() == want
 
 
 def test_bulk_pseudonyms_match_openssl(key_file):
