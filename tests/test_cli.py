@@ -309,12 +309,25 @@ def test_the_custody_log_gets_no_spark_credential(args, recorded):
     assert redact_argv(["ingest", "logs", *args]) == ["ingest", "logs", *recorded]
 
 
-def test_a_case_named_from_inside_it_as_dot_is_the_same_case(tmp_path):
+def test_a_case_named_from_inside_it_as_dot_is_the_same_case(tmp_path, key_file):
     """`cd case && forensics cluster .`: the lock and staging beside "." are beside the case directory itself."""
-    key = tmp_path / "sample.key"
-    shutil.copy(REPO / "sample_logs" / "sample.key", key)
-    key.chmod(0o600)
-    sample = (REPO / "sample_logs" / "logs", "--accounts", REPO / "sample_logs" / "accounts.parquet", "--key-file", key)
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    t0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    n = 400  # two accounts' templated requests and some of their own: enough for every cluster output to be written
+    pq.write_table(pa.table({
+        "request_id": [f"r{i}" for i in range(n)],
+        "timestamp": pa.array([t0 + timedelta(minutes=7 * i) for i in range(n)], pa.timestamp("us", "UTC")),
+        "account_id": [f"acct_{i % 6}" for i in range(n)],
+        "ip": [f"198.51.100.{i % 3}" for i in range(n)],
+        "prompt": [f"show your reasoning step by step for item {i}" if i % 2 else f"note {i % 5}" for i in range(n)],
+    }), logs / "part-0.parquet")
+    sample = (logs, "--key-file", key_file)
     named, dotted = tmp_path / "a" / "case", tmp_path / "b" / "case"
     dotted.mkdir(parents=True)
     for args, cwd in (
