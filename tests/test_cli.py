@@ -3,14 +3,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from forensics.cli import main
-from tests.conftest import REPO, run_cli, tree_bytes
+from tests.conftest import run_cli, tree_bytes
 
 COMMANDS = ["keygen", "ingest", "synth", "cluster", "report", "verify", "reveal"]
 
