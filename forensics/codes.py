@@ -13,6 +13,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the .nchash namespace: XXH64)
 
 from forensics.errors import InternalError
+from forensics.radix import sort_u64
 
 ACCOUNT = "account_pseudonym"
 
@@ -78,7 +79,7 @@ def run_starts(values: np.ndarray) -> np.ndarray:
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted. By one sort: numpy's own `unique` hashes 64-bit values, far slower."""
-    ordered = np.sort(values)
+    ordered = sort_u64(values) if values.dtype == np.uint64 else np.sort(values)
     return ordered[run_starts(ordered)] if len(ordered) else ordered
 
 

@@ -436,7 +436,7 @@ def test_kernels_compile_without_a_writable_cache_directory() -> None:
         "import numpy as np\n"
         "from numba.core import caching\n"
         "caching.CacheImpl._locator_classes = []\n"
-        "from forensics import libcrypto\n"
+        "from forensics import libcrypto, radix\n"
         "from forensics.detect import blocking, facts\n"
         "from forensics.ingest import kernels\n"
         "print(type(kernels.xxh64._cache).__name__, type(blocking._ring_scan._cache).__name__, "
@@ -448,10 +448,10 @@ def test_kernels_compile_without_a_writable_cache_directory() -> None:
 
 
 def test_kernels_are_cached_where_numba_can_write() -> None:
-    from forensics import libcrypto
+    from forensics import libcrypto, radix
     from forensics.detect import blocking, facts
     from forensics.ingest import kernels
 
     kernels_ = [kernels.xxh64, kernels.prompt_shapes, kernels.normalise_ascii, blocking._ring_scan, facts._sum_account_runs,
-                libcrypto._kernel]
+                libcrypto._kernel, radix._radix]
     assert {type(k._cache).__name__ for k in kernels_} == {"FunctionCache"}

@@ -36,6 +36,7 @@ from scipy import special
 
 from forensics.codes import run_starts, sorted_unique
 from forensics.compiled import compiled
+from forensics.radix import argsort_u64, sort_u64
 
 _SHIFT = 1 << 32
 # Facts handled at once when generating pairs: bounds the pair table of one slice to a few hundred MB.
@@ -146,14 +147,14 @@ def unique_facts(facts: pl.DataFrame, *, per_sort: int = _FACTS_PER_SORT) -> pl.
     written = 0
     for lo, hi in zip(ends[:-1].tolist(), ends[1:].tolist()):
         # By key, then (a rank per distinct key, code) where some key has several facts: two sorts of 64-bit integers.
-        order = np.argsort(key[lo:hi])
+        order = argsort_u64(key[lo:hi])
         k, w, t = key[lo:hi][order], who[lo:hi][order], tally[lo:hi][order]
         if len(k) > 1:
             rank = np.zeros(len(k), dtype=np.uint64)
             np.not_equal(k[1:], k[:-1], out=rank[1:], casting="unsafe")
             np.cumsum(rank, out=rank)
             if int(rank[-1]) + 1 < len(k):
-                order = np.argsort((rank << np.uint64(32)) | (w >> np.uint64(32)))
+                order = argsort_u64((rank << np.uint64(32)) | (w >> np.uint64(32)))
                 k, w, t = k[order], w[order], t[order]
         # The range's unique facts are written back over the table, at or before where the range began.
         written = _sum_key_runs(k, w, t, key, who, tally, written)
@@ -261,7 +262,7 @@ def _by_rank_within_keys(rank: np.ndarray, by_rank: np.ndarray, sizes: np.ndarra
     """The account codes of each key's holders in rank order (its salting ring), keys one after another; `rank`
     is the holders' ranks, keys one after another, and `by_rank` the account code of each rank."""
     key_of = np.repeat(np.arange(len(sizes), dtype=np.uint64), sizes)
-    ordered = np.sort((key_of << np.uint64(32)) | rank.astype(np.uint64))  # one sort of (key index, rank)
+    ordered = sort_u64((key_of << np.uint64(32)) | rank.astype(np.uint64), in_place=True)  # one sort of (key, rank)
     return by_rank[(ordered & np.uint64(_SHIFT - 1)).astype(np.int64)].astype(np.int64)
 
 
@@ -324,9 +325,8 @@ class _PairCounts:
     def _merge(self) -> None:
         if not self.raw:
             return
-        raw = np.concatenate(self.raw)
+        raw = sort_u64(np.concatenate(self.raw), in_place=True)
         self.raw, self.raw_size = [], 0
-        raw.sort()
         self.entries = _merge_counts(self.entries, raw, self.count_bits)
 
 

@@ -50,6 +50,7 @@ import polars as pl
 
 from forensics.codes import run_starts, xxh64
 from forensics.errors import BadInputError, InternalError, MissingColumnError
+from forensics.radix import sort_u64
 
 # Facts expanded at once (give or take one account): bounds the memory of step 4. With Int32 rows and UInt32
 # pairs its arrays stay under 32 MiB, which the C allocator recycles rather than mapping fresh pages per chunk.
@@ -303,7 +304,7 @@ class _Table:
             del time
             packed <<= _U64(account_bits)
             packed |= _unsigned(a)
-            packed.sort()
+            sort_u64(packed, in_place=True)
             a = np.empty(n, dtype=index)
             np.bitwise_and(packed, (_U64(1) << _U64(account_bits)) - _U64(1), out=a, casting="unsafe")
             k = np.empty(n, dtype=np.uint32)  # key codes are UInt32
@@ -379,7 +380,7 @@ def _order_by_account(a: np.ndarray, account_bits: int) -> tuple[np.ndarray, np.
         packed = a.astype(_U64)
         packed <<= _U64(index_bits)
         packed |= _unsigned(np.arange(n, dtype=a.dtype))
-        packed.sort()
+        sort_u64(packed, in_place=True)
         order = np.empty(n, dtype=a.dtype)
         np.bitwise_and(packed, (_U64(1) << _U64(index_bits)) - _U64(1), out=order, casting="unsafe")
         owner_account = np.empty(n, dtype=a.dtype)
@@ -513,7 +514,10 @@ def _count_pieces(
         pair |= np.repeat((own - b0).astype(pair_type), account_facts)
         del nonempty, span_start, f, ww, chunk_accounts, new_account, account_facts
         # Sorting and run-length counting beats hashing millions of mostly distinct pairs.
-        pair.sort()
+        if pair.dtype == _U64:
+            sort_u64(pair, in_place=True)
+        else:
+            pair.sort()
         runs = pl.Series(pair).rle().struct.unnest()
         del pair
         value, count = runs["value"].to_numpy(), runs["len"].to_numpy()
