@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
@@ -345,16 +346,8 @@ def test_facts_do_not_depend_on_row_order_or_batches() -> None:
                       ("c", key_of("ip2")): 200}
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0, 1, 7, (1 << 63) + 1, (1 << 64) - 1]),
-                          st.integers(0, 4), st.booleans()), max_size=40))
-def test_batch_facts_are_one_per_key_in_each_run_of_an_accounts_rows(rows) -> None:
-    """Rows of one account next to each other make one run; each run gives one fact per key, with its rows
-    counted, its reasoning rows summed and the least stratum of its rows."""
-    from forensics.detect.facts import _account_run_facts
-
-    frame = pl.DataFrame(rows, schema={"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "_r": pl.Boolean},
-                         orient="row")
+def account_run_facts_reference(rows: list[tuple[int, int, int, bool]]) -> list[tuple]:
+    """One fact per key in each run of an account's rows, by dictionaries."""
     expected = []
     for _, run in itertools.groupby(rows, key=lambda r: r[0]):
         sums: dict[int, list[int]] = {}
@@ -362,10 +355,38 @@ def test_batch_facts_are_one_per_key_in_each_run_of_an_accounts_rows(rows) -> No
             least, count, flagged = sums.get(key, [stratum, 0, 0])
             sums[key] = [min(least, stratum), count + 1, flagged + flag]
         expected += [(code, key, *sums[key]) for key in sorted(sums)]
-    got = _account_run_facts(frame)
+    return expected
+
+
+def account_run_facts(rows: list[tuple[int, int, int, bool]]) -> pl.DataFrame:
+    from forensics.detect.facts import _account_run_facts
+
+    frame = pl.DataFrame(rows, schema={"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "_r": pl.Boolean},
+                         orient="row")
+    return _account_run_facts(frame)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0, 1, 7, (1 << 63) + 1, (1 << 64) - 1]),
+                          st.integers(0, 4), st.booleans()), max_size=40))
+def test_batch_facts_are_one_per_key_in_each_run_of_an_accounts_rows(rows) -> None:
+    """Rows of one account next to each other make one run; each run gives one fact per key, with its rows
+    counted, its reasoning rows summed and the least stratum of its rows."""
+    got = account_run_facts(rows)
     assert got.schema == pl.Schema({"code": pl.UInt32, "key": pl.UInt64, "stratum": pl.UInt32, "rows": pl.UInt32,
                                     "reasoning": pl.UInt32})
-    assert got.rows() == expected
+    assert got.rows() == account_run_facts_reference(rows)
+
+
+def test_runs_of_every_length_give_one_fact_per_key() -> None:
+    """Short runs are key-ordered one way and long ones another (facts._INSERTION_SORT_MAX): runs of 1 to 200
+    rows, keys repeating and not, all against the reference."""
+    rng = random.Random(11)
+    rows = []
+    for code, length in enumerate([1, 2, 3, 31, 32, 33, 64, 200, 5, 200]):
+        keys = [rng.choice([0, 3, 9, (1 << 64) - 1, rng.getrandbits(64)]) for _ in range(length)]
+        rows += [(code, key, rng.randrange(5), rng.random() < 0.5) for key in keys]
+    assert account_run_facts(rows).rows() == account_run_facts_reference(rows)
 
 
 # ------------------------------------------------------------------------------------------ account kinds

@@ -211,6 +211,10 @@ def _account_run_facts(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(dict(zip(("code", "key", "stratum", "rows", "reasoning"), columns)))
 
 
+# Runs of an account's rows up to this long are key-ordered by insertion sort.
+_INSERTION_SORT_MAX = 32
+
+
 @compiled(nogil=True)
 def _sum_account_runs(code, key, stratum, flag):
     """For each run of equal codes, its keys sorted, each with its rows counted, its flags summed and the least of
@@ -222,17 +226,28 @@ def _sum_account_runs(code, key, stratum, flag):
     out_stratum = np.empty(n, dtype=np.uint32)
     out_rows = np.empty(n, dtype=np.uint32)
     out_flag = np.empty(n, dtype=np.uint32)
+    order = np.empty(n, dtype=np.int64)
     m, i = 0, 0
     while i < n:
         j = i + 1
         while j < n and code[j] == code[i]:
             j += 1
-        order = np.argsort(key[i:j]) + i
-        p = 0
-        while p < j - i:
+        # Rows in key order: most runs are a few rows (an account's requests in one day's file), which an
+        # insertion sort orders without the allocation an argsort makes.
+        if j - i <= _INSERTION_SORT_MAX:
+            for p in range(i, j):
+                q = p
+                while q > i and key[order[q - 1]] > key[p]:
+                    order[q] = order[q - 1]
+                    q -= 1
+                order[q] = p
+        else:
+            order[i:j] = np.argsort(key[i:j]) + i
+        p = i
+        while p < j:
             k = key[order[p]]
             least, count, flagged = stratum[order[p]], 0, 0
-            while p < j - i and key[order[p]] == k:
+            while p < j and key[order[p]] == k:
                 least = min(least, stratum[order[p]])
                 count += 1
                 flagged += flag[order[p]]

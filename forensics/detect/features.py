@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT, account_codes, collect_coded, mix64, xxh64
+from forensics.radix import sort_u64
 
 HOURS = list(range(24))
 # A model first seen this long after the case starts counts as "newly released" within the case.
@@ -109,8 +110,8 @@ _COLUMNS = (
 def _sorted_by_account_and_time(rows: pl.DataFrame) -> pl.DataFrame:
     """(code, timestamp) rows sorted by code, then time.
 
-    Where both fit in 64 bits (seed scale: 18 + 42), one numpy sort of the pair packed into a UInt64 does it,
-    2.4x faster than two stable sorts, which remain for anything wider.
+    Where both fit in 64 bits (seed scale: 18 + 42), one radix sort of the pair packed into a UInt64 does it,
+    several times faster than two stable sorts, which remain for anything wider.
     """
     if rows.height == 0 or rows["timestamp"].null_count():
         return rows.sort("timestamp").sort("code", maintain_order=True)
@@ -124,7 +125,7 @@ def _sorted_by_account_and_time(rows: pl.DataFrame) -> pl.DataFrame:
     packed = code.astype(np.uint64) << np.uint64(time_bits)
     packed |= (t - t_min).astype(np.uint64)
     del t, code
-    packed.sort()
+    sort_u64(packed, in_place=True)
     code = (packed >> np.uint64(time_bits)).astype(np.uint32)
     packed &= np.uint64((1 << time_bits) - 1)
     t = packed.view(np.int64)
