@@ -11,11 +11,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
-from forensics.detect.groups import SPECIFIC_SURPRISE, FactStore, chernoff_surprise, expected_distinct, group_evidence
+from forensics.detect.groups import (
+    SPECIFIC_SURPRISE,
+    FactStore,
+    attach_candidates,
+    chernoff_surprise,
+    expected_distinct,
+    group_evidence,
+)
 
 LN10 = math.log(10.0)
 
@@ -257,6 +264,39 @@ def test_fact_store_keeps_unique_facts_and_the_degree_histogram(tmp_path: Path) 
     assert kb.hist.tolist()[:4] == [0, 2, 0, 1] and kb.hist[4:].sum() == 0
     on_disk = pl.read_parquet(kb.path)
     assert on_disk.select("code", "key", "degree").rows() == [(0, 1, 3), (1, 1, 3), (2, 1, 3), (2, 5, 1), (3, 9, 1)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(0, 15), st.integers(1, 9), st.integers(0, 3)), max_size=80),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 15)), max_size=12),
+    st.sets(st.integers(0, 20), max_size=12),
+)
+# Account 0 holds group 0's specific key 1 and another key: all its requests count in `rows`.
+@example(raw=[(0, 1, 2, 1), (0, 2, 5, 0), (1, 1, 1, 1), (3, 2, 4, 2), (3, 1, 1, 0)], specific=[(0, 1), (1, 3)], excluded={3})
+def test_attach_candidates_count_each_outsiders_requests_on_each_groups_specific_keys(raw, specific, excluded) -> None:
+    """For every account outside `excluded` holding a specific key of a group: its requests and reasoning
+    requests on that group's specific keys, how many of those keys it holds, and all its requests of the kind."""
+    rows = [(c, k, r, min(q, r)) for c, k, r, q in raw]
+    spec = pl.DataFrame(sorted(set(specific)), schema={"cluster_id": pl.Int64, "key": pl.UInt64}, orient="row")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = FactStore(Path(tmp))
+        store.put("template", fact_frame(rows))
+        got = attach_candidates(store.kinds["template"], spec, pl.DataFrame({"code": sorted(excluded)}, schema={"code": pl.UInt32}))
+    summed: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for c, k, r, q in rows:
+        summed[(c, k)][0] += r
+        summed[(c, k)][1] += q
+    expected = []
+    for code in sorted({c for c, _ in summed} - excluded):
+        own = {k: v for (c, k), v in summed.items() if c == code}
+        for cid in sorted({cid for cid, _ in set(specific)}):
+            keys = [k for k in own if (cid, k) in set(specific)]
+            if keys:
+                expected.append((code, cid, sum(own[k][0] for k in keys), sum(own[k][1] for k in keys), len(keys),
+                                 sum(v[0] for v in own.values())))
+    assert got.rows() == expected
+    assert got.columns == ["code", "cluster_id", "rows_on_specific", "reasoning_on_specific", "specific_keys", "rows"]
 
 
 # ------------------------------------------------------------------------------------------ Chernoff

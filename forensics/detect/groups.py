@@ -219,7 +219,6 @@ def attach_candidates(background: KindBackground, specific: pl.DataFrame, exclud
     facts = pl.scan_parquet(background.path).select("code", "key", "rows", "reasoning").join(
         excluded.lazy().select("code"), on="code", how="anti"
     )
-    totals = facts.group_by("code").agg(pl.col("rows").sum().alias("rows"))
     on_specific = (
         facts.join(specific.lazy(), on="key", how="inner")
         .group_by("code", "cluster_id")
@@ -227,5 +226,11 @@ def attach_candidates(background: KindBackground, specific: pl.DataFrame, exclud
             pl.col("rows").sum().alias("rows_on_specific"), pl.col("reasoning").sum().alias("reasoning_on_specific"),
             pl.len().alias("specific_keys"),
         )
+        .collect()
     )
-    return on_specific.join(totals, on="code", how="left").collect().sort("code", "cluster_id")
+    # All requests of the few accounts found, not of every account outside the groups.
+    totals = (
+        facts.join(on_specific.lazy().select("code"), on="code", how="semi")
+        .group_by("code").agg(pl.col("rows").sum().alias("rows"))
+    )
+    return on_specific.lazy().join(totals, on="code", how="left").collect().sort("code", "cluster_id")
