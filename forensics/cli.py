@@ -650,13 +650,41 @@ def process_defaults(command: str | None = None) -> None:
     - numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; on the 2-core VM this
       project is measured on, those faults cost more system time than they save (README, Performance). numpy
       reads the setting once, at its import.
-    - ingest allocates and frees about the same memory for every batch. polars' allocator (jemalloc, configured by
-      `_RJEM_MALLOC_CONF` when polars loads) would hand the freed pages back to the system within seconds, and
-      touching them again costs a page fault each: it keeps them instead. Ingest's peak RSS still follows the
-      batch size. cluster gained no speed from it, and kept pages raised its peak by over 4 GiB."""
+    - ingest allocates and frees about the same memory for every batch, through three allocators: polars'
+      jemalloc, pyarrow's mimalloc and glibc's malloc (numpy's and the compiled kernels' arrays). Each would hand
+      freed pages back to the system, and touching them again costs a page fault each: ingest has jemalloc and
+      glibc keep them, and mimalloc keep them for a second, long enough for the next batch (keeping them for
+      good saved few more faults and cost 0.65 GB more). jemalloc and mimalloc read their settings from the
+      environment when polars and pyarrow load. Ingest's peak RSS still follows the batch size. cluster gained
+      no speed from kept pages, and they raised its peak by over 4 GiB."""
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     if command == "ingest":
         os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
+        os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
+        keep_freed_heap()
+
+
+# mallopt's parameters (glibc's malloc.h), and the environment variables that set them at a process's start.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_ENVIRONMENT = ("GLIBC_TUNABLES", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_")
+
+
+def keep_freed_heap() -> bool:
+    """Have glibc's malloc serve blocks of up to 32 MiB (its largest mmap threshold) from the heap and keep the
+    heap's free top instead of returning it: by default a block of a few MiB is a fresh mapping, faulted in page
+    by page, each time a batch allocates it. False where the C library has no mallopt, or the environment already
+    configures malloc."""
+    if any(name in os.environ for name in _MALLOC_ENVIRONMENT):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    settings = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, (1 << 31) - 1))
+    return all([mallopt(parameter, value) == 1 for parameter, value in settings])
 
 
 def main(argv: list[str] | None = None) -> int:

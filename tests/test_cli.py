@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from forensics import cli
 from forensics.cli import main
 from tests.conftest import run_cli, tree_bytes
 
@@ -167,6 +168,67 @@ def test_polars_allocator_reads_the_setting_ingest_gives_it(monkeypatch):
         assert "jemalloc" not in run.stderr, run.stderr
         kept[name] = int(run.stdout.split()[-1])
     assert kept["returned"] < 100 and kept["ingest"] > 300, kept
+
+
+@pytest.mark.parametrize(
+    "args, preset, expected",
+    [(["ingest", "--help"], None, "1000"), (["cluster", "--help"], None, "None"), (["ingest", "--help"], "100", "100")],
+)
+def test_only_ingest_keeps_the_memory_pyarrow_frees(args, preset, expected):
+    """cli.main sets pyarrow's allocator to keep freed pages for ingest alone; a value already set wins."""
+    code = f"import os, forensics.cli as c; c.main({args!r}); print(os.environ.get('MIMALLOC_PURGE_DELAY'))"
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env | ({"MIMALLOC_PURGE_DELAY": preset} if preset else {})).stdout
+    assert out.splitlines()[-1] == expected
+
+
+def test_pyarrow_allocator_reads_the_setting_ingest_gives_it(monkeypatch):
+    """pyarrow's mimalloc reads MIMALLOC_PURGE_DELAY: with 0 a freed 400 MB array leaves the resident set at once,
+    with ingest's setting it stays. A pyarrow that changed its default allocator fails here."""
+    from forensics.cli import process_defaults
+
+    monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
+    process_defaults("ingest")
+    ingest_setting = os.environ.pop("MIMALLOC_PURGE_DELAY")
+    code = (
+        "import numpy as np, pyarrow as pa, pyarrow.compute as pc, time\n"
+        "assert pa.default_memory_pool().backend_name == 'mimalloc', pa.default_memory_pool().backend_name\n"
+        "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) // 1024\n"
+        "x = pa.array(np.arange(50_000_000)); base = rss(); y = pc.add(x, 1); y = None; time.sleep(0.3); print(rss() - base)"
+    )
+    kept = {}
+    for name, delay in (("returned", "0"), ("ingest", ingest_setting)):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env=os.environ | {"MIMALLOC_PURGE_DELAY": delay})
+        kept[name] = int(run.stdout.split()[-1])
+    assert kept["returned"] < 100 and kept["ingest"] > 300, kept
+
+
+def test_glibc_malloc_serves_ingests_blocks_from_a_heap_it_keeps():
+    """After cli.main starts ingest, twenty 16 MiB mallocs all come from the heap, with no mapping of their own
+    (mallinfo2's hblkhd), and stay there once freed (keepcost, the heap's free top); for cluster they are mappings
+    of their own."""
+    code = (
+        "import ctypes, forensics.cli as c; c.main([%r, '--help'])\n"
+        "class Info(ctypes.Structure): _fields_ = [(n, ctypes.c_size_t) for n in ("
+        "'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split())]\n"
+        "libc = ctypes.CDLL(None); libc.mallinfo2.restype = Info; libc.malloc.restype = ctypes.c_void_p\n"
+        "libc.free.argtypes = [ctypes.c_void_p]\n"
+        "before = libc.mallinfo2().hblkhd; blocks = [libc.malloc(16 << 20) for _ in range(20)]\n"
+        "mapped = libc.mallinfo2().hblkhd - before\n"
+        "for block in reversed(blocks): libc.free(block)\n"
+        "print(mapped > 0, libc.mallinfo2().keepcost >= 320 << 20)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in cli._MALLOC_ENVIRONMENT}
+    seen = {}
+    for name, command, preset in (("ingest", "ingest", {}), ("cluster", "cluster", {}),
+                                  ("ingest, malloc set in the environment", "ingest", {"MALLOC_TOP_PAD_": "131072"})):
+        run = subprocess.run([sys.executable, "-c", code % command], capture_output=True, text=True, check=True,
+                             env=env | preset)
+        seen[name] = run.stdout.split()[-2:]
+    assert seen == {"ingest": ["False", "True"], "cluster": ["True", "False"],
+                    "ingest, malloc set in the environment": ["True", "False"]}, seen
 
 
 def test_version(capsys):
