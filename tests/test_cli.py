@@ -147,24 +147,37 @@ def test_only_ingest_keeps_the_memory_polars_frees(args, preset, expected):
     assert out.splitlines()[-1] == expected
 
 
-def test_polars_allocator_reads_the_setting_ingest_gives_it(monkeypatch):
-    """polars' jemalloc reads _RJEM_MALLOC_CONF: with decay 0 a freed 400 MB column leaves the resident set at
-    once, with ingest's setting it stays. A polars that renamed the variable or changed allocator fails here."""
-    from forensics.cli import process_defaults
-
-    for name in ("_RJEM_MALLOC_CONF", "NUMPY_MADVISE_HUGEPAGE"):
-        monkeypatch.delenv(name, raising=False)
-    process_defaults("ingest")
-    ingest_setting = os.environ.pop("_RJEM_MALLOC_CONF")
-    code = (
-        "import polars as pl, time\n"
-        "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) // 1024\n"
+_RSS = "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) // 1024\n"
+# allocator: (the variable it reads, a value that returns freed pages at once, code that prints how many MB a freed
+# 400 MB column leaves in the resident set)
+_ALLOCATORS = {
+    "polars' jemalloc": ("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0", (
+        "import polars as pl, time\n" + _RSS +
         "base = rss(); s = pl.int_range(0, 50_000_000, eager=True); s = None; time.sleep(0.2); print(rss() - base)"
-    )
+    )),
+    "pyarrow's mimalloc": ("MIMALLOC_PURGE_DELAY", "0", (
+        "import numpy as np, pyarrow as pa, pyarrow.compute as pc, time\n"
+        "assert pa.default_memory_pool().backend_name == 'mimalloc', pa.default_memory_pool().backend_name\n" + _RSS +
+        "x = pa.array(np.arange(50_000_000)); base = rss(); y = pc.add(x, 1); y = None; time.sleep(0.3); print(rss() - base)"
+    )),
+}
+
+
+@pytest.mark.parametrize("allocator", sorted(_ALLOCATORS))
+def test_allocators_read_the_settings_ingest_gives_them(allocator, monkeypatch):
+    """Each allocator reads its variable: with a value that returns pages at once a freed 400 MB column leaves the
+    resident set, with ingest's setting it stays. A library that renamed the variable or changed allocator
+    fails here."""
+    variable, returned, code = _ALLOCATORS[allocator]
+    monkeypatch.setattr(cli, "keep_freed_heap", lambda: False)  # mallopt would change this test process's heap
+    for name in ("NUMPY_MADVISE_HUGEPAGE", *(v for v, _, _ in _ALLOCATORS.values())):
+        monkeypatch.delenv(name, raising=False)
+    cli.process_defaults("ingest")
+    ingest_setting = os.environ.pop(variable)
     kept = {}
-    for name, conf in (("returned", "dirty_decay_ms:0,muzzy_decay_ms:0"), ("ingest", ingest_setting)):
+    for name, value in (("returned", returned), ("ingest", ingest_setting)):
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env=os.environ | {"_RJEM_MALLOC_CONF": conf})
+                             env=os.environ | {variable: value})
         assert "jemalloc" not in run.stderr, run.stderr
         kept[name] = int(run.stdout.split()[-1])
     assert kept["returned"] < 100 and kept["ingest"] > 300, kept
@@ -181,28 +194,6 @@ def test_only_ingest_keeps_the_memory_pyarrow_frees(args, preset, expected):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=env | ({"MIMALLOC_PURGE_DELAY": preset} if preset else {})).stdout
     assert out.splitlines()[-1] == expected
-
-
-def test_pyarrow_allocator_reads_the_setting_ingest_gives_it(monkeypatch):
-    """pyarrow's mimalloc reads MIMALLOC_PURGE_DELAY: with 0 a freed 400 MB array leaves the resident set at once,
-    with ingest's setting it stays. A pyarrow that changed its default allocator fails here."""
-    from forensics.cli import process_defaults
-
-    monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
-    process_defaults("ingest")
-    ingest_setting = os.environ.pop("MIMALLOC_PURGE_DELAY")
-    code = (
-        "import numpy as np, pyarrow as pa, pyarrow.compute as pc, time\n"
-        "assert pa.default_memory_pool().backend_name == 'mimalloc', pa.default_memory_pool().backend_name\n"
-        "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) // 1024\n"
-        "x = pa.array(np.arange(50_000_000)); base = rss(); y = pc.add(x, 1); y = None; time.sleep(0.3); print(rss() - base)"
-    )
-    kept = {}
-    for name, delay in (("returned", "0"), ("ingest", ingest_setting)):
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env=os.environ | {"MIMALLOC_PURGE_DELAY": delay})
-        kept[name] = int(run.stdout.split()[-1])
-    assert kept["returned"] < 100 and kept["ingest"] > 300, kept
 
 
 def test_glibc_malloc_serves_ingests_blocks_from_a_heap_it_keeps():
