@@ -656,7 +656,7 @@ def process_defaults(command: str | None = None) -> None:
       glibc keep them, and mimalloc keep them for a second, long enough for the next batch (keeping them for
       good saved few more faults and cost 0.65 GB more). jemalloc and mimalloc read their settings from the
       environment when polars and pyarrow load. Ingest's peak RSS still follows the batch size. cluster gained
-      no speed from kept pages, and they raised its peak by over 4 GiB."""
+      no speed from jemalloc keeping its pages, which raised cluster's peak by over 4 GiB."""
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     if command == "ingest":
         os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1")
@@ -680,7 +680,7 @@ def keep_freed_heap() -> bool:
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: a platform without a process-wide C library handle
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     settings = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, (1 << 31) - 1))
