@@ -4,7 +4,8 @@ detection benchmarks.
 The floors: one streaming pass over all twelve log columns grouped by account, and a lighter one over the four
 columns a per-account summary needs (account_id, ip, prompt, timestamp: count, distinct IPs, distinct prompts,
 first time). Ingest's hashing share and cluster's sub-steps are measured by bench/instrumented.py, which wraps the
-CLI from outside.
+CLI from outside; bench/hmac_micro.py times the keyed hashing of the last scale's prompts as ingest did it before
+issue 19 and as it does now.
 
 Each stage runs as its own process so that its wall time, CPU time and peak RSS are its own (os.wait4).
 Figures are only comparable within one run: quote ratios, not seconds.
@@ -288,6 +289,9 @@ def main() -> None:
     print("\n## Scaling\n")
     print(scaling(rows, scales))
     (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
+    print("\n## Keyed hashing, per million prompts\n", flush=True)
+    logs = ensure_incident(scales[-1], args.seed)[0] / "logs"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "hmac_micro.py"), str(logs)], cwd=ROOT, check=True)
     if not args.no_peer:
         sizes = ["2000"] if args.smoke else args.peer_sizes.split(",")
         limit = ["--peer-timeout", "60" if args.smoke else "1800"]

@@ -34,6 +34,9 @@ def test_bench_smoke_prints_every_table(tmp_path):
                      r"for [0-9,]+ page faults and [0-9,]+ MiB written", out)
     assert re.search(r"\| tiny \| ingest \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \| [0-9,]+ \| [0-9,]+ \|", out)
     assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, prompt shapes with MinHash [0-9.]+\)", out)
+    # The keyed-hashing micro-benchmark: the way ingest hashed before issue 19, the fallback and libcrypto.
+    for method in ("Python hmac, one value at a time", "polars-hash, SHA-256 twice", "libcrypto from the key's midstates"):
+        assert re.search(rf"\| {re.escape(method)}[^|]*\| [0-9]+\.[0-9]+ \|", out), method
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out
