@@ -134,15 +134,23 @@ def test_numpy_huge_page_advice_is_off_in_commands_unless_set(environment, expec
     assert out.splitlines()[-1] == expected
 
 
-@pytest.mark.parametrize(
-    "args, preset, expected",
-    [(["ingest", "--help"], None, "dirty_decay_ms:-1,muzzy_decay_ms:-1"), (["cluster", "--help"], None, "None"),
-     (["--debug", "ingest", "--help"], "narenas:1", "narenas:1")],
-)
-def test_only_ingest_keeps_the_memory_polars_frees(args, preset, expected):
-    """cli.main sets polars' allocator to keep freed pages for ingest alone; a value already set wins."""
-    code = f"import os, forensics.cli as c; c.main({args!r}); print(os.environ.get('_RJEM_MALLOC_CONF'))"
-    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"} | ({"_RJEM_MALLOC_CONF": preset} if preset else {})
+# variable: (what ingest sets it to, a value a user might have set instead)
+_INGEST_ALLOCATOR_SETTINGS = {
+    "_RJEM_MALLOC_CONF": ("dirty_decay_ms:-1,muzzy_decay_ms:-1", "narenas:1"),
+    "MIMALLOC_PURGE_DELAY": ("1000", "100"),
+}
+
+
+@pytest.mark.parametrize("variable", sorted(_INGEST_ALLOCATOR_SETTINGS))
+@pytest.mark.parametrize("args, preset", [(["ingest", "--help"], False), (["cluster", "--help"], False),
+                                          (["--debug", "ingest", "--help"], True)])
+def test_only_ingest_keeps_the_memory_its_allocators_free(variable, args, preset):
+    """cli.main sets polars' and pyarrow's allocators to keep freed pages for ingest alone; a value already set
+    wins."""
+    ingest_value, user_value = _INGEST_ALLOCATOR_SETTINGS[variable]
+    expected = user_value if preset else ingest_value if "ingest" in args else "None"
+    code = f"import os, forensics.cli as c; c.main({args!r}); print(os.environ.get({variable!r}))"
+    env = {k: v for k, v in os.environ.items() if k != variable} | ({variable: user_value} if preset else {})
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.splitlines()[-1] == expected
 
@@ -181,19 +189,6 @@ def test_allocators_read_the_settings_ingest_gives_them(allocator, monkeypatch):
         assert "jemalloc" not in run.stderr, run.stderr
         kept[name] = int(run.stdout.split()[-1])
     assert kept["returned"] < 100 and kept["ingest"] > 300, kept
-
-
-@pytest.mark.parametrize(
-    "args, preset, expected",
-    [(["ingest", "--help"], None, "1000"), (["cluster", "--help"], None, "None"), (["ingest", "--help"], "100", "100")],
-)
-def test_only_ingest_keeps_the_memory_pyarrow_frees(args, preset, expected):
-    """cli.main sets pyarrow's allocator to keep freed pages for ingest alone; a value already set wins."""
-    code = f"import os, forensics.cli as c; c.main({args!r}); print(os.environ.get('MIMALLOC_PURGE_DELAY'))"
-    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=env | ({"MIMALLOC_PURGE_DELAY": preset} if preset else {})).stdout
-    assert out.splitlines()[-1] == expected
 
 
 def test_glibc_malloc_serves_ingests_blocks_from_a_heap_it_keeps():
