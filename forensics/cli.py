@@ -669,22 +669,22 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MALLOC_ENVIRONMENT = ("GLIBC_TUNABLES", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_")
 
 
-def keep_freed_heap() -> bool:
+def keep_freed_heap() -> None:
     """Have glibc's malloc serve blocks of up to 32 MiB (its largest mmap threshold) from the heap and keep the
     heap's free top instead of returning it: by default a block of a few MiB is a fresh mapping, faulted in page
-    by page, each time a batch allocates it. False where the C library has no mallopt, or the environment already
-    configures malloc."""
+    by page, each time a batch allocates it. Nothing changes where the C library has no mallopt, or where the
+    environment already configures malloc."""
     if any(name in os.environ for name in _MALLOC_ENVIRONMENT):
-        return False
+        return
     import ctypes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):  # TypeError: a platform without a process-wide C library handle
-        return False
+        return
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    settings = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, (1 << 31) - 1))
-    return all([mallopt(parameter, value) == 1 for parameter, value in settings])
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)
 
 
 def main(argv: list[str] | None = None) -> int:

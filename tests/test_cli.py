@@ -177,7 +177,7 @@ def test_allocators_read_the_settings_ingest_gives_them(allocator, monkeypatch):
     resident set, with ingest's setting it stays. A library that renamed the variable or changed allocator
     fails here."""
     variable, returned, code = _ALLOCATORS[allocator]
-    monkeypatch.setattr(cli, "keep_freed_heap", lambda: False)  # mallopt would change this test process's heap
+    monkeypatch.setattr(cli, "keep_freed_heap", lambda: None)  # mallopt would change this test process's heap
     for name in ("NUMPY_MADVISE_HUGEPAGE", *(v for v, _, _ in _ALLOCATORS.values())):
         monkeypatch.delenv(name, raising=False)
     cli.process_defaults("ingest")
