@@ -3,9 +3,9 @@ detection benchmarks.
 
 The floors: one streaming pass over all twelve log columns grouped by account, and a lighter one over the four
 columns a per-account summary needs (account_id, ip, prompt, timestamp: count, distinct IPs, distinct prompts,
-first time). Ingest's hashing share and cluster's sub-steps are measured by bench/instrumented.py, which wraps the
-CLI from outside; bench/hmac_micro.py times the keyed hashing of the last scale's prompts as ingest did it before
-issue 19 and as it does now.
+first time). Ingest's phases (its hashing among them) and cluster's sub-steps are measured by bench/instrumented.py,
+which wraps the CLI from outside; bench/hmac_micro.py times the keyed hashing of each scale's prompts as ingest did
+it before issue 19 and as it does now.
 
 Each stage runs as its own process so that its wall time, CPU time and peak RSS are its own (os.wait4).
 Figures are only comparable within one run: quote ratios, not seconds.
@@ -159,9 +159,11 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     ingest = measure("ingest", scale, instrumented(timings, "ingest", logs, "--accounts", str(incident / "accounts.parquet"),
                                                    "--key-file", str(key), "--case", str(case), "--json", "--quiet"))
     summary = json.loads(ingest.output)
-    hashing = json.loads(timings.read_text())
-    ingest.handled = (f"{summary['rows_read']:,} rows; hashing {sum(hashing.values()):.1f} s "
-                      f"(HMAC {hashing.get('hmac', 0.0):.1f}, prompt shapes with MinHash {hashing.get('shapes_minhash', 0.0):.1f})")
+    phases = json.loads(timings.read_text())
+    hashing_s = phases["hmac"] + phases["shapes_minhash"]
+    ingest.handled = (f"{summary['rows_read']:,} rows; hashing {hashing_s:.1f} s "
+                      f"(HMAC {phases['hmac']:.1f}, prompt shapes with MinHash {phases['shapes_minhash']:.1f})")
+    MICRO[scale] = hmac_rates(Path(logs))
     step_times = work / f"cluster-steps-{scale}.json"
     cluster = measure("cluster", scale, instrumented(step_times, "cluster", str(case), "--json", "--quiet"))
     csum = json.loads(cluster.output)
@@ -186,7 +188,8 @@ def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
                          system_s=round(sum(m.system_s or 0.0 for m in stages), 2),
                          minor_faults=sum(m.minor_faults or 0 for m in stages),
                          written_mb=round(sum(m.written_mb or 0.0 for m in stages), 1)))
-    print(against_floors(scale, floor, floor4, ingest, total, sum(hashing.values())), flush=True)
+    print(against_floors(scale, floor, floor4, ingest, total, hashing_s), flush=True)
+    print(ingest_profile(ingest, phases, MICRO[scale]), flush=True)
     print(detection_at_scale(case, incident, key), flush=True)
     return rows
 
@@ -230,6 +233,72 @@ def against_floors(scale: str, floor: Measured, floor4: Measured, ingest: Measur
     return "\n".join(lines)
 
 
+# Keyed hashing rates of each scale's prompts (bench/hmac_micro.py --json), by scale.
+MICRO: dict[str, dict] = {}
+
+
+def hmac_rates(logs: Path) -> dict:
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "hmac_micro.py"), str(logs), "--json"], cwd=ROOT,
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+# Ingest's hashing share before issue 19, from the profile taken then: the code it measured hashed one value at a
+# time in Python and computed MinHash with polars' unstable hash, and no longer exists to be run.
+BEFORE_ISSUE_19 = ("before issue 19 (commit fe49ce5; py-spy at 25 Hz of its ingest of a 5.13M-row independent incident "
+                   "whose prompts are all distinct, shares of active samples): Python HMAC 9.0% and its memo lookups "
+                   "6.5%, MinHash 4.6%: 14-20% of ingest")
+
+# Ingest's phases (bench/instrumented.py PHASES), in pipeline order, with what each is.
+PHASE_ROWS = (
+    ("read", "reading record batches (main thread)"),
+    ("classify", "classifying rows, addresses' pseudonyms included (main thread)"),
+    ("quarantine", "quarantine records (main thread)"),
+    ("derive", "deriving event columns (2 helper threads)"),
+    ("shapes_minhash", "  of which prompt shapes with MinHash"),
+    ("hmac", "keyed hashing, in every phase"),
+    ("stage", "staging by day (1 helper thread)"),
+    ("duplicates", "finding duplicate request IDs"),
+    ("events", "writing the sorted events files (2 threads)"),
+)
+
+
+def ingest_profile(ingest: Measured, phases: dict, micro: dict) -> str:
+    """Where ingest's time went, phase by phase (seconds summed over the threads that ran each phase), what it
+    would have spent hashing one value at a time in Python, and its hashing share before issue 19."""
+    seconds = {**phases["phases"], "hmac": phases["hmac"], "shapes_minhash": phases["shapes_minhash"]}
+    wall = ingest.wall_s
+    lines = ["| ingest phase | s, summed over threads | of ingest's wall time |", "|---|---:|---:|"]
+    for name, label in PHASE_ROWS:
+        value = seconds.get(name, 0.0)
+        lines.append(f"| {label} | {value:.2f} | {value / wall:.0%} |")
+    main_thread = sum(seconds.get(k, 0.0) for k in ("read", "classify", "quarantine", "duplicates", "events"))
+    waiting = max(seconds["rows"] - main_thread, 0.0)
+    streaming = max(seconds["rows"] - seconds.get("duplicates", 0.0) - seconds.get("events", 0.0), 1e-9)
+    lines += [
+        f"| main thread otherwise: waiting for the helpers, joining batches | {waiting:.2f} | {waiting / wall:.0%} |",
+        f"| after the row passes: quarantine file, accounts, summary, custody | {seconds['ingest'] - seconds['rows']:.2f} | "
+        f"{(seconds['ingest'] - seconds['rows']) / wall:.0%} |",
+        f"| start-up: interpreter, imports, compiled kernels loaded | {max(wall - seconds['ingest'], 0.0):.2f} | "
+        f"{max(wall - seconds['ingest'], 0.0) / wall:.0%} |",
+        "",
+        f"while the rows streamed ({streaming:.1f} s), the two derive threads were busy {seconds.get('derive', 0.0) / (2 * streaming):.0%} "
+        f"of the time and the main thread read, classified and quarantined for "
+        f"{main_thread - seconds.get('duplicates', 0.0) - seconds.get('events', 0.0):.1f} s",
+    ]
+    hashing = phases["hmac"] + phases["shapes_minhash"]
+    lines.append(f"hashing share after issue 19 (this run): {hashing:.1f} s summed over threads, {hashing / wall:.0%} of "
+                 f"ingest's wall time (HMAC {phases['hmac'] / wall:.0%}, prompt shapes with MinHash "
+                 f"{phases['shapes_minhash'] / wall:.0%})")
+    lines.append(f"hashing share {BEFORE_ISSUE_19}")
+    python, libcrypto = micro["rates"]["python"], micro["rates"]["libcrypto"]
+    if python is not None:
+        lines.append(f"the {phases['hmac_values']:,} values this ingest hashed, one at a time by Python's hmac at this "
+                     f"scale's {python:.2f} s per million prompts, would take {phases['hmac_values'] * python / 1e6:.1f} s; "
+                     f"they took {phases['hmac']:.1f} s" + (f" (libcrypto here: {libcrypto:.2f} s per million)" if libcrypto else ""))
+    return "\n".join(lines)
+
+
 def table(rows: list[Measured]) -> str:
     """Every measured process and sub-step. The kernel's share of the CPU time, the page faults and the bytes
     written are wait4's for a whole process (blank for a cluster sub-step): on a VM they can cost as much as the
@@ -264,6 +333,19 @@ def scaling(rows: list[Measured], scales: list[str]) -> str:
     return "\n".join(lines)
 
 
+def keyed_hashing(scales: list[str]) -> str:
+    """bench/hmac_micro.py's seconds per million of each scale's own prompts, fastest of three runs."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from hmac_micro import METHODS  # noqa: PLC0415
+
+    lines = ["| method | " + " | ".join(f"{scale} ({MICRO[scale]['mean_bytes']:.0f}-byte prompts)" for scale in scales) + " |",
+             "|---|" + "---:|" * len(scales)]
+    for name, label in METHODS.items():
+        rates = [MICRO[scale]["rates"][name] for scale in scales]
+        lines.append(f"| {label} | " + " | ".join("unavailable" if r is None else f"{r:.2f}" for r in rates) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="quarter,half,seed")
@@ -290,8 +372,7 @@ def main() -> None:
     print(scaling(rows, scales))
     (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
     print("\n## Keyed hashing, per million prompts\n", flush=True)
-    logs = ensure_incident(scales[-1], args.seed)[0] / "logs"
-    subprocess.run([sys.executable, str(ROOT / "bench" / "hmac_micro.py"), str(logs)], cwd=ROOT, check=True)
+    print(keyed_hashing(scales))
     if not args.no_peer:
         sizes = ["2000"] if args.smoke else args.peer_sizes.split(",")
         limit = ["--peer-timeout", "60" if args.smoke else "1800"]

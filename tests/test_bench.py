@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+
+import polars as pl
 
 from tests.conftest import REPO
 
@@ -34,7 +37,18 @@ def test_bench_smoke_prints_every_table(tmp_path):
                      r"for [0-9,]+ page faults and [0-9,]+ MiB written", out)
     assert re.search(r"\| tiny \| ingest \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \| [0-9,]+ \| [0-9,]+ \|", out)
     assert re.search(r"\| tiny \| ingest \|[^\n]*hashing [0-9.]+ s \(HMAC [0-9.]+, prompt shapes with MinHash [0-9.]+\)", out)
-    # The keyed-hashing micro-benchmark: the way ingest hashed before issue 19, the fallback and libcrypto.
+    # Where ingest's time went, phase by phase, and its hashing share before and after issue 19.
+    for phase in ("reading record batches", "classifying rows", "deriving event columns", "of which prompt shapes",
+                  "keyed hashing", "staging by day", "finding duplicate request IDs", "writing the sorted events files",
+                  "main thread otherwise", "after the row passes", "start-up"):
+        assert re.search(rf"\| *{re.escape(phase)}[^|]*\| [0-9]+\.[0-9]+ \| [0-9]+% \|", out), phase
+    assert re.search(r"the two derive threads were busy [0-9]+% of the time", out)
+    assert re.search(r"hashing share after issue 19 \(this run\): [0-9.]+ s summed over threads, [0-9]+% of ingest's wall time", out)
+    assert "hashing share before issue 19 (commit fe49ce5; py-spy" in out
+    assert re.search(r"the [0-9,]+ values this ingest hashed, one at a time by Python's hmac at this scale's [0-9.]+ s per "
+                     r"million prompts, would take [0-9.]+ s; they took [0-9.]+ s", out)
+    # The keyed-hashing micro-benchmark on this scale's prompts: ingest's way before issue 19, the fallback, libcrypto.
+    assert re.search(r"\| method \| tiny \([0-9]+-byte prompts\) \|", out)
     for method in ("Python hmac, one value at a time", "polars-hash, SHA-256 twice", "libcrypto from the key's midstates"):
         assert re.search(rf"\| {re.escape(method)}[^|]*\| [0-9]+\.[0-9]+ \|", out), method
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
@@ -55,3 +69,27 @@ def test_instrumented_runs_keep_the_commands_process_settings(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, env=env)
     code_, advice = out.stdout.split()[-2:]
     assert code_ != "0" and advice == "False"
+
+
+def test_instrumented_ingest_times_every_phase(tmp_path):
+    """Every phase bench/run.py prints is measured: a phase whose function was renamed or moved would be missing."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import instrumented  # noqa: PLC0415
+
+    timings = tmp_path / "t.json"
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import instrumented; "
+        f"sys.exit(instrumented.main([{str(timings)!r}, 'ingest', 'sample_logs/logs', '--key-file', 'sample_logs/sample.key', "
+        f"'--case', {str(tmp_path / 'case')!r}, '--quiet']))"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
+    measured = json.loads(timings.read_text())
+    phases = measured["phases"]
+    assert set(phases) == set(instrumented.PHASES) | {"read", "ingest"}
+    # The sample has no bad row: the quarantine records are the one phase it never enters.
+    assert all(phases[name] > 0 for name in phases if name != "quarantine"), phases
+    assert 0 < measured["shapes_minhash"] <= phases["derive"] <= 2 * phases["rows"]
+    assert 0 < phases["read"] < phases["rows"] < phases["ingest"]
+    # Every pseudonym ingest made went through the counted function: at least one per distinct account.
+    accounts = pl.scan_parquet(tmp_path / "case" / "events" / "*.parquet").select(pl.col("account_pseudonym").n_unique()).collect().item()
+    assert measured["hmac_values"] >= accounts > 0
