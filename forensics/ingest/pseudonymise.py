@@ -33,56 +33,18 @@ def _keyed(key: CaseKey, kind: str, values: pl.Series) -> pl.Series:
     return key.pseudonym_column(kind, values)
 
 
-# Values a PseudonymMemo keeps per kind: emptied when exceeded.
-_MEMO_MAX = 1_000_000
+def pseudonymise_series(values: pl.Series, key: CaseKey, kind: str, *, normalise: bool = False) -> pl.Series:
+    """Replace each value by its keyed pseudonym, hashing each distinct value of the series once.
 
-
-class PseudonymMemo:
-    """The pseudonyms a run has computed so far, by kind, so that a value met in batch after batch (an address, a
-    network) is hashed once per run instead of once per batch. For one thread. A memo, not a record: a kind is
-    emptied when it would exceed `max_values`, which costs only rehashing."""
-
-    def __init__(self, max_values: int = _MEMO_MAX) -> None:
-        self.max_values = max_values
-        self._known: dict[tuple[str, bool], pl.DataFrame] = {}
-
-    def known(self, kind: str, normalise: bool) -> pl.DataFrame | None:
-        """(_v, _p): the values of `kind` hashed so far and their pseudonyms."""
-        return self._known.get((kind, normalise))
-
-    def add(self, kind: str, normalise: bool, made: pl.DataFrame) -> None:
-        """Keep `made` (_v, _p), values the memo does not hold yet."""
-        known = self._known.get((kind, normalise))
-        if known is None or known.height + made.height > self.max_values:
-            self._known[kind, normalise] = made
-        else:
-            self._known[kind, normalise] = pl.concat([known, made], rechunk=False)
-
-
-def pseudonymise_series(
-    values: pl.Series, key: CaseKey, kind: str, *, normalise: bool = False, memo: PseudonymMemo | None = None
-) -> pl.Series:
-    """Replace each value by its keyed pseudonym, hashing each distinct value once (once per run with a `memo`).
-
-    With `normalise`, the pseudonym is that of the value's fingerprint normalisation (see normalise_text).
+    With `normalise`, the pseudonym is that of the value's fingerprint normalisation (see normalise_text). Values
+    are hashed again in every batch that holds them: remembering them across batches cost more than hashing once
+    the memo held a few hundred thousand values, because each batch's lookup in it grows with its size.
     """
     uniq = values.drop_nulls().unique()
     if uniq.is_empty():
         return pl.Series(values.name, [None] * len(values), dtype=pl.String)
-    known = memo.known(kind, normalise) if memo is not None else None
-    found = None
-    if known is not None:
-        looked = uniq.to_frame("_v").join(known, on="_v", how="left")
-        found = looked.filter(pl.col("_p").is_not_null())
-        uniq = looked.filter(pl.col("_p").is_null())["_v"]
-    table = found
-    if not uniq.is_empty():
-        texts = uniq.to_frame("t").select(normalise_text(pl.col("t"))).to_series() if normalise else uniq
-        made = pl.DataFrame({"_v": uniq, "_p": _keyed(key, kind, texts)})
-        if memo is not None:
-            memo.add(kind, normalise, made)
-        table = made if found is None else pl.concat([found, made])
-    return values.replace_strict(table["_v"], table["_p"], default=None, return_dtype=pl.String)
+    texts = uniq.to_frame("t").select(normalise_text(pl.col("t"))).to_series() if normalise else uniq
+    return values.replace_strict(uniq, _keyed(key, kind, texts), default=None, return_dtype=pl.String)
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:

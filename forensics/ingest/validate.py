@@ -11,7 +11,7 @@ import polars as pl
 from forensics.casefiles import QUARANTINE_META, UTC_US
 from forensics.ingest.discover import FileStats
 from forensics.ingest.parse import INT64_MAX, FilePlan, Window, as_text, int_expr, plausible_int, timestamp_expr
-from forensics.ingest.pseudonymise import PseudonymMemo, pseudonymise_series
+from forensics.ingest.pseudonymise import pseudonymise_series
 from forensics.keys import CaseKey
 from forensics.schema import PLAUSIBLE_FROM, PLAUSIBLE_UNTIL
 
@@ -48,13 +48,12 @@ class IpCache:
 
     Canonical dotted-quad IPv4 and canonical IPv6 (the bulk of real logs) are handled in polars; everything else
     (compressed or upper-case IPv6, IPv4-mapped IPv6, leading zeros, garbage) goes through Python's ipaddress,
-    each raw text once per run. Each address and network is hashed once per run too.
+    each raw text once per run. Addresses and networks are hashed once per batch.
     """
 
     def __init__(self, key: CaseKey) -> None:
         self.key = key
         self.parsed: dict[str, tuple[str, str] | None] = {}  # raw text of non-canonical IPv4 -> parse result
-        self.memo = PseudonymMemo()  # address and network pseudonyms
 
     def table(self, values: pl.Series) -> pl.DataFrame:
         uniq = pl.DataFrame({"_ip_raw": values.drop_nulls().unique()}, schema={"_ip_raw": pl.String})
@@ -82,8 +81,8 @@ class IpCache:
         both = pl.concat([fast, slow])
         return both.select(
             "_ip_raw",
-            pseudonymise_series(both["_addr"], self.key, "ip", memo=self.memo).alias("ip_pseudonym"),
-            pseudonymise_series(both["_net"], self.key, "net", memo=self.memo).alias("net_pseudonym"),
+            pseudonymise_series(both["_addr"], self.key, "ip").alias("ip_pseudonym"),
+            pseudonymise_series(both["_net"], self.key, "net").alias("net_pseudonym"),
             pl.col("_addr").is_not_null().alias("_ip_ok"),
         )
 
