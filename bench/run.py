@@ -247,7 +247,8 @@ def hmac_rates(logs: Path) -> dict:
 # time in Python and computed MinHash with polars' unstable hash, and no longer exists to be run.
 BEFORE_ISSUE_19 = ("before issue 19 (commit fe49ce5; py-spy at 25 Hz of its ingest of a 5.13M-row independent incident "
                    "whose prompts are all distinct, shares of active samples): Python HMAC 9.0% and its memo lookups "
-                   "6.5%, MinHash 4.6%: 14-20% of ingest")
+                   "6.5%, MinHash 4.6%: 14-20% of ingest; with the skeletons (4.4%), which the prompt-shape pass now "
+                   "computes with MinHash, 18-25%")
 
 # Ingest's phases (bench/instrumented.py PHASES), in pipeline order, with what each is.
 PHASE_ROWS = (
@@ -261,6 +262,10 @@ PHASE_ROWS = (
     ("duplicates", "finding duplicate request IDs"),
     ("events", "writing the sorted events files (2 threads)"),
 )
+
+
+# Phases no other phase contains (hmac runs inside classify and derive, shapes_minhash inside derive).
+SEPARATE_PHASES = ("read", "classify", "quarantine", "derive", "stage", "duplicates", "events")
 
 
 def ingest_profile(ingest: Measured, phases: dict, micro: dict) -> str:
@@ -282,14 +287,18 @@ def ingest_profile(ingest: Measured, phases: dict, micro: dict) -> str:
         f"| start-up: interpreter, imports, compiled kernels loaded | {max(wall - seconds['ingest'], 0.0):.2f} | "
         f"{max(wall - seconds['ingest'], 0.0) / wall:.0%} |",
         "",
+        f"a phase's seconds are wall time on the threads that ran it, waiting for a core included: ingest ran up to four "
+        f"threads of its own (and polars' pool) on {os.cpu_count()} cores, so the phases outside one another sum to "
+        f"{sum(seconds.get(k, 0.0) for k in SEPARATE_PHASES):.1f} s against {ingest.cpu_s:.1f} CPU s",
         f"while the rows streamed ({streaming:.1f} s), the two derive threads were busy {seconds.get('derive', 0.0) / (2 * streaming):.0%} "
         f"of the time and the main thread read, classified and quarantined for "
         f"{main_thread - seconds.get('duplicates', 0.0) - seconds.get('events', 0.0):.1f} s",
     ]
     hashing = phases["hmac"] + phases["shapes_minhash"]
-    lines.append(f"hashing share after issue 19 (this run): {hashing:.1f} s summed over threads, {hashing / wall:.0%} of "
-                 f"ingest's wall time (HMAC {phases['hmac'] / wall:.0%}, prompt shapes with MinHash "
-                 f"{phases['shapes_minhash'] / wall:.0%})")
+    threads = max(sum(seconds.get(k, 0.0) for k in SEPARATE_PHASES), 1e-9)
+    lines.append(f"hashing share after issue 19 (this run): {hashing:.1f} s summed over threads, {hashing / threads:.0%} of "
+                 f"the phases' thread time (HMAC {phases['hmac'] / threads:.0%}, prompt shapes with MinHash "
+                 f"{phases['shapes_minhash'] / threads:.0%}), {hashing / wall:.0%} of ingest's wall time")
     lines.append(f"hashing share {BEFORE_ISSUE_19}")
     python, libcrypto = micro["rates"]["python"], micro["rates"]["libcrypto"]
     if python is not None:

@@ -43,7 +43,9 @@ def test_bench_smoke_prints_every_table(tmp_path):
                   "main thread otherwise", "after the row passes", "start-up"):
         assert re.search(rf"\| *{re.escape(phase)}[^|]*\| [0-9]+\.[0-9]+ \| [0-9]+% \|", out), phase
     assert re.search(r"the two derive threads were busy [0-9]+% of the time", out)
-    assert re.search(r"hashing share after issue 19 \(this run\): [0-9.]+ s summed over threads, [0-9]+% of ingest's wall time", out)
+    assert re.search(r"hashing share after issue 19 \(this run\): [0-9.]+ s summed over threads, [0-9]+% of the phases' "
+                     r"thread time \(HMAC [0-9]+%, prompt shapes with MinHash [0-9]+%\), [0-9]+% of ingest's wall time", out)
+    assert re.search(r"phases outside one another sum to [0-9.]+ s against [0-9.]+ CPU s", out)
     assert "hashing share before issue 19 (commit fe49ce5; py-spy" in out
     assert re.search(r"the [0-9,]+ values this ingest hashed, one at a time by Python's hmac at this scale's [0-9.]+ s per "
                      r"million prompts, would take [0-9.]+ s; they took [0-9.]+ s", out)
