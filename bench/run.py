@@ -7,13 +7,18 @@ first time). Ingest's phases (its hashing among them) and cluster's sub-steps ar
 which wraps the CLI from outside; bench/hmac_micro.py times the keyed hashing of each scale's prompts as ingest did
 it before issue 19 and as it does now.
 
+After the synth scales, the same measurements run on the held-out incidents of bench/independent/generate.py
+(A, B and C at 5M rows by default: tradecraft synth does not produce, and prompts nearly all distinct), so that
+the targets are measured on more than one generator's world.
+
 Each stage runs as its own process so that its wall time, CPU time and peak RSS are its own (os.wait4).
 Figures are only comparable within one run: quote ratios, not seconds.
 
 Usage:
     .venv/bin/python bench/run.py                       # quarter, half and full seed scale (+ peer, engines, detection)
     .venv/bin/python bench/run.py --scales small --no-peer --no-detection
-    .venv/bin/python bench/run.py --smoke               # tiny scale, seconds: what CI runs
+    .venv/bin/python bench/run.py --independent A --independent-rows 5000000 --scales seed
+    .venv/bin/python bench/run.py --smoke               # tiny scale and a small held-out incident: what CI runs
 """
 
 from __future__ import annotations
@@ -142,9 +147,31 @@ def floors(scale: str, logs: str) -> tuple[Measured, Measured]:
     return chosen[0], chosen[1]
 
 
+# The held-out incidents' generator (bench/independent/generate.py): tradecraft `synth` does not produce.
+INDEPENDENT = ROOT / "bench" / "independent" / "generate.py"
+
+
+def ensure_independent(name: str, rows: int) -> tuple[Path, Measured | None]:
+    """Held-out incident `name` (A, B or C) at about `rows` rows, generated once into the git-ignored cache."""
+    target = CACHE / f"independent-{name}-{rows}rows-s7"
+    if (target / "labels.parquet").is_file():
+        return target, None
+    shutil.rmtree(target, ignore_errors=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    m = measure("generate", f"independent-{name}", [sys.executable, str(INDEPENDENT), "--incident", name, "--out", str(target),
+                                                  "--rows", str(rows), "--seed", "7"])
+    return target, m
+
+
 def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
     incident, synth = ensure_incident(scale, seed)
-    rows: list[Measured] = [synth] if synth else []
+    return ([synth] if synth else []) + run_incident(scale, incident, work)
+
+
+def run_incident(scale: str, incident: Path, work: Path) -> list[Measured]:
+    """Both floors, then ingest, cluster and report, each its own process, over one incident's logs; `scale` names
+    the incident in every table."""
+    rows: list[Measured] = []
     key = work / "bench.key"
     if not key.exists():
         key.write_text(KEY_HEX)
@@ -363,11 +390,16 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-detection", action="store_true")
     parser.add_argument("--no-engines", action="store_true", help="skip ingest and cluster on Spark (bench/engines.py)")
+    parser.add_argument("--independent", default="A,B,C",
+                        help="held-out incidents (bench/independent) to run every stage on too, after the scales; '' for none")
+    parser.add_argument("--independent-rows", type=int, default=5_000_000)
     parser.add_argument("--engines-scale", default="quarter")
     parser.add_argument("--peer-sizes", default="1000000,5000000")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
-    scales = ["tiny"] if args.smoke else args.scales.split(",")
+    scales = ["tiny"] if args.smoke else [scale for scale in args.scales.split(",") if scale]
+    if args.smoke:  # one held-out incident, small: the smoke run goes through every table
+        args.independent, args.independent_rows = "B", 20_000
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     rows: list[Measured] = []
@@ -375,13 +407,20 @@ def main() -> None:
         rows += run_scale(scale, args.seed, work)
         print(table([r for r in rows if r.scale == scale]), flush=True)
         print(flush=True)
+    held_out = [name for name in args.independent.split(",") if name]
+    for name in held_out:
+        label = f"independent-{name}"
+        incident, generated = ensure_independent(name, args.independent_rows)
+        rows += ([generated] if generated else []) + run_incident(label, incident, work)
+        print(table([r for r in rows if r.scale == label]), flush=True)
+        print(flush=True)
     print("## Pipeline\n")
     print(table(rows))
     print("\n## Scaling\n")
     print(scaling(rows, scales))
     (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
     print("\n## Keyed hashing, per million prompts\n", flush=True)
-    print(keyed_hashing(scales))
+    print(keyed_hashing([*scales, *(f"independent-{name}" for name in held_out)]))
     if not args.no_peer:
         sizes = ["2000"] if args.smoke else args.peer_sizes.split(",")
         limit = ["--peer-timeout", "60" if args.smoke else "1800"]

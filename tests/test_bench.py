@@ -50,9 +50,13 @@ def test_bench_smoke_prints_every_table(tmp_path):
     assert re.search(r"the [0-9,]+ values this ingest hashed, one at a time by Python's hmac at this scale's [0-9.]+ s per "
                      r"million prompts, would take [0-9.]+ s; they took [0-9.]+ s", out)
     # The keyed-hashing micro-benchmark on this scale's prompts: ingest's way before issue 19, the fallback, libcrypto.
-    assert re.search(r"\| method \| tiny \([0-9]+-byte prompts\) \|", out)
     for method in ("Python hmac, one value at a time", "polars-hash, SHA-256 twice", "libcrypto from the key's midstates"):
         assert re.search(rf"\| {re.escape(method)}[^|]*\| [0-9]+\.[0-9]+ \|", out), method
+    # Every stage also ran on a held-out incident of bench/independent, another generator's tradecraft.
+    for stage in ("floor", "floor-4col", "ingest", "cluster", "report", "end-to-end"):  # "generate" only when not cached
+        assert re.search(rf"\| independent-B \| {stage} \| [0-9.]+ \|", out), stage
+    assert re.search(r"\| independent-B \| ingest \|[^\n]*\| [0-9,]+ rows; hashing", out)
+    assert re.search(r"\| method \| tiny \([0-9]+-byte prompts\) \| independent-B \([0-9]+-byte prompts\) \|", out)
     assert "## Scaling" in out and "## Co-action against coordination-network-toolkit" in out
     assert "True" in out.split("## Co-action")[1].split("## Detection")[0]  # identical edges
     assert "## Detection quality" in out and "precision" in out
