@@ -104,15 +104,20 @@ def instrumented(timings: Path, *args: str) -> list[str]:
     return [sys.executable, str(ROOT / "bench" / "instrumented.py"), str(timings), *args]
 
 
-def ensure_incident(scale: str, seed: int) -> tuple[Path, Measured | None]:
-    """Generate the incident once and keep it in the git-ignored cache."""
-    target = CACHE / f"{scale}-seed{seed}"
+def _generated_once(target: Path, stage: str, scale: str, argv: list[str]) -> tuple[Path, Measured | None]:
+    """The incident `argv` writes to `target`, generated (and measured) only if the cache does not hold it yet."""
     if (target / "labels.parquet").is_file():
         return target, None
     shutil.rmtree(target, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    m = measure("synth", scale, cli("synth", "--out", str(target), "--scale", scale, "--seed", str(seed), "--quiet"))
-    return target, m
+    return target, measure(stage, scale, argv)
+
+
+def ensure_incident(scale: str, seed: int) -> tuple[Path, Measured | None]:
+    """Generate the incident once and keep it in the git-ignored cache."""
+    target = CACHE / f"{scale}-seed{seed}"
+    return _generated_once(target, "synth", scale,
+                           cli("synth", "--out", str(target), "--scale", scale, "--seed", str(seed), "--quiet"))
 
 
 def _read_through(files: list[Path]) -> None:
@@ -154,13 +159,8 @@ INDEPENDENT = ROOT / "bench" / "independent" / "generate.py"
 def ensure_independent(name: str, rows: int) -> tuple[Path, Measured | None]:
     """Held-out incident `name` (A, B or C) at about `rows` rows, generated once into the git-ignored cache."""
     target = CACHE / f"independent-{name}-{rows}rows-s7"
-    if (target / "labels.parquet").is_file():
-        return target, None
-    shutil.rmtree(target, ignore_errors=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    m = measure("generate", f"independent-{name}", [sys.executable, str(INDEPENDENT), "--incident", name, "--out", str(target),
-                                                  "--rows", str(rows), "--seed", "7"])
-    return target, m
+    return _generated_once(target, "generate", f"independent-{name}", [
+        sys.executable, str(INDEPENDENT), "--incident", name, "--out", str(target), "--rows", str(rows), "--seed", "7"])
 
 
 def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:
