@@ -49,10 +49,12 @@ class PhaseTimes:
 
     def keyed(self, fn):
         """`_keyed(key, kind, values)`, timed and with its values counted."""
+        hashing = self.wrap("hmac", fn)
+
         def timed(key, kind, values):
             with self.lock:
                 self.hmac_values += len(values)
-            return self.wrap("hmac", fn)(key, kind, values)
+            return hashing(key, kind, values)
 
         return timed
 
@@ -69,9 +71,9 @@ class PhaseTimes:
                     try:
                         batch = next(source)
                     except StopIteration:
-                        self.add("read", time.perf_counter() - start)
                         return
-                    self.add("read", time.perf_counter() - start)
+                    finally:
+                        self.add("read", time.perf_counter() - start)
                     yield batch
 
             parquet.iter_batches = iter_batches

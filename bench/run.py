@@ -302,27 +302,25 @@ def ingest_profile(ingest: Measured, phases: dict, micro: dict) -> str:
     wall = ingest.wall_s
     lines = ["| ingest phase | s, summed over threads | of ingest's wall time |", "|---|---:|---:|"]
     for name, label in PHASE_ROWS:
-        value = seconds.get(name, 0.0)
-        lines.append(f"| {label} | {value:.2f} | {value / wall:.0%} |")
-    main_thread = sum(seconds.get(k, 0.0) for k in ("read", "classify", "quarantine", "duplicates", "events"))
-    waiting = max(seconds["rows"] - main_thread, 0.0)
-    streaming = max(seconds["rows"] - seconds.get("duplicates", 0.0) - seconds.get("events", 0.0), 1e-9)
+        lines.append(f"| {label} | {seconds[name]:.2f} | {seconds[name] / wall:.0%} |")
+    after_rows = seconds["duplicates"] + seconds["events"]  # the main thread's work once every row has streamed
+    main_streaming = seconds["read"] + seconds["classify"] + seconds["quarantine"]
+    waiting = max(seconds["rows"] - main_streaming - after_rows, 0.0)
+    streaming = max(seconds["rows"] - after_rows, 1e-9)
+    threads = max(sum(seconds[k] for k in SEPARATE_PHASES), 1e-9)
+    finishing, start_up = seconds["ingest"] - seconds["rows"], max(wall - seconds["ingest"], 0.0)
     lines += [
         f"| main thread otherwise: waiting for the helpers, joining batches | {waiting:.2f} | {waiting / wall:.0%} |",
-        f"| after the row passes: quarantine file, accounts, summary, custody | {seconds['ingest'] - seconds['rows']:.2f} | "
-        f"{(seconds['ingest'] - seconds['rows']) / wall:.0%} |",
-        f"| start-up: interpreter, imports, compiled kernels loaded | {max(wall - seconds['ingest'], 0.0):.2f} | "
-        f"{max(wall - seconds['ingest'], 0.0) / wall:.0%} |",
+        f"| after the row passes: quarantine file, accounts, summary, custody | {finishing:.2f} | {finishing / wall:.0%} |",
+        f"| start-up: interpreter, imports, compiled kernels loaded | {start_up:.2f} | {start_up / wall:.0%} |",
         "",
         f"a phase's seconds are wall time on the threads that ran it, waiting for a core included: ingest ran up to four "
         f"threads of its own (and polars' pool) on {os.cpu_count()} cores, so the phases outside one another sum to "
-        f"{sum(seconds.get(k, 0.0) for k in SEPARATE_PHASES):.1f} s against {ingest.cpu_s:.1f} CPU s",
-        f"while the rows streamed ({streaming:.1f} s), the two derive threads were busy {seconds.get('derive', 0.0) / (2 * streaming):.0%} "
-        f"of the time and the main thread read, classified and quarantined for "
-        f"{main_thread - seconds.get('duplicates', 0.0) - seconds.get('events', 0.0):.1f} s",
+        f"{threads:.1f} s against {ingest.cpu_s:.1f} CPU s",
+        f"while the rows streamed ({streaming:.1f} s), the two derive threads were busy {seconds['derive'] / (2 * streaming):.0%} "
+        f"of the time and the main thread read, classified and quarantined for {main_streaming:.1f} s",
     ]
     hashing = phases["hmac"] + phases["shapes_minhash"]
-    threads = max(sum(seconds.get(k, 0.0) for k in SEPARATE_PHASES), 1e-9)
     lines.append(f"hashing share after issue 19 (this run): {hashing:.1f} s summed over threads, {hashing / threads:.0%} of "
                  f"the phases' thread time (HMAC {phases['hmac'] / threads:.0%}, prompt shapes with MinHash "
                  f"{phases['shapes_minhash'] / threads:.0%}), {hashing / wall:.0%} of ingest's wall time")
@@ -407,9 +405,8 @@ def main() -> None:
         rows += run_scale(scale, args.seed, work)
         print(table([r for r in rows if r.scale == scale]), flush=True)
         print(flush=True)
-    held_out = [name for name in args.independent.split(",") if name]
-    for name in held_out:
-        label = f"independent-{name}"
+    held_out = {f"independent-{name}": name for name in args.independent.split(",") if name}  # label -> incident
+    for label, name in held_out.items():
         incident, generated = ensure_independent(name, args.independent_rows)
         rows += ([generated] if generated else []) + run_incident(label, incident, work)
         print(table([r for r in rows if r.scale == label]), flush=True)
@@ -420,7 +417,7 @@ def main() -> None:
     print(scaling(rows, scales))
     (work / "results.json").write_text(json.dumps([asdict(r) | {"output": ""} for r in rows], indent=2))
     print("\n## Keyed hashing, per million prompts\n", flush=True)
-    print(keyed_hashing([*scales, *(f"independent-{name}" for name in held_out)]))
+    print(keyed_hashing([*scales, *held_out]))
     if not args.no_peer:
         sizes = ["2000"] if args.smoke else args.peer_sizes.split(",")
         limit = ["--peer-timeout", "60" if args.smoke else "1800"]
