@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from forensics.casefiles import ACCOUNT_SCHEMA, CODED_SCHEMA, EDGE_SCHEMA, EVENT_SCHEMA
 from forensics.codes import ACCOUNT, account_codes
 from forensics.detect.blocking import Blocking, shared_key_pairs, unique_facts
+from forensics.detect.groups import NOVELTY_KIND
 from forensics.detect.facts import (
     GROUP_COLUMNS,
     KEY_KINDS,
@@ -242,7 +243,23 @@ def test_template_facts_with_longer_signatures() -> None:
     assert facts.height == 12
 
 
-@pytest.mark.parametrize("kind", sorted(GROUP_COLUMNS))
+def test_the_prompt_kind_holds_only_requests_that_ask_for_reasoning() -> None:
+    """Scoring counts distinct prompts among reasoning requests: a request without reasoning leaves no fact."""
+    rows = [
+        {"account_pseudonym": "a", "timestamp": T0, "prompt_fingerprint": "p1", "prompt_reasoning": True},
+        {"account_pseudonym": "a", "timestamp": T0, "prompt_fingerprint": "p1", "prompt_reasoning": True},
+        {"account_pseudonym": "a", "timestamp": T0, "prompt_fingerprint": "p2", "prompt_reasoning": False},
+        {"account_pseudonym": "b", "timestamp": T0, "prompt_fingerprint": "p2", "prompt_reasoning": True},
+        {"account_pseudonym": "b", "timestamp": T0, "prompt_fingerprint": None, "prompt_reasoning": True},
+    ]
+    events = events_frame(rows)
+    codes = account_codes(events)
+    got = sorted((r[ACCOUNT], r["key"], r["rows"], r["reasoning"])
+                 for r in named(unique_facts(event_facts(NOVELTY_KIND, events, codes)), codes).iter_rows(named=True))
+    assert got == sorted([("a", key_of("p1"), 2, 2), ("b", key_of("p2"), 1, 1)])
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in GROUP_COLUMNS if k != NOVELTY_KIND))
 def test_fingerprint_kinds_read_their_own_column(kind: str) -> None:
     """a and b share only this kind's column; every other fingerprint column differs between them."""
     column = GROUP_COLUMNS[kind]

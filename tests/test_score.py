@@ -116,6 +116,8 @@ INDICATOR_LINES = {
     "coaction": r"(?:\d+%|less than 1%) of accounts sent the same prompt as another member within \d+ s",
     "reasoning": r"(?:\d+%|less than 1%) of the members' requests match the method's list of reasoning phrases \(such as "
                  r"\"step by step\"\) in the prompt or system prompt \(median account: (?:\d+%|less than 1%)\)",
+    "novelty": r"the members' [\d,]+ requests that ask for reasoning hold [\d,]+ distinct prompts, about [\d,]+\.\d "
+               r"requests for each|no member request asks for reasoning",
     "round_the_clock": r"(?:\d+%|less than 1%) of accounts active around the clock \(each spreads its requests over "
                        r"the hours of the day at least as evenly as if spread equally over 18 of the 24 hours; a daily rhythm can remain\)",
     "new_model": r"(?:\d+%|less than 1%) of accounts first used a model within 48 h of that model's first appearance in "

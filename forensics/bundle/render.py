@@ -641,6 +641,7 @@ INDICATOR_NAMES = {
     "shared_system_prompts": "Shared system prompts",
     "coaction": "Same prompt at the same time",
     "reasoning": "Requests for step-by-step reasoning",
+    "novelty": "Distinct prompts among them",
     "round_the_clock": "Active around the clock",
     "new_model": "Quick move to a new model",
     "country_mismatch": "Outside the billing country",

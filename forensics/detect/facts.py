@@ -16,6 +16,7 @@ the key. The hash is XXH64 (`hash_key`), defined by its algorithm, so a Spark ex
 | `opening`, `closing` | a prompt's first or last four words (digit-masked) | - | observed |
 | `payment` | a payment fingerprint | - | anomaly |
 | `signup` | signup stem + e-mail domain within a signup burst (two grids) | - | anomaly |
+| `prompt` | an exact prompt, of requests that ask for reasoning only (scoring counts them; no edges) | - | - |
 
 Co-action edges come from `forensics.detect.coaction` and behaviour edges from `forensics.detect.behaviour`. Edges of every
 kind but co-action are undirected and written once with src < dst; co-action edges are directed and written in
@@ -137,7 +138,10 @@ def _kind_rows(kind: str, batch: pl.DataFrame, slot_s: int) -> pl.DataFrame:
             parts.append(source.select("code", key.alias("key"), stratum, "_r"))
         return pl.concat(parts)
     stratum = _asn_stratum() if kind in ("ip", "net") else _no_stratum()
-    rows = batch.filter(pl.col(f"_k_{kind}").is_not_null()).select("code", pl.col(f"_k_{kind}").alias("key"), stratum, "_r")
+    carried = pl.col(f"_k_{kind}").is_not_null()
+    if kind == "prompt":  # what scoring counts of it is how many distinct prompts ask for reasoning
+        carried &= pl.col("_r")
+    rows = batch.filter(carried).select("code", pl.col(f"_k_{kind}").alias("key"), stratum, "_r")
     if kind != "template":
         return rows
     # The template kind also holds each MinHash band key, told apart by its band position.
@@ -259,7 +263,8 @@ def _sum_account_runs(code, key, stratum, flag):
 
 
 ACCOUNT_KINDS = ("payment", "signup", "created")
-EVENT_KINDS = ("ip", "net", "slot", "slot_asn", "template", "skeleton", "opening", "closing", "user_agent", "system_prompt")
+EVENT_KINDS = ("ip", "net", "slot", "slot_asn", "template", "skeleton", "opening", "closing", "user_agent", "system_prompt",
+               "prompt")
 # Kinds read straight off one events column (fingerprints shared as they are).
 GROUP_COLUMNS = {
     "skeleton": "prompt_skeleton_fingerprint",
@@ -267,6 +272,7 @@ GROUP_COLUMNS = {
     "closing": "prompt_closing_fingerprint",
     "user_agent": "user_agent_fingerprint",
     "system_prompt": "system_prompt_fingerprint",
+    "prompt": "prompt_fingerprint",
 }
 
 

@@ -16,8 +16,14 @@ fewer than `min_samples` neighbours still get a finite reachability. Components 
 `min_cluster_size` are not clusters (their accounts get cluster_id -1). Within a component HDBSCAN may find
 one cluster (`allow_single_cluster`) or split it. Nodes enter HDBSCAN in activity order (`AccountOrder`).
 
+Two levels. HDBSCAN's own clusters (excess of mass) are merged up to `cluster_epsilon` so that a campaign stays
+one group (`cluster_id`); the clusters before that merge, each within one merged group, are kept too (`fine_id`).
+In a large population a few chance links can join a campaign to thousands of ordinary accounts at that distance,
+so scoring judges a merged group that is not flagged again as its fine clusters (`forensics.detect.score`).
+
 Canonical cluster IDs: clusters are ordered by size (descending), then by their member first in activity order,
-and numbered 0, 1, 2, ...; they depend on no key, hash seed, thread count or input file order.
+and numbered 0, 1, 2, ...; they depend on no key, hash seed, thread count or input file order. Fine clusters
+are numbered the same way, on their own.
 """
 
 from __future__ import annotations
@@ -169,7 +175,9 @@ def build_graph(edges: pl.DataFrame, order: AccountOrder, params: GraphParams) -
 
 @dataclass
 class Clustering:
-    """Cluster assignment of the graph's nodes (`codes`, sorted; `nodes` their pseudonyms)."""
+    """Cluster assignment of the graph's nodes (`codes`, sorted; `nodes` their pseudonyms): the merged clusters
+    (`cluster_id`, `membership`) and the fine clusters inside them (`fine_id`, `fine_membership`; -1 and 0 for
+    an account in no fine cluster)."""
 
     codes: np.ndarray
     nodes: list[str]
@@ -177,6 +185,8 @@ class Clustering:
     membership: np.ndarray
     outlier_score: np.ndarray
     components: int
+    fine_id: np.ndarray
+    fine_membership: np.ndarray
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(
@@ -185,11 +195,13 @@ class Clustering:
                 "cluster_id": self.cluster_id.astype(np.int64),
                 "membership": self.membership.astype(np.float64),
                 "outlier_score": self.outlier_score.astype(np.float64),
+                "fine_id": self.fine_id.astype(np.int64),
+                "fine_membership": self.fine_membership.astype(np.float64),
             }
         )
 
 
-def _hdbscan_component(dist: csr_matrix, params: GraphParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hdbscan_component(dist: csr_matrix, params: GraphParams, epsilon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import hdbscan
 
     n = dist.shape[0]
@@ -199,7 +211,7 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams) -> tuple[np.ndarra
         min_samples=min(params.min_samples, n - 1),
         allow_single_cluster=True,
         max_dist=1.0,
-        cluster_selection_epsilon=params.cluster_epsilon,
+        cluster_selection_epsilon=epsilon,
         core_dist_n_jobs=1,
     )
     model.fit(dist)
@@ -218,7 +230,7 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
     n = len(codes)
     if n == 0:
         empty = np.zeros(0)
-        return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0)
+        return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0, empty.astype(np.int64), empty)
     # Node i of the matrix is the i-th graph account in activity order.
     by_rank = np.argsort(order.rank[codes], kind="stable")
     position = np.empty(n, dtype=np.int64)
@@ -229,10 +241,11 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
     full = csr_matrix((vals, (rows, cols)), shape=(n, n))
     n_comp, comp = connected_components(full, directed=False)
 
-    raw_labels = np.full(n, -1, dtype=np.int64)
     membership = np.zeros(n)
+    fine_membership = np.zeros(n)
     outlier = np.zeros(n)
     groups: list[np.ndarray] = []
+    fine_groups: list[np.ndarray] = []
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.diff(comp[order])) + 1
     for members in np.split(order, bounds):
@@ -241,21 +254,38 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
             outlier[members] = 1.0
             continue
         sub = full[members][:, members].tocsr()
-        labels, probs, outs = _hdbscan_component(sub, params)
+        labels, probs, outs = _hdbscan_component(sub, params, params.cluster_epsilon)
         outlier[members] = outs
+        fine, fine_probs = labels, probs
+        if params.cluster_epsilon > 0:
+            fine, fine_probs, _ = _hdbscan_component(sub, params, 0.0)
         for lab in sorted(set(labels.tolist()) - {-1}):
-            sel = members[labels == lab]
-            groups.append(sel)
-            membership[sel] = probs[labels == lab]
-    # Canonical IDs: size descending, then the member first in activity order (matrix positions follow it).
-    groups.sort(key=lambda g: (-len(g), int(g.min())))
-    for cid, g in enumerate(groups):
-        raw_labels[g] = cid
+            sel = labels == lab
+            groups.append(members[sel])
+            membership[members[sel]] = probs[sel]
+            # The fine clusters inside this one (a fine cluster lies in one merged cluster; the pair makes sure).
+            for sub_lab in sorted(set(fine[sel].tolist()) - {-1}):
+                inner = sel & (fine == sub_lab)
+                fine_groups.append(members[inner])
+                fine_membership[members[inner]] = fine_probs[inner]
+    raw_labels = _canonical(groups, n)
+    fine_labels = _canonical(fine_groups, n)
     membership[raw_labels == -1] = 0.0
+    fine_membership[fine_labels == -1] = 0.0
     # Back from activity order to code order.
     back = position
     nodes = names.gather(pl.Series(codes)).to_list()
-    return Clustering(codes, nodes, raw_labels[back], membership[back], outlier[back], n_comp)
+    return Clustering(codes, nodes, raw_labels[back], membership[back], outlier[back], n_comp, fine_labels[back],
+                      fine_membership[back])
+
+
+def _canonical(groups: list[np.ndarray], n: int) -> np.ndarray:
+    """Each node's group number, -1 for none: size descending, then the member first in activity order (matrix
+    positions follow it)."""
+    labels = np.full(n, -1, dtype=np.int64)
+    for cid, g in enumerate(sorted(groups, key=lambda g: (-len(g), int(g.min())))):
+        labels[g] = cid
+    return labels
 
 
 def _fmt(col: str) -> pl.Expr:

@@ -39,6 +39,8 @@ GROUP_KINDS = (
     "system_prompt",
 )
 PROMPT_KINDS = ("template", "skeleton", "opening", "closing")
+# Exact prompts of the requests that ask for reasoning: how many distinct ones a group sent (`reasoning_novelty`).
+NOVELTY_KIND = "prompt"
 # A key is specific to a group at this surprise (-log10 p) plus log10 of the group's distinct keys.
 SPECIFIC_SURPRISE = 3.0
 
@@ -210,6 +212,20 @@ def group_evidence(background: KindBackground, members: pl.DataFrame) -> tuple[p
     )
     specific_keys = held.filter(pl.col("_specific")).select("cluster_id", "key").sort("cluster_id", "key").cast(specific_schema)
     return groups, per_account, specific_keys
+
+
+def reasoning_novelty(background: KindBackground, members: pl.DataFrame) -> pl.DataFrame:
+    """Per group (`members`: code, cluster_id): its requests that ask for reasoning (`reasoning_requests`) and the
+    distinct prompts among them (`reasoning_prompts`), from the NOVELTY_KIND facts (one per account and prompt)."""
+    return (
+        pl.scan_parquet(background.path).select("code", "key", "rows")
+        .join(members.lazy().select("code", "cluster_id"), on="code", how="inner")
+        .group_by("cluster_id")
+        .agg(pl.col("rows").sum().cast(pl.Int64).alias("reasoning_requests"),
+             pl.col("key").n_unique().cast(pl.Int64).alias("reasoning_prompts"))
+        .collect()
+        .sort("cluster_id")
+    )
 
 
 def attach_candidates(background: KindBackground, specific: pl.DataFrame, excluded: pl.DataFrame) -> pl.DataFrame:

@@ -27,7 +27,7 @@ from forensics.detect.coaction import CoactionResult
 from forensics.detect.facts import ACCOUNT_KINDS, KEY_KINDS, EdgeSet, account_facts, decode_edges, key_edges
 from forensics.detect.features import scan_accounts
 from forensics.detect.graph import build_graph, cluster_graph, write_graphml
-from forensics.detect.groups import GROUP_KINDS, FactStore
+from forensics.detect.groups import GROUP_KINDS, NOVELTY_KIND, FactStore
 from forensics.detect.score import high_volume_accounts, linked_members, score_clusters
 from forensics.engine.local import LocalEvents
 from forensics.errors import CaseError
@@ -140,13 +140,13 @@ def behaviour_set(
 
 
 EVENT_PASS_ONE = ("ip", "net", "slot", "slot_asn", "user_agent", "system_prompt")
-EVENT_PASS_TWO = ("template", "skeleton", "opening", "closing")
+EVENT_PASS_TWO = ("template", "skeleton", "opening", "closing", NOVELTY_KIND)
 
 
 def _kind_edges(kind: str, facts: pl.DataFrame, key_kinds: dict, store: FactStore, sets: list, steps: Steps,
                 blocking: Blocking, names: pl.Series) -> None:
     """Keep a kind's facts for the group step (group kinds) and block on them (pair kinds)."""
-    if kind in GROUP_KINDS:
+    if kind in GROUP_KINDS or kind == NOVELTY_KIND:
         facts = steps.run(f"store.{kind}", store.put, kind, facts)
     if kind in key_kinds:
         sets.append(steps.run(f"edges.{kind}", key_edges, key_kinds[kind], facts, blocking, names,
@@ -180,8 +180,8 @@ def build_edges(
     key_kinds = {kind.name: kind for kind in KEY_KINDS}
     # Event kinds in two passes over the events (network, time and clients; then prompts): each pass reads and
     # codes every batch once for all its kinds; its facts then go one kind at a time to blocking.
-    passes = [[k for k in EVENT_PASS_ONE if k in key_kinds or k in GROUP_KINDS],
-              [k for k in EVENT_PASS_TWO if k in key_kinds or k in GROUP_KINDS]]
+    stored = {*key_kinds, *GROUP_KINDS, NOVELTY_KIND}
+    passes = [[k for k in EVENT_PASS_ONE if k in stored], [k for k in EVENT_PASS_TWO if k in stored]]
     for number, kinds in enumerate(passes, 1):
         facts = steps.run(f"facts.pass{number}", rows.facts, kinds, codes, slot_s=params.sync_bucket_s)
         for kind in kinds:
@@ -204,6 +204,12 @@ def build_edges(
     ]
     edges = pl.concat(frames).select("src", "dst", "kind", "count", "expected", "surprise", "weight")
     return edges, names, stats
+
+
+def _links(edges: pl.DataFrame, names: pl.Series, clustering: pl.DataFrame) -> tuple[dict, dict]:
+    """`linked_members` of the merged clusters and of the fine clusters."""
+    fine = clustering.select(ACCOUNT, pl.col("fine_id").alias("cluster_id"))
+    return linked_members(edges, names, clustering), linked_members(edges, names, fine)
 
 
 def _cluster_inputs(case: Path) -> list[dict]:
@@ -296,7 +302,7 @@ def run_cluster(
 
         # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it first.
         edge_count = edges.height
-        linked = steps.run("links", linked_members, edges, names, cl_frame)
+        linked, fine_linked = steps.run("links", _links, edges, names, cl_frame)
         steps.handled("links", f"{edge_count:,} edges")
         del edges
         sp = params.score_params()
@@ -314,6 +320,7 @@ def run_cluster(
             strong_similarity=1.0 - params.cluster_epsilon,
             min_samples=params.min_samples,
             rank=features.select(ACCOUNT).with_columns(pl.Series("rank", order.rank)),
+            fine_linked=fine_linked,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")
@@ -321,14 +328,15 @@ def run_cluster(
         # did not place them.
         attached = roles.filter(pl.col("role") == "attached")
         joined = attached.join(cl_frame.select(ACCOUNT, "outlier_score"), on=ACCOUNT, how="left").select(
-            ACCOUNT, "cluster_id", pl.lit(0.0).alias("membership"), pl.col("outlier_score").fill_null(1.0), "role", "flagged"
+            ACCOUNT, "cluster_id", "membership", pl.col("outlier_score").fill_null(1.0), "role", "flagged"
         )
-        # Roles carry the final cluster ids (groups merged by scoring take one id).
+        # Roles carry the final cluster ids and memberships (groups merged by scoring take one id; a group judged
+        # as its fine clusters gives their memberships, and its accounts in none of them are ungrouped).
         cl_frame = pl.concat([
-            cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti").drop("cluster_id")
-            .join(roles.select(ACCOUNT, "cluster_id", "role", "flagged"), on=ACCOUNT, how="left")
+            cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti").drop("cluster_id", "membership")
+            .join(roles.select(ACCOUNT, "cluster_id", "role", "flagged", "membership"), on=ACCOUNT, how="left")
             .with_columns(pl.col("cluster_id").fill_null(-1), pl.col("role").fill_null("unclustered"),
-                          pl.col("flagged").fill_null(False))
+                          pl.col("flagged").fill_null(False), pl.col("membership").fill_null(0.0))
             .select(ACCOUNT, "cluster_id", "membership", "outlier_score", "role", "flagged"),
             joined,
         ])

@@ -43,7 +43,9 @@ import numpy as np
 import polars as pl
 
 from forensics.codes import ACCOUNT
-from forensics.detect.groups import GROUP_KINDS, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence
+from forensics.detect.groups import (
+    GROUP_KINDS, NOVELTY_KIND, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence, reasoning_novelty,
+)
 from forensics.params import ScoreParams
 
 WEIGHTS = {"coordination": 0.35, "extraction": 0.40, "automation": 0.10, "infrastructure": 0.15}
@@ -59,6 +61,12 @@ REASONING_FROM = 0.1
 REASONING_FULL = 0.4
 RATE_FROM = 1.0
 RATE_FULL = 2.0
+# Extraction harvests answers to new questions. A group whose reasoning requests repeat a few prompts (an app's
+# users asking the same questions, a class doing one exercise) collects few distinct answers, so extraction is
+# also scaled by the distinct prompts per reasoning request: 0 at NOVELTY_FROM (each prompt sent a hundred
+# times), 1 from NOVELTY_FULL (ten times: room for sampling several answers to each question, and for fan-out).
+NOVELTY_FROM = 0.01
+NOVELTY_FULL = 0.1
 # A member is counted with its group when its own share of templated reasoning requests is at least this
 # fraction of the group's.
 MEMBER_SHARE_OF_GROUP = 0.5
@@ -104,7 +112,7 @@ KIND_SHARE_OF = {
     "user_agent": "requests with a user agent", "system_prompt": "requests with a system prompt",
 }
 INDICATORS = (
-    "accounts", "members", *KIND_INDICATOR.values(), "coaction", "reasoning", "round_the_clock", "new_model",
+    "accounts", "members", *KIND_INDICATOR.values(), "coaction", "reasoning", "novelty", "round_the_clock", "new_model",
     "country_mismatch",
 )
 
@@ -118,6 +126,7 @@ def rules(params: dict) -> list[tuple[str, str]]:
         ("Flag: flagged accounts in the group at least", f"{params.get('min_flag_accounts', 5)}"),
         ("Extraction share ramp: from the typical account's reasoning share plus", f"{REASONING_FROM:g} to {REASONING_FULL:g}"),
         ("Extraction rate ramp: templated reasoning requests per member per active day", f"{RATE_FROM:g} to {RATE_FULL:g}"),
+        ("Extraction novelty ramp: distinct prompts per request that asks for reasoning", f"{NOVELTY_FROM:g} to {NOVELTY_FULL:g}"),
         ("Automation: hour-of-day entropy for round the clock (bits, of 4.58)", f"{ROUND_THE_CLOCK_BITS:g}"),
         ("A value is specific to a group at -log10 chance of at least", f"{SPECIFIC_SURPRISE:g} + log10(the group's distinct values)"),
         ("A member is counted when its templated reasoning share is at least", f"{MEMBER_SHARE_OF_GROUP:g} of its group's"),
@@ -184,6 +193,11 @@ def phrase(indicator: str, v: dict) -> str:
     if indicator == "reasoning":
         return (f"{_pct(v['share'])} of the members' requests match the method's list of reasoning phrases (such as "
                 f"\"step by step\") in the prompt or system prompt (median account: {_pct(v['base'])})")
+    if indicator == "novelty":
+        if not v["requests"]:
+            return "no member request asks for reasoning"
+        return (f"the members' {v['requests']:,} requests that ask for reasoning hold {v['prompts']:,} distinct "
+                f"prompts, about {v['requests'] / max(v['prompts'], 1):,.1f} requests for each")
     if indicator == "round_the_clock":
         return (f"{_pct(v['share'])} of accounts active around the clock (each spreads its requests over the hours of the "
                 f"day at least as evenly as if spread equally over {2 ** ROUND_THE_CLOCK_BITS:.0f} of the 24 hours; a "
@@ -358,16 +372,19 @@ def _ramp(x: float, low: float, high: float) -> float:
     return float(np.clip((x - low) / (high - low), 0.0, 1.0))
 
 
-def extraction(share: float, rate: float, base: float) -> float:
+def extraction(share: float, rate: float, base: float, novelty: float = 1.0) -> float:
     """Extraction from the group's templated reasoning requests: their `share` of its requests against the
-    typical account's share of reasoning requests `base`, times their `rate` per member per active day."""
-    return _ramp(share, base + REASONING_FROM, base + REASONING_FULL) * _ramp(rate, RATE_FROM, RATE_FULL)
+    typical account's share of reasoning requests `base`, times their `rate` per member per active day, times
+    the `novelty` of its reasoning requests (distinct prompts per request)."""
+    return (_ramp(share, base + REASONING_FROM, base + REASONING_FULL) * _ramp(rate, RATE_FROM, RATE_FULL)
+            * _ramp(novelty, NOVELTY_FROM, NOVELTY_FULL))
 
 
 def _components(c: dict) -> dict[str, float]:
     return {
         "coordination": float(np.clip(c["coordination"], 0, 1)),
-        "extraction": extraction(c["templated_reasoning_share"], c["templated_reasoning_rate"], c["base_reasoning"]),
+        "extraction": extraction(c["templated_reasoning_share"], c["templated_reasoning_rate"], c["base_reasoning"],
+                                 c["novelty"]),
         "automation": float(np.clip(c["round_the_clock_share"], 0, 1)),
         "infrastructure": float(np.clip(max(c["payment_score"], c["signup_burst_share"], c["fast_new_model_share"],
                                             c["country_mismatch_share"]), 0, 1)),
@@ -450,6 +467,36 @@ def _merge_map(evaluated: _Group, flagged: list[int]) -> dict[int, int]:
     return {cid: root(cid) for cid in flagged}
 
 
+def _refine(clusters: pl.DataFrame, scored: list[dict], linked: dict[tuple[int, str], int],
+            fine_linked: dict[tuple[int, str], int], rank: pl.DataFrame,
+            ) -> tuple[pl.DataFrame, dict[tuple[int, str], int]] | None:
+    """The clusters with every merged cluster that is not flagged replaced by its fine clusters, renumbered
+    canonically, and the links counted for each; None when no such cluster has fine clusters other than itself."""
+    if "fine_id" not in clusters.columns:
+        return None
+    flagged = [c["cluster_id"] for c in scored if c["flagged"]]
+    open_ = clusters.filter((pl.col("cluster_id") >= 0) & ~pl.col("cluster_id").is_in(flagged))
+    splits = open_.group_by("cluster_id").agg(pl.col("fine_id").n_unique().alias("_fine"), pl.col("fine_id").min().alias("_min"))
+    if splits.filter((pl.col("_fine") > 1) | (pl.col("_min") < 0)).height == 0:
+        return None
+    # Merged clusters kept whole take even ids, fine clusters odd ones, before renumbering.
+    keep = (pl.col("cluster_id") < 0) | pl.col("cluster_id").is_in(flagged)
+    interim = clusters.with_columns(
+        pl.when(keep).then(pl.col("cluster_id") * 2)
+        .when(pl.col("fine_id") >= 0).then(pl.col("fine_id") * 2 + 1).otherwise(-1).alias("cluster_id"),
+        pl.when(keep).then(pl.col("membership")).otherwise(pl.col("fine_membership")).alias("membership"),
+    ).with_columns(pl.when(pl.col("cluster_id") < 0).then(-1).otherwise(pl.col("cluster_id")).alias("cluster_id"))
+    relabelled = renumber(interim, rank)
+    new_id = dict(interim.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
+    links: dict[tuple[int, str], int] = {}
+    for source, parity in ((linked, 0), (fine_linked, 1)):
+        for (cid, kind), count in source.items():
+            target = new_id.get(cid * 2 + parity)
+            if target is not None and target >= 0:
+                links[(int(target), kind)] = count
+    return relabelled, links
+
+
 def renumber(clusters: pl.DataFrame, rank: pl.DataFrame) -> pl.DataFrame:
     """Canonical cluster ids after merging: size descending, then the member first in activity order (`rank`:
     account_pseudonym, rank)."""
@@ -477,18 +524,30 @@ def score_clusters(
     strong_similarity: float,
     min_samples: int,
     rank: pl.DataFrame,
+    fine_linked: dict[tuple[int, str], int] | None = None,
 ) -> tuple[list[dict], pl.DataFrame]:
     """Score every cluster; returns (one dict per cluster sorted by cluster_id, the per-account roles).
 
-    Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`) cover every clustered account and every account
-    that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a legitimate
-    organisation left out), `not_templated` (own prompts not the group's), `attached`. The role's cluster_id is
-    final: flagged groups that share most of their specific prompt frames are one operation split by the
-    clustering, and are merged (and all groups renumbered canonically) before they are scored again.
+    `clusters` holds each clustered account's merged cluster (`cluster_id`, `membership`) and, optionally, its
+    fine cluster (`fine_id`, `fine_membership`; `forensics.detect.graph`), with `linked` and `fine_linked`
+    counted for each. A merged cluster that is not flagged is scored again as the fine clusters inside it (its
+    accounts in none of them are left ungrouped): in a large population a few chance links can merge a campaign
+    with thousands of ordinary accounts whose averages then hide it.
+
+    Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`, `membership`) cover every clustered account and
+    every account that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a
+    legitimate organisation left out), `not_templated` (own prompts not the group's), `attached`. The role's
+    cluster_id and membership are final: flagged groups that share most of their specific prompt frames are one
+    operation split by the clustering, and are merged (and all groups renumbered canonically) before they are
+    scored again.
     """
     args = (features, codes, graph_edges, store, params)
     kwargs = dict(coaction_window_s=coaction_window_s, strong_similarity=strong_similarity, min_samples=min_samples)
     out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
+    refined = _refine(clusters, out, linked, fine_linked or {}, rank)
+    if refined is not None:
+        clusters, linked = refined
+        out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
     merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
     if all(a == b for a, b in merge.items()):
         return out, roles
@@ -519,10 +578,15 @@ def _score_pass(
     min_samples: int,
 ) -> tuple[list[dict], pl.DataFrame, _Group]:
     members = clusters.filter(pl.col("cluster_id") >= 0).join(codes, on=ACCOUNT, how="inner")
-    role_schema = {ACCOUNT: pl.String, "cluster_id": pl.Int64, "role": pl.String, "flagged": pl.Boolean}
+    role_schema = {ACCOUNT: pl.String, "cluster_id": pl.Int64, "role": pl.String, "flagged": pl.Boolean,
+                   "membership": pl.Float64}
     if members.height == 0:
         return [], pl.DataFrame(schema=role_schema), _Group({}, pl.DataFrame(), {})
     evaluated = _evaluate_groups(store, members.select("code", "cluster_id"))
+    novelty: dict[int, tuple[int, int]] = {}
+    if NOVELTY_KIND in store.kinds:
+        counted = reasoning_novelty(store.kinds[NOVELTY_KIND], members.select("code", "cluster_id"))
+        novelty = {int(cid): (int(r), int(d)) for cid, r, d in counted.iter_rows()}
     strong = strong_links(graph_edges, clusters, codes, strong_similarity)
     feats = (
         features.join(members.select(ACCOUNT, "code", "cluster_id", "membership"), on=ACCOUNT, how="inner")
@@ -560,6 +624,8 @@ def _score_pass(
             "country_mismatch_share": float(grp["country_mismatch_share"].fill_null(0).mean()),
         }
         c["system_prompt_top_share"] = coord_by_kind["system_prompt"]
+        reasoning_requests, reasoning_prompts = novelty.get(cid, (0, 0))
+        c["novelty"] = reasoning_prompts / reasoning_requests if reasoning_requests else 1.0
         c["templated_reasoning_rate"] = c["templated_reasoning_share"] * requests / max(int(grp["active_days"].sum()), 1)
         comp = _components(c)
         c["extraction"] = comp["extraction"]
@@ -593,7 +659,7 @@ def _score_pass(
         )
         for r, st in zip(grp.iter_rows(named=True), status):
             roles.append({ACCOUNT: r[ACCOUNT], "cluster_id": cid, "role": "flagged" if (flagged and st == "core") else st,
-                          "flagged": bool(flagged and st == "core")})
+                          "flagged": bool(flagged and st == "core"), "membership": r["membership"]})
         reasons: dict[str, int] = {}
         for a, why in organisation.items():
             reasons[why] = reasons.get(why, 0) + 1
@@ -616,6 +682,8 @@ def _score_pass(
             evidence.append(_evidence_item(KIND_INDICATOR[kind], round(f["specific_share"], 4), f))
         evidence.append(_evidence_item("coaction", round(coaction_share, 4), {"share": coaction_share, "window_s": coaction_window_s}))
         evidence.append(_evidence_item("reasoning", round(reasoning, 4), {"share": reasoning, "base": base_reasoning}))
+        evidence.append(_evidence_item("novelty", round(c["novelty"], 4),
+                                       {"requests": reasoning_requests, "prompts": reasoning_prompts}))
         evidence.append(_evidence_item("round_the_clock", round(c["round_the_clock_share"], 4), {"share": c["round_the_clock_share"]}))
         evidence.append(_evidence_item("new_model", round(c["fast_new_model_share"], 4), {"share": c["fast_new_model_share"]}))
         evidence.append(_evidence_item("country_mismatch", round(c["country_mismatch_share"], 4), {"share": c["country_mismatch_share"]}))
@@ -647,7 +715,7 @@ def _score_pass(
     if joined.height:
         named = joined.join(codes, on="code", how="inner")
         counts = dict(named.group_by("cluster_id").len().iter_rows())
-        roles += [{ACCOUNT: a, "cluster_id": int(c), "role": "attached", "flagged": True}
+        roles += [{ACCOUNT: a, "cluster_id": int(c), "role": "attached", "flagged": True, "membership": 0.0}
                   for a, c in named.select(ACCOUNT, "cluster_id").iter_rows()]
         for c in out:
             extra = int(counts.get(c["cluster_id"], 0))
