@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from forensics.casefiles import EDGE_KINDS, KIND
 from forensics.codes import AccountOrder
-from forensics.detect.graph import build_graph, cluster_graph, sparsify
+from forensics.detect.graph import build_graph, cluster_graph, sparsify, split_levels
 from forensics.params import GraphParams
 
 ALL = GraphParams(min_similarity=0.0, top_k=10_000)  # keep every pair, to read similarities off the graph
@@ -349,3 +349,42 @@ def test_peripheral_members_from_evidence_at_the_default_parameters() -> None:
     label = dict(zip(clustering.codes.tolist(), clustering.cluster_id.tolist()))
     assert [label.get(i) for i in range(18)] == [0] * 18
     assert all(i not in label for i in range(18, 21))
+
+
+def test_a_cluster_is_split_into_its_sub_groups_level_by_level() -> None:
+    """Two tight groups joined by a few links at similarity 0.5 (distance 0.5, within the default epsilon of 0.6)
+    are one cluster; its first level of sub-groups is the two groups, numbered canonically (the larger first);
+    each of them is then split no further: a clique has no clusters inside it that HDBSCAN would keep."""
+    links = clique(range(0, 8), 0.9) + clique(range(8, 14), 0.9)
+    links += [(a, b, 0.5) for a in range(0, 4) for b in range(8, 12)]
+    c = cluster_graph(graph_frame(links), names_for(14), GraphParams(), order_of(14))
+    assert c.cluster_id.tolist() == [0] * 14
+    ids, member = c.levels[0]
+    assert ids.tolist() == [0] * 8 + [1] * 6
+    assert np.all((member > 0) & (member <= 1))
+    assert c.frame().columns == ["account_pseudonym", "cluster_id", "membership", "outlier_score"] + [
+        name for d in range(1, len(c.levels) + 1) for name in (f"cluster_id_{d}", f"membership_{d}")]
+    # Every level refines the one above it: no sub-group spans two groups of the level above.
+    above = c.cluster_id
+    for ids, _ in c.levels:
+        inside = ids >= 0
+        pairs = set(zip(ids[inside].tolist(), above[inside].tolist()))
+        assert len(pairs) == len({i for i, _ in pairs})
+        above = ids
+
+
+def test_a_group_whose_own_links_fall_apart_splits_into_its_components() -> None:
+    """A group held together through accounts outside it splits first into the connected components of its own
+    links (a component smaller than min_cluster_size is no sub-group); each component then splits no further."""
+    from scipy.sparse import csr_matrix
+
+    links = clique(range(0, 10), 0.9) + clique(range(10, 20), 0.9) + clique(range(20, 23), 0.9)
+    a = np.array([x for x, _, _ in links] + [y for _, y, _ in links])
+    b = np.array([y for _, y, _ in links] + [x for x, _, _ in links])
+    full = csr_matrix((np.full(len(a), 0.1), (a, b)), shape=(23, 23))
+    levels = split_levels(full, [np.arange(23)], GraphParams())
+    ids, member = levels[0]
+    assert ids.tolist() == [0] * 10 + [1] * 10 + [-1] * 3
+    assert member.tolist() == [1.0] * 20 + [0.0] * 3
+    # A uniform clique holds no cluster HDBSCAN keeps when it may not keep the whole: the next level is empty.
+    assert len(levels) == 2 and levels[1][0].tolist() == [-1] * 23

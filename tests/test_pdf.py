@@ -175,9 +175,9 @@ def test_independent_incidents_that_shaped_the_detector_are_named_as_such() -> N
     and the report must not let a reader take it for one."""
     quality = r.detection_quality()
     shaped = sorted(i["name"] for i in quality["independent"] if i.get("shaped_the_detector"))
-    assert shaped == ["independent A", "independent B"]
+    assert shaped == ["independent A", "independent B", "independent C"]
     text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
-    assert "Independent A and independent B were not unseen, though: their failures under an earlier version" in text
+    assert "Independent A, independent B and independent C were not unseen, though: their failures under an earlier version" in text
     quality["independent"] = [dict(quality["independent"][0], shaped_the_detector=True),
                               dict(quality["independent"][2], shaped_the_detector=False)]
     text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))

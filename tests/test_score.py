@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
 
 from forensics import jsonio
+from forensics.codes import ACCOUNT
 from forensics.detect.run import ClusterParams, run_cluster
 from forensics.detect.score import (
-    INDICATORS, KIND_INDICATOR, KIND_SHARE_OF, ScoreParams, _max_window_share, _org_exclusions, chance_words, extraction,
-    high_volume_accounts, phrase,
+    INDICATORS, KIND_INDICATOR, KIND_SHARE_OF, ScoreParams, _max_window_share, _org_exclusions, chance_words,
+    extraction,
+    high_volume_accounts, phrase, select_groups,
 )
 from forensics.ingest import IngestOptions, run_ingest
 from forensics.keys import CaseKey
@@ -215,3 +218,74 @@ def test_renumber_orders_by_size_then_activity_rank() -> None:
     out = dict(renumber(clusters, rank).select("account_pseudonym", "cluster_id").iter_rows())
     # Three groups of two: ordered by their first member in activity order (ranks 1, 3, 5).
     assert out == {"c": 0, "d": 0, "e": 1, "f": 1, "a": 2, "b": 2, "g": -1}
+
+
+@pytest.mark.parametrize(
+    "novelty, expected",
+    [
+        (1.0, 1.0),  # every reasoning request a new prompt
+        (1 / 3, 1.0),  # each item fanned out to three accounts
+        (0.1, 1.0),  # ten answers sampled for each question
+        (0.055, 0.5),  # halfway
+        (60 / 73_463, 0.0),  # an app's users asking the same 60 questions (held-out incident C at 5M rows)
+    ],
+)
+def test_extraction_counts_new_questions(novelty, expected) -> None:
+    assert extraction(0.9, 5.0, 0.03, novelty) == pytest.approx(expected)
+
+
+def test_a_group_gives_way_to_its_sub_groups_only_when_one_of_them_is_flagged() -> None:
+    # Ten accounts; level 0: groups 0 (a0-a5) and 1 (a6-a9); level 1: a0-a5 split into 0 (a0-a2), 2 (a3, a4) and
+    # none (a5); a6-a9 are 1; level 2: a0-a2 split into 3 (a0, a1) and none (a2).
+    ids = np.array([
+        [0, 0, 0, 0, 0, 0, 1, 1, 1, 1],
+        [0, 0, 0, 2, 2, -1, 1, 1, 1, 1],
+        [3, 3, -1, 2, 2, -1, 1, 1, 1, 1],
+    ])
+    # Nothing flagged below level 0: every group stays whole.
+    depth, gid = select_groups(ids, [{1}, set(), set()])
+    assert depth.tolist() == [0] * 10 and gid.tolist() == ids[0].tolist()
+    # Sub-group 2 of the unflagged group 0 is flagged: group 0 gives way to its sub-groups (0 stays whole, since
+    # nothing inside it is flagged; a5, in none, is ungrouped). Group 1 keeps level 0.
+    depth, gid = select_groups(ids, [{1}, {2}, set()])
+    assert list(zip(depth.tolist(), gid.tolist())) == [(1, 0)] * 3 + [(1, 2)] * 2 + [(-1, -1)] + [(0, 1)] * 4
+    # A flagged group two levels down: a2 falls out of every group on the way, a3 and a4 stay in their sub-group.
+    depth, gid = select_groups(ids, [set(), set(), {3}])
+    assert list(zip(depth.tolist(), gid.tolist())) == [(2, 3)] * 2 + [(-1, -1)] + [(1, 2)] * 2 + [(-1, -1)] + [(0, 1)] * 4
+
+
+def test_a_campaign_merged_into_a_group_of_ordinary_accounts_is_still_flagged(hard_case, tmp_path, monkeypatch) -> None:
+    """The whole cluster stage on the hard case, with HDBSCAN's clusters changed as a few chance links change them
+    in a large population: the hydra campaign's cluster (57 accounts) merged into the enterprise organisation's (75
+    ordinary accounts), the clusters as HDBSCAN found them kept as the first level of sub-groups. The merged group is not
+    flagged, and the campaign's accounts are flagged as its sub-group, exactly those flagged without the merge;
+    without the sub-groups, the merged group hides them."""
+    import shutil
+
+    from forensics.detect import graph, run
+
+    clusters, labels = hard_case["clusters"], hard_case["labels"]
+    group_of = dict(zip(labels["account_pseudonym"].to_list(), labels["group"].to_list()))
+    flagged_before = sorted(clusters.filter(pl.col("flagged"))[ACCOUNT].to_list())
+    real = graph.cluster_graph
+
+    def merged(graph_edges, names, params, order, *, levels=True):
+        c = real(graph_edges, names, params, order)
+        groups = np.array([group_of.get(n, "") for n in c.nodes], dtype=object)
+        campaign = np.bincount(c.cluster_id[(groups == "hydra-residential") & (c.cluster_id >= 0)]).argmax()
+        ordinary = np.bincount(c.cluster_id[(groups == "enterprise-org") & (c.cluster_id >= 0)]).argmax()
+        assert campaign != ordinary
+        ids = np.where(c.cluster_id == campaign, ordinary, c.cluster_id)
+        return graph.Clustering(c.codes, c.nodes, ids, c.membership, c.outlier_score, c.components,
+                                [(c.cluster_id, c.membership), *c.levels] if levels else [])
+
+    case = tmp_path / "case"
+    shutil.copytree(hard_case["case"], case)
+    monkeypatch.setattr(run, "cluster_graph", merged)
+    run_cluster(case, ClusterParams())
+    after = pl.read_parquet(case / "clusters.parquet")
+    assert sorted(after.filter(pl.col("flagged"))[ACCOUNT].to_list()) == flagged_before
+    monkeypatch.setattr(run, "cluster_graph", lambda *a: merged(*a, levels=False))
+    run_cluster(case, ClusterParams())
+    hidden = set(pl.read_parquet(case / "clusters.parquet").filter(pl.col("flagged"))[ACCOUNT].to_list())
+    assert hidden < set(flagged_before)

@@ -611,7 +611,8 @@ COMPONENT_TEXT = {
     "coordination": f"{COMPONENT_WORDS['coordination']}: the largest share of the members' requests on addresses, "
     "networks, clock slots, prompt templates, cards, signup hours, clients or system prompts specific to the group",
     "extraction": f"{COMPONENT_WORDS['extraction']}: requests matching the method's list of reasoning phrases in "
-    "prompt templates specific to the group, as a share of its requests and per member per day",
+    "prompt templates specific to the group, as a share of its requests and per member per day, scaled down when "
+    "its reasoning requests repeat a few prompts (an app's users asking the same questions) instead of asking new ones",
     "automation": f"{COMPONENT_WORDS['automation']}: share of members active around the clock",
     "infrastructure": f"{COMPONENT_WORDS['infrastructure']}: the largest of shared cards, sign-up bursts, fast "
     "switches to a new model and requests from outside the billing country",
@@ -923,14 +924,14 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
             caveat = (
                 f" {named[:1].upper()}{named[1:]} {'was' if len(shaped) == 1 else 'were'} not unseen, though: "
                 f"{'its' if len(shaped) == 1 else 'their'} failures under an earlier version of the method were "
-                "reported to its developers before the current signals were built, and shaped them, so "
+                "known to its developers before the current signals were built, and shaped them, so "
                 f"{'its figures are' if len(shaped) == 1 else 'their figures are'} likely better than the method "
                 "would do on an incident nobody here has seen."
             )
         b.append(Para(
-            "The incidents below were made by a second generator, written by someone who did not write the detector; "
-            "no setting was chosen on them. They are the nearest this project has to error rates on incidents "
-            "it was not tuned on, but they are still generated, not real." + caveat,
+            "The incidents below were made by a second generator, written by someone who did not write the detector. "
+            "They are the nearest this project has to error rates on incidents it was not tuned on, but they are "
+            "still generated, not real." + caveat,
             "Independently generated incidents.",
         ))
         rows = [(str(i.get("name", "-")), n(i.get("campaign_accounts")), n(i.get("flagged")), _rate(i.get("precision")),
@@ -967,6 +968,9 @@ def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
         (f"{COMPONENT_WORDS['extraction'].capitalize()}, rate part: templated reasoning requests per member per "
          "active day, from ... to ...",
          f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", f"{scoring.RATE_FROM:g} to {scoring.RATE_FULL:g}", fixed),
+        (f"{COMPONENT_WORDS['extraction'].capitalize()}, novelty part: distinct prompts per request that asks for "
+         "reasoning, from ... to ...",
+         f"{scoring.NOVELTY_FROM:g} to {scoring.NOVELTY_FULL:g}", f"{scoring.NOVELTY_FROM:g} to {scoring.NOVELTY_FULL:g}", fixed),
         ("Around the clock: spread of requests over the 24 hours, on a scale where 4.58 is perfectly even, at least",
          f"{scoring.ROUND_THE_CLOCK_BITS:g}", f"{scoring.ROUND_THE_CLOCK_BITS:g}", fixed),
         ("Human-paced: spread of requests over the 24 hours (same scale) below", f"{scoring.HUMAN_PACED_BITS:g}",
@@ -1295,7 +1299,9 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         f"number of accounts compared. {_alone_sentence(cluster_params)} Accounts that behave near-identically are "
         "also linked, weakly.",
         "Groups. The links are combined into one similarity per pair of accounts, and accounts are grouped by a "
-        "standard density-based method that leaves accounts without strong links ungrouped. Every choice that shapes "
+        "standard density-based method that leaves accounts without strong links ungrouped. A group that is not "
+        "flagged is judged again as the tighter groups the method finds inside it, so that a few chance links to "
+        "ordinary accounts cannot hide a campaign among them. Every choice that shapes "
         "the groups follows the accounts' own activity, never the pseudonyms, so a different case key finds the same "
         "groups.",
         "Group evidence. For each group and each kind of value, the method compares the members with the rest of the "

@@ -16,14 +16,15 @@ fewer than `min_samples` neighbours still get a finite reachability. Components 
 `min_cluster_size` are not clusters (their accounts get cluster_id -1). Within a component HDBSCAN may find
 one cluster (`allow_single_cluster`) or split it. Nodes enter HDBSCAN in activity order (`AccountOrder`).
 
-Two levels. HDBSCAN's own clusters (excess of mass) are merged up to `cluster_epsilon` so that a campaign stays
-one group (`cluster_id`); the clusters before that merge, each within one merged group, are kept too (`fine_id`).
-In a large population a few chance links can join a campaign to thousands of ordinary accounts at that distance,
-so scoring judges a merged group that is not flagged again as its fine clusters (`forensics.detect.score`).
+Sub-groups. HDBSCAN's clusters are merged up to `cluster_epsilon` so that a campaign stays one group. In a large
+population a few chance links can join a campaign to thousands of ordinary accounts at that distance, and the
+group's averages then hide it. So each cluster is also split, level by level (`split_levels`): into the connected
+components of its own links where it has several, else into the clusters HDBSCAN finds inside it when it may not
+keep it whole. Scoring judges a group that is not flagged again as its sub-groups (`forensics.detect.score`).
 
 Canonical cluster IDs: clusters are ordered by size (descending), then by their member first in activity order,
-and numbered 0, 1, 2, ...; they depend on no key, hash seed, thread count or input file order. Fine clusters
-are numbered the same way, on their own.
+and numbered 0, 1, 2, ...; they depend on no key, hash seed, thread count or input file order. Each level of
+sub-groups is numbered the same way, on its own.
 """
 
 from __future__ import annotations
@@ -173,11 +174,15 @@ def build_graph(edges: pl.DataFrame, order: AccountOrder, params: GraphParams) -
     return _with_evidence(sparsify(similar, params, order), per_kind)
 
 
+# How many times a group may be split into sub-groups (`split_levels`).
+SPLIT_DEPTH = 6
+
+
 @dataclass
 class Clustering:
-    """Cluster assignment of the graph's nodes (`codes`, sorted; `nodes` their pseudonyms): the merged clusters
-    (`cluster_id`, `membership`) and the fine clusters inside them (`fine_id`, `fine_membership`; -1 and 0 for
-    an account in no fine cluster)."""
+    """Cluster assignment of the graph's nodes (`codes`, sorted; `nodes` their pseudonyms): the clusters
+    (`cluster_id`, `membership`) and their sub-groups level by level (`levels`: for depth 1, 2, ... each node's
+    group at that depth and its membership there; -1 and 0 for a node in none)."""
 
     codes: np.ndarray
     nodes: list[str]
@@ -185,23 +190,26 @@ class Clustering:
     membership: np.ndarray
     outlier_score: np.ndarray
     components: int
-    fine_id: np.ndarray
-    fine_membership: np.ndarray
+    levels: list[tuple[np.ndarray, np.ndarray]]
 
     def frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            {
-                ACCOUNT: pl.Series(self.nodes, dtype=pl.String),  # typed even with no node in the graph
-                "cluster_id": self.cluster_id.astype(np.int64),
-                "membership": self.membership.astype(np.float64),
-                "outlier_score": self.outlier_score.astype(np.float64),
-                "fine_id": self.fine_id.astype(np.int64),
-                "fine_membership": self.fine_membership.astype(np.float64),
-            }
-        )
+        """One row per node: its cluster, membership and outlier score, and `cluster_id_d` and `membership_d` for
+        each depth d of `levels`."""
+        columns = {
+            ACCOUNT: pl.Series(self.nodes, dtype=pl.String),  # typed even with no node in the graph
+            "cluster_id": self.cluster_id.astype(np.int64),
+            "membership": self.membership.astype(np.float64),
+            "outlier_score": self.outlier_score.astype(np.float64),
+        }
+        for depth, (ids, member) in enumerate(self.levels, 1):
+            columns[f"cluster_id_{depth}"] = ids.astype(np.int64)
+            columns[f"membership_{depth}"] = member.astype(np.float64)
+        return pl.DataFrame(columns)
 
 
-def _hdbscan_component(dist: csr_matrix, params: GraphParams, epsilon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hdbscan_component(dist: csr_matrix, params: GraphParams, *, split: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """HDBSCAN labels, membership and outlier scores of one connected component: its clusters merged up to
+    `cluster_epsilon`, or with `split`, its clusters before any merge, never the whole component as one."""
     import hdbscan
 
     n = dist.shape[0]
@@ -209,9 +217,9 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams, epsilon: float) ->
         metric="precomputed",
         min_cluster_size=params.min_cluster_size,
         min_samples=min(params.min_samples, n - 1),
-        allow_single_cluster=True,
+        allow_single_cluster=not split,
         max_dist=1.0,
-        cluster_selection_epsilon=epsilon,
+        cluster_selection_epsilon=0.0 if split else params.cluster_epsilon,
         core_dist_n_jobs=1,
     )
     model.fit(dist)
@@ -219,8 +227,60 @@ def _hdbscan_component(dist: csr_matrix, params: GraphParams, epsilon: float) ->
     return np.asarray(model.labels_), np.asarray(model.probabilities_, dtype=np.float64), outliers
 
 
+def _components(matrix: csr_matrix) -> list[np.ndarray]:
+    """The nodes of each connected component of `matrix`, each sorted, in order of their first node."""
+    _, comp = connected_components(matrix, directed=False)
+    order = np.argsort(comp, kind="stable")
+    parts = np.split(order, np.flatnonzero(np.diff(comp[order])) + 1)
+    return sorted((np.sort(p) for p in parts), key=lambda p: int(p[0]))
+
+
+def _split(full: csr_matrix, members: np.ndarray, params: GraphParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The sub-groups of one group (`members`, matrix positions): the connected components of its own links
+    when it has several, else the clusters HDBSCAN finds inside it; each with its members' membership."""
+    sub = full[members][:, members].tocsr()
+    parts = [p for p in _components(sub) if len(p) >= params.min_cluster_size]
+    if len(parts) > 1 or (parts and len(parts[0]) < len(members)):
+        return [(members[p], np.ones(len(p))) for p in parts]
+    if not parts:
+        return []
+    labels, probs, _ = _hdbscan_component(sub, params, split=True)
+    return [(members[labels == lab], probs[labels == lab]) for lab in sorted(set(labels.tolist()) - {-1})]
+
+
+def split_levels(full: csr_matrix, groups: list[np.ndarray], params: GraphParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each group split into sub-groups, and those again, up to SPLIT_DEPTH levels: per level, every node's
+    sub-group (canonical ids, -1 for none) and membership. A group of fewer than twice `min_cluster_size`
+    members is not split; the levels end where no group splits."""
+    n = full.shape[0]
+    levels = []
+    current = groups
+    for _ in range(SPLIT_DEPTH):
+        nxt: list[np.ndarray] = []
+        member = np.zeros(n)
+        changed = False
+        for g in current:
+            if len(g) < 2 * params.min_cluster_size:
+                nxt.append(g)
+                member[g] = 1.0
+                continue
+            parts = _split(full, g, params)
+            changed |= not (len(parts) == 1 and len(parts[0][0]) == len(g))
+            for nodes, probs in parts:
+                nxt.append(nodes)
+                member[nodes] = probs
+        if not changed:
+            break
+        ids = _canonical(nxt, n)
+        member[ids == -1] = 0.0
+        levels.append((ids, member))
+        current = nxt
+    return levels
+
+
 def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphParams, order: AccountOrder) -> Clustering:
-    """HDBSCAN per connected component of the sparsified graph, with canonical cluster IDs.
+    """HDBSCAN per connected component of the sparsified graph, with canonical cluster IDs, and the clusters'
+    sub-groups level by level (`split_levels`).
 
     The nodes enter HDBSCAN in activity order (`order`), never pseudonym order, so ties inside HDBSCAN resolve
     the same way under any key.
@@ -230,7 +290,7 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
     n = len(codes)
     if n == 0:
         empty = np.zeros(0)
-        return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0, empty.astype(np.int64), empty)
+        return Clustering(codes, [], empty.astype(np.int64), empty, empty, 0, [])
     # Node i of the matrix is the i-th graph account in activity order.
     by_rank = np.argsort(order.rank[codes], kind="stable")
     position = np.empty(n, dtype=np.int64)
@@ -239,44 +299,28 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
     dist = np.clip(1.0 - graph_edges["similarity"].to_numpy(), 1e-6, 1.0)
     rows, cols, vals = np.concatenate([ia, ib]), np.concatenate([ib, ia]), np.concatenate([dist, dist])
     full = csr_matrix((vals, (rows, cols)), shape=(n, n))
-    n_comp, comp = connected_components(full, directed=False)
+    components = _components(full)
 
     membership = np.zeros(n)
-    fine_membership = np.zeros(n)
     outlier = np.zeros(n)
     groups: list[np.ndarray] = []
-    fine_groups: list[np.ndarray] = []
-    order = np.argsort(comp, kind="stable")
-    bounds = np.flatnonzero(np.diff(comp[order])) + 1
-    for members in np.split(order, bounds):
-        members = np.sort(members)
+    for members in components:
         if len(members) < params.min_cluster_size:
             outlier[members] = 1.0
             continue
-        sub = full[members][:, members].tocsr()
-        labels, probs, outs = _hdbscan_component(sub, params, params.cluster_epsilon)
+        labels, probs, outs = _hdbscan_component(full[members][:, members].tocsr(), params)
         outlier[members] = outs
-        fine, fine_probs = labels, probs
-        if params.cluster_epsilon > 0:
-            fine, fine_probs, _ = _hdbscan_component(sub, params, 0.0)
         for lab in sorted(set(labels.tolist()) - {-1}):
-            sel = labels == lab
-            groups.append(members[sel])
-            membership[members[sel]] = probs[sel]
-            # The fine clusters inside this one (a fine cluster lies in one merged cluster; the pair makes sure).
-            for sub_lab in sorted(set(fine[sel].tolist()) - {-1}):
-                inner = sel & (fine == sub_lab)
-                fine_groups.append(members[inner])
-                fine_membership[members[inner]] = fine_probs[inner]
+            groups.append(members[labels == lab])
+            membership[members[labels == lab]] = probs[labels == lab]
     raw_labels = _canonical(groups, n)
-    fine_labels = _canonical(fine_groups, n)
     membership[raw_labels == -1] = 0.0
-    fine_membership[fine_labels == -1] = 0.0
+    levels = split_levels(full, sorted(groups, key=lambda g: (-len(g), int(g.min()))), params)
     # Back from activity order to code order.
     back = position
     nodes = names.gather(pl.Series(codes)).to_list()
-    return Clustering(codes, nodes, raw_labels[back], membership[back], outlier[back], n_comp, fine_labels[back],
-                      fine_membership[back])
+    return Clustering(codes, nodes, raw_labels[back], membership[back], outlier[back], len(components),
+                      [(ids[back], member[back]) for ids, member in levels])
 
 
 def _canonical(groups: list[np.ndarray], n: int) -> np.ndarray:

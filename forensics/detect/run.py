@@ -206,10 +206,13 @@ def build_edges(
     return edges, names, stats
 
 
-def _links(edges: pl.DataFrame, names: pl.Series, clustering: pl.DataFrame) -> tuple[dict, dict]:
-    """`linked_members` of the merged clusters and of the fine clusters."""
-    fine = clustering.select(ACCOUNT, pl.col("fine_id").alias("cluster_id"))
-    return linked_members(edges, names, clustering), linked_members(edges, names, fine)
+def _links(edges: pl.DataFrame, names: pl.Series, clustering: pl.DataFrame) -> tuple[dict, list[dict]]:
+    """`linked_members` of the clusters and of each level of their sub-groups."""
+    depth, levels = 1, []
+    while f"cluster_id_{depth}" in clustering.columns:
+        levels.append(linked_members(edges, names, clustering.select(ACCOUNT, pl.col(f"cluster_id_{depth}").alias("cluster_id"))))
+        depth += 1
+    return linked_members(edges, names, clustering), levels
 
 
 def _cluster_inputs(case: Path) -> list[dict]:
@@ -302,7 +305,7 @@ def run_cluster(
 
         # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it first.
         edge_count = edges.height
-        linked, fine_linked = steps.run("links", _links, edges, names, cl_frame)
+        linked, level_linked = steps.run("links", _links, edges, names, cl_frame)
         steps.handled("links", f"{edge_count:,} edges")
         del edges
         sp = params.score_params()
@@ -320,7 +323,7 @@ def run_cluster(
             strong_similarity=1.0 - params.cluster_epsilon,
             min_samples=params.min_samples,
             rank=features.select(ACCOUNT).with_columns(pl.Series("rank", order.rank)),
-            fine_linked=fine_linked,
+            level_linked=level_linked,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")
@@ -331,7 +334,7 @@ def run_cluster(
             ACCOUNT, "cluster_id", "membership", pl.col("outlier_score").fill_null(1.0), "role", "flagged"
         )
         # Roles carry the final cluster ids and memberships (groups merged by scoring take one id; a group judged
-        # as its fine clusters gives their memberships, and its accounts in none of them are ungrouped).
+        # as its sub-groups gives their memberships, and its accounts in none of them are ungrouped).
         cl_frame = pl.concat([
             cl_frame.join(attached.select(ACCOUNT), on=ACCOUNT, how="anti").drop("cluster_id", "membership")
             .join(roles.select(ACCOUNT, "cluster_id", "role", "flagged", "membership"), on=ACCOUNT, how="left")

@@ -8,7 +8,8 @@ machines and (4) share cheap infrastructure. Each part is a number in [0, 1] com
     score = 0.35 * coordination + 0.40 * extraction + 0.10 * automation + 0.15 * infrastructure
 
 and a group is flagged when score >= flag_threshold, coordination >= 0.5, extraction >= 0.3, at least
-min_flag_accounts of its members are flagged accounts, and no benign explanation covers it.
+min_flag_accounts of its members are flagged accounts, and no benign explanation covers it. A group merged by
+HDBSCAN's epsilon that is not flagged is scored again as its sub-groups, level by level (`forensics.detect.graph`).
 
 - coordination: the largest share of the members' requests that fall on keys specific to the group (keys far
   more members use than the rest of the case explains, `forensics.detect.groups`), over addresses, networks, clock
@@ -17,8 +18,9 @@ min_flag_accounts of its members are flagged accounts, and no benign explanation
 - extraction: from the group's templated reasoning requests, those that ask for reasoning in a prompt frame
   (template, skeleton, opening or closing words) specific to the group: their share of its requests (0 up to
   0.1 above the typical account's share of reasoning requests, 1 from 0.4 above it) times their number per
-  member per active day (0 up to 1, 1 from 2): a group harvesting reasoning answers, not one that asks a few
-  questions on the days it works (a class doing its exercises);
+  member per active day (0 up to 1, 1 from 2), times the distinct prompts per reasoning request (0 up to 0.01, 1
+  from 0.1): a group harvesting answers to new questions, not one that asks a few questions on the days it works
+  (a class doing its exercises) or the same few dozen questions over and over (an app's users);
 - automation: the share of members active around the clock (hour entropy >= 4.2 bits);
 - infrastructure: the largest of the card concentration, the signup-burst share, the share switching to a new
   model within 48 h, and the share of requests from outside the billing country.
@@ -467,31 +469,77 @@ def _merge_map(evaluated: _Group, flagged: list[int]) -> dict[int, int]:
     return {cid: root(cid) for cid in flagged}
 
 
-def _refine(clusters: pl.DataFrame, scored: list[dict], linked: dict[tuple[int, str], int],
-            fine_linked: dict[tuple[int, str], int], rank: pl.DataFrame,
-            ) -> tuple[pl.DataFrame, dict[tuple[int, str], int]] | None:
-    """The clusters with every merged cluster that is not flagged replaced by its fine clusters, renumbered
-    canonically, and the links counted for each; None when no such cluster has fine clusters other than itself."""
-    if "fine_id" not in clusters.columns:
-        return None
-    flagged = [c["cluster_id"] for c in scored if c["flagged"]]
-    open_ = clusters.filter((pl.col("cluster_id") >= 0) & ~pl.col("cluster_id").is_in(flagged))
-    splits = open_.group_by("cluster_id").agg(pl.col("fine_id").n_unique().alias("_fine"), pl.col("fine_id").min().alias("_min"))
-    if splits.filter((pl.col("_fine") > 1) | (pl.col("_min") < 0)).height == 0:
-        return None
-    # Merged clusters kept whole take even ids, fine clusters odd ones, before renumbering.
-    keep = (pl.col("cluster_id") < 0) | pl.col("cluster_id").is_in(flagged)
-    interim = clusters.with_columns(
-        pl.when(keep).then(pl.col("cluster_id") * 2)
-        .when(pl.col("fine_id") >= 0).then(pl.col("fine_id") * 2 + 1).otherwise(-1).alias("cluster_id"),
-        pl.when(keep).then(pl.col("membership")).otherwise(pl.col("fine_membership")).alias("membership"),
-    ).with_columns(pl.when(pl.col("cluster_id") < 0).then(-1).otherwise(pl.col("cluster_id")).alias("cluster_id"))
-    relabelled = renumber(interim, rank)
-    new_id = dict(interim.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
+def _level_ids(clusters: pl.DataFrame) -> np.ndarray:
+    """The group of each account at every level, one row per level: the clusters (`cluster_id`), then their
+    sub-groups (`cluster_id_1`, `cluster_id_2`, ...); -1 for none."""
+    rows = [clusters["cluster_id"].to_numpy()]
+    while f"cluster_id_{len(rows)}" in clusters.columns:
+        rows.append(clusters[f"cluster_id_{len(rows)}"].to_numpy())
+    return np.vstack(rows).astype(np.int64)
+
+
+def select_groups(ids: np.ndarray, flagged: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The groups scoring reports, from the levels of groups (`ids`, as `_level_ids`) and the groups flagged at
+    each level (`flagged[d]`, scored only where no group above was flagged): per account, the level of its group
+    (-1: none) and its id there.
+
+    An account in a flagged group takes the shallowest one. Any other account takes the shallowest group of its
+    that holds no flagged account, so that a group with nothing flagged inside stays whole, and a group that
+    holds a flagged sub-group gives way to its sub-groups; an account in none of those is left ungrouped."""
+    levels, n = ids.shape
+    first = np.full(n, levels)
+    for d in range(levels):
+        hit = (first == levels) & (ids[d] >= 0) & np.isin(ids[d], np.fromiter(flagged[d], np.int64, len(flagged[d])))
+        first[hit] = d
+    depth, gid = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    named = first < levels
+    depth[named] = first[named]
+    gid[named] = ids[first[named], np.flatnonzero(named)]
+    todo = ~named
+    for d in range(levels):
+        holds_flagged = np.unique(ids[d][named & (ids[d] >= 0)])
+        stop = todo & (ids[d] >= 0) & ~np.isin(ids[d], holds_flagged)
+        depth[stop], gid[stop] = d, ids[d][stop]
+        todo &= ~stop & (ids[d] >= 0)
+    return depth, gid
+
+
+def _level_frame(clusters: pl.DataFrame, ids: np.ndarray, depth: int, frontier: np.ndarray) -> pl.DataFrame:
+    """The clusters frame for scoring level `depth`'s groups of the `frontier` accounts (others in none)."""
+    member = "membership" if depth == 0 else f"membership_{depth}"
+    frame = clusters.with_columns(
+        pl.Series("cluster_id", np.where(frontier, ids[depth], -1)),
+        pl.when(pl.Series(frontier)).then(pl.col(member)).otherwise(0.0).alias("membership"),
+    )
+    return frame
+
+
+def _unchanged(ids: np.ndarray, depth: int, frontier: np.ndarray) -> bool:
+    """Whether level `depth` groups the `frontier` accounts exactly as level `depth - 1` does."""
+    above, below = ids[depth - 1][frontier], ids[depth][frontier]
+    if np.any(below < 0) != np.any(above < 0) or np.any((below < 0) != (above < 0)):
+        return False
+    pairs = np.unique(np.stack([above, below]), axis=1)
+    return len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+
+
+def _selected(clusters: pl.DataFrame, depth: np.ndarray, gid: np.ndarray, by_level: list[dict], rank: pl.DataFrame,
+              ) -> tuple[pl.DataFrame, dict[tuple[int, str], int]]:
+    """The clusters frame of the groups `select_groups` chose, renumbered canonically, with each group's
+    membership and links taken from its level."""
+    levels = len(by_level)
+    interim = np.where(depth >= 0, gid * levels + depth, -1)
+    member = np.zeros(len(depth))
+    for d in range(levels):
+        column = clusters["membership" if d == 0 else f"membership_{d}"].to_numpy()
+        member[depth == d] = column[depth == d]
+    frame = clusters.with_columns(pl.Series("cluster_id", interim), pl.Series("membership", member))
+    relabelled = renumber(frame, rank)
+    new_id = dict(frame.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
     links: dict[tuple[int, str], int] = {}
-    for source, parity in ((linked, 0), (fine_linked, 1)):
-        for (cid, kind), count in source.items():
-            target = new_id.get(cid * 2 + parity)
+    for level, counts in enumerate(by_level):
+        for (group, kind), count in counts.items():
+            target = new_id.get(group * levels + level)
             if target is not None and target >= 0:
                 links[(int(target), kind)] = count
     return relabelled, links
@@ -524,15 +572,16 @@ def score_clusters(
     strong_similarity: float,
     min_samples: int,
     rank: pl.DataFrame,
-    fine_linked: dict[tuple[int, str], int] | None = None,
+    level_linked: list[dict[tuple[int, str], int]] | None = None,
 ) -> tuple[list[dict], pl.DataFrame]:
     """Score every cluster; returns (one dict per cluster sorted by cluster_id, the per-account roles).
 
-    `clusters` holds each clustered account's merged cluster (`cluster_id`, `membership`) and, optionally, its
-    fine cluster (`fine_id`, `fine_membership`; `forensics.detect.graph`), with `linked` and `fine_linked`
-    counted for each. A merged cluster that is not flagged is scored again as the fine clusters inside it (its
-    accounts in none of them are left ungrouped): in a large population a few chance links can merge a campaign
-    with thousands of ordinary accounts whose averages then hide it.
+    `clusters` holds each clustered account's cluster (`cluster_id`, `membership`) and, optionally, its
+    sub-groups level by level (`cluster_id_1`, `membership_1`, ...; `forensics.detect.graph.split_levels`), with
+    `linked` counted for the clusters and `level_linked[d - 1]` for level d. A group that is not flagged is scored
+    again as its sub-groups, level by level: in a large population a few chance links can merge a campaign with
+    thousands of ordinary accounts whose averages then hide it. A group that holds a flagged sub-group gives way to
+    its sub-groups; one that holds none stays whole (`select_groups`).
 
     Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`, `membership`) cover every clustered account and
     every account that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a
@@ -544,10 +593,23 @@ def score_clusters(
     args = (features, codes, graph_edges, store, params)
     kwargs = dict(coaction_window_s=coaction_window_s, strong_similarity=strong_similarity, min_samples=min_samples)
     out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
-    refined = _refine(clusters, out, linked, fine_linked or {}, rank)
-    if refined is not None:
-        clusters, linked = refined
-        out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
+    ids = _level_ids(clusters)
+    if len(ids) > 1:
+        by_level = [linked, *(level_linked or [{}] * (len(ids) - 1))]
+        flagged = [{c["cluster_id"] for c in out if c["flagged"]}]
+        for depth in range(1, len(ids)):
+            above = np.isin(ids[depth - 1], np.fromiter(flagged[depth - 1], np.int64, len(flagged[depth - 1])))
+            # The accounts whose groups so far are all unflagged.
+            frontier = (ids[depth - 1] >= 0) & ~above & (frontier if depth > 1 else True)
+            if not frontier.any() or _unchanged(ids, depth, frontier):
+                flagged.append(set())
+                continue
+            level = _score_pass(_level_frame(clusters, ids, depth, frontier), by_level[depth], *args, **kwargs)[0]
+            flagged.append({c["cluster_id"] for c in level if c["flagged"]})
+        depth, gid = select_groups(ids, flagged)
+        if any(flagged[1:]):
+            clusters, linked = _selected(clusters, depth, gid, by_level, rank)
+            out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
     merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
     if all(a == b for a, b in merge.items()):
         return out, roles
