@@ -254,28 +254,32 @@ def test_a_group_gives_way_to_its_sub_groups_only_when_one_of_them_is_flagged() 
     assert list(zip(depth.tolist(), gid.tolist())) == [(2, 3)] * 2 + [(-1, -1)] + [(1, 2)] * 2 + [(-1, -1)] + [(0, 1)] * 4
 
 
-def test_a_campaign_merged_into_a_group_of_ordinary_accounts_is_still_flagged(hard_case, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("ordinary", ["enterprise-org", "classroom"])
+def test_a_campaign_merged_with_ordinary_accounts_flags_the_campaign_alone(hard_case, tmp_path, monkeypatch, ordinary) -> None:
     """The whole cluster stage on the hard case, with HDBSCAN's clusters changed as a few chance links change them
-    in a large population: the hydra campaign's cluster (57 accounts) merged into the enterprise organisation's (75
-    ordinary accounts), the clusters as HDBSCAN found them kept as the first level of sub-groups. The merged group is not
-    flagged, and the campaign's accounts are flagged as its sub-group, exactly those flagged without the merge;
-    without the sub-groups, the merged group hides them."""
+    in a large population: the hydra campaign's cluster (57 accounts) merged into the cluster of a group outside
+    every campaign, the clusters as HDBSCAN found them kept as the first level of sub-groups. Exactly the accounts
+    flagged without the merge are flagged:
+    - merged with the enterprise organisation (75 accounts), the group is not flagged, and the campaign is found
+      as its sub-group; without the sub-groups, the merged group hides it;
+    - merged with a classroom (190 accounts), the group is flagged, and the classroom, a sub-group that shows no
+      extraction of its own, is split off; without the sub-groups, the students are flagged with the campaign."""
     import shutil
 
     from forensics.detect import graph, run
 
     clusters, labels = hard_case["clusters"], hard_case["labels"]
     group_of = dict(zip(labels["account_pseudonym"].to_list(), labels["group"].to_list()))
-    flagged_before = sorted(clusters.filter(pl.col("flagged"))[ACCOUNT].to_list())
+    flagged_before = set(clusters.filter(pl.col("flagged"))[ACCOUNT].to_list())
     real = graph.cluster_graph
 
     def merged(graph_edges, names, params, order, *, levels=True):
         c = real(graph_edges, names, params, order)
         groups = np.array([group_of.get(n, "") for n in c.nodes], dtype=object)
         campaign = np.bincount(c.cluster_id[(groups == "hydra-residential") & (c.cluster_id >= 0)]).argmax()
-        ordinary = np.bincount(c.cluster_id[(groups == "enterprise-org") & (c.cluster_id >= 0)]).argmax()
-        assert campaign != ordinary
-        ids = np.where(c.cluster_id == campaign, ordinary, c.cluster_id)
+        other = np.bincount(c.cluster_id[(groups == ordinary) & (c.cluster_id >= 0)]).argmax()
+        assert campaign != other
+        ids = np.where(c.cluster_id == campaign, other, c.cluster_id)
         return graph.Clustering(c.codes, c.nodes, ids, c.membership, c.outlier_score, c.components,
                                 [(c.cluster_id, c.membership), *c.levels] if levels else [])
 
@@ -284,8 +288,12 @@ def test_a_campaign_merged_into_a_group_of_ordinary_accounts_is_still_flagged(ha
     monkeypatch.setattr(run, "cluster_graph", merged)
     run_cluster(case, ClusterParams())
     after = pl.read_parquet(case / "clusters.parquet")
-    assert sorted(after.filter(pl.col("flagged"))[ACCOUNT].to_list()) == flagged_before
+    assert set(after.filter(pl.col("flagged"))[ACCOUNT].to_list()) == flagged_before
     monkeypatch.setattr(run, "cluster_graph", lambda *a: merged(*a, levels=False))
     run_cluster(case, ClusterParams())
-    hidden = set(pl.read_parquet(case / "clusters.parquet").filter(pl.col("flagged"))[ACCOUNT].to_list())
-    assert hidden < set(flagged_before)
+    without = set(pl.read_parquet(case / "clusters.parquet").filter(pl.col("flagged"))[ACCOUNT].to_list())
+    if ordinary == "enterprise-org":
+        assert without < flagged_before
+    else:
+        assert without > flagged_before
+        assert {group_of[a] for a in without - flagged_before} >= {"classroom"}

@@ -28,7 +28,7 @@ from forensics.detect.facts import ACCOUNT_KINDS, KEY_KINDS, EdgeSet, account_fa
 from forensics.detect.features import scan_accounts
 from forensics.detect.graph import build_graph, cluster_graph, write_graphml
 from forensics.detect.groups import GROUP_KINDS, NOVELTY_KIND, FactStore
-from forensics.detect.score import high_volume_accounts, linked_members, score_clusters
+from forensics.detect.score import high_volume_accounts, score_clusters
 from forensics.engine.local import LocalEvents
 from forensics.errors import CaseError
 from forensics.fsio import case_lock, replace_file_atomic
@@ -206,15 +206,6 @@ def build_edges(
     return edges, names, stats
 
 
-def _links(edges: pl.DataFrame, names: pl.Series, clustering: pl.DataFrame) -> tuple[dict, list[dict]]:
-    """`linked_members` of the clusters and of each level of their sub-groups."""
-    depth, levels = 1, []
-    while f"cluster_id_{depth}" in clustering.columns:
-        levels.append(linked_members(edges, names, clustering.select(ACCOUNT, pl.col(f"cluster_id_{depth}").alias("cluster_id"))))
-        depth += 1
-    return linked_members(edges, names, clustering), levels
-
-
 def _cluster_inputs(case: Path) -> list[dict]:
     """{path, bytes, sha256} of the case files cluster reads (ingest.json, events, accounts), sorted by path."""
     from forensics import custody
@@ -303,10 +294,11 @@ def run_cluster(
         cl_frame = clustering.frame()
         task.advance()
 
-        # The edge table (1 GiB at seed scale) is needed only for the links inside clusters: free it first.
+        # Scoring needs only the co-action edges (its groups' linked members); the edge table (1 GiB at seed scale)
+        # is freed first.
         edge_count = edges.height
-        linked, level_linked = steps.run("links", _links, edges, names, cl_frame)
-        steps.handled("links", f"{edge_count:,} edges")
+        coaction = steps.run("links", edges.filter, pl.col("kind") == "coaction")
+        steps.handled("links", f"{coaction.height:,} co-action edges of {edge_count:,}")
         del edges
         sp = params.score_params()
         scored, roles = steps.run(
@@ -316,14 +308,13 @@ def run_cluster(
             cl_frame,
             codes,
             graph_edges,
-            linked,
+            coaction.select("src", "dst", "kind"),
             store,
             sp,
             coaction_window_s=params.coaction_window_s,
             strong_similarity=1.0 - params.cluster_epsilon,
             min_samples=params.min_samples,
             rank=features.select(ACCOUNT).with_columns(pl.Series("rank", order.rank)),
-            level_linked=level_linked,
         )
         flagged_ids = {c["cluster_id"] for c in scored if c["flagged"]}
         steps.handled("scoring", f"{len(scored):,} clusters")

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from forensics.codes import ACCOUNT
+from forensics.codes import ACCOUNT, decode
 from forensics.detect.groups import (
     GROUP_KINDS, NOVELTY_KIND, PROMPT_KINDS, SPECIFIC_SURPRISE, FactStore, attach_candidates, group_evidence, reasoning_novelty,
 )
@@ -523,26 +523,29 @@ def _unchanged(ids: np.ndarray, depth: int, frontier: np.ndarray) -> bool:
     return len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
 
 
-def _selected(clusters: pl.DataFrame, depth: np.ndarray, gid: np.ndarray, by_level: list[dict], rank: pl.DataFrame,
-              ) -> tuple[pl.DataFrame, dict[tuple[int, str], int]]:
-    """The clusters frame of the groups `select_groups` chose, renumbered canonically, with each group's
-    membership and links taken from its level."""
-    levels = len(by_level)
-    interim = np.where(depth >= 0, gid * levels + depth, -1)
+def _quiet_sub_groups(clusters: pl.DataFrame, ids: np.ndarray, depth: np.ndarray, scored: list[dict], args: tuple,
+                      kwargs: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The sub-groups, one level down, of flagged groups that show no extraction of their own (a classroom or a team
+    merged with a campaign by a few links): per account, its sub-group's number (-1 for none of them) and its
+    membership there; None when there is none. `depth` is each account's level, as `select_groups` gives it."""
+    levels = len(ids)
+    flagged = [c["cluster_id"] for c in scored if c["flagged"]]
+    inside = clusters["cluster_id"].is_in(flagged).to_numpy() & (depth >= 0) & (depth + 1 < levels)
+    if not inside.any():
+        return None
+    below = np.full(len(depth), -1, dtype=np.int64)
     member = np.zeros(len(depth))
-    for d in range(levels):
-        column = clusters["membership" if d == 0 else f"membership_{d}"].to_numpy()
-        member[depth == d] = column[depth == d]
-    frame = clusters.with_columns(pl.Series("cluster_id", interim), pl.Series("membership", member))
-    relabelled = renumber(frame, rank)
-    new_id = dict(frame.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
-    links: dict[tuple[int, str], int] = {}
-    for level, counts in enumerate(by_level):
-        for (group, kind), count in counts.items():
-            target = new_id.get(group * levels + level)
-            if target is not None and target >= 0:
-                links[(int(target), kind)] = count
-    return relabelled, links
+    for d in range(levels - 1):
+        at = inside & (depth == d)
+        below[at] = np.where(ids[d + 1][at] >= 0, ids[d + 1][at] * levels + d + 1, -1)
+        member[at] = clusters[f"membership_{d + 1}"].to_numpy()[at]
+    frame = clusters.with_columns(pl.Series("cluster_id", below), pl.Series("membership", member))
+    sub = _score_pass(frame, *args, **kwargs)[0]
+    quiet = [c["cluster_id"] for c in sub if not c["flagged"] and c["score_components"]["extraction"] < EXTRACTION_MIN]
+    if not quiet:
+        return None
+    keep = np.isin(below, np.asarray(quiet, dtype=np.int64)) & (below >= 0)
+    return np.where(keep, below, -1), np.where(keep, member, 0.0)
 
 
 def renumber(clusters: pl.DataFrame, rank: pl.DataFrame) -> pl.DataFrame:
@@ -554,7 +557,7 @@ def renumber(clusters: pl.DataFrame, rank: pl.DataFrame) -> pl.DataFrame:
         .sort(["_n", "_first"], descending=[True, False]).with_row_index("_new")
     )
     mapping = order.select("cluster_id", pl.col("_new").cast(pl.Int64))
-    return clusters.join(mapping, on="cluster_id", how="left").with_columns(
+    return clusters.join(mapping, on="cluster_id", how="left", maintain_order="left").with_columns(
         pl.col("_new").fill_null(-1).alias("cluster_id")
     ).drop("_new")
 
@@ -564,7 +567,7 @@ def score_clusters(
     clusters: pl.DataFrame,
     codes: pl.DataFrame,
     graph_edges: pl.DataFrame,
-    linked: dict[tuple[int, str], int],
+    coaction: pl.DataFrame,
     store: FactStore,
     params: ScoreParams,
     *,
@@ -572,16 +575,18 @@ def score_clusters(
     strong_similarity: float,
     min_samples: int,
     rank: pl.DataFrame,
-    level_linked: list[dict[tuple[int, str], int]] | None = None,
 ) -> tuple[list[dict], pl.DataFrame]:
     """Score every cluster; returns (one dict per cluster sorted by cluster_id, the per-account roles).
 
     `clusters` holds each clustered account's cluster (`cluster_id`, `membership`) and, optionally, its
-    sub-groups level by level (`cluster_id_1`, `membership_1`, ...; `forensics.detect.graph.split_levels`), with
-    `linked` counted for the clusters and `level_linked[d - 1]` for level d. A group that is not flagged is scored
-    again as its sub-groups, level by level: in a large population a few chance links can merge a campaign with
-    thousands of ordinary accounts whose averages then hide it. A group that holds a flagged sub-group gives way to
-    its sub-groups; one that holds none stays whole (`select_groups`).
+    sub-groups level by level (`cluster_id_1`, `membership_1`, ...; `forensics.detect.graph.split_levels`);
+    `coaction` holds the co-action edges (account codes), from which each group's linked members are counted.
+
+    Groups and sub-groups. A group that is not flagged is scored again as its sub-groups, level by level: in a
+    large population a few chance links can merge a campaign with thousands of ordinary accounts whose averages
+    then hide it. A group that holds a flagged sub-group gives way to its sub-groups; one that holds none stays
+    whole (`select_groups`). A flagged group's sub-groups one level down that show no extraction of their own (a
+    classroom merged with a campaign) are split off as groups of their own (`_quiet_sub_groups`).
 
     Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`, `membership`) cover every clustered account and
     every account that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a
@@ -590,45 +595,63 @@ def score_clusters(
     operation split by the clustering, and are merged (and all groups renumbered canonically) before they are
     scored again.
     """
-    args = (features, codes, graph_edges, store, params)
+    args = (coaction, features, codes, graph_edges, store, params)
     kwargs = dict(coaction_window_s=coaction_window_s, strong_similarity=strong_similarity, min_samples=min_samples)
-    out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
+    out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
     ids = _level_ids(clusters)
     if len(ids) > 1:
-        by_level = [linked, *(level_linked or [{}] * (len(ids) - 1))]
         flagged = [{c["cluster_id"] for c in out if c["flagged"]}]
-        for depth in range(1, len(ids)):
-            above = np.isin(ids[depth - 1], np.fromiter(flagged[depth - 1], np.int64, len(flagged[depth - 1])))
-            # The accounts whose groups so far are all unflagged.
-            frontier = (ids[depth - 1] >= 0) & ~above & (frontier if depth > 1 else True)
-            if not frontier.any() or _unchanged(ids, depth, frontier):
+        frontier = ids[0] >= 0  # the accounts whose groups so far are all unflagged
+        for d in range(1, len(ids)):
+            frontier &= (ids[d - 1] >= 0) & ~np.isin(ids[d - 1], np.fromiter(flagged[d - 1], np.int64, len(flagged[d - 1])))
+            if not frontier.any() or _unchanged(ids, d, frontier):
                 flagged.append(set())
                 continue
-            level = _score_pass(_level_frame(clusters, ids, depth, frontier), by_level[depth], *args, **kwargs)[0]
+            level = _score_pass(_level_frame(clusters, ids, d, frontier), *args, **kwargs)[0]
             flagged.append({c["cluster_id"] for c in level if c["flagged"]})
         depth, gid = select_groups(ids, flagged)
         if any(flagged[1:]):
-            clusters, linked = _selected(clusters, depth, gid, by_level, rank)
-            out, roles, evaluated = _score_pass(clusters, linked, *args, **kwargs)
+            clusters = _regroup(clusters, np.where(depth >= 0, gid * len(ids) + depth, -1), _level_membership(clusters, depth), rank)
+            out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
+        quiet = _quiet_sub_groups(clusters, ids, depth, out, args, kwargs)
+        if quiet is not None:
+            sub, member = quiet
+            current = clusters["cluster_id"].to_numpy()
+            interim = np.where(sub >= 0, sub * 2 + 1, np.where(current >= 0, current * 2, -1))
+            clusters = _regroup(clusters, interim, np.where(sub >= 0, member, clusters["membership"].to_numpy()), rank)
+            out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
     merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
     if all(a == b for a, b in merge.items()):
         return out, roles
     relabelled = clusters.with_columns(
         pl.col("cluster_id").replace_strict(list(merge), list(merge.values()), default=pl.col("cluster_id"))
     )
-    relabelled = renumber(relabelled, rank)
-    new_id = dict(clusters.select("cluster_id").with_columns(relabelled["cluster_id"].alias("_n")).unique().iter_rows())
-    merged_links: dict[tuple[int, str], int] = {}
-    for (cid, kind), count in linked.items():
-        key = (int(new_id.get(cid, cid)), kind)
-        merged_links[key] = merged_links.get(key, 0) + count
-    out, roles, _ = _score_pass(relabelled, merged_links, *args, **kwargs)
+    out, roles, _ = _score_pass(renumber(relabelled, rank), *args, **kwargs)
     return out, roles
+
+
+def _regroup(clusters: pl.DataFrame, interim: np.ndarray, membership: np.ndarray, rank: pl.DataFrame) -> pl.DataFrame:
+    """`clusters` with each account's group given by `interim` (any numbers, -1 for none) and its `membership`,
+    renumbered canonically."""
+    frame = clusters.with_columns(pl.Series("cluster_id", interim, dtype=pl.Int64),
+                                  pl.Series("membership", np.where(interim >= 0, membership, 0.0)))
+    return renumber(frame, rank)
+
+
+def _level_membership(clusters: pl.DataFrame, depth: np.ndarray) -> np.ndarray:
+    """Each account's membership at the level `depth` gives it (0 for none)."""
+    member = np.zeros(len(depth))
+    d = 0
+    while d == 0 or f"membership_{d}" in clusters.columns:
+        column = clusters["membership" if d == 0 else f"membership_{d}"].to_numpy()
+        member[depth == d] = column[depth == d]
+        d += 1
+    return member
 
 
 def _score_pass(
     clusters: pl.DataFrame,
-    linked: dict[tuple[int, str], int],
+    coaction: pl.DataFrame,
     features: pl.DataFrame,
     codes: pl.DataFrame,
     graph_edges: pl.DataFrame,
@@ -645,6 +668,7 @@ def _score_pass(
     if members.height == 0:
         return [], pl.DataFrame(schema=role_schema), _Group({}, pl.DataFrame(), {})
     evaluated = _evaluate_groups(store, members.select("code", "cluster_id"))
+    linked = linked_members(coaction, decode(codes), clusters)
     novelty: dict[int, tuple[int, int]] = {}
     if NOVELTY_KIND in store.kinds:
         counted = reasoning_novelty(store.kinds[NOVELTY_KIND], members.select("code", "cluster_id"))
