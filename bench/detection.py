@@ -78,9 +78,11 @@ class RunResult:
 
 
 def reflag(case: Path, flag_threshold: float) -> pl.DataFrame:
-    """The per-account flags the scorer would give at another flag threshold, from the scored case: a cluster
-    is flagged on the same gates (score, coordination, extraction, flagged members, benign explanation), and
-    its flagged accounts are the same members (roles `flagged` or `core`)."""
+    """The per-account flags at another flag threshold, from the scored case: a cluster is flagged on the same
+    gates (score, coordination, extraction, flagged members, benign explanation), and its flagged accounts are the
+    same members (roles `flagged` or `core`). The groups are those the scorer chose at the case's own threshold:
+    which sub-groups it descends into or splits off follows its flags, and is not redone here, so at another
+    threshold these are the scorer's flags on the case's groups, not a re-run."""
     doc = json.loads((case / "clusters.json").read_text())
     min_accounts = doc["parameters"]["min_flag_accounts"]
     flagged_ids = [

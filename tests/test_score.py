@@ -254,16 +254,13 @@ def test_a_group_gives_way_to_its_sub_groups_only_when_one_of_them_is_flagged() 
     assert list(zip(depth.tolist(), gid.tolist())) == [(2, 3)] * 2 + [(-1, -1)] + [(1, 2)] * 2 + [(-1, -1)] + [(0, 1)] * 4
 
 
-@pytest.mark.parametrize("ordinary", ["enterprise-org", "classroom"])
-def test_a_campaign_merged_with_ordinary_accounts_flags_the_campaign_alone(hard_case, tmp_path, monkeypatch, ordinary) -> None:
+def test_a_campaign_merged_with_ordinary_accounts_is_found_as_a_sub_group(hard_case, tmp_path, monkeypatch) -> None:
     """The whole cluster stage on the hard case, with HDBSCAN's clusters changed as a few chance links change them
-    in a large population: the hydra campaign's cluster (57 accounts) merged into the cluster of a group outside
-    every campaign, the clusters as HDBSCAN found them kept as the first level of sub-groups. Exactly the accounts
-    flagged without the merge are flagged:
-    - merged with the enterprise organisation (75 accounts), the group is not flagged, and the campaign is found
-      as its sub-group; without the sub-groups, the merged group hides it;
-    - merged with a classroom (190 accounts), the group is flagged, and the classroom, a sub-group that shows no
-      extraction of its own, is split off; without the sub-groups, the students are flagged with the campaign."""
+    in a large population: the hydra campaign's cluster (57 accounts) merged into the enterprise organisation's
+    (75 accounts), the clusters as HDBSCAN found them kept as the first level of sub-groups. The merged group is
+    not flagged, and the campaign is found as its sub-group: exactly the accounts flagged without the merge are
+    flagged. Without the sub-groups, the merged group hides the campaign."""
+    ordinary = "enterprise-org"
     import shutil
 
     from forensics.detect import graph, run
@@ -292,8 +289,4 @@ def test_a_campaign_merged_with_ordinary_accounts_flags_the_campaign_alone(hard_
     monkeypatch.setattr(run, "cluster_graph", lambda *a: merged(*a, levels=False))
     run_cluster(case, ClusterParams())
     without = set(pl.read_parquet(case / "clusters.parquet").filter(pl.col("flagged"))[ACCOUNT].to_list())
-    if ordinary == "enterprise-org":
-        assert without < flagged_before
-    else:
-        assert without > flagged_before
-        assert {group_of[a] for a in without - flagged_before} >= {"classroom"}
+    assert without < flagged_before

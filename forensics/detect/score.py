@@ -523,31 +523,6 @@ def _unchanged(ids: np.ndarray, depth: int, frontier: np.ndarray) -> bool:
     return len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
 
 
-def _quiet_sub_groups(clusters: pl.DataFrame, ids: np.ndarray, depth: np.ndarray, scored: list[dict], args: tuple,
-                      kwargs: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    """The sub-groups, one level down, of flagged groups that show no extraction of their own (a classroom or a team
-    merged with a campaign by a few links): per account, its sub-group's number (-1 for none of them) and its
-    membership there; None when there is none. `depth` is each account's level, as `select_groups` gives it."""
-    levels = len(ids)
-    flagged = [c["cluster_id"] for c in scored if c["flagged"]]
-    inside = clusters["cluster_id"].is_in(flagged).to_numpy() & (depth >= 0) & (depth + 1 < levels)
-    if not inside.any():
-        return None
-    below = np.full(len(depth), -1, dtype=np.int64)
-    member = np.zeros(len(depth))
-    for d in range(levels - 1):
-        at = inside & (depth == d)
-        below[at] = np.where(ids[d + 1][at] >= 0, ids[d + 1][at] * levels + d + 1, -1)
-        member[at] = clusters[f"membership_{d + 1}"].to_numpy()[at]
-    frame = clusters.with_columns(pl.Series("cluster_id", below), pl.Series("membership", member))
-    sub = _score_pass(frame, *args, **kwargs)[0]
-    quiet = [c["cluster_id"] for c in sub if not c["flagged"] and c["score_components"]["extraction"] < EXTRACTION_MIN]
-    if not quiet:
-        return None
-    keep = np.isin(below, np.asarray(quiet, dtype=np.int64)) & (below >= 0)
-    return np.where(keep, below, -1), np.where(keep, member, 0.0)
-
-
 def renumber(clusters: pl.DataFrame, rank: pl.DataFrame) -> pl.DataFrame:
     """Canonical cluster ids after merging: size descending, then the member first in activity order (`rank`:
     account_pseudonym, rank)."""
@@ -585,8 +560,8 @@ def score_clusters(
     Groups and sub-groups. A group that is not flagged is scored again as its sub-groups, level by level: in a
     large population a few chance links can merge a campaign with thousands of ordinary accounts whose averages
     then hide it. A group that holds a flagged sub-group gives way to its sub-groups; one that holds none stays
-    whole (`select_groups`). A flagged group's sub-groups one level down that show no extraction of their own (a
-    classroom merged with a campaign) are split off as groups of their own (`_quiet_sub_groups`).
+    whole (`select_groups`). A flagged group is not checked against its own sub-groups: a classroom merged with a
+    campaign is flagged with it where its members pass the per-member tests below.
 
     Roles (`account_pseudonym`, `cluster_id`, `role`, `flagged`, `membership`) cover every clustered account and
     every account that joined a flagged group: `flagged`, `core`, `weak` (weakly attached), `organisation` (a
@@ -612,13 +587,6 @@ def score_clusters(
         depth, gid = select_groups(ids, flagged)
         if any(flagged[1:]):
             clusters = _regroup(clusters, np.where(depth >= 0, gid * len(ids) + depth, -1), _level_membership(clusters, depth), rank)
-            out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
-        quiet = _quiet_sub_groups(clusters, ids, depth, out, args, kwargs)
-        if quiet is not None:
-            sub, member = quiet
-            current = clusters["cluster_id"].to_numpy()
-            interim = np.where(sub >= 0, sub * 2 + 1, np.where(current >= 0, current * 2, -1))
-            clusters = _regroup(clusters, interim, np.where(sub >= 0, member, clusters["membership"].to_numpy()), rank)
             out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
     merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
     if all(a == b for a, b in merge.items()):
