@@ -135,8 +135,10 @@ def test_phrase_words_exactly_the_scorers_indicators() -> None:
     kind = {"noun": ("address", "addresses"), "share_of": "requests", "keys": 3, "expected_keys": 9.0, "specific_keys": 1,
             "specific_share": 0.4, "top_members": 5, "top_expected": 0.2, "top_surprise": 12.0}
     members = {"accounts": 9, "flagged": 7, "weak": 1, "excluded": 1, "attached": 0}
+    novelty = {"requests": 10, "prompts": 4}
     for indicator in score.INDICATORS:
-        figures_ = members if indicator in ("accounts", "members") else kind if indicator in score.KIND_INDICATOR.values() else shares
+        figures_ = (members if indicator in ("accounts", "members") else kind if indicator in score.KIND_INDICATOR.values()
+                    else novelty if indicator == "novelty" else shares)
         assert score.phrase(indicator, figures_)
     with pytest.raises(KeyError):
         score.phrase("invented", shares)

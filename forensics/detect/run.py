@@ -298,7 +298,7 @@ def run_cluster(
         # is freed first.
         edge_count = edges.height
         coaction = steps.run("links", edges.filter, pl.col("kind") == "coaction")
-        steps.handled("links", f"{coaction.height:,} co-action edges of {edge_count:,}")
+        steps.handled("links", f"{coaction.height:,} co-action edges kept of {edge_count:,} edges")
         del edges
         sp = params.score_params()
         scored, roles = steps.run(
