@@ -315,7 +315,7 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
             membership[members[labels == lab]] = probs[labels == lab]
     raw_labels = _canonical(groups, n)
     membership[raw_labels == -1] = 0.0
-    levels = split_levels(full, sorted(groups, key=lambda g: (-len(g), int(g.min()))), params)
+    levels = split_levels(full, groups, params)
     # Back from activity order to code order.
     back = position
     nodes = names.gather(pl.Series(codes)).to_list()

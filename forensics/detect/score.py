@@ -516,8 +516,8 @@ def _level_frame(clusters: pl.DataFrame, ids: np.ndarray, depth: int, frontier: 
 
 def _unchanged(ids: np.ndarray, depth: int, frontier: np.ndarray) -> bool:
     """Whether level `depth` groups the `frontier` accounts exactly as level `depth - 1` does."""
-    above, below = ids[depth - 1][frontier], ids[depth][frontier]
-    if np.any(below < 0) != np.any(above < 0) or np.any((below < 0) != (above < 0)):
+    above, below = ids[depth - 1][frontier], ids[depth][frontier]  # every frontier account is in a group above
+    if np.any(below < 0):
         return False
     pairs = np.unique(np.stack([above, below]), axis=1)
     return len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
@@ -586,7 +586,8 @@ def score_clusters(
             flagged.append({c["cluster_id"] for c in level if c["flagged"]})
         depth, gid = select_groups(ids, flagged)
         if any(flagged[1:]):
-            clusters = _regroup(clusters, np.where(depth >= 0, gid * len(ids) + depth, -1), _level_membership(clusters, depth), rank)
+            clusters = _regroup(clusters, np.where(depth >= 0, gid * len(ids) + depth, -1),
+                                _level_membership(clusters, depth, len(ids)), rank)
             out, roles, evaluated = _score_pass(clusters, *args, **kwargs)
     merge = _merge_map(evaluated, [c["cluster_id"] for c in out if c["flagged"]])
     if all(a == b for a, b in merge.items()):
@@ -606,14 +607,12 @@ def _regroup(clusters: pl.DataFrame, interim: np.ndarray, membership: np.ndarray
     return renumber(frame, rank)
 
 
-def _level_membership(clusters: pl.DataFrame, depth: np.ndarray) -> np.ndarray:
-    """Each account's membership at the level `depth` gives it (0 for none)."""
+def _level_membership(clusters: pl.DataFrame, depth: np.ndarray, levels: int) -> np.ndarray:
+    """Each account's membership at the level `depth` gives it, of `levels` (0 for none)."""
     member = np.zeros(len(depth))
-    d = 0
-    while d == 0 or f"membership_{d}" in clusters.columns:
+    for d in range(levels):
         column = clusters["membership" if d == 0 else f"membership_{d}"].to_numpy()
         member[depth == d] = column[depth == d]
-        d += 1
     return member
 
 
