@@ -28,6 +28,7 @@ unlikely it is for a key of its stratum to have d - 1 co-holders, when keys ther
 from __future__ import annotations
 
 import ctypes
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,8 @@ _FACTS_PER_SLICE = 1 << 22
 _FACTS_PER_SORT = 1 << 19
 # Pairs whose expectation and surprise are computed at once.
 _PAIRS_PER_CHUNK = 1 << 18
+# Buckets worked on at once (the machine this is measured on has two cores).
+_BUCKET_WORKERS = 2
 # Pairs are counted in buckets by their first account, each merged on its own: at least this many buckets, and
 # enough that each gets about `_INCIDENCES_PER_BUCKET` pair incidences. numpy passes over a bucket's few MB run
 # several times faster than over one array of all of them.
@@ -559,36 +562,47 @@ def shared_key_pairs(
         base = cum[bounds[-1] - 1] if bounds[-1] else 0
         nxt = int(np.searchsorted(cum, base + _FACTS_PER_SLICE, side="right"))
         bounds.append(max(nxt, bounds[-1] + 1))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        f0, f1 = l_starts[lo], (l_starts[hi] if hi < len(l_starts) else len(l_codes))
-        holders = _by_rank_within_keys(dense_rank[l_codes[f0:f1]], by_rank, l_sizes[lo:hi])
-        ends, values = packing.incidences(holders, l_starts[lo:hi] - f0, l_sizes[lo:hi], l_offsets[lo:hi],
-                                          l_tag[lo:hi], len(buckets), scratch)
-        del holders
-        for j, bucket in enumerate(buckets):
-            bucket.add(values[ends[j]:ends[j + 1]].copy())  # `values` is the next slice's scratch
-        if len(values) > len(scratch):
-            scratch = values
-    # Surprise bucket by bucket, in chunks of pairs, keeping only those that reach `min_surprise`. Anomaly kinds
-    # have it from their keys; the others from the pair's expected overlap, computed for the pairs that pass
-    # the stratum bound.
-    kept, candidates = [], []
-    expectation = None if anomaly else _Expectation(per_account, background, null)
-    for number, bucket in enumerate(buckets):
-        src, dst, count, tag = packing.unpack(number, *bucket.result())
-        buckets[number] = None
-        for i in range(0, len(src), _PAIRS_PER_CHUNK):
-            s_, d_, c_, t_ = (x[i:i + _PAIRS_PER_CHUNK] for x in (src, dst, count, tag))
-            if anomaly:
-                keep = tags[t_] >= min_surprise
-                kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], np.full(int(keep.sum()), np.nan), tags[t_][keep]))
-                continue
-            if not strata_bound:
-                kept.append(_surprising_pairs(s_, d_, c_, expectation, min_surprise))
-                continue
-            lower = expectation.term(s_, d_, tags[t_])
-            possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
-            candidates.append((s_[possible], d_[possible], c_[possible]))
+    # Buckets are independent, and their work is compiled or numpy code that releases the GIL: two at a time.
+    with ThreadPoolExecutor(max_workers=_BUCKET_WORKERS, thread_name_prefix="blocking") as pool:
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            f0, f1 = l_starts[lo], (l_starts[hi] if hi < len(l_starts) else len(l_codes))
+            holders = _by_rank_within_keys(dense_rank[l_codes[f0:f1]], by_rank, l_sizes[lo:hi])
+            ends, values = packing.incidences(holders, l_starts[lo:hi] - f0, l_sizes[lo:hi], l_offsets[lo:hi],
+                                              l_tag[lo:hi], len(buckets), scratch)
+            del holders
+            # Each bucket takes a copy: `values` is the next slice's scratch.
+            for _ in pool.map(lambda j: buckets[j].add(values[ends[j]:ends[j + 1]].copy()), range(len(buckets))):
+                pass
+            if len(values) > len(scratch):
+                scratch = values
+        # Surprise bucket by bucket, in chunks of pairs, keeping only those that reach `min_surprise`. Anomaly kinds
+        # have it from their keys; the others from the pair's expected overlap, computed for the pairs that pass
+        # the stratum bound.
+        expectation = None if anomaly else _Expectation(per_account, background, null)
+
+        def bucket_pairs(number: int) -> tuple[list[pl.DataFrame], list[tuple[np.ndarray, ...]]]:
+            src, dst, count, tag = packing.unpack(number, *buckets[number].result())
+            buckets[number] = None
+            kept, candidates = [], []
+            for i in range(0, len(src), _PAIRS_PER_CHUNK):
+                s_, d_, c_, t_ = (x[i:i + _PAIRS_PER_CHUNK] for x in (src, dst, count, tag))
+                if anomaly:
+                    keep = tags[t_] >= min_surprise
+                    kept.append(_pair_frame(s_[keep], d_[keep], c_[keep], np.full(int(keep.sum()), np.nan),
+                                            tags[t_][keep]))
+                    continue
+                if not strata_bound:
+                    kept.append(_surprising_pairs(s_, d_, c_, expectation, min_surprise))
+                    continue
+                lower = expectation.term(s_, d_, tags[t_])
+                possible = poisson_surprise(c_, lower, floor=min_surprise) >= min_surprise - _BOUND_SLACK
+                candidates.append((s_[possible], d_[possible], c_[possible]))
+            return kept, candidates
+
+        kept, candidates = [], []
+        for bucket_kept, bucket_candidates in pool.map(bucket_pairs, range(len(buckets))):  # in bucket order
+            kept += bucket_kept
+            candidates += bucket_candidates
     # The pairs that passed the stratum bound are few: joined against every stratum together, in chunks.
     if candidates:
         src, dst, count = (np.concatenate(x) for x in zip(*candidates))
