@@ -382,9 +382,27 @@ def test_a_group_whose_own_links_fall_apart_splits_into_its_components() -> None
     a = np.array([x for x, _, _ in links] + [y for _, y, _ in links])
     b = np.array([y for _, y, _ in links] + [x for x, _, _ in links])
     full = csr_matrix((np.full(len(a), 0.1), (a, b)), shape=(23, 23))
-    levels = split_levels(full, [np.arange(23)], GraphParams())
+    membership = np.where(np.arange(23) == 5, 0.3, 0.9)  # account 5 weakly attached to the group
+    levels = split_levels(full, [np.arange(23)], membership, GraphParams())
     ids, member = levels[0]
     assert ids.tolist() == [0] * 10 + [1] * 10 + [-1] * 3
-    assert member.tolist() == [1.0] * 20 + [0.0] * 3
+    # Members keep the membership they had: account 5 is still weakly attached in its component.
+    assert member.tolist() == [0.9] * 5 + [0.3] + [0.9] * 14 + [0.0] * 3
     # A uniform clique holds no cluster HDBSCAN keeps when it may not keep the whole: the next level is empty.
     assert len(levels) == 2 and levels[1][0].tolist() == [-1] * 23
+
+
+def test_a_group_too_small_to_split_keeps_its_members_membership_below() -> None:
+    """A group under twice min_cluster_size is carried to the next level as it is, with the membership each member
+    had: a weakly attached member must not become core because another group split beside it."""
+    from scipy.sparse import csr_matrix
+
+    links = clique(range(0, 10), 0.9) + clique(range(10, 20), 0.9) + clique(range(20, 27), 0.9)
+    a = np.array([x for x, _, _ in links] + [y for _, y, _ in links])
+    b = np.array([y for _, y, _ in links] + [x for x, _, _ in links])
+    full = csr_matrix((np.full(len(a), 0.1), (a, b)), shape=(27, 27))
+    membership = np.where(np.arange(27) == 22, 0.2, 0.8)
+    levels = split_levels(full, [np.arange(20), np.arange(20, 27)], membership, GraphParams())
+    ids, member = levels[0]
+    assert ids.tolist() == [0] * 10 + [1] * 10 + [2] * 7
+    assert member[20:].tolist() == [0.8, 0.8, 0.2, 0.8, 0.8, 0.8, 0.8]

@@ -235,26 +235,30 @@ def _components(matrix: csr_matrix) -> list[np.ndarray]:
     return sorted((np.sort(p) for p in parts), key=lambda p: int(p[0]))
 
 
-def _split(full: csr_matrix, members: np.ndarray, params: GraphParams) -> list[tuple[np.ndarray, np.ndarray]]:
+def _split(full: csr_matrix, members: np.ndarray, params: GraphParams) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """The sub-groups of one group (`members`, matrix positions): the connected components of its own links
-    when it has several, else the clusters HDBSCAN finds inside it; each with its members' membership."""
+    when it has several, else the clusters HDBSCAN finds inside it; each with its members' membership, or None
+    for a component (cutting links it never had changes nothing in how its members hold together)."""
     sub = full[members][:, members].tocsr()
     parts = [p for p in _components(sub) if len(p) >= params.min_cluster_size]
     if len(parts) > 1 or (parts and len(parts[0]) < len(members)):
-        return [(members[p], np.ones(len(p))) for p in parts]
+        return [(members[p], None) for p in parts]
     if not parts:
         return []
     labels, probs, _ = _hdbscan_component(sub, params, split=True)
     return [(members[labels == lab], probs[labels == lab]) for lab in sorted(set(labels.tolist()) - {-1})]
 
 
-def split_levels(full: csr_matrix, groups: list[np.ndarray], params: GraphParams) -> list[tuple[np.ndarray, np.ndarray]]:
+def split_levels(full: csr_matrix, groups: list[np.ndarray], membership: np.ndarray,
+                 params: GraphParams) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each group split into sub-groups, and those again, up to SPLIT_DEPTH levels: per level, every node's
-    sub-group (canonical ids, -1 for none) and membership. A group of fewer than twice `min_cluster_size`
-    members is not split; the levels end where no group splits."""
+    sub-group (canonical ids, -1 for none) and membership. `membership` is the groups' own. A group of fewer
+    than twice `min_cluster_size` members is not split, and a group that falls apart into the connected
+    components of its links is split into them; both keep their members' membership from the level above,
+    so a member weakly attached there is not counted as core below. The levels end where no group splits."""
     n = full.shape[0]
     levels = []
-    current = groups
+    current, above = groups, membership
     for _ in range(SPLIT_DEPTH):
         nxt: list[np.ndarray] = []
         member = np.zeros(n)
@@ -262,19 +266,19 @@ def split_levels(full: csr_matrix, groups: list[np.ndarray], params: GraphParams
         for g in current:
             if len(g) < 2 * params.min_cluster_size:
                 nxt.append(g)
-                member[g] = 1.0
+                member[g] = above[g]
                 continue
             parts = _split(full, g, params)
             changed |= not (len(parts) == 1 and len(parts[0][0]) == len(g))
             for nodes, probs in parts:
                 nxt.append(nodes)
-                member[nodes] = probs
+                member[nodes] = above[nodes] if probs is None else probs
         if not changed:
             break
         ids = _canonical(nxt, n)
         member[ids == -1] = 0.0
         levels.append((ids, member))
-        current = nxt
+        current, above = nxt, member
     return levels
 
 
@@ -315,7 +319,7 @@ def cluster_graph(graph_edges: pl.DataFrame, names: pl.Series, params: GraphPara
             membership[members[labels == lab]] = probs[labels == lab]
     raw_labels = _canonical(groups, n)
     membership[raw_labels == -1] = 0.0
-    levels = split_levels(full, groups, params)
+    levels = split_levels(full, groups, membership, params)
     # Back from activity order to code order.
     back = position
     nodes = names.gather(pl.Series(codes)).to_list()
