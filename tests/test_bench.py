@@ -47,6 +47,13 @@ def test_bench_smoke_prints_every_table(tmp_path):
                      r"thread time \(HMAC [0-9]+%, prompt shapes with MinHash [0-9]+%\), [0-9]+% of ingest's wall time", out)
     assert re.search(r"phases outside one another sum to [0-9.]+ s against [0-9.]+ CPU s", out)
     assert "hashing share before issue 19 (commit fe49ce5; py-spy" in out
+    # The least any ingest writing the case files could take: reading every column and writing the events files.
+    assert re.search(r"\| tiny \| floor-write \| [0-9.]+ \|[^\n]*\| [0-9,]+ events rows sorted and written \|", out)
+    assert re.search(r"reading every column \(the all-columns floor\) takes [0-9.]+ CPU s and writing the sorted events "
+                     r"files [0-9.]+ CPU s \([0-9.]+ s on its own\): on [0-9]+ cores any ingest writing these case files "
+                     r"takes at least [0-9.]+ s, [0-9.]+x the 4-column floor", out)
+    assert re.search(r"the target of 3x the 4-column floor allows [0-9.]+ s, leaving [0-9.]+ CPU s for everything else; "
+                     r"this ingest spent [0-9.]+ s keying [0-9,]+ values and [0-9.]+ s on prompt shapes", out)
     assert re.search(r"the [0-9,]+ values this ingest hashed, one at a time by Python's hmac at this scale's [0-9.]+ s per "
                      r"million prompts, would take [0-9.]+ s; they took [0-9.]+ s", out)
     # The keyed-hashing micro-benchmark on this scale's prompts: ingest's way before issue 19, the fallback, libcrypto.
@@ -99,3 +106,20 @@ def test_instrumented_ingest_times_every_phase(tmp_path):
     # Every pseudonym ingest made went through the counted function: at least one per distinct account.
     accounts = pl.scan_parquet(tmp_path / "case" / "events" / "*.parquet").select(pl.col("account_pseudonym").n_unique()).collect().item()
     assert measured["hmac_values"] >= accounts > 0
+
+
+def test_ingest_bound_spreads_the_read_and_write_floors_cpu_over_every_core():
+    """The least ingest could take is the CPU of reading every column and of writing the events files over the
+    machine's cores; the 3x target's allowance is set against it, and what is left for everything else."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import run as bench_run  # noqa: PLC0415
+
+    cores = os.cpu_count() or 1
+    m = lambda stage, wall, cpu: bench_run.Measured(stage, "x", wall, cpu, 0.0, "")  # noqa: E731
+    floor, floor4, write = m("floor", 20.0, 36.0), m("floor-4col", 15.0, 28.0), m("floor-write", 26.0, 50.0)
+    ingest = m("ingest", 120.0, 230.0)
+    text = bench_run.ingest_bound(floor, floor4, write, ingest, {"hmac": 25.0, "hmac_values": 1000, "shapes_minhash": 48.0})
+    least = 86.0 / cores
+    assert f"takes at least {least:.1f} s, {least / 15.0:.1f}x the 4-column floor" in text
+    assert f"allows 45.0 s, leaving {max(45.0 - least, 0.0) * cores:.1f} CPU s for everything else" in text
+    assert "spent 25.0 s keying 1,000 values and 48.0 s on prompt shapes" in text
