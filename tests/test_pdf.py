@@ -163,12 +163,18 @@ def test_independent_incidents_are_shown_only_when_the_file_has_them() -> None:
     quality = {k: v for k, v in r.detection_quality().items() if k != "independent"}
     without = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
     assert "independently generated" not in without
-    quality["independent"] = [{"name": "independent A", "campaign_accounts": 1200, "flagged": 1100, "precision": 0.99,
-                               "recall": 0.9083}]
+    quality["independent"] = [{"name": "independent A", "rows": 1236849, "accounts": 24991, "campaign_accounts": 1200,
+                               "flagged": 1100, "precision": 0.99, "recall": 0.9083}]
     blocks = r.accuracy_blocks(quality, r.Numbering())
     table = blocks[-1]
-    assert table.rows == (("independent A", "1,200", "1,100", "0.990", "0.908"),)
+    assert table.rows == (("independent A", "1,236,849", "24,991", "1,200", "1,100", "0.990", "0.908"),)
     assert "still generated, not real" in r.blocks_text(blocks)
+    # Shares never round to all or none when they are neither.
+    assert [r.pct(*x) for x in ((996, 1000), (1000, 1000), (1, 5000), (0, 10), (5, 100), (37, 1000))] == [
+        "99.6%", "100%", "under 0.1%", "0.0%", "5.0%", "3.7%"]
+    assert r.pct(9999, 10000) == "99.9%" and r.pct(994, 1000) == "99%"
+    # Rates are rounded down: a campaign missed by one account in 9,583 never reads as recall 1.000.
+    assert [r._rate(x) for x in (0.9999, 1.0, 0.9983, 0.9, None)] == ["0.999", "1.000", "0.998", "0.900", "-"]
     assert "not unseen" not in r.blocks_text(blocks)
 
 
@@ -176,12 +182,15 @@ def test_independent_incidents_that_shaped_the_detector_are_named_as_such() -> N
     """An incident whose failures were reported before the current signals were built is not a held-out measure,
     and the report must not let a reader take it for one."""
     quality = r.detection_quality()
-    shaped = sorted(i["name"] for i in quality["independent"] if i.get("shaped_the_detector"))
+    shaped = sorted({i["name"] for i in quality["independent"] if i.get("shaped_the_detector")})
     assert shaped == ["independent A", "independent B", "independent C"]
     text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
+    # Named once each, though each incident is listed at two sizes.
     assert "Independent A, independent B and independent C were not unseen, though: their failures under an earlier version" in text
-    quality["independent"] = [dict(quality["independent"][0], shaped_the_detector=True),
-                              dict(quality["independent"][2], shaped_the_detector=False)]
+    first_a = next(i for i in quality["independent"] if i["incident"] == "A")
+    first_c = next(i for i in quality["independent"] if i["incident"] == "C")
+    quality["independent"] = [dict(first_a, shaped_the_detector=True), dict(first_a, shaped_the_detector=True),
+                              dict(first_c, shaped_the_detector=False)]
     text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
     assert "Independent A was not unseen, though: its failures" in text and "ndependent C was" not in text
 

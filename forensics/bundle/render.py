@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 from importlib import resources
 
 from forensics.detect import score as scoring
@@ -753,9 +754,14 @@ def when_text(value: str | None) -> str:
 
 
 def pct(part: float, whole: float) -> str:
+    """A share as a percentage that never rounds to all or to none when it is neither: 99.6% is not "100%"."""
     if not whole:
         return "0%"
     share = 100.0 * part / whole
+    if 0 < share < 0.05:
+        return "under 0.1%"
+    if 99.5 <= share < 100:
+        return f"{int(share * 10) / 10:.1f}%"
     return f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
 
 
@@ -874,7 +880,10 @@ def detection_quality() -> dict:
 
 
 def _rate(value) -> str:
-    return "-" if value is None else f"{float(value):.3f}"
+    """A rate to three decimals, rounded down: 9,582 of 9,583 reads 0.999, never 1.000."""
+    if value is None:
+        return "-"
+    return str(Decimal(repr(float(value))).quantize(Decimal("0.001"), rounding=ROUND_DOWN))
 
 
 def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
@@ -917,7 +926,7 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
                    numeric=(False, True, True, True)))
     independent = quality.get("independent") or []
     if independent:
-        shaped = [str(i.get("name", "-")) for i in independent if i.get("shaped_the_detector")]
+        shaped = list(dict.fromkeys(str(i.get("name", "-")) for i in independent if i.get("shaped_the_detector")))
         caveat = ""
         if shaped:
             named = _join(shaped)
@@ -931,14 +940,17 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
         b.append(Para(
             "The incidents below were made by a second generator, written by someone who did not write the detector. "
             "They are the nearest this project has to error rates on incidents it was not tuned on, but they are "
-            "still generated, not real." + caveat,
+            "still generated, not real. An incident run at more than one size is listed at each: the generator adds "
+            "ordinary accounts as it adds requests, so a larger incident hides its campaigns among more of them."
+            + caveat,
             "Independently generated incidents.",
         ))
-        rows = [(str(i.get("name", "-")), n(i.get("campaign_accounts")), n(i.get("flagged")), _rate(i.get("precision")),
-                 _rate(i.get("recall"))) for i in independent]
-        b.append(Table(("Incident", "Campaign accounts", "Accounts flagged", "Precision", "Recall"), tuple(rows),
+        rows = [(str(i.get("name", "-")), n(i.get("rows")), n(i.get("accounts")), n(i.get("campaign_accounts")),
+                 n(i.get("flagged")), _rate(i.get("precision")), _rate(i.get("recall"))) for i in independent]
+        b.append(Table(("Incident", "Requests", "Accounts", "Campaign accounts", "Accounts flagged", "Precision",
+                        "Recall"), tuple(rows),
                        caption="Detection on independently generated incidents", number=numbers.table(),
-                       numeric=(False, True, True, True, True)))
+                       numeric=(False, *([True] * 6))))
     return b
 
 
