@@ -70,7 +70,7 @@ def test_each_flagged_group_has_an_exhibit_starting_on_a_new_page(pipeline) -> N
             assert part in exhibit, (heading, part)
         # The make-up of the score is in the exhibit's summary, each part by its plain name and value.
         parts = cluster["score_components"]
-        assert all(f"{r.COMPONENT_WORDS[k]} {v:.2f}" in " ".join(exhibit.split()) for k, v in parts.items()), parts
+        assert all(f"{r.COMPONENT_WORDS[k]} {r.down(v)}" in " ".join(exhibit.split()) for k, v in parts.items()), parts
 
 
 def test_two_runs_give_identical_pdf_bytes_without_a_creation_date(pipeline, tmp_path: Path) -> None:
@@ -173,6 +173,8 @@ def test_independent_incidents_are_shown_only_when_the_file_has_them() -> None:
     assert [r.pct(*x) for x in ((996, 1000), (1000, 1000), (1, 5000), (0, 10), (5, 100), (37, 1000))] == [
         "99.6%", "100%", "under 0.1%", "0.0%", "5.0%", "3.7%"]
     assert r.pct(9999, 10000) == "99.9%" and r.pct(994, 1000) == "99%"
+    # Scores and components are rounded down: never at a threshold they did not reach, never perfect when not.
+    assert [r.down(x) for x in (0.4996, 0.5, 0.996, 1.0, 0.35)] == ["0.49", "0.50", "0.99", "1.00", "0.35"]
     # Rates are rounded down: a campaign missed by one account in 9,583 never reads as recall 1.000.
     assert [r._rate(x) for x in (0.9999, 1.0, 0.9983, 0.9, None)] == ["0.999", "1.000", "0.998", "0.900", "-"]
     assert "not unseen" not in r.blocks_text(blocks)

@@ -881,9 +881,13 @@ def detection_quality() -> dict:
 
 def _rate(value) -> str:
     """A rate to three decimals, rounded down: 9,582 of 9,583 reads 0.999, never 1.000."""
-    if value is None:
-        return "-"
-    return str(Decimal(repr(float(value))).quantize(Decimal("0.001"), rounding=ROUND_DOWN))
+    return "-" if value is None else down(value, 3)
+
+
+def down(value: float, places: int = 2) -> str:
+    """`value` to `places` decimals, rounded down: a score of 0.4996 reads 0.49 beside a threshold of 0.5, never
+    0.50, and a component of 0.996 reads 0.99, never 1.00."""
+    return str(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN))
 
 
 def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
@@ -1136,7 +1140,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"Each group received a suspicion score between 0 and 1 that weighs {_PARTS} (weights in section 5). A "
             f"group is flagged only if it scores at least {threshold:g}, shows both {_BOTH}, counts at least {min_accounts} "
             f"flagged accounts and has no innocent explanation that the method recognises. The flagged groups score "
-            + (f"{scores[0]:.2f}" if len(scores) == 1 else f"between {scores[0]:.2f} and {scores[-1]:.2f}")
+            + (down(scores[0]) if len(scores) == 1 else f"between {down(scores[0])} and {down(scores[-1])}")
             + ". The score is a weighted indicator, not a probability."
         )
     else:
@@ -1182,7 +1186,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
                     (
                         str(exhibit_of[c["cluster_id"]]), label(c["cluster_id"]), n(c["flagged_accounts"]),
                         n(c["flagged_requests"]), when_text(c["flagged_first_seen"]), when_text(c["flagged_last_seen"]),
-                        f"{c['suspicion_score']:.2f}",
+                        down(c["suspicion_score"]),
                         ", ".join(_lower(INDICATOR_NAMES[e["indicator"]]) for e in _strong_items(c)[:2]) or "see its exhibit",
                     )
                     for c in flagged[:PAGE_ONE_GROUPS]
@@ -1233,7 +1237,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
         b.append(Table(
             ("Group", "Accounts", "Requests", "Score", "Why not flagged"),
             tuple(
-                (label(c["cluster_id"]), n(c["accounts"]), n(c["requests"]), f"{c['suspicion_score']:.2f}",
+                (label(c["cluster_id"]), n(c["accounts"]), n(c["requests"]), down(c["suspicion_score"]),
                  _why_not_flagged(c, threshold, min_accounts))
                 for c in others
             ),
@@ -1462,7 +1466,7 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
     strongest = [_lower(INDICATOR_NAMES[e["indicator"]]) for e in _strong_items(c)]
     counts_no, evidence_no = numbers.table(), numbers.table()
     comps = c.get("score_components") or {}
-    parts = _join([f"{COMPONENT_WORDS.get(k, k)} {float(comps[k]):.2f}" for k in sorted(comps, key=_component_order)])
+    parts = _join([f"{COMPONENT_WORDS.get(k, k)} {down(comps[k])}" for k in sorted(comps, key=_component_order)])
     blocks: list = [Para(
         f"{label(cid)} holds {n(c['accounts'])} accounts, which sent {n(c['requests'])} requests between "
         f"{when_text(c['first_seen'])} and {when_text(c['last_seen'])}"
@@ -1470,7 +1474,7 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
         + f". The median member was active on {active[len(active) // 2] if active else 0} days. "
         f"{n(c['flagged_accounts'])} accounts are counted as flagged (Table {counts_no}); they sent "
         f"{n(c['flagged_requests'])} requests between {when_text(c['flagged_first_seen'])} and "
-        f"{when_text(c['flagged_last_seen'])}. The group scored {c['suspicion_score']:.2f}"
+        f"{when_text(c['flagged_last_seen'])}. The group scored {down(c['suspicion_score'])}"
         + (f": {parts} (each part between 0 and 1, weighted as in section 5)." if comps else ".")
         + (f" Indicators whose measured share is 50% or more, highest first: {_join(strongest)} (Table {evidence_no})."
            if strongest else "")
@@ -1493,7 +1497,7 @@ def _exhibit(c: dict, number: int, rows: list, figs: dict[str, bytes], meta: dic
         tuple((INDICATOR_NAMES.get(e["indicator"], e["indicator"]), e["text"]) for e in c.get("evidence", [])),
         caption=f"What the method measured for {label(cid)}", number=evidence_no, widths=(1.3, 5),
     ))
-    title = f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {c['suspicion_score']:.2f}"
+    title = f"{label(cid)}: {n(c['flagged_accounts'])} flagged accounts, score {down(c['suspicion_score'])}"
     return Exhibit(number, title, f"cluster-{cid}", tuple(blocks))
 
 
