@@ -19,6 +19,7 @@ from importlib import resources
 
 from forensics.detect import score as scoring
 from forensics.params import CLUSTER_FLAGS, ClusterParams, ScoreParams
+from forensics.schema import MINHASH_BANDS
 
 
 @dataclass(frozen=True)
@@ -1418,6 +1419,13 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             caption="Kinds of evidence links found", numeric=(False, False, True, True, True, True),
             number=body.table(), small=True, widths=(1.1, 4, 1, 1.1, 1, 1.1),
         ))
+        if "template" in kinds:
+            b.append(Para(
+                "For template links, the shared values counted are of two sorts: prompts identical once digits are "
+                f"set aside, and the {MINHASH_BANDS} MinHash band keys of every prompt, which near-identical prompts "
+                f"share. A prompt several accounts sent can therefore be counted up to {MINHASH_BANDS + 1} times: the "
+                "count is of shared values, not of prompts."
+            ))
     param_rows = []
     for stage in ("ingest", "cluster", "report"):
         for key, value in sorted((params.get(stage) or {}).items()):
