@@ -169,15 +169,14 @@ def floors(scale: str, logs: str) -> tuple[Measured, Measured]:
     return chosen[0], chosen[1]
 
 
-# The held-out incidents' generator (bench/independent/generate.py): tradecraft `synth` does not produce.
-INDEPENDENT = ROOT / "bench" / "independent" / "generate.py"
-
-
 def ensure_independent(name: str, rows: int) -> tuple[Path, Measured | None]:
-    """Held-out incident `name` (A, B or C) at about `rows` rows, generated once into the git-ignored cache."""
+    """Held-out incident `name` (bench/independent.py: A to D) at about `rows` rows, generated once into the
+    git-ignored cache."""
     target = CACHE / f"independent-{name}-{rows}rows-s7"
-    return _generated_once(target, "generate", f"independent-{name}", [
-        sys.executable, str(INDEPENDENT), "--incident", name, "--out", str(target), "--rows", str(rows), "--seed", "7"])
+    sys.path.insert(0, str(ROOT / "bench"))
+    from independent import generator_argv  # noqa: PLC0415
+
+    return _generated_once(target, "generate", f"independent-{name}", generator_argv(name, target, 7, rows))
 
 
 def run_scale(scale: str, seed: int, work: Path) -> list[Measured]:

@@ -194,7 +194,7 @@ def test_independent_incidents_that_shaped_the_detector_are_named_as_such() -> N
     quality["independent"] = [dict(first_a, shaped_the_detector=True), dict(first_a, shaped_the_detector=True),
                               dict(first_c, shaped_the_detector=False)]
     text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
-    assert "Independent A was not unseen, though: its failures" in text and "ndependent C was" not in text
+    assert "Independent A was not unseen, though: its failures" in text and "ndependent C was not unseen" not in text
 
 
 def test_settings_table_lists_every_weight_and_threshold_from_the_scorer() -> None:
@@ -306,3 +306,36 @@ def test_case_metadata_is_shown_on_page_one_only_when_given() -> None:
     assert r._case_metadata(summary) == [("Source organisation", "Example AI Ltd"), ("Contact e-mail", "analyst@example.org"),
                                          ("Analysis date", "2026-06-10")]
     assert r._case_metadata({"case": {"case_id": "X-1"}}) == []
+
+
+def test_an_unseen_independent_incident_is_spelled_out_in_numbers() -> None:
+    """An incident that shaped nothing in the method is the nearest thing to an error rate on unseen tradecraft: the
+    report says in words what was found and what was wrongly flagged there, beside the table."""
+    quality = r.detection_quality()
+    shaped = dict(next(i for i in quality["independent"] if i["incident"] == "A"), shaped_the_detector=True)
+    unseen = {"name": "independent D", "incident": "D", "rows": 992498, "accounts": 21338, "campaign_accounts": 1230,
+              "flagged": 32, "true_positives": 0, "precision": 0.0, "recall": 0.0, "shaped_the_detector": False}
+    quality["independent"] = [shaped, unseen, dict(unseen, rows=4961120, flagged=40, true_positives=10, recall=0.0081)]
+    text = r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
+    assert ("Independent D was measured before anything in the method was changed for it, so its figures are the "
+            "nearest here to how the method does on tradecraft nobody here had seen: at 992,498 requests it found 0 of "
+            "1,230 campaign accounts and flagged 32 accounts outside the campaigns; at 4,961,120 requests it found 10 "
+            "of 1,230 campaign accounts and flagged 30 accounts outside the campaigns.") in " ".join(text.split())
+    assert "Independent A was not unseen" in text
+    quality["independent"] = [shaped]
+    assert "measured before anything" not in r.blocks_text(r.accuracy_blocks(quality, r.Numbering()))
+
+
+def test_the_summary_warns_with_the_unseen_incidents_figures() -> None:
+    """What the method missed and wrongly flagged on tradecraft nobody here had seen belongs in the summary a lawyer
+    reads first, not only in section 6; where it did neither, nothing is added."""
+    unseen = {"name": "independent D", "campaign_accounts": 1230, "flagged": 32, "true_positives": 0}
+    bigger = dict(unseen, campaign_accounts=6150, flagged=2319, true_positives=987)
+    shaped = {"name": "independent A", "campaign_accounts": 2300, "flagged": 2300, "true_positives": 2300,
+              "shaped_the_detector": True}
+    text = r.unseen_caution({"independent": [shaped, unseen, bigger]})
+    assert text == "; on those its developers had not seen, it found 987 of 7,380 campaign accounts and flagged 1,364 legitimate ones"
+    assert r.unseen_caution({"independent": [shaped]}) == ""
+    assert r.unseen_caution({"independent": [dict(unseen, flagged=1230, true_positives=1230)]}) == ""
+    # The package's own figures include incident D, so every report carries the warning.
+    assert "on those its developers had not seen" in r.unseen_caution(r.detection_quality())

@@ -649,7 +649,8 @@ INDICATOR_NAMES = {
     "new_model": "Quick move to a new model",
     "country_mismatch": "Outside the billing country",
 }
-PAGE_ONE_GROUPS = 5
+# Flagged groups listed on page 1, which must keep the summary, the facts and the rule on one page.
+PAGE_ONE_GROUPS = 4
 # Indicators that read as a finding when their value (a share) is at least 0.5; equal shares in this order.
 STRONG_INDICATORS = (
     "shared_templates", "shared_prompt_skeletons", "shared_openings", "shared_closings", "shared_addresses",
@@ -943,11 +944,11 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
                 "would do on an incident nobody here has seen."
             )
         b.append(Para(
-            "The incidents below were made by a second generator, written by someone who did not write the detector. "
+            "The incidents below were made by generators written by people who did not write the detector. "
             "They are the nearest this project has to error rates on incidents it was not tuned on, but they are "
-            "still generated, not real. An incident run at more than one size is listed at each: the generator adds "
-            "ordinary accounts as it adds requests, so a larger incident hides its campaigns among more of them."
-            + caveat,
+            "still generated, not real. An incident run at more than one size is listed at each: the generators add "
+            "ordinary accounts as they add requests, so a larger incident hides its campaigns among more of them."
+            + caveat + _unseen_text(independent),
             "Independently generated incidents.",
         ))
         rows = [(str(i.get("name", "-")), n(i.get("rows")), n(i.get("accounts")), n(i.get("campaign_accounts")),
@@ -957,6 +958,38 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
                        caption="Detection on independently generated incidents", number=numbers.table(),
                        numeric=(False, *([True] * 6))))
     return b
+
+
+def unseen_caution(quality: dict) -> str:
+    """The summary's warning from the generated incidents whose tradecraft the developers had not seen before they
+    were measured: what the method missed and what it wrongly flagged there (a clause of the sentence on accuracy),
+    or nothing if it did neither."""
+    unseen = [i for i in quality.get("independent") or [] if not i.get("shaped_the_detector")]
+    found = sum(int(i.get("true_positives") or 0) for i in unseen)
+    campaign = sum(int(i.get("campaign_accounts") or 0) for i in unseen)
+    wrong = sum(int(i.get("flagged") or 0) - int(i.get("true_positives") or 0) for i in unseen)
+    if not unseen or (found == campaign and not wrong):
+        return ""
+    return (f"; on those its developers had not seen, it found {n(found)} of {n(campaign)} campaign accounts and "
+            f"flagged {n(wrong)} legitimate ones")
+
+
+def _unseen_text(independent: list[dict]) -> str:
+    """What the method found on the incidents that shaped nothing in it, spelled out: they are the only figures
+    here on tradecraft its developers had not seen."""
+    unseen = [i for i in independent if not i.get("shaped_the_detector")]
+    if not unseen:
+        return ""
+    names = list(dict.fromkeys(str(i.get("name", "-")) for i in unseen))
+    one = len(names) == 1
+    named = _join(names)
+    found = "; ".join(
+        f"at {n(i.get('rows'))} requests it found {n(i.get('true_positives'))} of {n(i.get('campaign_accounts'))} "
+        f"campaign accounts and flagged {n((i.get('flagged') or 0) - (i.get('true_positives') or 0))} accounts "
+        "outside the campaigns" for i in unseen)
+    return (f" {named[:1].upper()}{named[1:]} {'was' if one else 'were'} measured before anything in the method was "
+            f"changed for {'it' if one else 'them'}, so {'its' if one else 'their'} figures are the nearest here to "
+            f"how the method does on tradecraft nobody here had seen: {found}.")
 
 
 def score_settings(cluster_params: dict) -> list[tuple[str, str, str, str]]:
@@ -1134,7 +1167,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             "organisation or several, or what the model's answers were used for. They match the pattern this method "
             "was built to flag as a possible distillation campaign (many accounts collecting a model's answers, for "
             "example to train another model), but other explanations exist (section 8). The method's accuracy was "
-            "measured only on generated incidents (section 6)."
+            "measured only on generated incidents" + unseen_caution(detection_quality()) + " (section 6)."
         )
         scores = sorted(c["suspicion_score"] for c in flagged)
         rule = (
@@ -1150,7 +1183,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"No group of accounts met the criteria for a coordinated distillation campaign."
         )
         limits = ("Absence of a flag is not proof of absence: a careful operator can avoid the patterns this method "
-                  "looks for (section 8).")
+                  "looks for (section 8). The method's accuracy was measured only on generated incidents"
+                  + unseen_caution(detection_quality()) + " (section 6).")
         rule = (f"A group is flagged only if its suspicion score is at least {threshold:g}, it has at least "
                 f"{min_accounts} flagged accounts and it has no innocent explanation. None qualified.")
     who = (
