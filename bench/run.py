@@ -65,8 +65,8 @@ print(out.height)
 
 
 # What ingest's last step costs on its own: the case's events files written again, each day sorted, by the function
-# ingest writes them with, two days at a time as ingest does. With the all-columns floor (reading) and the keyed
-# hashing at the micro-benchmark's rate, it bounds from below what any ingest writing these case files can take.
+# ingest writes them with, two days at a time as ingest does. With the all-columns floor (reading), it bounds from
+# below what any ingest writing these case files can take (`ingest_bound`).
 WRITE_FLOOR_SCRIPT = """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +80,7 @@ with ThreadPoolExecutor(max_workers=2) as pool:
         pass
 print(sum(pl.scan_parquet(day).select(pl.len()).collect().item() for day in days))
 """
+
 
 @dataclass
 class Measured:

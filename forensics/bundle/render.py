@@ -960,14 +960,24 @@ def accuracy_blocks(quality: dict, numbers: Numbering) -> list:
     return b
 
 
+def _unseen(independent: list[dict]) -> list[dict]:
+    """The independent incidents that shaped nothing in the method: measured before anything was changed for them."""
+    return [i for i in independent if not i.get("shaped_the_detector")]
+
+
+def _wrongly_flagged(incident: dict) -> int:
+    """Accounts flagged outside the campaigns of one independent incident."""
+    return int(incident.get("flagged") or 0) - int(incident.get("true_positives") or 0)
+
+
 def unseen_caution(quality: dict) -> str:
     """The summary's warning from the generated incidents whose tradecraft the developers had not seen before they
     were measured: what the method missed and what it wrongly flagged there (a clause of the sentence on accuracy),
     or nothing if it did neither."""
-    unseen = [i for i in quality.get("independent") or [] if not i.get("shaped_the_detector")]
+    unseen = _unseen(quality.get("independent") or [])
     found = sum(int(i.get("true_positives") or 0) for i in unseen)
     campaign = sum(int(i.get("campaign_accounts") or 0) for i in unseen)
-    wrong = sum(int(i.get("flagged") or 0) - int(i.get("true_positives") or 0) for i in unseen)
+    wrong = sum(_wrongly_flagged(i) for i in unseen)
     if not unseen or (found == campaign and not wrong):
         return ""
     return (f"; on those its developers had not seen, it found {n(found)} of {n(campaign)} campaign accounts and "
@@ -977,7 +987,7 @@ def unseen_caution(quality: dict) -> str:
 def _unseen_text(independent: list[dict]) -> str:
     """What the method found on the incidents that shaped nothing in it, spelled out: they are the only figures
     here on tradecraft its developers had not seen."""
-    unseen = [i for i in independent if not i.get("shaped_the_detector")]
+    unseen = _unseen(independent)
     if not unseen:
         return ""
     names = list(dict.fromkeys(str(i.get("name", "-")) for i in unseen))
@@ -985,7 +995,7 @@ def _unseen_text(independent: list[dict]) -> str:
     named = _join(names)
     found = "; ".join(
         f"at {n(i.get('rows'))} requests it found {n(i.get('true_positives'))} of {n(i.get('campaign_accounts'))} "
-        f"campaign accounts and flagged {n((i.get('flagged') or 0) - (i.get('true_positives') or 0))} accounts "
+        f"campaign accounts and flagged {n(_wrongly_flagged(i))} accounts "
         "outside the campaigns" for i in unseen)
     return (f" {named[:1].upper()}{named[1:]} {'was' if one else 'were'} measured before anything in the method was "
             f"changed for {'it' if one else 'them'}, so {'its' if one else 'their'} figures are the nearest here to "
@@ -1143,6 +1153,8 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
 
     # 1: summary
     b.append(Heading(2, "1 Summary", "summary"))
+    quality = detection_quality()
+    accuracy = f"The method's accuracy was measured only on generated incidents{unseen_caution(quality)} (section 6)."
     period = f"{day_text(window.get('since') or window.get('first_seen'))} to {through}"
     if flagged:
         groups = "one group" if len(flagged) == 1 else f"{len(flagged)} groups"
@@ -1166,8 +1178,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             "These observations do not establish who controls the accounts or why, whether the groups are one "
             "organisation or several, or what the model's answers were used for. They match the pattern this method "
             "was built to flag as a possible distillation campaign (many accounts collecting a model's answers, for "
-            "example to train another model), but other explanations exist (section 8). The method's accuracy was "
-            "measured only on generated incidents" + unseen_caution(detection_quality()) + " (section 6)."
+            "example to train another model), but other explanations exist (section 8). " + accuracy
         )
         scores = sorted(c["suspicion_score"] for c in flagged)
         rule = (
@@ -1183,8 +1194,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
             f"No group of accounts met the criteria for a coordinated distillation campaign."
         )
         limits = ("Absence of a flag is not proof of absence: a careful operator can avoid the patterns this method "
-                  "looks for (section 8). The method's accuracy was measured only on generated incidents"
-                  + unseen_caution(detection_quality()) + " (section 6).")
+                  "looks for (section 8). " + accuracy)
         rule = (f"A group is flagged only if its suspicion score is at least {threshold:g}, it has at least "
                 f"{min_accounts} flagged accounts and it has no innocent explanation. None qualified.")
     who = (
@@ -1386,7 +1396,7 @@ def report_document(summary: dict, tables, figs: dict[str, bytes], payload_names
 
     # 6: accuracy
     b.append(Heading(2, "6 How accurate is this method", "accuracy"))
-    b.extend(accuracy_blocks(detection_quality(), body))
+    b.extend(accuracy_blocks(quality, body))
 
     # 7: reproduce and verify
     b.append(Heading(2, "7 How to verify and reproduce", "reproduce"))
